@@ -1,0 +1,30 @@
+"""``python -m dfdetect COMMAND ...``: the project's small tools, each a ``main(argv)`` in its own module."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "fetch-samples": ("dfdetect.cli_samples", "download the sample face videos (make data)"),
+    "synth": ("dfdetect.synth", "write self-blended fake videos and labels.csv from real videos"),
+    "demo-data": ("dfdetect.demo", "build the demo data set (real clips, fakes, labels, person split)"),
+    "demo": ("dfdetect.demo_run", "run the whole demo: data -> frames -> crops -> train -> eval"),
+    "grid": ("dfdetect.grid", "write PNG grids of augmented training clips"),
+    "score": ("dfdetect.detector", "score videos or face images with a checkpoint"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        print("usage: python -m dfdetect COMMAND [ARGS]\n\ncommands:")
+        for name, (_, doc) in COMMANDS.items():
+            print(f"  {name:14s} {doc}")
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    module = importlib.import_module(COMMANDS[argv[0]][0])
+    return int(module.main(argv[1:]) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""Run configuration: typed dataclass defaults, YAML files holding only differences, CLI overrides.
+
+Unknown keys raise. The resolved config is saved as plain types in the run folder and inside each checkpoint, so a
+checkpoint alone rebuilds the model and its preprocessing (crop margin, size, normalisation).
+
+Example:
+    >>> cfg = load_config(None, {"train.epochs": 2, "model.backbone": "efficientnet-lite0"})
+    >>> cfg.train.epochs, cfg.model.backbone
+    (2, 'efficientnet-lite0')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dfdetect.io import InputError, atomic_write
+from models.config import ModelConfig
+
+
+@dataclass
+class DataConfig:
+    """Preprocessing and clip sampling; shared by training, evaluation and the scoring API.
+
+    Attributes:
+        sample_frames: frames sampled per video (15, as the user described).
+        stride: frame stride when sampling (2).
+        frames: T, timesteps per clip fed to the model (10 of the 15).
+        size: face crop side in pixels.
+        margin: face box margin, a fraction of the box width/height added on each side.
+        min_faces: a video with fewer detected faces is dropped (recorded, never deleted).
+        augment: albumentations clip augmentation in training (never at validation).
+        balance: per-epoch real/fake balance: ``"undersample"`` (majority class sampled down to the minority each
+            epoch, without deleting anything) or ``"none"``.
+        workers: DataLoader workers (torch threads are reduced so the total never exceeds the cores).
+    """
+
+    sample_frames: int = 15
+    stride: int = 2
+    frames: int = 10
+    size: int = 224
+    margin: float = 0.3
+    min_faces: int = 10
+    augment: bool = True
+    balance: str = "undersample"
+    workers: int = 0
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation. Adam, lr 1e-4 and batch 8 as in the seed.
+
+    Attributes:
+        epochs: passes over the (balanced) training clips.
+        batch_size: clips per step.
+        lr: Adam learning rate.
+        weight_decay: Adam weight decay.
+        scheduler: ``"cosine"`` or ``"none"``.
+        freeze_encoder: freeze the whole encoder (train the ConvLSTM and head only).
+        freeze_blocks: freeze the encoder's stem and its first N blocks (a partly frozen encoder; 0 = none).
+        synth_fakes: probability of turning a real training clip into a self-blended fake on the fly (0 = off).
+        amp: mixed precision and channels-last on CUDA (ignored on CPU).
+        seed: seeds sampling, augmentation and initialisation.
+        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
+        val_clips: fixed clip windows per video at validation.
+    """
+
+    epochs: int = 10
+    batch_size: int = 8
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    scheduler: str = "cosine"
+    freeze_encoder: bool = False
+    freeze_blocks: int = 0
+    synth_fakes: float = 0.0
+    amp: bool = True
+    seed: int = 0
+    device: str = "auto"
+    val_clips: int = 1
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check/convert a YAML or CLI value to the dataclass field's type (ints accepted for floats)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        tp = next(a for a in args if a is not type(None))
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lstrip("-").isdigit():
+            return int(value)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    raise InputError(f"config key {key!r}: expected {getattr(tp, '__name__', tp)}, got {value!r}")
+
+
+def _update(obj: Any, updates: dict[str, Any], prefix: str = "") -> None:
+    hints = typing.get_type_hints(type(obj))
+    names = {f.name for f in dataclasses.fields(obj)}
+    for key, value in updates.items():
+        full = f"{prefix}{key}"
+        if key not in names:
+            raise InputError(f"unknown config key {full!r} (known: {', '.join(sorted(names))})")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise InputError(f"config key {full!r} must be a mapping")
+            _update(current, value, prefix=f"{full}.")
+        else:
+            setattr(obj, key, _coerce(value, hints[key], full))
+
+
+def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """{"train.epochs": 2} -> {"train": {"epochs": 2}}."""
+    nested: dict[str, Any] = {}
+    for dotted, value in flat.items():
+        *parents, leaf = dotted.split(".")
+        node = nested
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return nested
+
+
+def config_from_dict(d: dict[str, Any], overrides: dict[str, Any] | None = None) -> Config:
+    """Build a :class:`Config` from nested plain values (defaults for missing keys; unknown keys raise)."""
+    cfg = Config()
+    _update(cfg, d or {})
+    if overrides:
+        _update(cfg, _nest({k: v for k, v in overrides.items() if v is not None}))
+    return cfg
+
+
+def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> Config:
+    """Defaults, then the YAML file's differences, then dotted CLI overrides (``None`` values are ignored).
+
+    Raises:
+        InputError: unknown key, wrong type, or unreadable YAML.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise InputError(f"cannot read config {path}: {e}") from None
+        if not isinstance(data, dict):
+            raise InputError(f"config {path} must be a mapping at top level")
+    return config_from_dict(data, overrides)
+
+
+def config_to_dict(cfg: Config) -> dict[str, Any]:
+    """Plain nested dict (only str/int/float/bool/None): safe for YAML and ``torch.load(weights_only=True)``."""
+    return dataclasses.asdict(cfg)
+
+
+def save_config(cfg: Config, path: str | Path) -> None:
+    """Write the resolved config as YAML, atomically."""
+    with atomic_write(path) as f:
+        yaml.safe_dump(config_to_dict(cfg), f, sort_keys=False)

@@ -1,0 +1,35 @@
+"""Shared fixtures: the real sample videos fetched by ``make data`` (never committed)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations otherwise calls PyPI on import
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES_DIR = Path(os.environ.get("DFDETECT_SAMPLES", ROOT / "data" / "samples"))
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    """Folder with the sample videos; fetched on first use if ``make data`` has not run."""
+    from dfdetect.samples import SAMPLES, fetch_samples
+
+    if not all((SAMPLES_DIR / s.name).exists() for s in SAMPLES):
+        fetch_samples(SAMPLES_DIR)
+    return SAMPLES_DIR
+
+
+@pytest.fixture(scope="session")
+def face_video(samples_dir: Path) -> Path:
+    """640x360, 30 fps, 72 frames, one man talking."""
+    return samples_dir / "single_face.mp4"
+
+
+@pytest.fixture(scope="session")
+def no_face_video(samples_dir: Path) -> Path:
+    """960x540 cartoon, no real face."""
+    return samples_dir / "no_face.mp4"
