@@ -65,7 +65,8 @@ def write_csv(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], fieldn
     """Write dict rows as CSV atomically (missing keys are written empty).
 
     Example:
-        >>> write_csv("out/preds.csv", [{"video_name": "a.mp4", "score": 0.9}], ["video_name", "score"])  # doctest: +SKIP
+        >>> rows = [{"video_name": "a.mp4", "score": 0.9}]
+        >>> write_csv("out/preds.csv", rows, ["video_name", "score"])  # doctest: +SKIP
     """
     with atomic_write(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(fieldnames), extrasaction="ignore")

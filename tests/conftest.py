@@ -9,6 +9,8 @@ import pytest
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations otherwise calls PyPI on import
 
+pytest_plugins = ["tests.fixtures"]  # shared session fixtures: sample crops, a tiny trained checkpoint
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES_DIR = Path(os.environ.get("DFDETECT_SAMPLES", ROOT / "data" / "samples"))
 

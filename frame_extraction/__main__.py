@@ -1,0 +1,10 @@
+"""``python -m frame_extraction VIDEOS... OUT``: see :mod:`frame_extraction.extract`."""
+
+from __future__ import annotations
+
+import sys
+
+from frame_extraction.extract import main
+
+if __name__ == "__main__":
+    sys.exit(main())

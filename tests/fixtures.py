@@ -1,0 +1,83 @@
+"""Session-scoped fixtures shared by the training and evaluation tests (loaded by conftest's ``pytest_plugins``).
+
+``sample_crops``: real face crops (64 px) of four sample videos, made by the pipeline's own CLIs.
+``tiny_checkpoint``: a tiny training run on them (a plumbing fixture, see its docstring).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+CROP_SIZE = 64
+TINY_FRAMES = 4
+SAMPLE_FRAMES = 8
+MIN_FACES = 2
+CROP_VIDEOS = ("single_face.mp4", "WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4", "carphone_distorted.mp4")
+# Stand-in fake class for plumbing: the same recording as carphone_pristine.mp4, heavily compressed. Not a deepfake.
+PLUMBING_FAKES = ("carphone_distorted.mp4",)
+
+
+@pytest.fixture(scope="session")
+def sample_crops(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``crops.csv`` of real face crops: ``python -m frame_extraction`` (8 frames at stride 2 per video, seed 0, labels
+    from :data:`PLUMBING_FAKES`) then ``python -m face_crop`` (64 px, videos with at least 2 faces)."""
+    import torch
+
+    from dfdetect.io import write_csv
+    from face_crop.__main__ import main as crop_main
+    from frame_extraction.extract import main as extract_main
+
+    root = tmp_path_factory.mktemp("sample_crops")
+    labels = root / "labels.csv"
+    write_csv(labels, [{"video_name": n, "target": int(n in PLUMBING_FAKES)} for n in CROP_VIDEOS],
+              ["video_name", "target"])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a shared CPU: see tests/test_models.py
+    try:
+        videos = [str(samples_dir / n) for n in CROP_VIDEOS]
+        assert extract_main([*videos, str(root / "frames"), "--labels", str(labels), "--frames", str(SAMPLE_FRAMES),
+                             "--stride", "2", "--seed", "0", "--no-progress"]) == 0
+        assert crop_main([str(root / "frames"), str(root / "crops"), "--size", str(CROP_SIZE),
+                          "--min-faces", str(MIN_FACES)]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    return root / "crops" / "crops.csv"
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(sample_crops: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny training run folder (best.pt, last.pt, config.yaml, metrics.csv, run.json) on ``sample_crops``.
+
+    PLUMBING ONLY, the scores mean nothing: efficientnet-lite0, 4 frames of 64 px, one epoch of one step.
+    Training (split file): single_face.mp4 and WolfgangLanger_Pexels.mp4, both real; its fakes are self-blended on the
+    fly (``--synth-fakes 0.5``). Validation: carphone_pristine.mp4 (real) and carphone_distorted.mp4, labelled fake
+    as a stand-in (the same recording heavily compressed, not a deepfake), so val AUC is defined but meaningless.
+    """
+    import torch
+
+    from dfdetect.io import read_csv, write_csv
+    from dfdetect.training import main
+
+    root = tmp_path_factory.mktemp("tiny_run")
+    names = sorted({r["video"] for r in read_csv(sample_crops)})
+    split = root / "split.csv"
+    rows = [{"video_name": n, "split": "val" if n.startswith("carphone") else "train"} for n in names]
+    write_csv(split, rows, ["video_name", "split"])
+    # Evaluation reads sampling and face settings from the checkpoint's config: match how sample_crops was made.
+    cfg = root / "tiny.yaml"
+    cfg.write_text(f"data:\n  sample_frames: {SAMPLE_FRAMES}\n  min_faces: {MIN_FACES}\n")
+    run = root / "run"
+    argv = [
+        "--data", str(sample_crops), "--split", str(split), "--out", str(run), "--config", str(cfg),
+        "--backbone", "efficientnet-lite0", "--frames", str(TINY_FRAMES), "--size", str(CROP_SIZE),
+        "--batch-size", "2", "--epochs", "1", "--val-clips", "2", "--seed", "0", "--synth-fakes", "0.5",
+    ]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert main(argv) == 0, "tiny training run failed"
+    finally:
+        torch.set_num_threads(threads)
+    return run

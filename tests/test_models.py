@@ -1,0 +1,355 @@
+"""Tests of models/: encoders and their weights, the ConvLSTM, the video detector, and bench/train.py (CPU, small)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import urllib.error
+from pathlib import Path
+
+import cv2
+import matplotlib
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dfdetect.io import InputError, load_image, read_csv
+from models import (
+    ConvLSTM,
+    ConvLSTMCell,
+    Encoder,
+    ModelConfig,
+    VideoDetector,
+    WeightsUnavailableError,
+    backbone_normalization,
+    build_model,
+    count_parameters,
+    create_efficientnet,
+)
+from models import encoder as encoder_mod
+
+ROOT = Path(__file__).resolve().parents[1]
+GRACE_HOPPER = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+SIZE = 64  # small frames keep the CPU tests fast; the encoder gives (1280, 2, 2) maps at 64 px
+# ImageNet classes for the Grace Hopper portrait (officer in uniform with a tie); random or mis-built nets miss them.
+ACADEMIC_GOWN, MILITARY_UNIFORM, MORTARBOARD, WINDSOR_TIE = 400, 652, 667, 906
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Other test runs share the 2 cores: one torch thread avoids oversubscription."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def small_model(temporal: str = "convlstm", seed: int = 0, **kw) -> VideoDetector:
+    torch.manual_seed(seed)
+    cfg = ModelConfig(backbone="efficientnet-lite0", pretrained=False, temporal=temporal, hidden=32,
+                      reduce_channels=32, fc_hidden=16, **kw)
+    return build_model(cfg)
+
+
+def clips(b: int = 2, t: int = 10, size: int = SIZE, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(b, t, 3, size, size, generator=g)  # (B, T, C, H, W)
+
+
+def imagenet_input(path: Path, mean, std) -> torch.Tensor:
+    """Resize the shorter side to 256 and centre-crop 224, the standard ImageNet evaluation transform."""
+    from dfdetect.data import to_tensor_clip
+
+    img = load_image(path)
+    h, w = img.shape[:2]
+    s = 256 / min(h, w)
+    img = cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+    h, w = img.shape[:2]
+    y, x = (h - 224) // 2, (w - 224) // 2
+    return to_tensor_clip(img[None, y : y + 224, x : x + 224], mean, std)  # (1, 3, 224, 224)
+
+
+# ------------------------------------------------------------------------------------------------ detector
+@pytest.mark.parametrize("temporal", ["convlstm", "mean"])
+@pytest.mark.parametrize("t", [1, 10])
+def test_forward_shapes_and_finite(temporal, t):
+    model = small_model(temporal).eval()
+    with torch.no_grad():
+        out = model(clips(t=t))
+    assert out.shape == (2,)
+    assert torch.isfinite(out).all()
+
+
+def test_encoder_feature_map_at_224():
+    enc = Encoder("efficientnet-b0", pretrained=False).eval()
+    with torch.no_grad():
+        feats = enc(torch.zeros(1, 3, 224, 224))
+    assert feats.shape == (1, 1280, 7, 7)
+
+
+def test_all_frames_in_one_encoder_call():
+    model = small_model().eval()
+    calls = []
+    model.encoder.register_forward_hook(lambda m, inp, out: calls.append(tuple(inp[0].shape)))
+    with torch.no_grad():
+        model(clips(b=2, t=5))
+    assert calls == [(10, 3, SIZE, SIZE)]
+
+
+@pytest.mark.parametrize("temporal", ["convlstm", "mean"])
+def test_backward_reaches_every_trainable_parameter(temporal):
+    model = small_model(temporal).train()
+    loss = F.binary_cross_entropy_with_logits(model(clips(t=3)), torch.tensor([0.0, 1.0]))
+    loss.backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    zero = [n for n, p in model.named_parameters() if p.grad is not None and not p.grad.abs().sum() > 0]
+    assert not missing and not zero, (missing, zero)
+
+
+def test_freeze_whole_encoder():
+    model = small_model().train()
+    model.freeze_encoder()
+    bn = model.encoder.net._bn0
+    stats = bn.running_mean.clone()
+    model.train()  # frozen BatchNorm layers must stay in eval mode even after train()
+    model(clips(t=3)).sum().backward()
+    assert all(p.grad is None for p in model.encoder.parameters())
+    assert all(p.grad is not None for p in model.head.parameters())
+    assert not bn.training and torch.equal(bn.running_mean, stats)
+    assert count_parameters(model, trainable_only=True) == count_parameters(model) - count_parameters(model.encoder)
+    model.unfreeze_encoder()
+    assert all(p.requires_grad for p in model.encoder.parameters()) and bn.training
+
+
+def test_freeze_first_blocks():
+    model = small_model().train()
+    model.freeze_encoder(3)
+    model(clips(t=3)).sum().backward()
+    net = model.encoder.net
+    frozen = [net._conv_stem, net._bn0, *net._blocks[:3]]
+    assert all(p.grad is None for m in frozen for p in m.parameters())
+    assert all(p.grad is not None for p in net._blocks[3].parameters())
+    assert net._conv_head.weight.grad is not None
+    with pytest.raises(ValueError, match="freeze blocks"):
+        model.freeze_encoder(99)
+
+
+def test_channels_last_and_bf16_autocast_match_fp32():
+    model = small_model().eval()
+    x = clips(t=4)
+    with torch.no_grad():
+        ref = model(x)
+        model.to(memory_format=torch.channels_last)
+        cl = model(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            bf = model(x)
+    torch.testing.assert_close(cl, ref, atol=1e-4, rtol=1e-4)
+    assert torch.isfinite(bf).all() and bf.shape == (2,)
+    assert (bf.float() - ref).abs().max() < 0.05  # bf16 keeps ~3 significant digits
+
+
+def test_state_dict_round_trip(tmp_path):
+    a, b = small_model(seed=0).eval(), small_model(seed=1).eval()
+    x = clips(t=3)
+    with torch.no_grad():
+        assert not torch.equal(a(x), b(x))
+        torch.save(a.state_dict(), tmp_path / "m.pt")
+        b.load_state_dict(torch.load(tmp_path / "m.pt", weights_only=True), strict=True)
+        assert torch.equal(a(x), b(x))
+
+
+def test_parameter_cap_raises():
+    with pytest.raises(InputError, match="max_params"):
+        build_model(ModelConfig(backbone="efficientnet-lite0", pretrained=False, max_params=1_000_000))
+
+
+@pytest.mark.parametrize(
+    "kw", [{"temporal": "lstm"}, {"backbone": "resnet50"}, {"dropout": 1.0}, {"hidden": 0}]
+)
+def test_bad_config_is_input_error(kw):
+    with pytest.raises(InputError):
+        build_model(ModelConfig(**{"backbone": "efficientnet-lite0", "pretrained": False, **kw}))
+
+
+def test_default_sizes_and_normalization():
+    model = build_model(ModelConfig(backbone="efficientnet-b0", pretrained=False))
+    assert 5e6 < count_parameters(model) < 15e6  # B0 without its classifier (4.0M) + 1x1 reduce + ConvLSTM + head
+    assert model.mean == backbone_normalization("efficientnet-b0")[0] == (0.485, 0.456, 0.406)
+    assert backbone_normalization("efficientnet-lite0") == ((0.5,) * 3, (0.5,) * 3)
+
+
+# ------------------------------------------------------------------------------------------------ weights
+def test_lite0_offline_weights_give_imagenet_predictions():
+    net = create_efficientnet("efficientnet-lite0", pretrained=True, include_top=True).eval()
+    assert not any("_se_" in k for k in net.state_dict())  # Lite: no squeeze-excitation
+    assert isinstance(net._swish, torch.nn.ReLU6) and all(isinstance(b._swish, torch.nn.ReLU6) for b in net._blocks)
+    x = imagenet_input(GRACE_HOPPER, *backbone_normalization("efficientnet-lite0"))
+    with torch.no_grad():
+        probs = net(x).softmax(-1)[0]
+        feats = net.extract_features(x)
+    top5 = probs.topk(5).indices.tolist()
+    # Random weights give ~0.001 everywhere; swish instead of ReLU6 predicts "comic book"/"ballplayer" here.
+    assert top5[0] in (ACADEMIC_GOWN, MILITARY_UNIFORM, MORTARBOARD), top5
+    assert MILITARY_UNIFORM in top5 and probs[top5].sum() > 0.5
+    # The detector's encoder (same file, no classifier) computes exactly the network's feature map.
+    enc = Encoder("efficientnet-lite0", pretrained=True).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(enc(x), feats)
+
+
+def test_wrong_weights_file_is_refused(tmp_path):
+    state = create_efficientnet("efficientnet-lite0", pretrained=False, include_top=True).state_dict()
+    state["_conv_stem.renamed"] = state.pop("_conv_stem.weight")
+    torch.save(state, tmp_path / "renamed.pth")
+    with pytest.raises(WeightsUnavailableError, match=r"1 missing keys \['_conv_stem.weight'\]"):
+        Encoder("efficientnet-lite0", weights=str(tmp_path / "renamed.pth"))
+    b0 = create_efficientnet("efficientnet-b0", pretrained=False, include_top=True).state_dict()
+    torch.save(b0, tmp_path / "b0.pth")
+    with pytest.raises(WeightsUnavailableError, match="does not match efficientnet-lite0"):
+        Encoder("efficientnet-lite0", weights=str(tmp_path / "b0.pth"))
+    (tmp_path / "junk.pth").write_text("not a checkpoint")
+    with pytest.raises(WeightsUnavailableError, match="cannot read"):
+        Encoder("efficientnet-b0", weights=str(tmp_path / "junk.pth"))
+
+
+def test_b0_weights_from_file_and_from_hub_cache(tmp_path, monkeypatch):
+    torch.manual_seed(3)
+    ref = create_efficientnet("efficientnet-b0", pretrained=False, include_top=True)
+    path = tmp_path / "b0.pth"
+    torch.save(ref.state_dict(), path)
+    enc = Encoder("efficientnet-b0", weights=str(path))
+    torch.testing.assert_close(enc.net._conv_head.weight, ref._conv_head.weight, atol=0, rtol=0)
+
+    def no_download(*a, **k):
+        raise AssertionError("must not download when the weights are cached")
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_download)
+    cached = tmp_path / "hub" / "checkpoints" / Path(encoder_mod.B0_URL).name
+    cached.parent.mkdir(parents=True)
+    path.rename(cached)
+    model = build_model(ModelConfig(backbone="efficientnet-b0"))
+    torch.testing.assert_close(model.encoder.net._conv_stem.weight, ref._conv_stem.weight, atol=0, rtol=0)
+
+
+def test_b0_without_weights_fails_clearly(tmp_path, monkeypatch):
+    with pytest.raises(WeightsUnavailableError, match="not found") as err:
+        build_model(ModelConfig(weights=str(tmp_path / "missing.pth")))
+    assert "--backbone efficientnet-lite0" in str(err.value) and "\n" not in str(err.value)
+
+    # No cache and no network: the real download path against a closed local port fails fast with the same hint.
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(encoder_mod, "B0_URL", "http://127.0.0.1:9/efficientnet-b0-355c32eb.pth")
+    with pytest.raises(WeightsUnavailableError, match="cannot be downloaded") as err:
+        build_model(ModelConfig())
+    msg = str(err.value)
+    assert "--backbone efficientnet-lite0" in msg and "model.pretrained: false" in msg and "\n" not in msg
+
+    def offline(*a, **k):
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    with pytest.raises(WeightsUnavailableError, match="Name or service not known"):
+        Encoder("efficientnet-b0")
+
+
+def test_config_import_stays_light():
+    code = "import sys, dfdetect.config, models; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+# ------------------------------------------------------------------------------------------------ ConvLSTM
+def test_convlstm_int_kernel_and_shapes():
+    lstm = ConvLSTM(8, 16, kernel_size=3, num_layers=2, return_all_layers=True)
+    outputs, states = lstm(torch.randn(2, 5, 8, 7, 7))
+    assert [o.shape for o in outputs] == [(2, 5, 16, 7, 7)] * 2
+    assert len(states) == 2 and states[-1][0].shape == states[-1][1].shape == (2, 16, 7, 7)
+    torch.testing.assert_close(outputs[-1][:, -1], states[-1][0])  # the last output is the last hidden state
+    outputs, states = ConvLSTM(8, [16, 4], kernel_size=[3, (1, 5)], num_layers=2)(torch.randn(2, 5, 8, 7, 7))
+    assert len(outputs) == len(states) == 1 and outputs[0].shape == (2, 5, 4, 7, 7)
+
+
+@pytest.mark.parametrize("kernel", [2, 4, (2, 3), (5, 4)])
+def test_convlstm_even_kernel_keeps_spatial_size(kernel):
+    outputs, (state,) = ConvLSTM(3, 4, kernel_size=kernel)(torch.randn(1, 3, 3, 8, 7))
+    assert outputs[0].shape == (1, 3, 4, 8, 7) and state[0].shape == (1, 4, 8, 7)
+
+
+def test_convlstm_matches_reference_step():
+    """The split input/hidden convolutions equal one convolution of the concatenation [x, h] (the textbook cell)."""
+    torch.manual_seed(0)
+    cell = ConvLSTMCell(3, 4, kernel_size=3)
+    x, h, c = torch.randn(2, 3, 6, 6), torch.randn(2, 4, 6, 6), torch.randn(2, 4, 6, 6)
+    weight = torch.cat([cell.input_conv.weight, cell.hidden_conv.weight], dim=1)
+    gates = F.conv2d(torch.cat([x, h], dim=1), weight, cell.input_conv.bias, padding=1)
+    i, f, o, g = gates.chunk(4, dim=1)
+    c_ref = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    h_new, c_new = cell(x, (h, c))
+    torch.testing.assert_close(c_new, c_ref)
+    torch.testing.assert_close(h_new, o.sigmoid() * c_ref.tanh())
+
+
+def test_convlstm_initial_state_is_used():
+    torch.manual_seed(0)
+    lstm = ConvLSTM(3, 4, kernel_size=3, num_layers=2)
+    x = torch.randn(2, 4, 3, 5, 5)
+    zeros = [(torch.zeros(2, 4, 5, 5), torch.zeros(2, 4, 5, 5))] * 2
+    given = [(torch.randn(2, 4, 5, 5), torch.randn(2, 4, 5, 5)) for _ in range(2)]
+    default_out, _ = lstm(x)
+    zero_out, _ = lstm(x, zeros)
+    given_out, _ = lstm(x, given)
+    torch.testing.assert_close(zero_out[0], default_out[0])
+    assert not torch.allclose(given_out[0], default_out[0])
+    with pytest.raises(ValueError, match="initial state"):
+        lstm(x, [(torch.zeros(2, 4, 6, 6), torch.zeros(2, 4, 6, 6))] * 2)
+
+
+def test_convlstm_state_follows_input_dtype():
+    torch.manual_seed(0)
+    lstm = ConvLSTM(3, 4, kernel_size=3)
+    x = torch.randn(2, 3, 3, 5, 5)
+    ref, _ = lstm(x)
+    outputs, [(h, c)] = lstm.to(torch.bfloat16)(x.to(torch.bfloat16))
+    assert outputs[0].dtype == h.dtype == c.dtype == torch.bfloat16
+    assert (outputs[0].float() - ref[0]).abs().max() < 0.05
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # fp32 weights and input: bf16 convs, the cell state stays fp32
+        outputs, [(h, c)] = lstm.float()(x)
+        bf16_input, _ = lstm(x.to(torch.bfloat16))  # a bf16 input (as from the detector's reduce conv) gives bf16
+    assert c.dtype == torch.float32 and bf16_input[0].dtype == torch.bfloat16
+    assert (outputs[0].float() - ref[0]).abs().max() < 0.05
+
+
+def test_convlstm_time_first_equals_batch_first():
+    torch.manual_seed(0)
+    batch_first = ConvLSTM(3, 4, kernel_size=3, num_layers=2, return_all_layers=True)
+    time_first = ConvLSTM(3, 4, kernel_size=3, num_layers=2, batch_first=False, return_all_layers=True)
+    time_first.load_state_dict(batch_first.state_dict())
+    x = torch.randn(2, 5, 3, 6, 6)  # (B, T, C, H, W), with B != T so a missing permute cannot hide
+    out_b, states_b = batch_first(x)
+    out_t, states_t = time_first(x.transpose(0, 1))  # (T, B, C, H, W)
+    for ob, ot in zip(out_b, out_t):
+        assert ot.shape == (5, 2, 4, 6, 6)
+        torch.testing.assert_close(ot, ob.transpose(0, 1))
+    torch.testing.assert_close(states_t[-1][0], states_b[-1][0])
+
+
+# ------------------------------------------------------------------------------------------------ bench
+def test_bench_train_runs_tiny(capsys, tmp_path, samples_dir):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_train", ROOT / "bench" / "train.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    csv_path = tmp_path / "bench.csv"
+    argv = ["--backbone", "efficientnet-lite0", "--batch-size", "2", "--frames", "2", "--size", "64", "--steps", "1",
+            "--warmup", "0", "--threads", "1", "--no-isolate", "--samples", str(samples_dir), "--csv", str(csv_path)]
+    assert bench.main(argv) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:3] == ["phase", "precision", "device"] and len(table) == 5
+    rows = read_csv(csv_path)
+    cases = {(r["phase"], r["precision"]) for r in rows}
+    assert cases == {(p, q) for p in ("train", "infer") for q in ("fp32", "bf16-autocast")}
+    assert all(not r["error"] and float(r["clips_per_s"]) > 0 for r in rows)
+    assert all(np.isfinite(float(r["loss"])) and float(r["peak_mem_gb"]) > 0 for r in rows)
+    assert bench.main(["--backbone", "resnet", "--no-isolate"]) == 2
