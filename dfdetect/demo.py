@@ -1,0 +1,405 @@
+"""Build the demo data set from the sample videos: real clips, one self-blended fake per clip, a split by person.
+
+    python -m dfdetect demo-data --samples data/samples --out data/demo [--seed 0] [--clip-seconds 2.5]
+
+Sources. The seven sample videos hold three people but much duplicated footage, and a duplicate split across clips
+would let a model recognise frames instead of fakes, so each piece of footage is used once:
+
+* ``single_face.mp4`` (feat_man, 72 frames at 30 fps): used.
+* ``face_noface.mov``: excluded; its face part (frames 0-71) is exactly ``single_face.mp4``'s 72 frames (then a
+  cartoon), and it has a variable frame rate.
+* ``noface_face.mov``: excluded; the same recording again, cartoon first (its frames 96-168 are those same frames).
+* ``WolfgangLanger_Pexels.mp4`` (pexels_woman, 472 frames at 23.98 fps): used.
+* ``carphone_pristine.mp4`` (carphone_man, 120 frames at 29.97 fps): used.
+* ``carphone_distorted.mp4``: excluded; the same frames, recompressed.
+* ``no_face.mp4``: excluded; a cartoon, no person.
+
+Clips. Faces are detected on every frame (or every ``--detect-step`` frames, interpolated between) and each run of
+face-bearing frames is cut into non-overlapping clips of about ``--clip-seconds`` (0.8x to 1.2x of it: 2-3 s by
+default), all equally long within a run. Each real clip gets exactly one fake (balanced): the same frames
+self-blended (:mod:`dfdetect.synth`), temporally consistent, or flickering for a ``--flicker-share`` of the fakes
+(chosen by the seed; 3 of 11 by default).
+
+Split by person (``split.csv``): the test person's clips are ``test``, everyone else's ``train``. With the default
+2.5 s clips the woman gives 8 clips, feat_man 1 and carphone_man 2, so the woman is the default test person: the only
+choice that leaves a usable test set (16 videos, 64 real/fake pairs for the AUC); either man alone would give a test
+set of 2 or 4 videos. The price is a small training set (6 videos, two people), which on-the-fly blending
+(``train.synth_fakes``) can stretch. ``--test-person`` changes the assignment.
+
+Leaks. Names are neutral (``v0000.mp4``, numbers shuffled by the seed); reals and fakes are both re-encoded by
+:func:`dfdetect.synth.encode_video` with the same settings, from the same decoded frames, so size, bitrate, duration
+and container metadata do not tell them apart; ``meta.csv`` (the record: person, source, frames, target, generator
+parameters) and ``plan.json`` are the only files that link a name to its label.
+
+Outputs in ``--out``: the videos, ``labels.csv`` (video_name,target), ``split.csv`` (video_name,split), ``meta.csv``
+(one row per video; ``pair`` is the clip id a real and its fake share), ``sources.csv`` (what was used or excluded,
+and why), ``plan.json`` (detections and clips; lets a resumed run skip
+detection). Resumable: finished videos are kept; a run with other settings stops with an error unless ``--force``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from dfdetect import synth
+from dfdetect.io import InputError, atomic_write, setup_logging, write_csv
+from dfdetect.samples import SAMPLES, SAMPLES_BY_NAME
+from dfdetect.synth import (
+    MAX_GAP,
+    NAME_PATTERN,
+    FaceTrack,
+    assign_names,
+    blend_track,
+    encode_video,
+    sample_blend_params,
+    stable_seed,
+    track_faces,
+    true_runs,
+)
+
+log = logging.getLogger(__name__)
+
+EXCLUDED = {
+    "face_noface.mov": "duplicate: its face part (frames 0-71) is single_face.mp4 again, then a cartoon",
+    "noface_face.mov": "duplicate: the same recording as face_noface.mov, cartoon first (frames 96-168)",
+    "carphone_distorted.mp4": "duplicate: the frames of carphone_pristine.mp4, recompressed",
+}
+"""Sample videos left out because their frames are already in the set (see the module docstring)."""
+DEFAULT_TEST_PERSON = "pexels_woman"
+CLIP_TOLERANCE = 0.2
+"""Clips are between (1 - CLIP_TOLERANCE) and (1 + CLIP_TOLERANCE) times --clip-seconds long."""
+PLAN_VERSION = 1
+META_FIELDS = ("video_name", "target", "person", "source", "start_frame", "end_frame", "frames", "fps", "width",
+               "height", "pair", "flicker", "face_frames", "bytes", "params")
+SOURCE_FIELDS = ("source", "person", "status", "reason", "num_frames", "fps", "face_frames", "clips")
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One real clip: frames ``[start, stop)`` of ``source``."""
+
+    source: str
+    person: str
+    start: int
+    stop: int
+
+
+def cut_clips(runs: list[tuple[int, int]], fps: float, clip_seconds: float,
+              tolerance: float = CLIP_TOLERANCE) -> list[tuple[int, int]]:
+    """Cut runs of face-bearing frames into non-overlapping clips of about ``clip_seconds``.
+
+    Within a run, all clips have the same length, chosen between ``(1 - tolerance)`` and ``(1 + tolerance)`` times the
+    target and as close to it as possible; clips start at the run's start and the few frames left over at its end are
+    dropped. A run shorter than the minimum gives no clip.
+
+    Args:
+        runs: ``[start, stop)`` frame ranges.
+        fps: frame rate.
+        clip_seconds: target clip duration.
+        tolerance: allowed relative deviation from the target.
+
+    Returns:
+        ``[start, stop)`` of each clip, in order.
+
+    Example:
+        >>> cut_clips([(0, 120)], fps=30.0, clip_seconds=2.5)  # 120 frames: two 2.0 s clips fit, one 4 s does not
+        [(0, 60), (60, 120)]
+    """
+    target = clip_seconds * fps
+    lo, hi = max(1, math.ceil((1 - tolerance) * target - 1e-9)), math.floor((1 + tolerance) * target + 1e-9)
+    clips: list[tuple[int, int]] = []
+    for a, b in runs:
+        n = b - a
+        if n < lo:
+            continue
+        counts = [k for k in range(1, n // lo + 1) if n // k <= hi]  # every k here gives lo <= n // k <= hi
+        if counts:
+            k = min(counts, key=lambda k: (abs(n // k - target), -k))
+            length = n // k
+        else:  # e.g. 1.4x the target: one clip is too long, two are too short -> one clip of the longest length
+            length = hi
+            k = n // hi
+        clips.extend((a + i * length, a + (i + 1) * length) for i in range(k))
+    return clips
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Plan: which sources, their face tracks, their clips (the expensive detection, cached in plan.json)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _fingerprint(args: argparse.Namespace, samples: Path) -> dict[str, Any]:
+    """Everything the videos depend on: a resumed run must match it."""
+    from face_crop import detect
+
+    sizes = {s.name: (samples / s.name).stat().st_size for s in SAMPLES if (samples / s.name).is_file()}
+    return {
+        "version": PLAN_VERSION,
+        "seed": args.seed,
+        "clip_seconds": args.clip_seconds,
+        "flicker_share": args.flicker_share,
+        "detect_step": args.detect_step,
+        "detector": {"max_side": detect.MAX_SIDE, "min_face_size": detect.MIN_FACE_SIZE,
+                     "thresholds": list(detect.THRESHOLDS), "factor": detect.FACTOR},
+        "encoder": {"codec": synth.ENCODER, "preset": synth.ENCODER_PRESET, "bits_per_pixel": synth.BITS_PER_PIXEL,
+                    "min_bitrate": synth.MIN_BITRATE},
+        "sources": sizes,
+    }
+
+
+def _plan_source(path: Path, detector: Any, step: int, clip_seconds: float) -> dict[str, Any]:
+    """Decode one source, detect its face every ``step`` frames, track it and cut its clips."""
+    from frame_extraction.decode import VideoError, probe_video, read_all_frames
+
+    try:
+        info = probe_video(path)
+        frames = read_all_frames(path)
+    except VideoError as e:
+        return {"status": "skipped", "reason": str(e)}
+    if not frames:
+        return {"status": "skipped", "reason": "no decodable frame"}
+    # Every step-th frame and the last one (so the run reaches the end); the frames between are interpolated.
+    idx = sorted(set(range(0, len(frames), step)) | {len(frames) - 1})
+    faces: list[Any] = [None] * len(frames)
+    for i, face in zip(idx, detector.detect([frames[i] for i in idx])):
+        faces[i] = face
+    track = track_faces(faces, max_gap=max(MAX_GAP, step))
+    clips = cut_clips(true_runs(track.valid), info.fps, clip_seconds)
+    h, w = frames[0].shape[:2]
+    entry = {"status": "used" if clips else "skipped", "reason": "" if clips else "no face run long enough",
+             "num_frames": len(frames), "fps": info.fps, "width": w, "height": h,
+             "face_frames": int(track.valid.sum()), "clips": [list(c) for c in clips], "track": track.to_dict()}
+    log.info("%s: %d frames, face in %d, %d clips", path.name, len(frames), entry["face_frames"], len(clips))
+    return entry
+
+
+def _load_plan(out: Path, fingerprint: dict[str, Any], force: bool) -> dict[str, Any]:
+    path = out / "plan.json"
+    if path.is_file():
+        try:
+            plan = json.loads(path.read_text())
+        except (OSError, ValueError):
+            plan = None
+        if plan is not None and plan.get("fingerprint") == fingerprint:
+            return plan
+        if not force:
+            raise InputError(f"{out} was built with other settings or samples (see {path}); "
+                             "pass --force to rebuild it, or choose another --out")
+        _remove_outputs(out)
+    return {"fingerprint": fingerprint, "sources": {}}
+
+
+def _remove_outputs(out: Path) -> None:
+    """--force: delete the videos a previous build wrote (neutral names only) and its tables."""
+    for f in out.iterdir():
+        if f.is_file() and (NAME_PATTERN.match(f.name) or f.name in (
+                "plan.json", "meta.csv", "labels.csv", "split.csv", "sources.csv")):
+            f.unlink()
+
+
+def _save_plan(out: Path, plan: dict[str, Any]) -> None:
+    with atomic_write(out / "plan.json") as f:
+        json.dump(plan, f)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Build
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_seconds: float = 2.5,
+                    test_person: str = DEFAULT_TEST_PERSON, flicker_share: float = 0.25, detect_step: int = 1,
+                    force: bool = False) -> dict[str, int]:
+    """Build (or finish building) the demo data set; see the module docstring.
+
+    Args:
+        samples: folder with the sample videos (``make data``).
+        out: output folder.
+        seed: seeds the names and the fakes (same seed, same blended pixels).
+        clip_seconds: target clip duration.
+        test_person: the person whose clips form the test split.
+        flicker_share: share of fakes whose blend parameters are redrawn every frame.
+        detect_step: detect faces every N frames (interpolated in between; 1 = every frame).
+        force: rebuild when ``out`` holds a build with other settings.
+
+    Returns:
+        Counts ``{"real", "fake", "train", "test"}``.
+
+    Raises:
+        InputError: missing samples folder, bad arguments, or ``out`` built with other settings (without ``force``).
+
+    Example:
+        >>> build_demo_data("data/samples", "data/demo", seed=0)  # doctest: +SKIP
+        {'real': 11, 'fake': 11, 'train': 6, 'test': 16}
+    """
+    args = argparse.Namespace(seed=seed, clip_seconds=clip_seconds, flicker_share=flicker_share,
+                              detect_step=detect_step)
+    samples, out = Path(samples), Path(out)
+    people = sorted({s.person for s in SAMPLES if s.person})
+    if not samples.is_dir():
+        raise InputError(f"samples folder not found: {samples} (run `make data`)")
+    if test_person not in people:
+        raise InputError(f"unknown --test-person {test_person!r} (people: {', '.join(people)})")
+    if not 0.5 <= clip_seconds <= 30:
+        raise InputError(f"--clip-seconds must be in [0.5, 30], got {clip_seconds}")
+    if not 0 <= flicker_share <= 1 or detect_step < 1:
+        raise InputError("--flicker-share must be in [0, 1] and --detect-step >= 1")
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    plan = _load_plan(out, _fingerprint(args, samples), force)
+
+    # 1. Plan: detection on each usable source (cached per source in plan.json).
+    detector = None
+    for s in SAMPLES:
+        if s.name in plan["sources"]:
+            continue
+        path = samples / s.name
+        if s.person is None:
+            entry = {"status": "excluded", "reason": "no person (cartoon)"}
+        elif s.name in EXCLUDED:
+            entry = {"status": "excluded", "reason": EXCLUDED[s.name]}
+        elif not path.is_file():
+            entry = {"status": "skipped", "reason": "missing (run `make data`)"}
+        else:
+            if detector is None:
+                from face_crop.detect import FaceDetector
+
+                detector = FaceDetector()
+            entry = _plan_source(path, detector, detect_step, clip_seconds)
+        plan["sources"][s.name] = entry
+        _save_plan(out, plan)
+    log.info("plan ready (%.1f s)", time.perf_counter() - t0)
+
+    # 2. Names: neutral, shuffled by the seed over every output of the plan.
+    clips = [Clip(name, SAMPLES_BY_NAME[name].person or "", a, b)
+             for name, entry in plan["sources"].items() if entry["status"] == "used" for a, b in entry["clips"]]
+    keys = [(c.source, c.start, target) for c in clips for target in (0, 1)]
+    names = assign_names(keys, set(), seed)
+
+    # Flickering fakes: exactly round(share * clips) of them, chosen by the seed (a coin per clip could give none).
+    n_flicker = math.floor(flicker_share * len(clips) + 0.5)
+    chosen = np.random.default_rng(stable_seed(seed, "flicker")).choice(len(clips), n_flicker, replace=False)
+    flicker = {clips[i] for i in chosen.tolist()}
+    pair_ids = {c: f"clip{i:03d}" for i, c in enumerate(clips)}  # shared by a real clip and its fake
+
+    # 3. Videos: one decoding pass per source, real + fake per clip; finished files are kept (resume).
+    meta: list[dict[str, Any]] = []
+    for source in tqdm(sorted({c.source for c in clips}), desc="demo-data", unit="source"):
+        meta.extend(_build_source(samples / source, plan["sources"][source],
+                                  [c for c in clips if c.source == source], names, out, seed, flicker, pair_ids))
+    if not meta:
+        _write_tables(out, plan, [], test_person)
+        return {"real": 0, "fake": 0, "train": 0, "test": 0}
+    counts = _write_tables(out, plan, meta, test_person)
+    log.info("demo data set in %s: %s (%.1f s)", out, counts, time.perf_counter() - t0)
+    return counts
+
+
+def _build_source(path: Path, entry: dict[str, Any], clips: list[Clip], names: dict[tuple, str], out: Path,
+                  seed: int, flicker: set[Clip], pair_ids: dict[Clip, str]) -> list[dict[str, Any]]:
+    """Write the real and fake videos of one source's clips; returns their meta rows."""
+    from frame_extraction.decode import read_frames
+
+    track = FaceTrack.from_dict(entry["track"])
+    fps = float(entry["fps"])
+    pending = [c for c in clips if not all((out / names[(c.source, c.start, t)]).is_file() for t in (0, 1))]
+    frames: dict[int, np.ndarray] = {}
+    if pending:
+        frames = read_frames(path, range(min(c.start for c in pending), max(c.stop for c in pending)))
+    rows: list[dict[str, Any]] = []
+    for c in clips:
+        real_name, fake_name = names[(c.source, c.start, 0)], names[(c.source, c.start, 1)]
+        seed_words = stable_seed(seed, c.source, c.start)
+        rng = np.random.default_rng(seed_words)
+        params = None if c in flicker else sample_blend_params(rng)  # drawn here: the record needs no blending
+        clip_track = track.slice(c.start, c.stop)
+        if c in pending:
+            real = [frames[i] for i in range(c.start, c.stop) if i in frames]
+            if len(real) != c.stop - c.start:
+                log.warning("%s: frames %d-%d could not all be decoded; clip skipped", path.name, c.start, c.stop - 1)
+                continue
+            res = blend_track(real, clip_track, rng, consistent=params is not None, params=params)
+            encode_video(out / real_name, real, fps)
+            encode_video(out / fake_name, res.frames, fps)
+        record = {"mode": "flicker", "seed": seed_words} if params is None else {"mode": "consistent",
+                                                                                   **params.to_dict()}
+        common = {"person": c.person, "source": c.source, "start_frame": c.start, "end_frame": c.stop - 1,
+                  "frames": c.stop - c.start, "fps": round(fps, 6), "width": entry["width"] - entry["width"] % 2,
+                  "height": entry["height"] - entry["height"] % 2}
+        rows.append({"video_name": real_name, "target": 0, "pair": pair_ids[c], "flicker": "", "params": "",
+                     "face_frames": int(clip_track.valid.sum()), "bytes": (out / real_name).stat().st_size, **common})
+        rows.append({"video_name": fake_name, "target": 1, "pair": pair_ids[c], "flicker": int(c in flicker),
+                     "params": json.dumps(record), "face_frames": int(clip_track.valid.sum()),
+                     "bytes": (out / fake_name).stat().st_size, **common})
+    return rows
+
+
+def _write_tables(out: Path, plan: dict[str, Any], meta: list[dict[str, Any]], test_person: str) -> dict[str, int]:
+    meta = sorted(meta, key=lambda r: r["video_name"])
+    split = [{"video_name": r["video_name"], "split": "test" if r["person"] == test_person else "train"} for r in meta]
+    write_csv(out / "meta.csv", meta, META_FIELDS)
+    write_csv(out / "labels.csv", meta, ("video_name", "target"))
+    write_csv(out / "split.csv", split, ("video_name", "split"))
+    per_source = {}
+    for name, e in plan["sources"].items():
+        per_source[name] = {"source": name, "person": SAMPLES_BY_NAME[name].person or "", "status": e["status"],
+                            "reason": e.get("reason", ""), "num_frames": e.get("num_frames", ""),
+                            "fps": round(e["fps"], 6) if "fps" in e else "", "face_frames": e.get("face_frames", ""),
+                            "clips": len(e.get("clips", []))}
+    write_csv(out / "sources.csv", per_source.values(), SOURCE_FIELDS)
+    counts = {"real": sum(int(r["target"]) == 0 for r in meta), "fake": sum(int(r["target"]) == 1 for r in meta),
+              "train": sum(s["split"] == "train" for s in split), "test": sum(s["split"] == "test" for s in split)}
+    for part in ("train", "test"):
+        targets = {int(r["target"]) for r, s in zip(meta, split) if s["split"] == part}
+        if targets != {0, 1}:
+            log.warning("the %s split does not hold both reals and fakes (%s); try another --test-person", part,
+                        sorted(targets))
+    return counts
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m dfdetect demo-data",
+                                description="Build the demo data set: real clips, self-blended fakes, person split.")
+    p.add_argument("--samples", default="data/samples", help="folder with the sample videos (make data)")
+    p.add_argument("--out", default="data/demo", help="output folder")
+    p.add_argument("--seed", type=int, default=0, help="seeds the names and the fakes")
+    p.add_argument("--clip-seconds", type=float, default=2.5, help="target clip duration (clips are 0.8-1.2x it)")
+    p.add_argument("--test-person", default=DEFAULT_TEST_PERSON,
+                   help=f"person whose clips are the test split (default {DEFAULT_TEST_PERSON})")
+    p.add_argument("--flicker-share", type=float, default=0.25,
+                   help="share of the fakes with per-frame (flickering) blend parameters")
+    p.add_argument("--detect-step", type=int, default=1,
+                   help="detect faces every N frames and interpolate between (2 halves the detection time)")
+    p.add_argument("--force", action="store_true", help="rebuild an --out built with other settings")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = get_args_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        counts = build_demo_data(args.samples, args.out, seed=args.seed, clip_seconds=args.clip_seconds,
+                                 test_person=args.test_person, flicker_share=args.flicker_share,
+                                 detect_step=args.detect_step, force=args.force)
+    except InputError as e:
+        log.error("%s", e)
+        return 2
+    if not counts["real"]:
+        log.error("no clip could be made from %s", args.samples)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,319 @@
+"""The demo data set builder (dfdetect.demo): clip cutting, the duplicate footage it leaves out (checked on the real
+videos), a quick build from one small sample, and the full build (slow): person split, one fake per real, neutral
+names, no shared frames, file size that does not give the label away, resumability."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dfdetect import demo
+from dfdetect.io import InputError, read_csv, read_labels
+from dfdetect.samples import SAMPLES, SAMPLES_BY_NAME
+from dfdetect.synth import NAME_PATTERN
+
+
+def _auc(scores: list[float], targets: list[int]) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(targets, scores))
+
+
+def _small_gray(path: Path, indices=None) -> np.ndarray:
+    """Frames as 32x18 grayscale float (T, 18, 32): enough to recognise the same frame after re-encoding."""
+    import cv2
+
+    from frame_extraction.decode import read_all_frames, read_frames
+
+    frames = read_all_frames(path) if indices is None else list(read_frames(path, indices).values())
+    return np.stack([cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (32, 18), interpolation=cv2.INTER_AREA)
+                     for f in frames]).astype(np.float32)
+
+
+def _partner(meta: dict[str, dict[str, str]], name: str) -> str:
+    """The other video of ``name``'s clip (its real or its fake)."""
+    (other,) = [m for m, r in meta.items() if m != name and r["pair"] == meta[name]["pair"]]
+    return other
+
+
+def _frame_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean absolute difference between every frame of a and every frame of b: (len(a), len(b))."""
+    return np.abs(a[:, None] - b[None]).mean(axis=(2, 3))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Fast tests
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n,fps,seconds", [(472, 24000 / 1001, 2.5), (72, 30.0, 2.5), (120, 30000 / 1001, 2.5),
+                                           (300, 30.0, 2.0), (95, 25.0, 3.0), (40, 30.0, 2.5)])
+def test_cut_clips_non_overlapping_equal_and_near_target(n, fps, seconds):
+    runs = [(10, 10 + n), (20 + n, 20 + n + 30)]  # a second, too short run gives nothing
+    clips = demo.cut_clips(runs, fps, seconds)
+    target = seconds * fps
+    if n < 0.8 * target:
+        assert clips == []
+        return
+    assert clips, "a run of at least 0.8x the target gives a clip"
+    lengths = {b - a for a, b in clips}
+    assert len(lengths) == 1  # equal lengths within a run
+    length = lengths.pop()
+    assert 0.8 * target - 1 <= length <= 1.2 * target + 1
+    assert all(10 <= a < b <= 10 + n for a, b in clips)  # inside the face-bearing run
+    assert all(b1 <= a2 for (_, b1), (a2, _) in zip(clips[:-1], clips[1:]))  # non-overlapping
+    assert n - len(clips) * length < length  # nothing that could be another clip is thrown away
+    # no other allowed clip count lands closer to the target
+    for k in range(1, n + 1):
+        if 0.8 * target <= n // k <= 1.2 * target:
+            assert abs(length - target) <= abs(n // k - target)
+
+
+def test_sample_clips_are_two_to_three_seconds():
+    assert demo.cut_clips([(0, 472)], 24000 / 1001, 2.5) == [(i * 59, (i + 1) * 59) for i in range(8)]
+    assert demo.cut_clips([(0, 72)], 30.0, 2.5) == [(0, 72)]  # 2.4 s: one clip
+    assert demo.cut_clips([(0, 120)], 30000 / 1001, 2.5) == [(0, 60), (60, 120)]  # 2.0 s each, not one 4 s clip
+
+
+def test_excluded_sources_really_duplicate_used_footage(samples_dir: Path):
+    """The exclusions rest on facts about the footage: check them on the real videos."""
+    sf = _small_gray(samples_dir / "single_face.mp4")  # 72 frames
+    fn = _small_gray(samples_dir / "face_noface.mov", range(80))
+    nf = _small_gray(samples_dir / "noface_face.mov", range(90, 169))
+    assert len(sf) == 72
+    # face_noface.mov frames 0-71 are single_face.mp4's frames (same index), then the cut to the cartoon
+    same = np.abs(fn[:72] - sf).mean(axis=(1, 2))
+    assert same.max() < 2.0 and np.abs(fn[72] - sf[71]).mean() > 20
+    # noface_face.mov frames 96-168 are those frames again
+    d = _frame_distance(sf, nf)
+    assert (d.min(axis=1) < 2.0).all()
+    assert np.median(d.argmin(axis=1) - np.arange(72)) == 96 - 90
+    # carphone_distorted.mp4 is carphone_pristine.mp4's frames, recompressed
+    # (its heavy compression also shifts brightness and contrast: compare standardised frames)
+    z = lambda x: (x - x.mean(axis=(1, 2), keepdims=True)) / x.std(axis=(1, 2), keepdims=True)  # noqa: E731
+    p = z(_small_gray(samples_dir / "carphone_pristine.mp4"))
+    q = z(_small_gray(samples_dir / "carphone_distorted.mp4"))
+    assert len(p) == len(q) == 120
+    d = _frame_distance(p, q)  # (120, 120)
+    same = np.diag(d)
+    far = np.array([np.median(d[i, np.abs(np.arange(120) - i) >= 30]) for i in range(120)])
+    assert (same < 0.5 * far).all()  # each frame is much closer to its copy than to footage a second away
+    assert abs(np.median(d.argmin(axis=1) - np.arange(120))) <= 1  # aligned frame for frame (within one)
+    # every excluded file is a known sample, and no used file is excluded
+    assert set(demo.EXCLUDED) <= set(SAMPLES_BY_NAME)
+    used = {s.name for s in SAMPLES if s.person and s.name not in demo.EXCLUDED}
+    assert used == {"single_face.mp4", "WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4"}
+    assert len({SAMPLES_BY_NAME[n].person for n in used}) == 3  # one source per person
+
+
+def test_bad_arguments(tmp_path: Path, samples_dir: Path):
+    assert demo.main(["--samples", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
+    assert demo.main(["--samples", str(samples_dir), "--out", str(tmp_path / "o"), "--test-person", "bob"]) == 2
+    assert demo.main(["--samples", str(samples_dir), "--out", str(tmp_path / "o"), "--clip-seconds", "0"]) == 2
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert demo.main(["--samples", str(empty), "--out", str(tmp_path / "o2")]) == 1  # nothing to cut clips from
+    assert {r["status"] for r in read_csv(tmp_path / "o2" / "sources.csv")} == {"skipped", "excluded"}
+
+
+@pytest.fixture(scope="module")
+def carphone_only(tmp_path_factory, samples_dir: Path) -> Path:
+    """A samples folder with only the small carphone video (a link: the source is never touched)."""
+    d = tmp_path_factory.mktemp("samples_small")
+    os.symlink((samples_dir / "carphone_pristine.mp4").resolve(), d / "carphone_pristine.mp4")
+    return d
+
+
+def test_quick_build_resume_and_settings_guard(carphone_only: Path, tmp_path: Path):
+    import torch
+
+    torch.set_num_threads(1)
+    out = tmp_path / "demo"
+    argv = ["--samples", str(carphone_only), "--out", str(out), "--test-person", "carphone_man", "--seed", "1"]
+    assert demo.main(argv) == 0
+    labels = read_labels(out / "labels.csv")
+    assert sorted(labels.values()) == [0, 0, 1, 1]  # 120 frames -> two 2 s clips, one fake each
+    assert all(NAME_PATTERN.match(n) for n in labels) and all((out / n).is_file() for n in labels)
+    assert {r["split"] for r in read_csv(out / "split.csv")} == {"test"}
+    sources = {r["source"]: r for r in read_csv(out / "sources.csv")}
+    assert sources["carphone_pristine.mp4"]["status"] == "used" and sources["single_face.mp4"]["status"] == "skipped"
+    assert sources["carphone_distorted.mp4"]["status"] == "excluded"
+    stamps = {n: (out / n).stat().st_mtime_ns for n in labels}
+    meta = read_csv(out / "meta.csv")
+    # resume: nothing is redone (no detection, no encoding) and the record is identical
+    t0 = time.perf_counter()
+    assert demo.main(argv) == 0
+    assert time.perf_counter() - t0 < 5
+    assert {n: (out / n).stat().st_mtime_ns for n in labels} == stamps and read_csv(out / "meta.csv") == meta
+    # another split needs no rebuild
+    assert demo.main(argv[:-4] + ["--test-person", "pexels_woman", "--seed", "1"]) == 0
+    assert {r["split"] for r in read_csv(out / "split.csv")} == {"train"}
+    # other settings: refused without --force, rebuilt with it (stale outputs removed)
+    assert demo.main(argv[:-1] + ["2"]) == 2
+    assert demo.main(argv[:-1] + ["2", "--force"]) == 0
+    assert len(read_labels(out / "labels.csv")) == 4 and len(list(out.glob("v*.mp4"))) == 4
+    assert json.loads((out / "plan.json").read_text())["fingerprint"]["seed"] == 2
+
+
+def test_interrupted_build_resumes(carphone_only: Path, tmp_path: Path, monkeypatch):
+    """A crash after the first video leaves only complete files; the next run finishes the set."""
+    out = tmp_path / "demo"
+    calls = {"n": 0}
+    real_encode = demo.encode_video
+
+    class Exploding(list):
+        """Frames whose second full iteration (the encoding loop) is interrupted after 5 frames."""
+
+        passes = 0
+
+        def __iter__(self):
+            self.passes += 1
+            for i, x in enumerate(list.__iter__(self)):
+                if self.passes == 2 and i == 5:
+                    raise KeyboardInterrupt
+                yield x
+
+    def failing_encode(path, frames, fps):
+        calls["n"] += 1
+        return real_encode(path, Exploding(frames) if calls["n"] == 2 else frames, fps)
+
+    monkeypatch.setattr(demo, "encode_video", failing_encode)
+    with pytest.raises(KeyboardInterrupt):
+        demo.build_demo_data(carphone_only, out, test_person="carphone_man")
+    assert len(list(out.glob("v*.mp4"))) == 1 and not list(out.glob(".*.tmp"))
+    monkeypatch.setattr(demo, "encode_video", real_encode)
+    counts = demo.build_demo_data(carphone_only, out, test_person="carphone_man")
+    assert counts == {"real": 2, "fake": 2, "train": 0, "test": 4}
+
+
+def test_settings_mismatch_is_an_input_error(carphone_only: Path, tmp_path: Path):
+    out = tmp_path / "demo"
+    demo.build_demo_data(carphone_only, out, test_person="carphone_man", clip_seconds=2.0)
+    with pytest.raises(InputError, match="--force"):
+        demo.build_demo_data(carphone_only, out, test_person="carphone_man", clip_seconds=3.0)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The full build (slow: detection on every used sample video)
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def full_demo(tmp_path_factory, samples_dir: Path) -> tuple[Path, float]:
+    out = tmp_path_factory.mktemp("demo_full") / "demo"
+    t0 = time.perf_counter()
+    assert demo.main(["--samples", str(samples_dir), "--out", str(out), "--seed", "0"]) == 0
+    return out, time.perf_counter() - t0
+
+
+@pytest.mark.slow
+def test_full_demo_split_balance_names(full_demo):
+    out, seconds = full_demo
+    labels = read_labels(out / "labels.csv")
+    split = {r["video_name"]: r["split"] for r in read_csv(out / "split.csv")}
+    meta = {r["video_name"]: r for r in read_csv(out / "meta.csv")}
+    assert set(labels) == set(split) == set(meta) == {p.name for p in out.glob("*.mp4")}
+    # balanced: every real clip has exactly one fake, made from the same frames of the same source
+    reals = [n for n, t in labels.items() if t == 0]
+    assert len(reals) == len(labels) - len(reals) >= 8
+    for n in reals:
+        fake = _partner(meta, n)  # exactly one other video per clip id
+        assert labels[fake] == 1
+        for key in ("source", "person", "start_frame", "end_frame", "frames", "width", "height", "fps"):
+            assert meta[fake][key] == meta[n][key]
+    # split by person: nobody in both splits; the default test person is the test split; both splits hold both labels
+    people = {p: {split[n] for n in meta if meta[n]["person"] == p} for p in {r["person"] for r in meta.values()}}
+    assert all(len(s) == 1 for s in people.values()) and len(people) == 3
+    assert people[demo.DEFAULT_TEST_PERSON] == {"test"}
+    for part in ("train", "test"):
+        assert {labels[n] for n in split if split[n] == part} == {0, 1}
+    assert sum(s == "test" for s in split.values()) >= 10  # a usable test set
+    # both kinds of fake: temporally consistent, and flickering for a quarter of them
+    flicker = [int(meta[n]["flicker"]) for n in labels if labels[n] == 1]
+    assert sum(flicker) == int(0.25 * len(flicker) + 0.5)
+    assert all(json.loads(meta[n]["params"])["mode"] == ("flicker" if int(meta[n]["flicker"]) else "consistent")
+               for n in labels if labels[n] == 1)
+    # neutral names: nothing in a name, nor in its number, tells the label
+    assert all(NAME_PATTERN.match(n) for n in labels)
+    numbers = [int(n[1:-4]) for n in labels]
+    assert 0.1 < _auc(numbers, list(labels.values())) < 0.9
+    print(f"demo data set built in {seconds:.1f} s")
+
+
+@pytest.mark.slow
+def test_full_demo_no_shared_source_frames(full_demo):
+    out, _ = full_demo
+    meta = read_csv(out / "meta.csv")
+    reals = [r for r in meta if r["target"] == "0"]
+    assert not {r["source"] for r in reals} & set(demo.EXCLUDED)
+    by_source: dict[str, list[tuple[int, int]]] = {}
+    for r in reals:
+        by_source.setdefault(r["source"], []).append((int(r["start_frame"]), int(r["end_frame"])))
+    for ranges in by_source.values():
+        ranges.sort()
+        assert all(e1 < s2 for (_, e1), (s2, _) in zip(ranges[:-1], ranges[1:]))
+    # by content too: no two real clips share more than the odd near-identical neighbouring frame
+    small = {r["video_name"]: _small_gray(out / r["video_name"]) for r in reals}
+    names = sorted(small)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            shared = (_frame_distance(small[a], small[b]).min(axis=1) < 2.0).mean()
+            assert shared < 0.3, f"{a} and {b} share {shared:.0%} of their frames"
+
+
+@pytest.mark.slow
+def test_full_demo_file_size_does_not_give_the_label_away(full_demo):
+    from frame_extraction.decode import probe_video
+
+    out, _ = full_demo
+    meta = {r["video_name"]: r for r in read_csv(out / "meta.csv")}
+    sizes = {n: (out / n).stat().st_size for n in meta}
+    targets = [int(meta[n]["target"]) for n in meta]
+    # unpaired: size (and size per pixel-frame) ranks fakes above reals no better than chance
+    assert 0.25 <= _auc([sizes[n] for n in meta], targets) <= 0.75
+    per_px = [sizes[n] / (int(meta[n]["width"]) * int(meta[n]["height"]) * int(meta[n]["frames"])) for n in meta]
+    assert 0.25 <= _auc(per_px, targets) <= 0.75
+    # paired (the stronger test: a fake and its real have the same content budget): within 5% of each other
+    for n, r in meta.items():
+        if r["target"] == "1":
+            real = _partner(meta, n)
+            assert abs(np.log(sizes[n] / sizes[real])) < 0.05, (n, sizes[n], sizes[real])
+            a, b = probe_video(out / n), probe_video(out / real)
+            assert (a.num_frames, a.width, a.height) == (b.num_frames, b.width, b.height)
+            assert a.fps == pytest.approx(b.fps)
+
+
+@pytest.mark.slow
+def test_full_demo_fakes_differ_from_reals_on_the_face_only(full_demo, samples_dir: Path):
+    """Away from the face a fake is its real up to codec noise, and its background is no worse encoded."""
+    from frame_extraction.decode import read_all_frames, read_frames
+
+    out, _ = full_demo
+    plan = json.loads((out / "plan.json").read_text())
+    meta = {r["video_name"]: r for r in read_csv(out / "meta.csv")}
+    for r in [r for r in meta.values() if r["target"] == "1"]:
+        fake, real = read_all_frames(out / r["video_name"]), read_all_frames(out / _partner(meta, r["video_name"]))
+        start = int(r["start_frame"])
+        source = list(read_frames(samples_dir / r["source"], range(start, start + len(real))).values())
+        boxes = plan["sources"][r["source"]]["track"]["boxes"]
+        fake_real, real_src, fake_src, face = [], [], [], []
+        for i in range(0, len(fake), 6):
+            x1, y1, x2, y2 = boxes[start + i]
+            w, h = x2 - x1, y2 - y1
+            far = np.ones(fake[i].shape[:2], bool)
+            far[max(0, int(y1 - 0.3 * h)) : int(y2 + 0.3 * h) + 1,
+                max(0, int(x1 - 0.3 * w)) : int(x2 + 0.3 * w) + 1] = False
+            diff = lambda a, b: np.abs(a.astype(int) - b).mean(axis=2)  # noqa: E731
+            fake_real.append(diff(fake[i], real[i])[far].mean())
+            real_src.append(diff(real[i], source[i])[far].mean())
+            fake_src.append(diff(fake[i], source[i])[far].mean())
+            face.append(diff(fake[i], real[i])[max(0, int(y1)) : int(y2), max(0, int(x1)) : int(x2)].mean())
+        noise = np.mean(real_src)  # what re-encoding alone does to the background
+        assert np.mean(fake_real) < noise, f"{r['video_name']}: more than codec noise away from the face"
+        assert np.mean(fake_src) < noise * 1.1 + 0.1, f"{r['video_name']}: background encoded worse than the real's"
+        assert np.mean(face) > max(1.0, 2 * np.mean(fake_real)), f"{r['video_name']}: the face barely changed"
