@@ -64,7 +64,8 @@ class TrainConfig:
         scheduler: ``"cosine"`` or ``"none"``.
         freeze_encoder: freeze the whole encoder (train the ConvLSTM and head only).
         freeze_blocks: freeze the encoder's stem and its first N blocks (a partly frozen encoder; 0 = none).
-        synth_fakes: probability of turning a real training clip into a self-blended fake on the fly (0 = off).
+        synth_fakes: probability that a real training clip gets a self-blended twin (label fake) on the fly, beside
+            it (0 = off; 1 = every real with its blend, for users with only real videos; see data.epoch_plan).
         amp: mixed precision and channels-last on CUDA (ignored on CPU).
         seed: seeds sampling, augmentation and initialisation.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.

@@ -330,31 +330,49 @@ def epoch_plan(
 ) -> tuple[list[ClipSpec], dict[str, int]]:
     """All random choices of one training epoch, from a generator seeded with ``(seed, epoch)`` only.
 
-    One clip per drawn video: a random window, a self-blending decision (each real clip becomes a fake with probability
-    ``synth_fakes``: exactly ``round(synth_fakes * n_real)`` of them, stochastically rounded) and an augmentation
-    seed. Balancing uses the manifest's labels, before blending. Videos with an unknown label must be filtered out.
+    Self-blended fakes come as TWINS, as in the SBI recipe (real and blended images in equal numbers): each real video
+    gets, with probability ``synth_fakes`` (exactly ``round(P * n_real)`` of them, stochastically rounded, so the ratio
+    does not drift), an extra clip on the same window that is blended on the fly and labelled fake. The real clip stays.
+    ``"undersample"`` then balances the labels as the model sees them (labelled fakes + twins against reals) without
+    splitting a pair: it drops labelled fakes first when fakes are the majority, and reals without a twin when reals
+    are. So ``P = 1`` trains on pure real/blend pairs (a user with only real videos), and ``P = 0.5`` with as many
+    labelled fakes as reals gives half pairs, half labelled fakes. Every clip gets its own random window (a twin shares
+    its real's) and augmentation seed. Videos with an unknown label must be filtered out.
 
     Returns:
         The clip specs in training order and the counts ``{"n_real", "n_fake", "n_synth", "n_videos"}`` (labels as
-        the model sees them: synthesised fakes count as fakes).
+        the model sees them: twins count as fakes; ``n_videos`` is the number of clips).
 
     Example:
         >>> specs, counts = epoch_plan(train_videos, epoch=3, seed=0, t=10, synth_fakes=0.5)  # doctest: +SKIP
     """
     if any(v.label is None for v in videos):
         raise ValueError("epoch_plan needs labelled videos")
+    if balance not in BALANCE_MODES:
+        raise ValueError(f"balance must be one of {BALANCE_MODES}, got {balance!r}")
     rng = np.random.default_rng([int(seed), int(epoch)])
-    order = balance_indices([v.label for v in videos], balance, rng).tolist()
-    # Exactly round(P * n_real) real clips become fakes (stochastic rounding keeps the expectation P * n_real): each
-    # real clip has probability P, and the epoch's real/fake ratio does not drift the way independent coin flips do.
-    reals = [pos for pos, i in enumerate(order) if videos[i].label == 0]
+    y = np.asarray([v.label for v in videos], dtype=np.int64)
+    idx = np.arange(len(y))
+    reals, fakes = rng.permutation(idx[y == 0]), rng.permutation(idx[y == 1])
     expected = synth_fakes * len(reals)
     k = int(expected) + int(rng.random() < expected - int(expected))
-    blended = set(rng.choice(reals, size=k, replace=False).tolist()) if k else set()
+    twinned, alone = reals[:k], reals[k:]  # reals is already a random permutation: a random subset gets twins
+    if balance == "undersample" and len(reals) and (len(fakes) or k):
+        if len(reals) > len(fakes) + k:
+            alone = alone[: len(fakes)]  # too many reals: keep every pair, drop reals that have no twin
+        else:
+            fakes = fakes[: len(reals) - k]  # too many fakes: drop labelled fakes, never a twin
+    has_twin = set(twinned.tolist())
     specs = []
-    for pos, i in enumerate(order):
+    for i in np.concatenate([twinned, alone]).tolist():
         window = tuple(random_window(len(videos[i]), t, rng))
-        specs.append(ClipSpec(video=i, window=window, synth=pos in blended, seed=int(rng.integers(0, 2**31 - 1))))
+        specs.append(ClipSpec(video=i, window=window, synth=False, seed=int(rng.integers(0, 2**31 - 1))))
+        if i in has_twin:
+            specs.append(ClipSpec(video=i, window=window, synth=True, seed=int(rng.integers(0, 2**31 - 1))))
+    for i in fakes.tolist():
+        window = tuple(random_window(len(videos[i]), t, rng))
+        specs.append(ClipSpec(video=i, window=window, synth=False, seed=int(rng.integers(0, 2**31 - 1))))
+    specs = [specs[j] for j in rng.permutation(len(specs))]
     n_synth = sum(s.synth for s in specs)
     n_fake = sum(videos[s.video].label == 1 for s in specs) + n_synth
     counts = {"n_videos": len(specs), "n_real": len(specs) - n_fake, "n_fake": n_fake, "n_synth": n_synth}

@@ -6,7 +6,9 @@ Steps, each the project's own CLI entry point called in-process (so the demo run
    person (:mod:`dfdetect.demo`).
 2. ``python -m frame_extraction``: 15 frames at stride 2 from a random start, for the training videos.
 3. ``python -m face_crop``: MTCNN face crops; videos with too few faces are recorded in ``rejects.csv``.
-4. ``python train.py``: EfficientNet-Lite0 (offline ImageNet weights) + ConvLSTM with ``configs/demo.yaml``.
+4. ``python train.py``: EfficientNet-Lite0 (offline ImageNet weights) + ConvLSTM with ``configs/demo.yaml``, on the
+   training people only (``split.csv``); no validation split is carved out of 6 videos, so ``best.pt`` is the last
+   epoch.
 5. ``python eval.py best.pt``: the held-out person's raw videos, through the whole chain; AUC, log loss, accuracy.
 6. Pictures: an augmented frame grid (``python -m dfdetect grid``) and real/fake example frames side by side.
 
@@ -134,8 +136,8 @@ def run_demo(samples: Path, out: Path, config: Path = DEFAULT_CONFIG, seed: int 
            "--size", str(cfg.data.size)], timings)
     resume = ["--resume"] if (run / "last.pt").exists() else []
     _step("train", training.main,
-          ["--data", str(crops / "crops.csv"), "--config", str(config), "--out", str(run), "--seed", str(seed),
-           *resume], timings)
+          ["--data", str(crops / "crops.csv"), "--split", str(data / "split.csv"), "--config", str(config),
+           "--out", str(run), "--seed", str(seed), *resume], timings)
     _step("eval", evaluate.main, [str(run / "best.pt"), *test_videos, "--labels", labels, "--out", str(ev)], timings)
     _step("grid", grid.main, ["--data", str(crops / "crops.csv"), "--out", str(out / "augmentations.png"),
                               "--config", str(config), "--clips", "6"], timings)

@@ -563,7 +563,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     g.add_argument("--freeze-encoder", action="store_true", help="train only the temporal model and head")
     g.add_argument("--freeze-blocks", type=int, metavar="K", help="freeze the encoder stem and its first K blocks")
     g.add_argument("--synth-fakes", type=float, metavar="P",
-                   help="probability of turning a real training clip into a self-blended fake (default 0)")
+                   help="probability that a real training clip gets a self-blended twin labelled fake (default 0)")
     g.add_argument("--balance", choices=BALANCE_MODES, help=f"per-epoch real/fake balance (default {d.data.balance})")
     g.add_argument("--no-augment", action="store_true", help="no training augmentation")
     g.add_argument("--val-clips", type=int, metavar="K",

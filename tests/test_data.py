@@ -261,22 +261,39 @@ def test_balance_undersample_counts_and_determinism() -> None:
         balance_indices(labels, "oversample", np.random.default_rng(0))
 
 
-def test_epoch_plan_counts_synth_fakes(videos: dict) -> None:
+def test_epoch_plan_synth_fakes_are_balanced_twins(videos: dict) -> None:
     vids = [v for v in videos.values() if v.label == 0]
     assert len(vids) >= 3
-    blended = np.zeros(len(vids))
+    twinned = np.zeros(len(vids))
     for epoch in range(40):
         specs, counts = epoch_plan(vids, epoch, seed=0, t=4, balance="undersample", synth_fakes=0.5)
-        assert counts["n_synth"] == sum(s.synth for s in specs) == counts["n_fake"]
-        assert counts["n_real"] + counts["n_fake"] == len(vids)
+        assert counts["n_synth"] == sum(s.synth for s in specs) == counts["n_fake"] == counts["n_real"]  # 1:1
         assert abs(counts["n_synth"] - 0.5 * len(vids)) <= 0.5  # round(P * n_real): the ratio does not drift
+        # every blended clip is the twin of a real clip on the same window in the same epoch
+        real_windows = {(s.video, s.window) for s in specs if not s.synth}
+        assert all((s.video, s.window) in real_windows for s in specs if s.synth)
         for s in specs:
-            blended[s.video] += s.synth
-    assert (blended > 5).all() and (blended < 35).all()  # every real video gets blended sometimes, not always
+            twinned[s.video] += s.synth
+    assert (twinned > 5).all() and (twinned < 35).all()  # every real video gets a twin sometimes, not always
+    none = epoch_plan(vids, 0, 0, 4, balance="none", synth_fakes=0.5)[1]
+    assert none["n_real"] == len(vids) and none["n_synth"] == none["n_fake"] >= 1  # no balancing: twins are extra
     assert epoch_plan(vids, 0, 0, 4, synth_fakes=0.0)[1]["n_synth"] == 0
-    assert epoch_plan(vids, 0, 0, 4, synth_fakes=1.0)[1]["n_synth"] == len(vids)
+    pairs = epoch_plan(vids, 0, 0, 4, synth_fakes=1.0)[1]
+    assert pairs["n_synth"] == pairs["n_real"] == len(vids)  # P = 1: every real with its blend (the SBI recipe)
     fakes_only = [v for v in videos.values() if v.label == 1]
     assert epoch_plan(fakes_only, 0, 0, 4, synth_fakes=1.0)[1]["n_synth"] == 0  # only real clips are blended
+
+
+def test_epoch_plan_twins_with_labelled_fakes(videos: dict) -> None:
+    from dfdetect.data import VideoCrops
+
+    one = next(iter(videos.values()))
+    mixed = [VideoCrops(f"v{i}.mp4", int(i >= 6), one.frames, one.paths, one.boxes, one.landmarks) for i in range(12)]
+    for p in (0.0, 0.5, 1.0):
+        specs, c = epoch_plan(mixed, 0, seed=1, t=4, synth_fakes=p)
+        assert c["n_real"] == c["n_fake"] == 6 and c["n_synth"] == round(p * 6)  # 6 reals, fakes topped up by twins
+        labelled = sum(not s.synth and mixed[s.video].label == 1 for s in specs)
+        assert labelled == 6 - c["n_synth"]
 
 
 # --- split by video -----------------------------------------------------------------------------------------------
