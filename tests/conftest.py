@@ -35,3 +35,14 @@ def face_video(samples_dir: Path) -> Path:
 def no_face_video(samples_dir: Path) -> Path:
     """960x540 cartoon, no real face."""
     return samples_dir / "no_face.mp4"
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread for small CPU tests: faster than 2 on a busy 2-core machine (5-10x), and deterministic."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

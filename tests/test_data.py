@@ -49,13 +49,7 @@ def _real_clip(videos: dict, t: int = 4) -> np.ndarray:
 
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """One torch thread: the CPU is shared, and 2 threads on a busy 2-core machine run 5-10x slower."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 # --- manifest -----------------------------------------------------------------------------------------------------
 def test_read_crops_manifest_on_sample_crops(sample_crops: Path, videos: dict) -> None:

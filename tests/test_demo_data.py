@@ -146,9 +146,7 @@ def test_quick_build_resume_and_settings_guard(carphone_only: Path, tmp_path: Pa
     stamps = {n: (out / n).stat().st_mtime_ns for n in labels}
     meta = read_csv(out / "meta.csv")
     # resume: nothing is redone (no detection, no encoding) and the record is identical
-    t0 = time.perf_counter()
     assert demo.main(argv) == 0
-    assert time.perf_counter() - t0 < 5
     assert {n: (out / n).stat().st_mtime_ns for n in labels} == stamps and read_csv(out / "meta.csv") == meta
     # another split needs no rebuild
     assert demo.main(argv[:-4] + ["--test-person", "pexels_woman", "--seed", "1"]) == 0

@@ -36,13 +36,7 @@ SIZE = 64  # small frames keep the CPU tests fast; the encoder gives (1280, 2, 2
 ACADEMIC_GOWN, MILITARY_UNIFORM, MORTARBOARD, WINDSOR_TIE = 400, 652, 667, 906
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Other test runs share the 2 cores: one torch thread avoids oversubscription."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def small_model(temporal: str = "convlstm", seed: int = 0, **kw) -> VideoDetector:

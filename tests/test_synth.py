@@ -4,7 +4,6 @@ consistency vs flicker, detectability, the on-the-fly crop mode, encoding and th
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 
 import numpy as np
@@ -275,16 +274,6 @@ def test_blend_clip_shape_determinism_and_face_only(crop_clip):
     assert blend_clip(crops, boxes, lms, np.random.default_rng(0), consistent=False).shape == crops.shape
 
 
-def test_blend_clip_is_fast(crop_clip):
-    crops, boxes, lms = crop_clip
-    blend_clip(crops, boxes, lms, np.random.default_rng(0))  # warm-up
-    t0 = time.perf_counter()
-    for seed in range(5):
-        blend_clip(crops, boxes, lms, np.random.default_rng(seed))
-    per_crop = (time.perf_counter() - t0) / (5 * len(crops))
-    assert per_crop < 0.03, f"{per_crop * 1000:.1f} ms per 224 px crop"  # a few ms on an idle core; shared CPU here
-
-
 def test_blend_clip_rejects_bad_input(crop_clip):
     crops, boxes, _ = crop_clip
     with pytest.raises(ValueError, match="uint8 crops"):
@@ -310,6 +299,10 @@ def test_encode_video_keeps_size_fps_and_frames(clip, tmp_path):
     mse = np.mean([(a.astype(float) - b) ** 2 for a, b in zip(back, frames)])
     assert 10 * np.log10(255**2 / mse) > 30  # PSNR: faithful apart from codec noise
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4"]  # no temporary file left behind
+    # same frames, same bytes (multi-threaded x264 is not deterministic: the same seed must give the same data set)
+    again = encode_video(tmp_path / "again.mp4", frames[:12], fps=24000 / 1001)
+    assert again.read_bytes() == out.read_bytes()
+    again.unlink()
     # odd sizes lose their last row/column (yuv420p needs even sizes)
     odd = encode_video(tmp_path / "odd.mp4", [f[:143, :175] for f in frames[:3]], fps=30)
     assert (probe_video(odd).width, probe_video(odd).height) == (174, 142)

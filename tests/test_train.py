@@ -35,13 +35,7 @@ def _tiny_cfg(**overrides: object):
 
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """One torch thread: the CPU is shared, and 2 threads on a busy 2-core machine run 5-10x slower."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 # --- CLI and config -----------------------------------------------------------------------------------------------
 def test_unknown_yaml_key_exits_2(tmp_path: Path, sample_crops: Path, caplog: pytest.LogCaptureFixture) -> None:
