@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import statistics
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -15,6 +11,10 @@ from typing import Any
 import numpy as np
 
 log = logging.getLogger(__name__)
+
+
+HD_NAME = "hd_10s_1080p.mp4"
+"""The one 10 s 1080p benchmark video in bench_out/, shared by bench/prep.py and bench/score.py."""
 
 
 def make_hd_video(
@@ -64,43 +64,6 @@ def make_hd_video(
             out.mux(packet)
     os.replace(tmp, dst)
     return dst
-
-
-@contextmanager
-def timer() -> Iterator[dict[str, float]]:
-    """Time a block: ``with timer() as t: ...`` then ``t["s"]`` holds the seconds.
-
-    Example:
-        >>> with timer() as t:
-        ...     _ = sum(range(1000))
-        >>> t["s"] >= 0
-        True
-    """
-    result: dict[str, float] = {}
-    start = time.perf_counter()
-    try:
-        yield result
-    finally:
-        result["s"] = time.perf_counter() - start
-
-
-def time_call(fn: Callable[[], Any], repeat: int = 3, warmup: int = 0) -> tuple[float, Any]:
-    """Median wall time of ``fn()`` over ``repeat`` runs (after ``warmup`` untimed runs), and its last result.
-
-    Example:
-        >>> seconds, value = time_call(lambda: 2 + 2, repeat=3)
-        >>> value
-        4
-    """
-    for _ in range(warmup):
-        fn()
-    times: list[float] = []
-    value: Any = None
-    for _ in range(max(1, repeat)):
-        start = time.perf_counter()
-        value = fn()
-        times.append(time.perf_counter() - start)
-    return float(statistics.median(times)), value
 
 
 def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:

@@ -29,18 +29,17 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/common.py, when run as a script
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the project, when not installed
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # `python bench/prep.py` puts bench/ first on the path, not the project
 
-from common import format_table, make_hd_video  # noqa: E402
-
+from bench.common import HD_NAME, format_table, make_hd_video  # noqa: E402
 from dfdetect.io import setup_logging, write_csv  # noqa: E402
 
 log = logging.getLogger("bench.prep")
 
 FACE_VIDEOS = ("single_face.mp4", "WolfgangLanger_Pexels.mp4", "face_noface.mov", "carphone_pristine.mp4")
 HD_SOURCE = "WolfgangLanger_Pexels.mp4"
-HD_NAME = "hd_10s_1080p.mp4"
 N_FRAMES, STRIDE, SEED = 15, 2, 0
 MARGIN, SIZE = 0.3, 224
 

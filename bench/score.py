@@ -6,7 +6,8 @@ The timed code is THE scoring path (:meth:`dfdetect.detector.Detector.predict`, 
 ``crop`` (cut from the full-resolution frames), ``transform`` (uint8 crops -> normalised tensor), ``model``.
 Target: at most 2 s per 1080p video on a 2-core CPU with the default settings (one window of 15 frames, T = 10).
 
-The 1080p video is made once by :func:`bench.common.make_hd_video` from a sample (``bench_out/hd_10s.mp4``); the
+The 1080p video is made once by :func:`bench.common.make_hd_video` from a sample
+(``bench_out/hd_10s_1080p.mp4``, shared with bench/prep.py); the
 sample itself (640x360) is timed too. Without ``--weights`` an untrained model of ``--backbone`` is saved to a
 temporary checkpoint (speed does not depend on the weights). The first call is an untimed warm-up (detector and
 model construction, first-call allocations); the run with the median total of ``--repeat`` runs is reported,
@@ -36,7 +37,7 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
-from bench.common import format_table, make_hd_video  # noqa: E402
+from bench.common import HD_NAME, format_table, make_hd_video  # noqa: E402
 from dfdetect.io import InputError, setup_logging, write_csv  # noqa: E402
 
 log = logging.getLogger("bench.score")
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     if not source.is_file():
         log.error("%s not found (run `make data`)", source)
         return 2
-    hd = make_hd_video(source, out / "hd_10s.mp4")
+    hd = make_hd_video(source, out / HD_NAME)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             weights = Path(args.weights) if args.weights else untrained_checkpoint(Path(tmp), args.backbone)

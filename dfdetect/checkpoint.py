@@ -176,3 +176,17 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn
     model.to(device).eval()
     log.debug("loaded %s (%s, epoch %s)", path, cfg.model.backbone, ckpt.get("epoch"))
     return model, cfg
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; asking for CUDA without one is an :class:`InputError`.
+
+    Example:
+        >>> resolve_device("cpu")
+        device(type='cpu')
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"device {name!r} requested but CUDA is not available")
+    return torch.device(name)

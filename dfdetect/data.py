@@ -295,31 +295,6 @@ def random_window(n_available: int, t: int, rng: np.random.Generator) -> list[in
     return list(range(start, start + t))
 
 
-def balance_indices(labels: Sequence[int], mode: str, rng: np.random.Generator) -> np.ndarray:
-    """The videos drawn for one epoch, shuffled: all of them (``"none"``), or all minority-class videos plus an equal
-    random subset of the majority class (``"undersample"``; nothing is deleted, a new subset each epoch).
-
-    With a single class present, ``"undersample"`` keeps everything (there is nothing to balance against).
-
-    Example:
-        >>> idx = balance_indices([0, 0, 0, 1], "undersample", np.random.default_rng(0))
-        >>> sorted(np.asarray([0, 0, 0, 1])[idx].tolist())
-        [0, 1]
-    """
-    if mode not in BALANCE_MODES:
-        raise ValueError(f"balance must be one of {BALANCE_MODES}, got {mode!r}")
-    y = np.asarray(labels, dtype=np.int64)
-    idx = np.arange(len(y))
-    if mode == "undersample":
-        real, fake = idx[y == 0], idx[y == 1]
-        if len(real) and len(fake):
-            n = min(len(real), len(fake))
-            # Draw both classes (the minority's draw is a permutation of all of it) so the RNG use does not depend
-            # on which class is the larger one.
-            idx = np.concatenate([rng.permutation(real)[:n], rng.permutation(fake)[:n]])
-    return rng.permutation(idx)
-
-
 def epoch_plan(
     videos: Sequence[VideoCrops],
     epoch: int,

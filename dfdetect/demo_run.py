@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dfdetect.io import InputError, atomic_write, read_csv, setup_logging
+from dfdetect.io import InputError, atomic_write, read_csv, setup_logging, write_csv
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +128,12 @@ def run_demo(samples: Path, out: Path, config: Path = DEFAULT_CONFIG, seed: int 
     train_videos = [str(data / v) for v, s in split.items() if s == "train"]
     test_videos = [str(data / v) for v, s in split.items() if s == "test"]
     labels = str(data / "labels.csv")
+    # Extraction sees the training videos only, so it gets their labels only (the others would be "missing").
+    train_labels = out / "train_labels.csv"
+    write_csv(train_labels, [r for r in read_csv(data / "labels.csv") if split[r["video_name"]] == "train"],
+              ("video_name", "target"))
     _step("frame_extraction", frames_cli.main,
-          [*train_videos, str(frames), "--labels", labels, "--frames", str(cfg.data.sample_frames),
+          [*train_videos, str(frames), "--labels", str(train_labels), "--frames", str(cfg.data.sample_frames),
            "--stride", str(cfg.data.stride), "--seed", str(seed), "--workers", str(workers), "--no-progress"], timings)
     _step("face_crop", face_crop_cli.main,
           [str(frames), str(crops), "--min-faces", str(cfg.data.min_faces), "--margin", str(cfg.data.margin),

@@ -58,6 +58,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from dfdetect.checkpoint import resolve_device
 from dfdetect.config import Config
 from dfdetect.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, InputError, collect_files, load_image, setup_logging
 
@@ -205,13 +206,6 @@ def aggregate_scores(scores: Sequence[float] | np.ndarray, method: str = "mean")
     if s.size == 0:
         raise ValueError("no scores to aggregate")
     return float(s.mean()) if method == "mean" else confident_strategy(s)
-
-
-def resolve_device(device: str) -> str:
-    """``"auto"`` -> ``"cuda"`` when available else ``"cpu"``; anything else is returned as given."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def is_image(path: str | Path) -> bool:
@@ -366,7 +360,7 @@ class Detector:
             raise InputError(f"clips, tta and batch_size must be >= 1, got {clips}, {tta}, {batch_size}")
         if aggregate not in AGGREGATIONS:
             raise InputError(f"aggregate must be one of {', '.join(AGGREGATIONS)}, got {aggregate!r}")
-        self.device = resolve_device(device)
+        self.device = str(resolve_device(device))
         self.model = model.to(self.device).eval()
         self.cfg = cfg
         self.clips, self.tta, self.aggregate, self.batch_size = int(clips), int(tta), aggregate, int(batch_size)
@@ -394,7 +388,7 @@ class Detector:
         """
         from dfdetect.checkpoint import load_model
 
-        dev = resolve_device(device)
+        dev = str(resolve_device(device))
         model, cfg = load_model(weights, device=dev)
         return cls(model, cfg, device=dev, clips=clips, tta=tta, aggregate=aggregate, batch_size=batch_size)
 
@@ -410,15 +404,21 @@ class Detector:
     # ---------------------------------------------------------------- preparing inputs (decode, detect, crop)
 
     def _crop_faces(
-        self, frames: Sequence[np.ndarray], timings: dict[str, float] | None
+        self,
+        frames: Sequence[np.ndarray],
+        timings: dict[str, float] | None,
+        tracks: Sequence[Sequence[int]] | None = None,
     ) -> list[tuple[np.ndarray | None, Any]]:
-        """One face detection call on all frames of a video, then the shared crop (margin/size of the checkpoint)."""
+        """One face detection call on all frames of a video, then the shared crop (margin/size of the checkpoint).
+
+        ``tracks``: positions tracked separately (one per evaluation window, as preprocessing tracks one sample).
+        """
         from face_crop.pipeline import crop_faces
 
         detector = self.face_detector if timings is None else _TimedFaceDetector(self.face_detector, timings)
         start = time.perf_counter()
         detect_before = timings.get("detect", 0.0) if timings is not None else 0.0
-        out = crop_faces(frames, detector, margin=self.cfg.data.margin, size=self.cfg.data.size)
+        out = crop_faces(frames, detector, margin=self.cfg.data.margin, size=self.cfg.data.size, tracks=tracks)
         if timings is not None:
             detect_s = timings.get("detect", 0.0) - detect_before
             timings["crop"] = timings.get("crop", 0.0) + time.perf_counter() - start - detect_s
@@ -455,7 +455,9 @@ class Detector:
         if not frames:
             return prep.failed("unreadable", f"no frame could be decoded ({info.num_frames} frames in the header)")
         indices = list(frames)
-        crops = self._crop_faces([frames[i] for i in indices], timings)
+        position = {i: p for p, i in enumerate(indices)}
+        tracks = [[position[i] for i in w if i in position] for w in windows]
+        crops = self._crop_faces([frames[i] for i in indices], timings, tracks=[t for t in tracks if t])
         prep.crops = {i: crop for i, (crop, _) in zip(indices, crops) if crop is not None}
         prep.faces = len(prep.crops)
         if prep.faces == 0:
@@ -685,7 +687,8 @@ class Detector:
             log.warning("%s: no frame scores (%s): %s", prep.name, prep.status, prep.reason)
             return {}
         frames = sorted(prep.crops)
-        per_frame = dataclasses.replace(prep, windows=[frames], clip_len=1, clips_per_window=len(frames))
+        # One single-frame window per frame: TTA can flip a frame but never shift it onto its neighbour.
+        per_frame = dataclasses.replace(prep, windows=[[f] for f in frames], clip_len=1, clips_per_window=1)
         result = list(self.predict([per_frame]))[0]
         return {clip[0]: s for clip, s in zip(result.clip_frames, result.clip_scores)}
 

@@ -112,7 +112,8 @@ def _read_manifest(path: Path) -> list[EvalInput]:
     from dfdetect.data import read_crops_manifest
 
     items: dict[str, EvalInput] = {}
-    for name, v in read_crops_manifest(path).items():
+    # check_files=False: a video whose crop files are gone is scored 0.5 as unreadable, never silently dropped.
+    for name, v in read_crops_manifest(path, check_files=False).items():
         items[name] = EvalInput(name=name, source=f"{path.resolve()}::{name}",
                                 crop_paths=dict(zip(v.frames, v.paths)), label=v.label)
     rejects = path.parent / "rejects.csv"

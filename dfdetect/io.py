@@ -123,8 +123,12 @@ def read_labels(path: str | os.PathLike) -> dict[str, int]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"labels file not found: {path}")
-    text = path.read_text(encoding="utf-8-sig")
-    reader = csv.reader(io.StringIO(text))
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text)))
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise InputError(f"{path}: not a readable CSV ({e})") from None
+    reader = iter(rows)
     header = next(reader, None)
     if header is None or tuple(h.strip() for h in header) != LABELS_HEADER:
         raise InputError(f"{path}: header must be 'video_name,target', got {','.join(header or [])!r}")

@@ -22,7 +22,7 @@ Entry points: :func:`self_blend` (one frame), :func:`synth_video` (a clip of ful
 libx264, yuv420p, constant bitrate, used for fakes and re-encoded reals alike so that encoding and file size do not
 leak the label), and the CLI::
 
-    python -m dfdetect synth VIDEOS... OUT --per-video 2 --seed 0 [--flicker] [--with-reals]
+    python -m dfdetect synth VIDEOS... OUT --per-video 2 --seed 0 [--flicker] [--no-reals]
 """
 
 from __future__ import annotations
@@ -799,8 +799,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-video", type=int, default=1, help="fakes per input video (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed: same seed, same blended pixels")
     p.add_argument("--flicker", action="store_true", help="redraw the blend parameters every frame")
-    p.add_argument("--with-reals", action="store_true",
-                   help="also re-encode each real video into OUT (same encoder settings, target 0)")
+    p.add_argument("--no-reals", dest="with_reals", action="store_false",
+                   help="write only the fakes (by default each real video is re-encoded into OUT with the same encoder "
+                        "settings, target 0: otherwise the codec, bitrate and size alone would tell fakes from reals)")
+    p.add_argument("--with-reals", dest="with_reals", action="store_true", help=argparse.SUPPRESS)  # the default
     p.add_argument("--max-frames", type=int, default=0,
                    help="use only the first N frames of each video (0 = all; bounds memory on long videos)")
     p.add_argument("--device", default="cpu", help="face detector device")
@@ -823,7 +825,7 @@ def _check_args(args: argparse.Namespace) -> list[Path]:
     if args.per_video < 0 or args.max_frames < 0:
         raise InputError("--per-video and --max-frames must be >= 0")
     if args.per_video == 0 and not args.with_reals:
-        raise InputError("nothing to write: --per-video 0 without --with-reals")
+        raise InputError("nothing to write: --per-video 0 with --no-reals")
     files = collect_files(args.videos)
     if not files:
         raise InputError(f"no videos found in {', '.join(args.videos)}")
@@ -834,6 +836,8 @@ def _check_args(args: argparse.Namespace) -> list[Path]:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError(f"output is not a folder: {out}")
+    if any(f.resolve().parent == out.resolve() for f in files):
+        raise InputError(f"OUT ({out}) holds input videos: write the fakes to another folder")
     return files
 
 
@@ -868,7 +872,9 @@ def _run(args: argparse.Namespace) -> int:
     skips: dict[str, dict[str, Any]] = {}
     wanted = [(f.name, 1, k) for f in files for k in range(args.per_video)]
     wanted += [(f.name, 0, 0) for f in files] if args.with_reals else []
-    fresh = assign_names([k for k in wanted if k not in rows], {r["video_name"] for r in rows.values()}, args.seed)
+    # Never a name already in OUT (ours from meta.csv, or any file of the user's): nothing there is overwritten.
+    taken = {r["video_name"] for r in rows.values()} | ({p.name for p in out.iterdir()} if out.is_dir() else set())
+    fresh = assign_names([k for k in wanted if k not in rows], taken, args.seed)
     name_of = {k: rows[k]["video_name"] if k in rows else fresh[k] for k in wanted}
     settings = {"seed": str(args.seed), "flicker": str(int(args.flicker)), "max_frames": str(args.max_frames)}
 

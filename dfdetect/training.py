@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
+import dataclasses
 import json
 import logging
 import math
@@ -34,7 +36,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from dfdetect.checkpoint import config_from_checkpoint, load_checkpoint, save_checkpoint
+from dfdetect.checkpoint import config_from_checkpoint, load_checkpoint, resolve_device, save_checkpoint
 from dfdetect.config import Config, config_to_dict, load_config, save_config
 from dfdetect.data import (
     BALANCE_MODES,
@@ -104,20 +106,6 @@ def validate_config(cfg: Config) -> None:
             raise InputError(f"train.synth_fakes > 0 needs dfdetect.synth, which cannot be imported: {e}") from None
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; asking for CUDA without one is an :class:`InputError`.
-
-    Example:
-        >>> resolve_device("cpu")
-        device(type='cpu')
-    """
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"device {name!r} requested but CUDA is not available")
-    return torch.device(name)
-
-
 def set_cpu_threads(workers: int) -> int:
     """Cap torch threads so loader workers + torch threads never exceed the cores (oversubscription slows a shared
     CPU 5-10x); a lower setting made by the caller (``torch.set_num_threads``, ``OMP_NUM_THREADS``) is kept.
@@ -129,6 +117,48 @@ def set_cpu_threads(workers: int) -> int:
     n = max(1, min(torch.get_num_threads(), (os.cpu_count() or 1) - workers))
     torch.set_num_threads(n)
     return n
+
+
+def adopt_preprocessing(cfg: Config, data: str | Path) -> Config:
+    """Take the crop margin, min-faces rule and frame sampling from the settings the training crops were made with.
+
+    ``python -m face_crop`` writes ``settings.json`` beside ``crops.csv`` (with frame_extraction's sampling settings
+    inside). They win over the config, so the checkpoint records how its training data was made and inference crops
+    and samples the same way. Missing settings (a manifest made by other tools) keep the config's values.
+
+    Example:
+        >>> cfg = adopt_preprocessing(cfg, "crops/crops.csv")  # doctest: +SKIP
+        >>> cfg.data.margin  # the --margin face_crop used
+        0.4
+    """
+    cfg = copy.deepcopy(cfg)  # a new config: the caller's is left as it was
+    path = Path(data).parent / "settings.json"
+    if not path.is_file():
+        log.warning("no %s: assuming the crops were made with data.margin=%s, data.sample_frames=%s, data.stride=%s",
+                    path, cfg.data.margin, cfg.data.sample_frames, cfg.data.stride)
+        return cfg
+    try:
+        crops = json.loads(path.read_text())
+        found = {"margin": float(crops["margin"]), "min_faces": int(crops["min_faces"])}
+        frames = crops.get("frames") or {}
+        if frames:
+            found["sample_frames"] = int(frames["n"])
+            if frames.get("mode", "random") == "random":
+                found["stride"] = int(frames["stride"])
+            else:
+                log.warning("training frames were sampled with --mode %s; evaluation samples windows at stride %d",
+                            frames.get("mode"), cfg.data.stride)
+    except (ValueError, KeyError, TypeError) as e:
+        raise InputError(f"{path}: unreadable preprocessing settings ({e})") from None
+    for key, value in found.items():
+        if getattr(cfg.data, key) != value:
+            log.info("data.%s = %s, as the training crops were made (%s; the config said %s)", key, value, path,
+                     getattr(cfg.data, key))
+            setattr(cfg.data, key, value)
+    if int(crops.get("size", cfg.data.size)) != cfg.data.size:
+        log.info("crops are %s px and the model takes %d px: training resizes them; inference crops at %d px directly",
+                 crops.get("size"), cfg.data.size, cfg.data.size)
+    return cfg
 
 
 def prepare_data(
@@ -264,12 +294,11 @@ def validate(
 
 
 def _normalization(model: nn.Module, cfg: Config) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    mean, std = getattr(model, "mean", None), getattr(model, "std", None)
-    if mean is None or std is None:
-        from models import backbone_normalization
+    """The backbone's input normalisation (``unwrap_model`` sees through compile/DataParallel wrappers)."""
+    from dfdetect.checkpoint import unwrap_model
 
-        mean, std = backbone_normalization(cfg.model.backbone)
-    return tuple(mean), tuple(std)
+    m = unwrap_model(model)
+    return tuple(m.mean), tuple(m.std)
 
 
 def selection_key(metrics: dict[str, float]) -> tuple[float, float]:
@@ -332,6 +361,7 @@ def train(
     from models import build_model
 
     validate_config(cfg)
+    cfg = adopt_preprocessing(cfg, data)
     out = Path(out)
     last_path = out / "last.pt"
     ckpt = None
@@ -358,9 +388,14 @@ def train(
     )
     if not ds_split.val:
         log.warning("no validation videos: best.pt follows last.pt")
+    if cfg.train.synth_fakes >= 1.0 and cfg.data.balance == "undersample" and n_real < len(ds_split.train):
+        log.warning("synth_fakes = 1 with balance = undersample: every real clip has a blended twin, so the %d "
+                    "labelled fake video(s) are never drawn; lower synth_fakes or use balance none to train on them",
+                    len(ds_split.train) - n_real)
 
     torch.manual_seed(cfg.train.seed)  # model initialisation; dropout continues from this stream
-    model = build_model(cfg.model)
+    # A resumed run loads every weight from last.pt: no ImageNet weights to fetch (B0's may be unreachable offline).
+    model = build_model(dataclasses.replace(cfg.model, pretrained=False) if ckpt is not None else cfg.model)
     if cfg.train.freeze_encoder:
         model.freeze_encoder(None)
     elif cfg.train.freeze_blocks > 0:

@@ -39,7 +39,7 @@ from tqdm import tqdm
 
 from dfdetect.io import InputError, load_image, read_csv, save_image, write_bytes_atomic, write_csv
 from face_crop.crop import crop_face
-from face_crop.detect import Face, FaceDetector
+from face_crop.detect import Face, FaceDetector, select_main_track
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,11 @@ R = TypeVar("R")
 
 
 def crop_faces(
-    frames: Sequence[np.ndarray | None], detector: FaceDetector, margin: float = 0.3, size: int = 224
+    frames: Sequence[np.ndarray | None],
+    detector: FaceDetector,
+    margin: float = 0.3,
+    size: int = 224,
+    tracks: Sequence[Sequence[int]] | None = None,
 ) -> list[tuple[np.ndarray | None, Face | None]]:
     """Detect the main face of one video in each frame and cut its crop from the full-resolution frame.
 
@@ -65,6 +69,9 @@ def crop_faces(
         detector: a :class:`~face_crop.detect.FaceDetector` (built once per process).
         margin: fraction of the box width/height added on each side.
         size: crop side in pixels.
+        tracks: positions in ``frames`` to track separately (e.g. evaluation windows far apart in a video, each
+            tracked like one preprocessing sample); default one track over all frames. Detection is one batched call
+            either way.
 
     Returns:
         One ``(crop (size, size, 3) uint8 | None, Face | None)`` per frame; both ``None`` where no face was found.
@@ -74,7 +81,11 @@ def crop_faces(
         >>> pairs = crop_faces(sampled.frames, detector, margin=0.3, size=224)  # doctest: +SKIP
         >>> crops = [c for c, _ in pairs if c is not None]  # doctest: +SKIP
     """
-    faces = detector.detect(frames)
+    detections = detector.detect_all(frames)  # one batched MTCNN call for every frame
+    faces: list[Face | None] = [None] * len(frames)
+    for group in tracks if tracks is not None else [range(len(frames))]:
+        for pos, face in zip(group, select_main_track([detections[p] for p in group])):
+            faces[pos] = face
     return [
         (crop_face(frame, face.box, margin, size) if face is not None else None, face)
         for frame, face in zip(frames, faces)
@@ -269,7 +280,8 @@ def rebuild_manifests(crops_dir: Path, videos: dict[str, VideoFrames], extra_rej
         if marker is None:
             continue
         if marker["status"] == "ok":
-            rows.extend(marker["rows"])
+            # The label comes from today's frames.csv, not the marker: a corrected labels file must reach crops.csv.
+            rows.extend({**r, "label": vf.label} for r in marker["rows"])
         else:
             rejects.append({"video": name, "label": vf.label, "faces": marker["faces"], "reason": marker["reason"]})
     write_csv(crops_dir / "crops.csv", rows, CROPS_COLUMNS)
@@ -305,6 +317,8 @@ def run_crops(
         (2, 1)
     """
     frames_dir, crops_dir = Path(frames_dir), Path(crops_dir)
+    if crops_dir.resolve() == frames_dir.resolve():
+        raise InputError(f"CROPS must be another folder than FRAMES ({crops_dir}): crops would overwrite the frames")
     if margin < 0 or size < 1 or min_faces < 0:
         raise InputError(f"need margin >= 0, size >= 1, min_faces >= 0; got {margin}, {size}, {min_faces}")
     videos = read_frames_manifest(frames_dir)
@@ -322,7 +336,14 @@ def run_crops(
         else:
             if marker is not None:
                 log.info("%s: settings or frames changed since the last run, redoing it", name)
-            marker = process_video(vf, crops_dir, detector, settings, workers)
+            try:
+                marker = process_video(vf, crops_dir, detector, settings, workers)
+            except Exception as e:  # noqa: BLE001 - one bad video must not stop the batch; it is recorded instead
+                log.warning("%s: failed (%s: %s), recorded in rejects.csv", name, type(e).__name__, e)
+                # Settings None: a later run tries this video again.
+                marker = {"video": name, "status": "error", "faces": 0, "reason": f"error: {type(e).__name__}: {e}",
+                          "rows": [], "seconds": 0.0, "settings": None, "frames": vf.frames}
+                write_bytes_atomic(_marker_path(crops_dir, name), json.dumps(marker).encode())
             summary.frames_processed += len(vf.frames)
             log.debug("%s: %s, %d/%d faces, %.3f s", name, marker["status"], marker["faces"], len(vf.frames),
                       marker["seconds"])
@@ -335,4 +356,9 @@ def run_crops(
     summary.rejected += len(no_frames)
     summary.seconds = time.perf_counter() - t0
     rebuild_manifests(crops_dir, videos, no_frames)
+    # What train.py records in the checkpoint, so that inference crops (and samples) as this data was made.
+    frames_settings = frames_dir / "settings.json"
+    sampling = json.loads(frames_settings.read_text()) if frames_settings.is_file() else None
+    settings_out = {**expected, "frames": sampling}
+    write_bytes_atomic(crops_dir / "settings.json", json.dumps(settings_out, indent=1).encode())
     return summary

@@ -200,10 +200,13 @@ def _read(path: str | os.PathLike, wanted: list[int], index: _StreamIndex | None
             start_pts = index.pts[start]
             cc = stream.codec_context
             state = {"skip": None}
+            # Non-reference skipping only for H.264, where "non-reference" is exact. HEVC's decoder also drops
+            # sub-layer non-reference pictures that a higher temporal layer may still use, which could change pixels.
+            unneeded = "NONREF" if cc.name == "h264" else "DEFAULT"
 
             def before(packet: av.Packet) -> None:
                 # packets come in decode order; skip_frame applies to the packet decoded next
-                skip = "DEFAULT" if rank.get(packet.pts) in wanted_set else "NONREF"
+                skip = "DEFAULT" if rank.get(packet.pts) in wanted_set else unneeded
                 if skip != state["skip"]:
                     cc.skip_frame = skip
                     state["skip"] = skip

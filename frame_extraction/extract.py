@@ -361,10 +361,18 @@ def extract_videos(
     frame_rows.sort(key=lambda r: (r["video"], r["frame"]))
     write_csv(out_dir / "videos.csv", rows, VIDEOS_COLUMNS)
     write_csv(out_dir / "frames.csv", frame_rows, FRAMES_COLUMNS)
+    # The sampling settings travel with the data: face_crop copies them, train.py puts them in the checkpoint, so
+    # evaluation samples its windows the way training data was sampled.
+    with atomic_write(out_dir / SETTINGS_FILE) as f:
+        json.dump(_params(opts), f, indent=1)
     counts = {s: sum(r["status"] == s for r in rows) for s in ("ok", "short", "skipped", "excluded")}
     log.info("%s; %d frames; wrote %s and %s", ", ".join(f"{v} {k}" for k, v in counts.items()), len(frame_rows),
              out_dir / "frames.csv", out_dir / "videos.csv")
     return ExtractResult(videos=rows, frames=frame_rows)
+
+
+SETTINGS_FILE = "settings.json"
+"""Beside ``frames.csv``: the options of the last run (frames, stride, mode, seed, format)."""
 
 
 def _positive_int(text: str) -> int:

@@ -45,6 +45,13 @@ def test_read_labels_rejects_malformed(tmp_path: Path, text: str, message: str) 
     assert "\n" not in str(exc.value)  # one line
 
 
+def test_read_labels_binary_file_is_a_one_line_error(tmp_path: Path) -> None:
+    p = tmp_path / "labels.csv"
+    p.write_bytes(b"video_name,target\n\xff\xfe\x00a.mp4,1\n")
+    with pytest.raises(InputError, match="not a readable CSV"):
+        read_labels(p)
+
+
 def test_read_labels_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not found"):
         read_labels(tmp_path / "nope.csv")

@@ -14,7 +14,6 @@ from dfdetect.data import (
     ClipDataset,
     ClipSpec,
     augment_clip,
-    balance_indices,
     build_clip_augmentation,
     clip_geometry,
     clip_windows,
@@ -240,19 +239,22 @@ def test_video_scores_mean_over_windows() -> None:
 
 
 # --- balance ------------------------------------------------------------------------------------------------------
-def test_balance_undersample_counts_and_determinism() -> None:
-    labels = np.array([0] * 10 + [1] * 3)
-    draws = [balance_indices(labels, "undersample", np.random.default_rng([0, e])) for e in range(6)]
-    for idx in draws:
-        assert len(idx) == 6 and len(set(idx.tolist())) == 6
-        assert (labels[idx] == 1).sum() == 3 and set(np.flatnonzero(labels == 1)) <= set(idx.tolist())  # all fakes
-    assert len({tuple(sorted(d.tolist())) for d in draws}) > 1  # a new real subset each epoch
-    again = balance_indices(labels, "undersample", np.random.default_rng([0, 2]))
-    assert np.array_equal(again, draws[2])
-    assert sorted(balance_indices(labels, "none", np.random.default_rng(0)).tolist()) == list(range(13))
-    assert sorted(balance_indices([0, 0], "undersample", np.random.default_rng(0)).tolist()) == [0, 1]  # one class
+def test_balance_undersample_counts_and_determinism(videos: dict) -> None:
+    from dfdetect.data import VideoCrops
+
+    one = next(iter(videos.values()))
+    vids = [VideoCrops(f"v{i:02d}.mp4", int(i >= 10), one.frames, one.paths, one.boxes, one.landmarks)
+            for i in range(13)]  # 10 real, 3 fake
+    drawn = [sorted(s.video for s in epoch_plan(vids, e, seed=0, t=4)[0]) for e in range(6)]
+    for d in drawn:
+        assert len(d) == len(set(d)) == 6 and set(range(10, 13)) <= set(d)  # every fake, 3 of the 10 reals
+    assert len({tuple(d) for d in drawn}) > 1  # a new real subset each epoch, nothing deleted
+    assert epoch_plan(vids, 2, seed=0, t=4)[0] == epoch_plan(vids, 2, seed=0, t=4)[0]  # (seed, epoch) decides
+    assert sorted(s.video for s in epoch_plan(vids, 0, 0, 4, balance="none")[0]) == list(range(13))
+    assert len(epoch_plan(vids[:10], 0, 0, 4)[0]) == 10  # one class: nothing to balance against
     with pytest.raises(ValueError):
-        balance_indices(labels, "oversample", np.random.default_rng(0))
+        epoch_plan(vids, 0, 0, 4, balance="oversample")
+
 
 
 def test_epoch_plan_synth_fakes_are_balanced_twins(videos: dict) -> None:

@@ -314,6 +314,30 @@ def test_crop_faces_uses_the_one_crop_function(detector: FaceDetector, face_vide
         assert np.array_equal(crop, crop_face(frame, face.box, 0.25, 128))
 
 
+def test_crop_faces_tracks_windows_separately_with_one_detection_call(
+    detector: FaceDetector, samples_dir: Path
+) -> None:
+    # Two windows far apart in a video (as evaluation with --clips 2 takes them): each is tracked like one
+    # preprocessing sample, and MTCNN still runs once over all the frames.
+    _, frames = _sample(samples_dir / "WolfgangLanger_Pexels.mp4", n=12)
+    first, second = list(range(6)), list(range(6, 12))
+    calls = []
+
+    class Counting:
+        def detect_all(self, fr):
+            calls.append(len(fr))
+            return detector.detect_all(fr)
+
+    together = crop_faces(frames, Counting(), margin=0.3, size=64, tracks=[first, second])
+    assert calls == [12]
+    apart = crop_faces(frames[:6], detector, 0.3, 64) + crop_faces(frames[6:], detector, 0.3, 64)
+    for (a, fa), (b, fb) in zip(together, apart):
+        assert (fa is None) == (fb is None)
+        if fa is not None:
+            assert np.array_equal(fa.box, fb.box) and np.array_equal(a, b)
+    assert sum(f is not None for _, f in together) >= 10
+
+
 def test_detector_mixed_sizes_tiny_and_missing_frames(detector: FaceDetector, face_video: Path) -> None:
     import cv2
 

@@ -325,7 +325,7 @@ def test_synth_cli_writes_fakes_labels_and_recorded_skips(cli_inputs, clip, tmp_
     from frame_extraction.decode import read_all_frames
 
     out = tmp_path / "out"
-    argv = [str(cli_inputs), str(out), "--per-video", "2", "--seed", "3", "--with-reals"]
+    argv = [str(cli_inputs), str(out), "--per-video", "2", "--seed", "3"]  # reals re-encoded by default
     assert synth.main(argv) == 0
     labels = read_labels(out / "labels.csv")
     assert sorted(labels.values()) == [0, 1, 1]  # two fakes and the re-encoded real of talk.mp4
@@ -354,12 +354,24 @@ def test_synth_cli_writes_fakes_labels_and_recorded_skips(cli_inputs, clip, tmp_
 
 def test_synth_cli_flicker_option(cli_inputs, tmp_path):
     out = tmp_path / "flick"
-    assert synth.main([str(cli_inputs / "talk.mp4"), str(out), "--flicker", "--max-frames", "8"]) == 0
-    (row,) = [r for r in read_csv(out / "meta.csv") if r["status"] == "ok"]
+    argv = [str(cli_inputs / "talk.mp4"), str(out), "--flicker", "--max-frames", "8", "--no-reals"]
+    assert synth.main(argv) == 0
+    (row,) = [r for r in read_csv(out / "meta.csv") if r["status"] == "ok"]  # --no-reals: the fake alone
     assert row["flicker"] == "1" and row["frames"] == "8" and '"flicker"' in row["params"]
     from frame_extraction.decode import probe_video
 
     assert probe_video(out / row["video_name"]).num_frames == 8
+
+
+def test_synth_cli_never_overwrites_the_users_files(cli_inputs, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "v0000.mp4").write_bytes(b"the user's own video")
+    assert synth.main([str(cli_inputs / "talk.mp4"), str(out), "--max-frames", "4"]) == 0
+    assert (out / "v0000.mp4").read_bytes() == b"the user's own video"
+    assert "v0000.mp4" not in read_labels(out / "labels.csv") and len(read_labels(out / "labels.csv")) == 2
+    # OUT holding the inputs: refused (the fakes' neutral names could land on the user's videos)
+    assert synth.main([str(out / "v0000.mp4"), str(out)]) == 2
 
 
 def test_synth_cli_exit_codes(cli_inputs, tmp_path):

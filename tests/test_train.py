@@ -17,7 +17,7 @@ from dfdetect.config import load_config
 from dfdetect.data import ClipDataset, read_crops_manifest, val_plan
 from dfdetect.grid import CELL_INCHES, DPI, TITLE_INCHES
 from dfdetect.grid import main as grid_main
-from dfdetect.io import load_image, read_csv, write_csv
+from dfdetect.io import InputError, load_image, read_csv, write_csv
 from dfdetect.training import METRICS_COLUMNS, main, selection_key, train, validate
 from models import build_model
 
@@ -231,3 +231,22 @@ def test_freeze_encoder_trains_only_the_head(sample_crops: Path, tmp_path: Path)
     rest = [k for k in initial if not k.startswith("encoder.") and initial[k].is_floating_point()]
     assert enc and all(torch.equal(trained[k], initial[k]) for k in enc)  # weights and BN statistics untouched
     assert any(not torch.equal(trained[k], initial[k]) for k in rest)
+
+
+def test_training_takes_preprocessing_settings_from_the_crops(tmp_path: Path, sample_crops: Path) -> None:
+    from dfdetect.training import adopt_preprocessing
+
+    # The real chain: face_crop wrote settings.json (with frame_extraction's) beside crops.csv.
+    settings = json.loads((sample_crops.parent / "settings.json").read_text())
+    cfg = adopt_preprocessing(load_config(None), sample_crops)
+    assert cfg.data.margin == settings["margin"] and cfg.data.min_faces == settings["min_faces"]
+    assert (cfg.data.sample_frames, cfg.data.stride) == (settings["frames"]["n"], settings["frames"]["stride"])
+    # Crops made with another margin: the checkpoint's config must say so, whatever the YAML said.
+    (tmp_path / "settings.json").write_text(json.dumps(
+        {"margin": 0.45, "min_faces": 4, "size": 64, "frames": {"n": 20, "stride": 3, "mode": "random"}}))
+    before = load_config(None, {"data.margin": 0.3})
+    cfg = adopt_preprocessing(before, tmp_path / "crops.csv")
+    assert (cfg.data.margin, cfg.data.min_faces, cfg.data.sample_frames, cfg.data.stride) == (0.45, 4, 20, 3)
+    (tmp_path / "settings.json").write_text("{}")
+    with pytest.raises(InputError, match="settings"):
+        adopt_preprocessing(before, tmp_path / "crops.csv")
