@@ -129,10 +129,8 @@ def carphone_only(tmp_path_factory, samples_dir: Path) -> Path:
     return d
 
 
+@pytest.mark.usefixtures("one_torch_thread")
 def test_quick_build_resume_and_settings_guard(carphone_only: Path, tmp_path: Path):
-    import torch
-
-    torch.set_num_threads(1)
     out = tmp_path / "demo"
     argv = ["--samples", str(carphone_only), "--out", str(out), "--test-person", "carphone_man", "--seed", "1"]
     assert demo.main(argv) == 0

@@ -19,11 +19,9 @@ def weights(tiny_checkpoint: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def det(weights: Path):
-    import torch
 
     from dfdetect import Detector
 
-    torch.set_num_threads(1)
     return Detector.load(weights, device="cpu")
 
 

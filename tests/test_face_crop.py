@@ -47,9 +47,6 @@ def _tree_digest(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def detector() -> FaceDetector:
-    import torch
-
-    torch.set_num_threads(1)  # the CPU is shared; MTCNN on 480 px copies is cheap anyway
     return FaceDetector()
 
 

@@ -29,9 +29,6 @@ CLIP_FRAMES = 24
 
 @pytest.fixture(scope="module")
 def detector():
-    import torch
-
-    torch.set_num_threads(1)  # the CPU is shared; MTCNN on a few frames does not need more
     from face_crop.detect import FaceDetector
 
     return FaceDetector()
