@@ -33,6 +33,7 @@ import torch
 from torch.utils.data import Dataset
 
 from dfdetect.io import InputError, load_image, read_csv
+from frame_extraction.sampling import evenly_spaced
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +279,7 @@ def clip_windows(n_available: int, t: int, k: int) -> list[list[int]]:
         raise ValueError(f"need n_available, t and k >= 1, got {n_available}, {t}, {k}")
     if n_available < t:
         return [list(range(n_available)) + [n_available - 1] * (t - n_available)]
-    starts = np.unique(np.round(np.linspace(0, n_available - t, k)).astype(np.int64))
+    starts = evenly_spaced(n_available - t, k)
     return [list(range(int(s), int(s) + t)) for s in starts]
 
 

@@ -9,7 +9,7 @@ This module holds THE one implementation of "video -> score", used by :class:`De
    over the whole video with ``np.linspace`` would be ~20 frames apart in a 10 s video and look like jump cuts to it).
    With the default ``K = cfg.train.val_clips`` (1) a video costs 15 decoded frames. Overlapping windows of a short
    video share their frames: every frame is decoded once, in one sequential pass
-   (:func:`frame_extraction.decode.read_frames`).
+   (:func:`frame_extraction.decode.read_planned`).
 2. Faces: ONE :meth:`face_crop.detect.FaceDetector.detect` call per video on all sampled frames (the detector's
    module defaults, as in preprocessing), crops by :func:`face_crop.pipeline.crop_faces` with the checkpoint's
    ``cfg.data.margin`` and ``cfg.data.size``.
@@ -61,6 +61,7 @@ import torch
 from dfdetect.checkpoint import resolve_device
 from dfdetect.config import Config
 from dfdetect.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, InputError, collect_files, load_image, setup_logging
+from frame_extraction.sampling import evenly_spaced
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def eval_windows(num_frames: int, clips: int, n: int = 15, stride: int = 2) -> l
     if num_frames <= 0:
         return []
     last_start = max(0, num_frames - 1 - (n - 1) * stride)
-    starts = np.unique(np.floor(np.linspace(0, last_start, clips) + 0.5).astype(np.int64))
+    starts = evenly_spaced(last_start, clips)
     windows = []
     for s in starts.tolist():
         idx = s + stride * np.arange(n, dtype=np.int64)
@@ -438,19 +439,28 @@ class Detector:
             >>> prep.status, prep.sampled, prep.faces  # doctest: +SKIP
             ('ok', 15, 15)
         """
-        from frame_extraction.decode import VideoError, probe_video, read_frames
+        from frame_extraction.decode import VideoError, read_planned
 
         d = self.cfg.data
         prep = PreparedVideo(name=Path(path).name, clips_per_window=1, clip_len=d.frames)
+        windows: list[list[int]] = []
+        probed_at: list[float] = []
+
+        def plan(info: Any) -> list[int]:
+            probed_at.append(time.perf_counter())
+            windows.extend(eval_windows(info.num_frames, self.clips, n=d.sample_frames, stride=d.stride))
+            return [i for w in windows for i in w]
+
+        start = time.perf_counter()
         try:
-            with _timed(timings, "probe"):
-                info = probe_video(path)
-            windows = eval_windows(info.num_frames, self.clips, n=d.sample_frames, stride=d.stride)
-            wanted = sorted({i for w in windows for i in w})
-            with _timed(timings, "decode"):
-                frames = read_frames(path, wanted)  # {index: RGB (H, W, 3)}: each frame decoded once
+            # One scan of the packets, one decoding pass: {index: RGB (H, W, 3)}, each frame decoded once.
+            info, frames = read_planned(path, plan)
         except VideoError as e:
             return prep.failed("unreadable", str(e))
+        finally:
+            if timings is not None and probed_at:
+                timings["probe"] = timings.get("probe", 0.0) + probed_at[0] - start
+                timings["decode"] = timings.get("decode", 0.0) + time.perf_counter() - probed_at[0]
         prep.sampled = len(frames)
         if not frames:
             return prep.failed("unreadable", f"no frame could be decoded ({info.num_frames} frames in the header)")

@@ -843,10 +843,10 @@ def _check_args(args: argparse.Namespace) -> list[Path]:
 
 def _read_video(path: Path, max_frames: int) -> tuple[Any, list[np.ndarray]]:
     """(VideoInfo, frames) of one input; raises VideoError with the reason."""
-    from frame_extraction.decode import VideoError, probe_video, read_all_frames, read_frames
+    from frame_extraction.decode import VideoError, read_planned
 
-    info = probe_video(path)
-    frames = list(read_frames(path, range(max_frames)).values()) if max_frames else read_all_frames(path)
+    info, decoded = read_planned(path, lambda i: range(min(max_frames, i.num_frames) if max_frames else i.num_frames))
+    frames = list(decoded.values())
     if not frames:
         raise VideoError(f"{path}: no decodable frame")
     if any(f.shape != frames[0].shape for f in frames):

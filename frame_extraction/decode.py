@@ -285,6 +285,26 @@ def read_all_frames(path: str | os.PathLike) -> list[np.ndarray]:
         return [frame.to_ndarray(format="rgb24") for frame in _decode(container, stream, path)]
 
 
+def read_planned(
+    path: str | os.PathLike, plan: Callable[[VideoInfo], Iterable[int]], threads: int | None = None
+) -> tuple[VideoInfo, dict[int, np.ndarray]]:
+    """Probe a video once, let ``plan(info)`` choose the frame indices, and decode exactly those in one pass.
+
+    The packet index from the probe is reused for the keyframe seek and frame skipping, so the file is scanned once
+    (``probe_video`` followed by ``read_frames`` would scan it twice).
+
+    Raises:
+        VideoError: the file cannot be opened as a video.
+
+    Example:
+        >>> info, frames = read_planned("data/samples/single_face.mp4", lambda i: range(0, i.num_frames, 10))
+        ... # doctest: +SKIP
+    """
+    info, index = _probe(path)
+    wanted = sorted({int(i) for i in plan(info) if int(i) >= 0})
+    return info, (_read_with_fallback(path, wanted, index, threads) if wanted else {})
+
+
 def sample_video(
     path: str | os.PathLike,
     n: int = 15,
@@ -305,11 +325,16 @@ def sample_video(
         >>> len(sv.frames), sv.short, sv.indices[1] - sv.indices[0]  # doctest: +SKIP
         (15, False, 2)
     """
-    info, index = _probe(path)
-    if info.num_frames == 0:
-        raise VideoError(f"{path}: no video frames")
-    indices = sample_indices(info.num_frames, n=n, stride=stride, mode=mode, rng=rng).tolist()
-    frames = _read_with_fallback(path, indices, index, threads)
+    chosen: list[int] = []
+
+    def plan(info: VideoInfo) -> list[int]:
+        if info.num_frames == 0:
+            raise VideoError(f"{path}: no video frames")
+        chosen.extend(sample_indices(info.num_frames, n=n, stride=stride, mode=mode, rng=rng).tolist())
+        return chosen
+
+    info, frames = read_planned(path, plan, threads)
+    indices = chosen
     if not frames:
         raise VideoError(f"{path}: no decodable frame")
     if len(frames) < len(indices):

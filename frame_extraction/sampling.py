@@ -56,9 +56,7 @@ def sample_indices(
     if num_frames <= 0:
         return np.empty(0, dtype=np.int64)
     if mode == "linspace":
-        # floor(x + 0.5) rather than np.round: banker's rounding can map two points 1 apart (1.5, 2.5) to the same frame
-        idx = np.floor(np.linspace(0, num_frames - 1, num=n) + 0.5).astype(np.int64)
-        return np.unique(idx)
+        return evenly_spaced(num_frames - 1, n)
     max_start = min(num_frames // 2, num_frames - 1 - (n - 1) * stride)
     start = int(np.random.default_rng(rng).integers(0, max_start + 1)) if max_start > 0 else 0
     idx = start + stride * np.arange(n, dtype=np.int64)
@@ -76,3 +74,16 @@ def video_rng(seed: int, video_name: str) -> np.random.Generator:
         True
     """
     return np.random.default_rng([int(seed), zlib.crc32(video_name.encode("utf-8"))])
+
+
+def evenly_spaced(last: int, k: int) -> np.ndarray:
+    """``k`` integers spread evenly over ``[0, last]`` (both ends included), rounded half up, duplicates removed.
+
+    The one rule for "spread over the video": linspace sampling, evaluation windows and validation clip windows.
+    floor(x + 0.5) rather than np.round: banker's rounding maps 1.5 and 2.5 both to 2 and loses a point.
+
+    Example:
+        >>> evenly_spaced(9, 4).tolist()
+        [0, 3, 6, 9]
+    """
+    return np.unique(np.floor(np.linspace(0, max(int(last), 0), max(int(k), 1)) + 0.5).astype(np.int64))
