@@ -1,8 +1,8 @@
-"""``python eval.py weights.pt VIDEOS... [--labels labels.csv] [--out OUTDIR]``: see :mod:`dfdetect.evaluate`."""
+"""``python eval.py weights.pt VIDEOS... [--labels labels.csv] [--out OUTDIR]``: see dfdetect.inference.evaluate."""
 
 import sys
 
-from dfdetect.evaluate import main
+from dfdetect.inference.evaluate import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,7 +2,7 @@
 
 import sys
 
-from dfdetect.training import main
+from dfdetect.training.loop import main
 
 if __name__ == "__main__":
     sys.exit(main())

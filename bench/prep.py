@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `python bench/prep.py` puts bench/ first on the path, not the project
 
 from bench.common import HD_NAME, format_table, make_hd_video  # noqa: E402
-from dfdetect.io import setup_logging, write_csv  # noqa: E402
+from dfdetect.core.io import setup_logging, write_csv  # noqa: E402
 
 log = logging.getLogger("bench.prep")
 

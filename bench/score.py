@@ -1,6 +1,6 @@
 """Benchmark end-to-end scoring: seconds per video (decode, detect, crop, model) on a 10 s 1080p video, on CPU.
 
-The timed code is THE scoring path (:meth:`dfdetect.detector.Detector.predict`, the one ``eval.py`` and
+The timed code is THE scoring path (:meth:`dfdetect.inference.detector.Detector.predict`, the one ``eval.py`` and
 ``Detector.score`` use), with its optional ``timings`` dict giving each stage's share: ``probe`` (packet index),
 ``decode`` (one sequential pass over the sampled frames), ``detect`` (one batched MTCNN call on downscaled copies),
 ``crop`` (cut from the full-resolution frames), ``transform`` (uint8 crops -> normalised tensor), ``model``.
@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
 import torch  # noqa: E402
 
 from bench.common import HD_NAME, format_table, make_hd_video  # noqa: E402
-from dfdetect.io import InputError, setup_logging, write_csv  # noqa: E402
+from dfdetect.core.io import InputError, setup_logging, write_csv  # noqa: E402
 
 log = logging.getLogger("bench.score")
 
@@ -63,8 +63,8 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 def untrained_checkpoint(folder: Path, backbone: str) -> Path:
     """Save a randomly initialised model with the default config (but ``backbone``) as a checkpoint."""
-    from dfdetect.checkpoint import save_checkpoint
-    from dfdetect.config import Config
+    from dfdetect.core.checkpoint import save_checkpoint
+    from dfdetect.core.config import Config
     from models import build_model
 
     cfg = Config()
@@ -98,7 +98,7 @@ def time_video(det: Any, video: Path, repeat: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     setup_logging(args.verbose)
-    from dfdetect.detector import Detector
+    from dfdetect.inference.detector import Detector
     from frame_extraction.decode import probe_video
 
     if args.threads:

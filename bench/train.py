@@ -45,7 +45,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from bench.common import format_table  # noqa: E402
-from dfdetect.io import InputError, save_image, setup_logging, write_csv  # noqa: E402
+from dfdetect.core.io import InputError, save_image, setup_logging, write_csv  # noqa: E402
 
 log = logging.getLogger("bench.train")
 
@@ -109,7 +109,7 @@ def make_crops(folder: Path, samples: Path, size: int) -> list[Any]:
     """Write two bench "videos" of ``N_CROPS`` PNG crops (size x size) and return them as VideoCrops."""
     import cv2
 
-    from dfdetect.data import VideoCrops
+    from dfdetect.data.dataset import VideoCrops
 
     frames = _source_frames(samples, N_CROPS)
     videos = []
@@ -137,7 +137,7 @@ def make_crops(folder: Path, samples: Path, size: int) -> list[Any]:
 
 def make_loader(case: dict[str, Any], videos: list[Any], mean: tuple, std: tuple) -> torch.utils.data.DataLoader:
     """The training/eval loader over enough clips for warmup + steps batches."""
-    from dfdetect.data import ClipDataset, ClipSpec, build_clip_augmentation
+    from dfdetect.data.dataset import ClipDataset, ClipSpec, build_clip_augmentation
 
     rng = np.random.default_rng(0)
     t, n_batches = case["frames"], case["warmup"] + case["steps"]
@@ -180,7 +180,8 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
     ``case`` holds plain values: phase ``train|infer``, precision ``fp32|bf16-autocast|amp+channels_last``, device,
     backbone, temporal, batch, frames, size, steps, warmup, workers, threads, samples.
     """
-    from models import ModelConfig, build_model
+    from dfdetect.core.config import ModelConfig
+    from models import build_model
 
     row = {k: case[k] for k in ("phase", "precision", "device", "batch", "frames", "size", "workers")}
     device = torch.device(case["device"])

@@ -11,7 +11,7 @@ __all__ = ["Detector", "__version__"]
 
 def __getattr__(name: str):
     if name == "Detector":
-        from dfdetect.detector import Detector
+        from dfdetect.inference.detector import Detector
 
         return Detector
     raise AttributeError(name)

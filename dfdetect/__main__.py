@@ -6,12 +6,12 @@ import importlib
 import sys
 
 COMMANDS = {
-    "fetch-samples": ("dfdetect.cli_samples", "download the sample face videos (make data)"),
-    "synth": ("dfdetect.synth", "write self-blended fake videos and labels.csv from real videos"),
-    "demo-data": ("dfdetect.demo", "build the demo data set (real clips, fakes, labels, person split)"),
-    "demo": ("dfdetect.demo_run", "run the whole demo: data -> frames -> crops -> train -> eval"),
-    "grid": ("dfdetect.grid", "write PNG grids of augmented training clips"),
-    "score": ("dfdetect.detector", "score videos or face images with a checkpoint"),
+    "fetch-samples": ("dfdetect.demo.samples", "download the sample face videos (make data)"),
+    "synth": ("dfdetect.synth.sbi", "write self-blended fake videos and labels.csv from real videos"),
+    "demo-data": ("dfdetect.demo.data", "build the demo data set (real clips, fakes, labels, person split)"),
+    "demo": ("dfdetect.demo.run", "run the whole demo: data -> frames -> crops -> train -> eval"),
+    "grid": ("dfdetect.data.grid", "write PNG grids of augmented training clips"),
+    "score": ("dfdetect.inference.detector", "score videos or face images with a checkpoint"),
 }
 
 

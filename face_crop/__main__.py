@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 
-from dfdetect.io import InputError, setup_logging
+from dfdetect.core.io import InputError, setup_logging
 from face_crop.detect import BATCH_SIZE, MAX_SIDE
 
 log = logging.getLogger("face_crop")

@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from dfdetect.io import InputError, load_image, read_csv, save_image, write_bytes_atomic, write_csv
+from dfdetect.core.io import InputError, load_image, read_csv, save_image, write_bytes_atomic, write_csv
 from face_crop.crop import crop_face
 from face_crop.detect import Face, FaceDetector, select_main_track
 

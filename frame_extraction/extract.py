@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from dfdetect.io import InputError, atomic_write, collect_files, read_labels, save_image, setup_logging, write_csv
+from dfdetect.core.io import InputError, atomic_write, collect_files, read_labels, save_image, setup_logging, write_csv
 from frame_extraction.decode import VideoError, probe_video, sample_video
 from frame_extraction.sampling import MODES, video_rng
 
@@ -274,7 +274,7 @@ def extract_videos(
     """Extract sampled frames from every video in ``inputs`` and write ``frames.csv`` and ``videos.csv`` in ``out_dir``.
 
     Args:
-        inputs: video files and/or folders (:func:`dfdetect.io.collect_files`).
+        inputs: video files and/or folders (:func:`dfdetect.core.io.collect_files`).
         out_dir: output folder (created).
         labels: ``{video_name: 0 real / 1 fake}``; when given, unlabelled videos and missing labelled ones are
             recorded as skipped.

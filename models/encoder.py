@@ -30,7 +30,8 @@ from efficientnet_pytorch import EfficientNet
 from efficientnet_pytorch.utils import efficientnet, url_map
 from torch import nn
 
-from dfdetect.io import InputError
+from dfdetect.core.checkpoint import state_dict_mismatch
+from dfdetect.core.io import InputError
 
 log = logging.getLogger(__name__)
 
@@ -178,22 +179,13 @@ def _download_b0() -> dict[str, torch.Tensor]:
 
 
 def _load_strict(net: nn.Module, state: dict[str, torch.Tensor], name: str, source: str, include_top: bool) -> None:
-    """Strict key matching: a renamed or missing key is an error, never silently left at random init."""
+    """Strict key and shape matching (e.g. B0 weights given for Lite0): an error, never a layer left at random init."""
     if not include_top:
         state = {k: v for k, v in state.items() if not k.startswith("_fc.")}
-    expected = set(net.state_dict())
-    missing = sorted(expected - set(state))
-    unexpected = sorted(set(state) - expected)
-    if missing or unexpected:
-        raise WeightsUnavailableError(
-            f"{source} does not match {name}: {len(missing)} missing keys {missing[:3]}, "
-            f"{len(unexpected)} unexpected keys {unexpected[:3]}"
-        )
-    try:
-        net.load_state_dict(state, strict=True)
-    except RuntimeError as e:  # same keys, different shapes (e.g. B0 weights given for Lite0)
-        first = str(e).strip().splitlines()[-1].strip()
-        raise WeightsUnavailableError(f"{source} does not match {name}: {first}") from None
+    problem = state_dict_mismatch(net.state_dict(), state)
+    if problem:
+        raise WeightsUnavailableError(f"{source} does not match {name}: {problem}")
+    net.load_state_dict(state, strict=True)
 
 
 class Encoder(nn.Module):
@@ -250,11 +242,6 @@ class Encoder(nn.Module):
         self._n_frozen = 0
         self.net.requires_grad_(True)
         self.net.train(self.training)
-
-    @property
-    def frozen(self) -> bool:
-        """True when the whole encoder is frozen."""
-        return self._n_frozen == self.num_blocks + 2
 
     def train(self, mode: bool = True) -> Encoder:
         super().train(mode)

@@ -18,7 +18,7 @@ SAMPLES_DIR = Path(os.environ.get("DFDETECT_SAMPLES", ROOT / "data" / "samples")
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
     """Folder with the sample videos; fetched on first use if ``make data`` has not run."""
-    from dfdetect.samples import SAMPLES, fetch_samples
+    from dfdetect.demo.samples import SAMPLES, fetch_samples
 
     if not all((SAMPLES_DIR / s.name).exists() for s in SAMPLES):
         fetch_samples(SAMPLES_DIR)

@@ -25,7 +25,7 @@ def sample_crops(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
     from :data:`PLUMBING_FAKES`) then ``python -m face_crop`` (64 px, videos with at least 2 faces)."""
     import torch
 
-    from dfdetect.io import write_csv
+    from dfdetect.core.io import write_csv
     from face_crop.__main__ import main as crop_main
     from frame_extraction.extract import main as extract_main
 
@@ -57,8 +57,8 @@ def tiny_checkpoint(sample_crops: Path, tmp_path_factory: pytest.TempPathFactory
     """
     import torch
 
-    from dfdetect.io import read_csv, write_csv
-    from dfdetect.training import main
+    from dfdetect.core.io import read_csv, write_csv
+    from dfdetect.training.loop import main
 
     root = tmp_path_factory.mktemp("tiny_run")
     names = sorted({r["video"] for r in read_csv(sample_crops)})

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
-from dfdetect import samples as samples_mod
-from dfdetect.config import config_from_dict, config_to_dict, load_config, save_config
-from dfdetect.io import InputError, atomic_write, collect_files, read_labels, write_csv
-from dfdetect.metrics import compute_metrics, equal_error_rate, tpr_at_fpr
+from dfdetect.core.config import config_from_dict, config_to_dict, load_config, save_config
+from dfdetect.core.io import InputError, atomic_write, collect_files, read_labels, write_csv
+from dfdetect.core.metrics import compute_metrics, equal_error_rate, tpr_at_fpr
+from dfdetect.demo import samples as samples_mod
 
 
 # --- labels -------------------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from dfdetect.data import (
+from dfdetect.core.io import InputError, load_image, read_csv, write_csv
+from dfdetect.data.dataset import (
     ClipDataset,
     ClipSpec,
     augment_clip,
@@ -28,8 +29,7 @@ from dfdetect.data import (
     val_plan,
     video_scores,
 )
-from dfdetect.io import InputError, load_image, read_csv, write_csv
-from dfdetect.training import prepare_data
+from dfdetect.training.loop import prepare_data
 from models import backbone_normalization
 
 MEAN, STD = backbone_normalization("efficientnet-lite0")
@@ -240,7 +240,7 @@ def test_video_scores_mean_over_windows() -> None:
 
 # --- balance ------------------------------------------------------------------------------------------------------
 def test_balance_undersample_counts_and_determinism(videos: dict) -> None:
-    from dfdetect.data import VideoCrops
+    from dfdetect.data.dataset import VideoCrops
 
     one = next(iter(videos.values()))
     vids = [VideoCrops(f"v{i:02d}.mp4", int(i >= 10), one.frames, one.paths, one.boxes, one.landmarks)
@@ -281,7 +281,7 @@ def test_epoch_plan_synth_fakes_are_balanced_twins(videos: dict) -> None:
 
 
 def test_epoch_plan_twins_with_labelled_fakes(videos: dict) -> None:
-    from dfdetect.data import VideoCrops
+    from dfdetect.data.dataset import VideoCrops
 
     one = next(iter(videos.values()))
     mixed = [VideoCrops(f"v{i}.mp4", int(i >= 6), one.frames, one.paths, one.boxes, one.landmarks) for i in range(12)]
@@ -294,7 +294,7 @@ def test_epoch_plan_twins_with_labelled_fakes(videos: dict) -> None:
 
 # --- split by video -----------------------------------------------------------------------------------------------
 def test_split_videos_is_by_video_stratified_and_deterministic(videos: dict) -> None:
-    from dfdetect.data import VideoCrops
+    from dfdetect.data.dataset import VideoCrops
 
     many = {f"v{i:02d}.mp4": VideoCrops(f"v{i:02d}.mp4", int(i % 4 == 0), [0], [Path("x")], np.zeros((1, 4)),
                                          np.zeros((1, 5, 2))) for i in range(40)}
@@ -357,7 +357,7 @@ def test_clip_geometry_maps_faces_into_the_crop(videos: dict) -> None:
 
 
 def test_synth_spec_becomes_a_blended_fake(videos: dict) -> None:
-    pytest.importorskip("dfdetect.synth")
+    pytest.importorskip("dfdetect.synth.sbi")
     v = next(v for v in videos.values() if v.label == 0 and len(v) >= 4)
     window = tuple(range(4))
     ds = ClipDataset([v], [ClipSpec(0, window, synth=False, seed=7), ClipSpec(0, window, synth=True, seed=7)],

@@ -1,4 +1,4 @@
-"""The demo data set builder (dfdetect.demo): clip cutting, the duplicate footage it leaves out (checked on the real
+"""The demo data set builder (demo.data): clip cutting, the duplicate footage it leaves out (checked on the real
 videos), a quick build from one small sample, and the full build (slow): person split, one fake per real, neutral
 names, no shared frames, file size that does not give the label away, resumability."""
 
@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dfdetect import demo
-from dfdetect.io import InputError, read_csv, read_labels
-from dfdetect.samples import SAMPLES, SAMPLES_BY_NAME
-from dfdetect.synth import NAME_PATTERN
+from dfdetect.core.io import InputError, read_csv, read_labels
+from dfdetect.demo import data as demo
+from dfdetect.demo.samples import SAMPLES, SAMPLES_BY_NAME
+from dfdetect.synth.sbi import NAME_PATTERN
 
 
 def _auc(scores: list[float], targets: list[int]) -> float:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dfdetect.demo_run import main, run_demo
-from dfdetect.io import read_csv
+from dfdetect.core.io import read_csv
+from dfdetect.demo.run import main, run_demo
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dfdetect.io import read_csv, save_image
+from dfdetect.core.io import read_csv, save_image
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +34,7 @@ def _p_fake(det, crops: list[np.ndarray], flip: bool = False) -> float:
     """P(fake) of one clip computed by hand: the documented transform, the model, a sigmoid."""
     import torch
 
-    from dfdetect.data import to_tensor_clip
+    from dfdetect.data.dataset import to_tensor_clip
 
     x = to_tensor_clip(np.stack(crops), det.mean, det.std)  # (T, C, H, W)
     if flip:
@@ -46,7 +46,7 @@ def _p_fake(det, crops: list[np.ndarray], flip: bool = False) -> float:
 @pytest.mark.slow
 def test_detector_score_equals_eval_score(weights: Path, det, samples_dir: Path, face_video: Path,
                                           tmp_path: Path) -> None:
-    from dfdetect.evaluate import main
+    from dfdetect.inference.evaluate import main
 
     other = samples_dir / "carphone_pristine.mp4"
     # both videos' clips share one batch in eval.py; Detector.score sees one video at a time
@@ -58,7 +58,7 @@ def test_detector_score_equals_eval_score(weights: Path, det, samples_dir: Path,
 
 
 def test_prepared_video_follows_the_documented_sampling(det, prepared) -> None:
-    from dfdetect.detector import eval_windows
+    from dfdetect.inference.detector import eval_windows
 
     d = det.cfg.data
     windows = eval_windows(72, det.clips, d.sample_frames, d.stride)  # single_face.mp4 has 72 frames
@@ -70,13 +70,13 @@ def test_prepared_video_follows_the_documented_sampling(det, prepared) -> None:
 
 
 def needed(det) -> int:
-    from dfdetect.detector import needed_faces
+    from dfdetect.inference.detector import needed_faces
 
     return needed_faces(det.cfg.data.sample_frames, det.cfg.data.min_faces, det.cfg.data.sample_frames)
 
 
 def test_video_score_is_the_model_on_the_documented_clips(det, prepared) -> None:
-    from dfdetect.data import clip_windows
+    from dfdetect.data.dataset import clip_windows
 
     result = next(iter(det.predict([prepared])))
     expected_frames = [[w[i] for i in clip_windows(len(w), det.cfg.data.frames, 1)[0]] for w in prepared.windows]
@@ -151,7 +151,7 @@ def test_load_names_a_missing_key(weights: Path, tmp_path: Path) -> None:
     import torch
 
     from dfdetect import Detector
-    from dfdetect.checkpoint import CheckpointError
+    from dfdetect.core.checkpoint import CheckpointError
 
     ckpt = torch.load(weights, map_location="cpu", weights_only=True)
     del ckpt["model"]["head.3.weight"]
@@ -163,7 +163,7 @@ def test_load_names_a_missing_key(weights: Path, tmp_path: Path) -> None:
 def test_score_cli(weights: Path, face_video: Path, samples_dir: Path, tmp_path: Path,
                    capsys: pytest.CaptureFixture) -> None:
     from dfdetect.__main__ import main as dfdetect_main
-    from dfdetect.detector import main
+    from dfdetect.inference.detector import main
 
     assert main([str(weights), str(face_video), "--frames"]) == 0
     out = capsys.readouterr().out

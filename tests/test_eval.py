@@ -1,4 +1,4 @@
-"""eval.py / dfdetect.evaluate: predictions, statuses, metrics, plots, resume, manifests; aggregation functions."""
+"""eval.py / inference.evaluate: predictions, statuses, metrics, plots, resume, manifests; aggregation functions."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dfdetect.detector import aggregate_scores, confident_strategy, eval_windows, needed_faces, tta_views
-from dfdetect.evaluate import evaluate_scores, main, output_paths
-from dfdetect.io import read_csv, save_image, write_csv
+from dfdetect.core.io import read_csv, save_image, write_csv
+from dfdetect.inference.detector import aggregate_scores, confident_strategy, eval_windows, needed_faces, tta_views
+from dfdetect.inference.evaluate import evaluate_scores, main, output_paths
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -178,7 +178,7 @@ def test_eval_metrics_match_sklearn_on_the_written_scores(eval_run) -> None:
 
 @pytest.mark.slow
 def test_eval_resumes_without_scoring_again(eval_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dfdetect.detector import Detector
+    from dfdetect.inference.detector import Detector
 
     out = tmp_path / "out"
     shutil.copytree(eval_run.out, out)
@@ -196,7 +196,7 @@ def test_eval_resumes_without_scoring_again(eval_run, tmp_path: Path, monkeypatc
 
 def _write_manifest(root: Path, weights: Path, video: Path) -> None:
     """A crops.csv/rejects.csv like face_crop's, from the detector's own crops of ``video``."""
-    from dfdetect.detector import Detector
+    from dfdetect.inference.detector import Detector
 
     det = Detector.load(weights)
     prep = det.prepare_video(video)

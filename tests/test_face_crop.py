@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dfdetect.io import load_image, read_csv, save_image, write_csv
+from dfdetect.core.io import load_image, read_csv, save_image, write_csv
 from face_crop.crop import crop_face, expand_box, points_to_crop
 from face_crop.detect import Face, FaceDetector, box_iou, detection_scale, select_main_track
 from face_crop.pipeline import CROPS_COLUMNS, FRAMES_COLUMNS, REJECTS_COLUMNS, crop_faces, run_crops

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import frame_extraction.extract as extract_mod
-from dfdetect.io import load_image, read_csv
+from dfdetect.core.io import load_image, read_csv
 from frame_extraction.decode import (
     MIN_SEEK_GAIN,
     VideoError,

@@ -14,13 +14,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dfdetect.io import InputError, load_image, read_csv
+from dfdetect.core.config import ModelConfig
+from dfdetect.core.io import InputError, load_image, read_csv
 from models import (
     ConvLSTM,
     ConvLSTMCell,
     Encoder,
-    ModelConfig,
-    VideoDetector,
+    VideoClassifier,
     WeightsUnavailableError,
     backbone_normalization,
     build_model,
@@ -39,7 +39,7 @@ ACADEMIC_GOWN, MILITARY_UNIFORM, MORTARBOARD, WINDSOR_TIE = 400, 652, 667, 906
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def small_model(temporal: str = "convlstm", seed: int = 0, **kw) -> VideoDetector:
+def small_model(temporal: str = "convlstm", seed: int = 0, **kw) -> VideoClassifier:
     torch.manual_seed(seed)
     cfg = ModelConfig(backbone="efficientnet-lite0", pretrained=False, temporal=temporal, hidden=32,
                       reduce_channels=32, fc_hidden=16, **kw)
@@ -53,7 +53,7 @@ def clips(b: int = 2, t: int = 10, size: int = SIZE, seed: int = 0) -> torch.Ten
 
 def imagenet_input(path: Path, mean, std) -> torch.Tensor:
     """Resize the shorter side to 256 and centre-crop 224, the standard ImageNet evaluation transform."""
-    from dfdetect.data import to_tensor_clip
+    from dfdetect.data.dataset import to_tensor_clip
 
     img = load_image(path)
     h, w = img.shape[:2]
@@ -196,7 +196,7 @@ def test_wrong_weights_file_is_refused(tmp_path):
     state = create_efficientnet("efficientnet-lite0", pretrained=False, include_top=True).state_dict()
     state["_conv_stem.renamed"] = state.pop("_conv_stem.weight")
     torch.save(state, tmp_path / "renamed.pth")
-    with pytest.raises(WeightsUnavailableError, match=r"1 missing keys \['_conv_stem.weight'\]"):
+    with pytest.raises(WeightsUnavailableError, match=r"1 missing key\(s\) e.g. _conv_stem.weight"):
         Encoder("efficientnet-lite0", weights=str(tmp_path / "renamed.pth"))
     b0 = create_efficientnet("efficientnet-b0", pretrained=False, include_top=True).state_dict()
     torch.save(b0, tmp_path / "b0.pth")
@@ -249,7 +249,7 @@ def test_b0_without_weights_fails_clearly(tmp_path, monkeypatch):
 
 
 def test_config_import_stays_light():
-    code = "import sys, dfdetect.config, models; assert 'torch' not in sys.modules, 'torch imported'"
+    code = "import sys, dfdetect.core.config; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 

@@ -1,4 +1,4 @@
-"""Self-blended fakes (dfdetect.synth) on the real sample videos: face-only changes, determinism, temporal
+"""Self-blended fakes (dfdetect.synth.sbi) on the real sample videos: face-only changes, determinism, temporal
 consistency vs flicker, detectability, the on-the-fly crop mode, encoding and the ``synth`` CLI."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dfdetect import synth
-from dfdetect.io import read_csv, read_labels
-from dfdetect.synth import (
+from dfdetect.core.io import read_csv, read_labels
+from dfdetect.synth import sbi as synth
+from dfdetect.synth.sbi import (
     BLEND_RATIOS,
     CANVAS,
     blend_clip,

@@ -12,14 +12,15 @@ import pytest
 import torch
 import yaml
 
-from dfdetect.checkpoint import CheckpointError, load_checkpoint, load_model, save_checkpoint
-from dfdetect.config import load_config
-from dfdetect.data import ClipDataset, read_crops_manifest, val_plan
-from dfdetect.grid import CELL_INCHES, DPI, TITLE_INCHES
-from dfdetect.grid import main as grid_main
-from dfdetect.io import InputError, load_image, read_csv, write_csv
-from dfdetect.training import METRICS_COLUMNS, main, selection_key, train, validate
+from dfdetect.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from dfdetect.core.config import load_config
+from dfdetect.core.io import InputError, load_image, read_csv, write_csv
+from dfdetect.data.dataset import ClipDataset, read_crops_manifest, val_plan
+from dfdetect.data.grid import CELL_INCHES, DPI, TITLE_INCHES
+from dfdetect.data.grid import main as grid_main
+from dfdetect.training.loop import METRICS_COLUMNS, main, selection_key, train, validate
 from models import build_model
+from models.build import load_model
 
 TINY = ["--backbone", "efficientnet-lite0", "--frames", "4", "--size", "64", "--batch-size", "2"]
 
@@ -201,7 +202,7 @@ def test_resume_gives_the_same_run(sample_crops: Path, tmp_path: Path) -> None:
 def test_grid_cli_writes_one_row_per_clip_one_column_per_step(tmp_path: Path, sample_crops: Path) -> None:
     out3, out2 = tmp_path / "g3.png", tmp_path / "g2.png"
     assert grid_main(["--data", str(sample_crops), "--out", str(out3), "--clips", "3", "--frames", "5"]) == 0
-    synth = ["--synth-fakes", "1"] if importlib.util.find_spec("dfdetect.synth") else []
+    synth = ["--synth-fakes", "1"] if importlib.util.find_spec("dfdetect.synth.sbi") else []
     assert grid_main(["--data", str(sample_crops), "--out", str(out2), "--clips", "2", "--frames", "4", *synth]) == 0
     assert load_image(out3).shape[:2] == _grid_shape(3, 5)
     assert load_image(out2).shape[:2] == _grid_shape(2, 4)
@@ -234,7 +235,7 @@ def test_freeze_encoder_trains_only_the_head(sample_crops: Path, tmp_path: Path)
 
 
 def test_training_takes_preprocessing_settings_from_the_crops(tmp_path: Path, sample_crops: Path) -> None:
-    from dfdetect.training import adopt_preprocessing
+    from dfdetect.training.loop import adopt_preprocessing
 
     # The real chain: face_crop wrote settings.json (with frame_extraction's) beside crops.csv.
     settings = json.loads((sample_crops.parent / "settings.json").read_text())

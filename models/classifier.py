@@ -1,41 +1,24 @@
-"""The video detector: EfficientNet encoder per frame -> ConvLSTM over time (or a mean over frames) -> one logit.
+"""The clip classifier: EfficientNet encoder per frame -> ConvLSTM over time (or a mean over frames) -> one logit.
 
 Example:
-    >>> from models import ModelConfig, build_model
-    >>> model = build_model(ModelConfig(backbone="efficientnet-lite0")).eval()
-    >>> x = torch.zeros(2, 10, 3, 224, 224)  # (B, T, C, H, W), normalised with model.mean / model.std
+    >>> model = VideoClassifier(Encoder("efficientnet-lite0", pretrained=False)).eval()
+    >>> x = torch.zeros(2, 4, 3, 64, 64)  # (B, T, C, H, W), normalised with model.mean / model.std
     >>> torch.sigmoid(model(x)).shape  # P(fake) per clip
     torch.Size([2])
 """
 
 from __future__ import annotations
 
-import logging
-
 import torch
 from torch import nn
 
-from dfdetect.io import InputError
-from models.config import ModelConfig
+from dfdetect.core.config import TEMPORAL_MODELS
+from dfdetect.core.io import InputError
 from models.convlstm import ConvLSTM
 from models.encoder import Encoder
 
-log = logging.getLogger(__name__)
 
-TEMPORAL = ("convlstm", "mean")
-
-
-def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
-    """Number of parameters (all, or only those with ``requires_grad``).
-
-    Example:
-        >>> count_parameters(nn.Linear(3, 2))
-        8
-    """
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
-
-
-class VideoDetector(nn.Module):
+class VideoClassifier(nn.Module):
     """Clip classifier: (B, T, C, H, W) normalised frames -> (B,) logits; ``sigmoid(logit)`` = P(fake).
 
     ``temporal="convlstm"``: the encoder's (B*T, 1280, h, w) maps are reduced by a 1x1 conv, run through a ConvLSTM,
@@ -47,7 +30,7 @@ class VideoDetector(nn.Module):
         mean, std: the per-channel input normalisation the encoder expects (for inputs scaled to [0, 1]).
 
     Example:
-        >>> model = VideoDetector(Encoder("efficientnet-lite0", pretrained=False), temporal="mean")
+        >>> model = VideoClassifier(Encoder("efficientnet-lite0", pretrained=False), temporal="mean")
         >>> model.eval()(torch.zeros(1, 4, 3, 64, 64)).shape
         torch.Size([1])
     """
@@ -64,8 +47,8 @@ class VideoDetector(nn.Module):
         dropout: float = 0.5,
     ) -> None:
         super().__init__()
-        if temporal not in TEMPORAL:
-            raise InputError(f"unknown temporal model {temporal!r} (choose from {', '.join(TEMPORAL)})")
+        if temporal not in TEMPORAL_MODELS:
+            raise InputError(f"unknown temporal model {temporal!r} (choose from {', '.join(TEMPORAL_MODELS)})")
         if reduce_channels < 0 or hidden < 1 or kernel_size < 1 or num_layers < 1 or fc_hidden < 1:
             raise InputError(
                 "model sizes must be positive (reduce_channels may be 0): "
@@ -126,35 +109,3 @@ class VideoDetector(nn.Module):
             last_h = states[-1][0]  # (B, hidden, h, w): the last layer's hidden state after the last frame
             clip = self.pool(last_h).flatten(1)  # (B, hidden)
         return self.head(clip).squeeze(-1)  # (B,)
-
-
-def build_model(cfg: ModelConfig) -> VideoDetector:
-    """Build the detector described by ``cfg``, loading backbone weights as configured.
-
-    Logs the parameter count; raises :class:`InputError` when it exceeds ``cfg.max_params`` or a setting is invalid,
-    and :class:`models.encoder.WeightsUnavailableError` when pretrained weights cannot be had.
-
-    Example:
-        >>> model = build_model(ModelConfig(backbone="efficientnet-lite0", temporal="mean"))
-        >>> model.mean
-        (0.5, 0.5, 0.5)
-    """
-    encoder = Encoder(cfg.backbone, pretrained=cfg.pretrained, weights=cfg.weights)
-    model = VideoDetector(
-        encoder,
-        temporal=cfg.temporal,
-        reduce_channels=cfg.reduce_channels,
-        hidden=cfg.hidden,
-        kernel_size=cfg.kernel_size,
-        num_layers=cfg.num_layers,
-        fc_hidden=cfg.fc_hidden,
-        dropout=cfg.dropout,
-    )
-    n_params = count_parameters(model)
-    log.info(
-        "model %s + %s: %.2fM parameters (encoder %.2fM)",
-        cfg.backbone, cfg.temporal, n_params / 1e6, count_parameters(encoder) / 1e6,
-    )
-    if n_params > cfg.max_params:
-        raise InputError(f"model has {n_params:,} parameters, more than model.max_params = {cfg.max_params:,}")
-    return model

@@ -3,7 +3,7 @@
 Steps, each the project's own CLI entry point called in-process (so the demo runs exactly what a user runs):
 
 1. ``python -m dfdetect demo-data``: real clips cut from the sample videos, one self-blended fake per clip, a split by
-   person (:mod:`dfdetect.demo`).
+   person (:mod:`dfdetect.demo.data`).
 2. ``python -m frame_extraction``: 15 frames at stride 2 from a random start, for the training videos.
 3. ``python -m face_crop``: MTCNN face crops; videos with too few faces are recorded in ``rejects.csv``.
 4. ``python train.py``: EfficientNet-Lite0 (offline ImageNet weights) + ConvLSTM with ``configs/demo.yaml``, on the
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dfdetect.io import InputError, atomic_write, read_csv, setup_logging, write_csv
+from dfdetect.core.io import InputError, atomic_write, read_csv, setup_logging, write_csv
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def run_demo(samples: Path, out: Path, config: Path = DEFAULT_CONFIG, seed: int 
     import face_crop.__main__ as face_crop_cli
     import frame_extraction.__main__ as frames_cli
     from dfdetect import demo, evaluate, grid, training
-    from dfdetect.config import load_config
+    from dfdetect.core.config import load_config
 
     cfg = load_config(config)
     data, frames, crops, run, ev = out / "data", out / "frames", out / "crops", out / "run", out / "eval"

@@ -9,20 +9,24 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import logging
+import math
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+import cv2
 import numpy as np
+
+from dfdetect.core.schemas import LABELS_COLUMNS
 
 log = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"})
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
-LABELS_HEADER = ("video_name", "target")
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -34,10 +38,6 @@ class InputError(ValueError):
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
     """Open a temporary file beside ``path`` and move it into place only if the block succeeds.
-
-    Example:
-        >>> with atomic_write("out/predictions.csv") as f:  # doctest: +SKIP
-        ...     f.write("video_name,score\\n")
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,8 +65,11 @@ def write_csv(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], fieldn
     """Write dict rows as CSV atomically (missing keys are written empty).
 
     Example:
-        >>> rows = [{"video_name": "a.mp4", "score": 0.9}]
-        >>> write_csv("out/preds.csv", rows, ["video_name", "score"])  # doctest: +SKIP
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "preds.csv"
+        >>> write_csv(path, [{"video_name": "a.mp4", "score": 0.9}], ["video_name", "score"])
+        >>> read_csv(path)
+        [{'video_name': 'a.mp4', 'score': '0.9'}]
     """
     with atomic_write(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(fieldnames), extrasaction="ignore")
@@ -83,8 +86,6 @@ def read_csv(path: str | os.PathLike) -> list[dict[str, str]]:
 
 def save_image(path: str | os.PathLike, rgb: np.ndarray, jpeg_quality: int = 95) -> None:
     """Encode an RGB uint8 image (PNG, or JPEG by extension) and write it atomically."""
-    import cv2
-
     path = Path(path)
     ext = path.suffix.lower()
     params: list[int] = []
@@ -100,8 +101,6 @@ def save_image(path: str | os.PathLike, rgb: np.ndarray, jpeg_quality: int = 95)
 
 def load_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as RGB uint8 (H, W, 3); raises ``OSError`` with the path if it cannot be decoded."""
-    import cv2
-
     data = np.fromfile(str(path), dtype=np.uint8)
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if bgr is None:
@@ -116,9 +115,11 @@ def read_labels(path: str | os.PathLike) -> dict[str, int]:
         InputError: missing file, wrong header, a target outside {0, 1}, an empty or duplicated name.
 
     Example:
-        >>> labels = read_labels("data/demo/labels.csv")  # doctest: +SKIP
-        >>> labels["real_000.mp4"]
-        0
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "labels.csv"
+        >>> _ = path.write_text("video_name,target\\nv0001.mp4,0\\nv0002.mp4,1\\n")
+        >>> read_labels(path)
+        {'v0001.mp4': 0, 'v0002.mp4': 1}
     """
     path = Path(path)
     if not path.is_file():
@@ -130,7 +131,7 @@ def read_labels(path: str | os.PathLike) -> dict[str, int]:
         raise InputError(f"{path}: not a readable CSV ({e})") from None
     reader = iter(rows)
     header = next(reader, None)
-    if header is None or tuple(h.strip() for h in header) != LABELS_HEADER:
+    if header is None or tuple(h.strip() for h in header) != LABELS_COLUMNS:
         raise InputError(f"{path}: header must be 'video_name,target', got {','.join(header or [])!r}")
     labels: dict[str, int] = {}
     for lineno, row in enumerate(reader, start=2):
@@ -174,3 +175,41 @@ def setup_logging(verbose: bool = False) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+
+
+def _json_safe(obj: Any) -> Any:
+    """NaN and infinities -> None (strict JSON has no NaN), recursively through dicts, lists and tuples."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> None:
+    """Write ``obj`` as strict JSON atomically (NaN and infinities become ``null``).
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "m.json"
+        >>> write_json(path, {"auc": float("nan"), "n": [1, 2]}, indent=None)
+        >>> path.read_text()
+        '{"auc": null, "n": [1, 2]}'
+    """
+    with atomic_write(path) as f:
+        json.dump(_json_safe(obj), f, indent=indent)
+
+
+def format_table(rows: Sequence[Sequence[Any]]) -> str:
+    """A plain-text table: the first row is the header, columns left-aligned two spaces apart.
+
+    Example:
+        >>> print(format_table([["name", "score"], ["a.mp4", "0.25"]]))
+        name   score
+        a.mp4  0.25
+    """
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells)

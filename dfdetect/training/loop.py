@@ -36,9 +36,11 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from dfdetect.checkpoint import config_from_checkpoint, load_checkpoint, resolve_device, save_checkpoint
-from dfdetect.config import Config, config_to_dict, load_config, save_config
-from dfdetect.data import (
+from dfdetect.core.checkpoint import config_from_checkpoint, load_checkpoint, save_checkpoint
+from dfdetect.core.config import Config, config_to_dict, load_config, save_config
+from dfdetect.core.io import InputError, atomic_write, setup_logging, write_csv
+from dfdetect.core.runtime import resolve_device
+from dfdetect.data.dataset import (
     BALANCE_MODES,
     ClipDataset,
     VideoCrops,
@@ -50,7 +52,6 @@ from dfdetect.data import (
     val_plan,
     video_scores,
 )
-from dfdetect.io import InputError, atomic_write, setup_logging, write_csv
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +102,9 @@ def validate_config(cfg: Config) -> None:
             raise InputError(message)
     if cfg.train.synth_fakes > 0:
         try:
-            import dfdetect.synth  # noqa: F401
+            import dfdetect.synth.sbi  # noqa: F401
         except ImportError as e:
-            raise InputError(f"train.synth_fakes > 0 needs dfdetect.synth, which cannot be imported: {e}") from None
+            raise InputError(f"train.synth_fakes > 0 needs dfdetect.synth.sbi, which cannot be imported: {e}") from None
 
 
 def set_cpu_threads(workers: int) -> int:
@@ -280,7 +281,7 @@ def validate(
         >>> metrics["auc"]  # doctest: +SKIP
         0.93
     """
-    from dfdetect.metrics import compute_metrics
+    from dfdetect.core.metrics import compute_metrics
 
     if not videos:
         return {"auc": math.nan, "log_loss": math.nan, "accuracy": math.nan}, np.zeros(0)
@@ -295,7 +296,7 @@ def validate(
 
 def _normalization(model: nn.Module, cfg: Config) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The backbone's input normalisation (``unwrap_model`` sees through compile/DataParallel wrappers)."""
-    from dfdetect.checkpoint import unwrap_model
+    from dfdetect.core.checkpoint import unwrap_model
 
     m = unwrap_model(model)
     return tuple(m.mean), tuple(m.std)
@@ -438,7 +439,7 @@ def train(
 
     augment = build_clip_augmentation(cfg.data.size) if cfg.data.augment else None
     if show_augmentations > 0:
-        from dfdetect.grid import render_clips, training_clips
+        from dfdetect.data.grid import render_clips, training_clips
 
         specs = training_clips(ds_split.train, cfg, show_augmentations, first_epoch=start_epoch)
         ds = ClipDataset(ds_split.train, specs, cfg.data.size, mean, std, augment=augment, margin=cfg.data.margin)

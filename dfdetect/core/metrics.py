@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score, roc_curve
 
+from dfdetect.core.io import format_table
+
 # The order metrics are printed in (and saved to metrics.json / metrics.csv).
 METRIC_KEYS = (
     "auc", "log_loss", "accuracy", "eer", "tpr_at_fpr_1e-2", "tpr_at_fpr_1e-3", "f1", "acc_real", "acc_fake",
@@ -93,10 +95,15 @@ def compute_metrics(y_true: Sequence[int], y_score: Sequence[float], threshold: 
 
 
 def format_metrics(metrics: dict[str, float]) -> str:
-    """A small two-column table of the metrics, for logs and the terminal."""
-    lines = []
-    for k in METRIC_KEYS:
-        if k in metrics:
-            v = metrics[k]
-            lines.append(f"{k:>16s}  {v:d}" if isinstance(v, int) else f"{k:>16s}  {v:.4f}")
-    return "\n".join(lines)
+    """A two-column table of the metrics, for logs and the terminal.
+
+    Example:
+        >>> print(format_metrics({"auc": 0.75, "n": 4}))
+        metric  value
+        auc     0.7500
+        n       4
+    """
+    rows = [["metric", "value"]]
+    rows += [[k, str(metrics[k]) if isinstance(metrics[k], int) else f"{metrics[k]:.4f}"] for k in METRIC_KEYS
+             if k in metrics]
+    return format_table(rows)

@@ -2,13 +2,18 @@
 
 A checkpoint is ``{"model": state_dict, "config": config_to_dict(cfg), **extra}`` where everything is a plain type
 (dict, list, tuple, str, int, float, bool, None) or a tensor, so ``torch.load(weights_only=True)`` reads it without
-unpickling arbitrary objects. :func:`load_model` rebuilds the network from the checkpoint's config alone and loads the
-weights with ``strict=True``: a renamed or missing key is an error, never a silently random layer (a DFDC winner's
-user saw every prediction stuck at 0.3-0.4 because of ``strict=False``).
+unpickling arbitrary objects. :func:`models.build.load_model` rebuilds the network from the checkpoint's config alone
+and loads the weights after :func:`state_dict_mismatch` and with ``strict=True``: a renamed or missing key is an
+error, never a silently random layer (a DFDC winner's user saw every prediction stuck at 0.3-0.4 because of
+``strict=False``).
 
 Example:
-    >>> save_checkpoint("runs/a/best.pt", model, cfg, epoch=3, val_auc=0.91)  # doctest: +SKIP
-    >>> model, cfg = load_model("runs/a/best.pt")  # doctest: +SKIP
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "last.pt"
+    >>> save_checkpoint(path, nn.Linear(2, 1), Config(), epoch=3)
+    >>> ckpt = load_checkpoint(path)
+    >>> ckpt["epoch"], sorted(ckpt["config"]), config_from_checkpoint(ckpt).data.sample_frames
+    (3, ['data', 'model', 'train'], 15)
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from dfdetect.config import Config, config_from_dict, config_to_dict
-from dfdetect.io import InputError, write_bytes_atomic
+from dfdetect.core.config import Config, config_from_dict, config_to_dict
+from dfdetect.core.io import InputError, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +82,6 @@ def save_checkpoint(path: str | Path, model: nn.Module, cfg: Config, **extra: An
     Raises:
         TypeError: an extra value that ``weights_only`` loading would reject (checked before writing anything).
 
-    Example:
-        >>> save_checkpoint(tmp / "last.pt", model, cfg, epoch=1, optimizer=opt.state_dict())  # doctest: +SKIP
     """
     reserved = {"model", "config"} & set(extra)
     if reserved:
@@ -97,10 +100,6 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     Raises:
         CheckpointError: missing file, unreadable content, or no ``model``/``config`` entry.
 
-    Example:
-        >>> ckpt = load_checkpoint("runs/a/last.pt")  # doctest: +SKIP
-        >>> ckpt["epoch"], sorted(ckpt["config"])  # doctest: +SKIP
-        (3, ['data', 'model', 'train'])
     """
     path = Path(path)
     if not path.is_file():
@@ -118,8 +117,6 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 def config_from_checkpoint(ckpt: dict[str, Any], path: str | Path = "checkpoint") -> Config:
     """The :class:`Config` saved in a checkpoint (unknown keys raise :class:`CheckpointError`).
 
-    Example:
-        >>> cfg = config_from_checkpoint(load_checkpoint("runs/a/best.pt"))  # doctest: +SKIP
     """
     try:
         return config_from_dict(ckpt["config"])
@@ -127,35 +124,18 @@ def config_from_checkpoint(ckpt: dict[str, Any], path: str | Path = "checkpoint"
         raise CheckpointError(f"{path}: bad config in checkpoint: {e}") from None
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, Config]:
-    """Rebuild the model from a checkpoint's config alone and load its weights strictly, in eval mode.
+def state_dict_mismatch(expected: dict[str, torch.Tensor], state: dict[str, torch.Tensor]) -> str | None:
+    """THE strict key and shape check: what differs between a module's state dict and one to load, or ``None``.
 
-    The backbone is built with ``pretrained=False`` (the checkpoint holds all weights; nothing is downloaded).
-
-    Args:
-        path: a checkpoint written by :func:`save_checkpoint`.
-        device: where to put the model.
-
-    Returns:
-        ``(model, cfg)``: the :class:`models.VideoDetector` in eval mode and the run's config.
-
-    Raises:
-        CheckpointError: unreadable file, or state-dict keys/shapes that do not match the model (lists the first keys).
+    Used for checkpoints and for backbone weights files alike, so a renamed or missing key is always an error that
+    names it, never a silently random layer.
 
     Example:
-        >>> model, cfg = load_model("runs/a/best.pt")  # doctest: +SKIP
-        >>> model.training, cfg.data.frames  # doctest: +SKIP
-        (False, 10)
+        >>> state_dict_mismatch(nn.Linear(2, 1).state_dict(), {"weight": torch.zeros(1, 2)})
+        '1 missing key(s) e.g. bias'
+        >>> state_dict_mismatch(nn.Linear(2, 1).state_dict(), {"weight": torch.zeros(1, 3), "bias": torch.zeros(1)})
+        '1 weight shape(s) differ, e.g. weight: (1, 3) given vs (1, 2) expected'
     """
-    from models import build_model
-
-    ckpt = load_checkpoint(path)
-    cfg = config_from_checkpoint(ckpt, path)
-    cfg.model.pretrained = False
-    cfg.model.weights = None
-    model = build_model(cfg.model)
-    state = ckpt["model"]
-    expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
@@ -164,29 +144,10 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn
             parts.append(f"{len(missing)} missing key(s) e.g. {', '.join(missing[:3])}")
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected key(s) e.g. {', '.join(unexpected[:3])}")
-        raise CheckpointError(f"{path}: weights do not match the model of its config: {'; '.join(parts)}")
+        return "; ".join(parts)
     bad = [k for k, v in state.items() if tuple(v.shape) != tuple(expected[k].shape)]
     if bad:
         k = bad[0]
-        raise CheckpointError(
-            f"{path}: {len(bad)} weight shape(s) differ, e.g. {k}: {tuple(state[k].shape)} in the checkpoint vs "
-            f"{tuple(expected[k].shape)} in the model"
-        )
-    model.load_state_dict(state, strict=True)
-    model.to(device).eval()
-    log.debug("loaded %s (%s, epoch %s)", path, cfg.model.backbone, ckpt.get("epoch"))
-    return model, cfg
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; asking for CUDA without one is an :class:`InputError`.
-
-    Example:
-        >>> resolve_device("cpu")
-        device(type='cpu')
-    """
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"device {name!r} requested but CUDA is not available")
-    return torch.device(name)
+        return (f"{len(bad)} weight shape(s) differ, e.g. {k}: {tuple(state[k].shape)} given vs "
+                f"{tuple(expected[k].shape)} expected")
+    return None

@@ -1,7 +1,7 @@
 """The scoring API: ``Detector.load(weights).score(path) -> P(fake)`` for a video or a face image.
 
 This module holds THE one implementation of "video -> score", used by :class:`Detector` and by ``eval.py``
-(:mod:`dfdetect.evaluate` calls :meth:`Detector.predict`), so both give the same number for the same video:
+(:mod:`dfdetect.inference.evaluate` calls :meth:`Detector.predict`), so both give the same number for the same video:
 
 1. Sampling (:func:`eval_windows`): ``K`` windows (``--clips K``) spread evenly over the video, each of
    ``cfg.data.sample_frames`` frames ``cfg.data.stride`` apart, exactly like one training sample. The frames inside a
@@ -58,9 +58,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from dfdetect.checkpoint import resolve_device
-from dfdetect.config import Config
-from dfdetect.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, InputError, collect_files, load_image, setup_logging
+from dfdetect.core.config import Config
+from dfdetect.core.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, InputError, collect_files, load_image, setup_logging
+from dfdetect.core.runtime import resolve_device
 from frame_extraction.sampling import evenly_spaced
 
 log = logging.getLogger(__name__)
@@ -330,7 +330,7 @@ class Detector:
     """Scores videos and face images with a trained checkpoint (see the module docstring for the pipeline).
 
     Args:
-        model: a :class:`models.VideoDetector` (put in eval mode here).
+        model: a :class:`models.VideoClassifier` (put in eval mode here).
         cfg: the checkpoint's config (``cfg.data`` gives sampling, crop margin/size, T).
         device: torch device for the model and the face detector.
         clips: K clip windows per video (default ``cfg.train.val_clips``).
@@ -378,16 +378,16 @@ class Detector:
         aggregate: str = "mean",
         batch_size: int = 8,
     ) -> Detector:
-        """Rebuild the model from a checkpoint alone (:func:`dfdetect.checkpoint.load_model`: strict, weights_only).
+        """Rebuild the model from a checkpoint alone (:func:`models.build.load_model`: strict, weights_only).
 
         Raises:
-            dfdetect.checkpoint.CheckpointError: missing/unreadable file, or weights that do not match the model
+            dfdetect.core.checkpoint.CheckpointError: missing/unreadable file, or weights that do not match the model
                 (names the missing/unexpected keys).
 
         Example:
             >>> det = Detector.load("runs/demo/best.pt", device="auto")  # doctest: +SKIP
         """
-        from dfdetect.checkpoint import load_model
+        from models.build import load_model
 
         dev = str(resolve_device(device))
         model, cfg = load_model(weights, device=dev)
@@ -535,7 +535,7 @@ class Detector:
 
     def _plan(self, prep: PreparedVideo) -> list[list[tuple[list[int], bool]]]:
         """Per clip, its TTA views as (frame indices, hflip)."""
-        from dfdetect.data import clip_windows
+        from dfdetect.data.dataset import clip_windows
 
         clips = []
         for window in prep.windows:
@@ -546,7 +546,7 @@ class Detector:
 
     def _forward(self, pending: Sequence[_Pending], timings: dict[str, float] | None) -> None:
         """Run every view of the pending videos through the model, ``batch_size`` views per forward."""
-        from dfdetect.data import to_tensor_clip
+        from dfdetect.data.dataset import to_tensor_clip
 
         jobs = [(p, c, v) for p in pending for c, views in enumerate(p.clips) for v in range(len(views))]
         for start in range(0, len(jobs), self.batch_size):

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from dfdetect.io import InputError, load_image, read_csv
+from dfdetect.core.io import InputError, load_image, read_csv
 from frame_extraction.sampling import evenly_spaced
 
 log = logging.getLogger(__name__)
@@ -552,7 +552,7 @@ class ClipDataset(Dataset):
         clip = np.stack([load_crop(video.paths[i], self.size) for i in spec.window])  # (T, H, W, 3)
         label = int(video.label or 0)
         if spec.synth:
-            from dfdetect.synth import blend_clip
+            from dfdetect.synth.sbi import blend_clip
 
             boxes, landmarks = clip_geometry(video, spec.window, self.margin, self.size)
             # A separate stream from the augmentation's: SeedSequence mixes the extra word into the state.

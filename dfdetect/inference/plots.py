@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dfdetect.io import write_bytes_atomic
+from dfdetect.core.io import write_bytes_atomic
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -45,7 +45,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from dfdetect.io import InputError, atomic_write, collect_files, read_csv, setup_logging, write_csv
+from dfdetect.core.io import InputError, atomic_write, collect_files, read_csv, setup_logging, write_csv
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dfdetect.config import Config, load_config
-from dfdetect.data import (
+from dfdetect.core.config import Config, load_config
+from dfdetect.data.dataset import (
     ClipDataset,
     ClipSpec,
     VideoCrops,
@@ -30,7 +30,7 @@ from dfdetect.data import (
     from_tensor_clip,
     read_crops_manifest,
 )
-from dfdetect.io import InputError, setup_logging, write_bytes_atomic
+from dfdetect.core.io import InputError, setup_logging, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                 "data.augment": False if args.no_augment else None,
             },
         )
-        from dfdetect.training import validate_config
+        from dfdetect.training.loop import validate_config
 
         validate_config(cfg)
         videos = [v for v in read_crops_manifest(args.data).values() if v.label is not None]

@@ -2,8 +2,8 @@
 
 Inputs (in the order given; folders are expanded, sorted by name):
 
-- raw videos, or folders of them: the whole chain of :class:`dfdetect.detector.Detector` (the same code as
-  ``Detector.score``: see :mod:`dfdetect.detector` for sampling, faces, clips, TTA and aggregation);
+- raw videos, or folders of them: the whole chain of :class:`dfdetect.inference.detector.Detector` (the same code as
+  ``Detector.score``: see :mod:`dfdetect.inference.detector` for sampling, faces, clips, TTA and aggregation);
 - a face-crop manifest (``crops.csv`` written by ``python -m face_crop``, or its folder): the crops are read as they
   are and give ``--clips`` clip windows per video (:func:`dfdetect.data.clip_windows`, as in validation); videos in
   the manifest's ``rejects.csv`` are listed too, with their reason. Labels come from the manifest unless ``--labels``
@@ -17,7 +17,7 @@ Outputs (in OUTDIR, or beside the given ``.csv``), all written atomically:
   0.5, how many faces were found, the per-clip scores); also the resume state, saved every ``--save-every`` videos:
   an interrupted run started again with the same command skips the videos already done (same checkpoint file and
   settings, see ``eval_run.json``); ``--no-resume`` starts over;
-- with labels: ``metrics.json`` (:func:`dfdetect.metrics.compute_metrics` over every labelled input, unscored ones
+- with labels: ``metrics.json`` (:func:`dfdetect.core.metrics.compute_metrics` over every labelled input, unscored ones
   included at 0.5 as in the DFDC scoring, plus ``n_unscored``/``n_unlabelled``), ``roc.png``; ``scores_hist.png``
   always.
 
@@ -40,8 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dfdetect.detector import AGGREGATIONS, NEUTRAL_SCORE, Detector, PreparedVideo, VideoScore
-from dfdetect.io import InputError, atomic_write, collect_files, read_csv, read_labels, setup_logging, write_csv
+from dfdetect.core.io import InputError, atomic_write, collect_files, read_csv, read_labels, setup_logging, write_csv
+from dfdetect.inference.detector import AGGREGATIONS, NEUTRAL_SCORE, Detector, PreparedVideo, VideoScore
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def output_paths(out: str | Path) -> OutputPaths:
 
 def _read_manifest(path: Path) -> list[EvalInput]:
     """The videos of a crop manifest and of the ``rejects.csv`` beside it, sorted by name."""
-    from dfdetect.data import read_crops_manifest
+    from dfdetect.data.dataset import read_crops_manifest
 
     items: dict[str, EvalInput] = {}
     # check_files=False: a video whose crop files are gone is scored 0.5 as unreadable, never silently dropped.
@@ -170,7 +170,7 @@ def resolve_inputs(inputs: Sequence[str | Path]) -> list[EvalInput]:
 
 def _prepared_stream(items: Sequence[EvalInput], det: Detector) -> Iterator[str | Path | PreparedVideo]:
     """What :meth:`Detector.predict` gets: video paths, or crops read from a manifest (lazily, one video at a time)."""
-    from dfdetect.data import load_crop
+    from dfdetect.data.dataset import load_crop
 
     for it in items:
         if it.path is not None:
@@ -258,7 +258,7 @@ def evaluate_scores(
         >>> m["auc"], m["n"], m["n_unlabelled"], y
         (1.0, 2, 1, [0, 1, None])
     """
-    from dfdetect.metrics import compute_metrics
+    from dfdetect.core.metrics import compute_metrics
 
     y = [labels.get(n) for n in names]
     unlabelled = [n for n, lab in zip(names, y) if lab is None]
@@ -363,8 +363,8 @@ def main(argv: list[str] | None = None) -> int:
 def _report(names: Sequence[str], scores: Sequence[float], statuses: Sequence[str], labels: dict[str, int],
             paths: OutputPaths, settings: dict[str, Any]) -> None:
     """Metrics table, metrics.json and the plots."""
-    from dfdetect.metrics import format_metrics
-    from dfdetect.plots import plot_roc, plot_score_histogram
+    from dfdetect.core.metrics import format_metrics
+    from dfdetect.inference.plots import plot_roc, plot_score_histogram
 
     metrics, y = evaluate_scores(names, scores, statuses, labels) if labels else (None, None)
     plot_score_histogram(scores, paths.hist, y_true=y)

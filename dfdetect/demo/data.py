@@ -17,7 +17,7 @@ would let a model recognise frames instead of fakes, so each piece of footage is
 Clips. Faces are detected on every frame (or every ``--detect-step`` frames, interpolated between) and each run of
 face-bearing frames is cut into non-overlapping clips of about ``--clip-seconds`` (0.8x to 1.2x of it: 2-3 s by
 default), all equally long within a run. Each real clip gets exactly one fake (balanced): the same frames
-self-blended (:mod:`dfdetect.synth`), temporally consistent, or flickering for a ``--flicker-share`` of the fakes
+self-blended (:mod:`dfdetect.synth.sbi`), temporally consistent, or flickering for a ``--flicker-share`` of the fakes
 (chosen by the seed; 3 of 11 by default).
 
 Split by person (``split.csv``): the test person's clips are ``test``, everyone else's ``train``. With the default
@@ -51,10 +51,10 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from dfdetect import synth
-from dfdetect.io import InputError, atomic_write, setup_logging, write_csv
-from dfdetect.samples import SAMPLES, SAMPLES_BY_NAME
-from dfdetect.synth import (
+from dfdetect.core.io import InputError, atomic_write, setup_logging, write_csv
+from dfdetect.demo.samples import SAMPLES, SAMPLES_BY_NAME
+from dfdetect.synth import sbi as synth
+from dfdetect.synth.sbi import (
     MAX_GAP,
     NAME_PATTERN,
     FaceTrack,

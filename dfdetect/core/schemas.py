@@ -1,0 +1,96 @@
+"""What the project's files look like: every CSV's columns, the side-file names, and the status vocabularies.
+
+One place, so a writer and its readers cannot disagree (``face_crop`` writes ``crops.csv``, ``train.py`` and
+``eval.py`` read it). Statuses are ``str`` enums: they compare equal to their text and are written to CSV and JSON
+as their value.
+
+Example:
+    >>> VideoStatus.OK == "ok", ScoreStatus("no_face").value
+    (True, 'no_face')
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+# --- user-facing CSVs --------------------------------------------------------------------------------------------
+LABELS_COLUMNS = ("video_name", "target")
+"""Labels: ``video_name,target`` (1 = fake)."""
+SPLIT_COLUMNS = ("video_name", "split")
+"""Split file: ``video_name,split`` with split in :data:`SPLITS`."""
+SPLITS = ("train", "val", "test")
+PREDICTION_COLUMNS = ("video_name", "score")
+"""``predictions.csv`` (the challenge format): score = P(fake)."""
+STATUS_COLUMNS = ("video_name", "score", "status", "reason", "faces", "sampled", "clip_scores", "source")
+"""``predictions_status.csv``: why a video got its score, and eval's resume state."""
+
+# --- stage manifests ---------------------------------------------------------------------------------------------
+FRAMES_COLUMNS = ("video", "label", "frame", "path", "width", "height")
+"""``frames.csv`` written by ``frame_extraction``, read by ``face_crop``."""
+VIDEOS_COLUMNS = ("video", "label", "status", "reason", "num_frames", "fps", "width", "height", "sampled")
+"""``videos.csv`` written by ``frame_extraction``: one row per input."""
+CROPS_COLUMNS = ("video", "label", "frame", "path", "x1", "y1", "x2", "y2", "prob", "landmarks", "width", "height")
+"""``crops.csv`` written by ``face_crop``."""
+CROPS_REQUIRED = CROPS_COLUMNS[:10]
+"""The columns a crops manifest must have (``width``/``height`` are optional, for manifests made by other tools)."""
+REJECTS_COLUMNS = ("video", "label", "faces", "reason")
+"""``rejects.csv`` written by ``face_crop``: videos left out (never deleted) and why."""
+TRAIN_METRICS_COLUMNS = (
+    "epoch", "train_loss", "val_auc", "val_log_loss", "val_accuracy", "seconds", "n_train_real", "n_train_fake",
+    "n_train_synth", "lr",
+)
+"""``metrics.csv`` of a training run: a line per epoch."""
+VAL_PREDICTION_COLUMNS = ("video_name", "label", "score")
+"""``val_predictions.csv`` of a training run."""
+
+# --- side files ----------------------------------------------------------------------------------------------------
+SETTINGS_FILE = "settings.json"
+"""Beside ``frames.csv`` and ``crops.csv``: the settings the stage ran with (they travel into the checkpoint)."""
+STATE_DIR = ".state"
+"""Per-item resume markers of a stage (inside its output folder)."""
+
+
+class Status(str, Enum):
+    """A status written to CSV/JSON as its value (``str`` mixin: ``Status.X == "x"``)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    __format__ = str.__format__
+
+
+class VideoStatus(Status):
+    """A video's row in ``frame_extraction``'s ``videos.csv``."""
+
+    OK = "ok"
+    SHORT = "short"  # fewer frames than asked for
+    SKIPPED = "skipped"  # unreadable, unlabelled, missing, duplicate name: the reason says which
+    EXCLUDED = "excluded"  # left out by --balance
+
+
+class CropStatus(Status):
+    """A video's resume marker in ``face_crop``."""
+
+    OK = "ok"
+    REJECTED = "rejected"  # fewer faces than min_faces: recorded in rejects.csv
+    ERROR = "error"  # an unexpected failure: recorded in rejects.csv and tried again by the next run
+
+
+class ScoreStatus(Status):
+    """An input's status in ``predictions_status.csv`` (and :class:`dfdetect.inference.VideoScore`)."""
+
+    OK = "ok"
+    UNREADABLE = "unreadable"  # not a readable video/image
+    NO_FACE = "no_face"
+    TOO_FEW_FACES = "too_few_faces"
+    REJECTED = "rejected"  # listed in a crop manifest's rejects.csv
+    ERROR = "error"  # an unexpected failure on this input (logged); tried again by a resumed run
+
+
+class ItemStatus(Status):
+    """A row of the synth and demo-data tables (``meta.csv``, ``sources.csv``)."""
+
+    OK = "ok"
+    USED = "used"
+    SKIPPED = "skipped"
+    EXCLUDED = "excluded"
