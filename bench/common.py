@@ -8,7 +8,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
+import cv2
 import numpy as np
+
+from dfdetect.core.io import format_table as text_table
+from frame_extraction.decode import read_all_frames
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +36,7 @@ def make_hd_video(
     (keyframe interval 250, scene-cut keyframes), like most real footage, so a sampler cannot count on close keyframes.
     Cached: nothing is done when ``dst`` exists. Written to a temporary name first, so an interrupted run leaves no
     half-written ``dst``.
-
-    Example:
-        >>> make_hd_video("data/samples/WolfgangLanger_Pexels.mp4", "bench_out/hd_10s.mp4")  # doctest: +SKIP
-        PosixPath('bench_out/hd_10s.mp4')
     """
-    import av
-    import cv2
-
-    from frame_extraction.decode import read_all_frames
-
     dst = Path(dst)
     if dst.exists():
         return dst
@@ -67,7 +63,7 @@ def make_hd_video(
 
 
 def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """Plain-text table (floats with 3 decimals) for benchmark output.
+    """Benchmark rows as a plain-text table (floats with 3 decimals), through the project's one table printer.
 
     Example:
         >>> print(format_table([{"a": 1.0, "b": "x"}], ["a", "b"]))
@@ -75,10 +71,6 @@ def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
         1.000  x
     """
     def fmt(v: Any) -> str:
-        if isinstance(v, float | np.floating):
-            return f"{v:.3f}"
-        return str(v)
+        return f"{v:.3f}" if isinstance(v, float | np.floating) else str(v)
 
-    cells = [[c for c in columns]] + [[fmt(r.get(c, "")) for c in columns] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells)
+    return text_table([list(columns)] + [[fmt(r.get(c, "")) for c in columns] for r in rows])

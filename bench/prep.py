@@ -27,28 +27,35 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
+import torch
+from facenet_pytorch import MTCNN
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `python bench/prep.py` puts bench/ first on the path, not the project
 
 from bench.common import HD_NAME, format_table, make_hd_video  # noqa: E402
+from dfdetect.core.config import DataConfig  # noqa: E402
 from dfdetect.core.io import setup_logging, write_csv  # noqa: E402
+from face_crop.detect import MIN_FACE_SIZE, THRESHOLDS, FaceDetector  # noqa: E402
+from face_crop.pipeline import crop_faces  # noqa: E402
+from frame_extraction.decode import probe_video, read_frames, sample_video  # noqa: E402
+from frame_extraction.sampling import sample_indices, video_rng  # noqa: E402
 
 log = logging.getLogger("bench.prep")
 
 FACE_VIDEOS = ("single_face.mp4", "WolfgangLanger_Pexels.mp4", "face_noface.mov", "carphone_pristine.mp4")
 HD_SOURCE = "WolfgangLanger_Pexels.mp4"
-N_FRAMES, STRIDE, SEED = 15, 2, 0
-MARGIN, SIZE = 0.3, 224
+_DATA = DataConfig()  # the project's defaults: 15 frames at stride 2, margin 0.3, 224 px crops
+N_FRAMES, STRIDE, SEED = _DATA.sample_frames, _DATA.stride, 0
+MARGIN, SIZE = _DATA.margin, _DATA.size
 
 
 # --------------------------------------------------------------------------------------------------------- decoders
 def decode_cv2_seek(path: Path, indices: list[int]) -> dict[int, np.ndarray]:
     """The seed's decoder: one ``CAP_PROP_POS_FRAMES`` seek + read per sampled frame."""
-    import cv2
-
     cap = cv2.VideoCapture(str(path))
     out = {}
     try:
@@ -64,8 +71,6 @@ def decode_cv2_seek(path: Path, indices: list[int]) -> dict[int, np.ndarray]:
 
 def decode_cv2_grab(path: Path, indices: list[int]) -> dict[int, np.ndarray]:
     """One sequential OpenCV pass: ``grab()`` every frame, ``retrieve()`` only the sampled ones."""
-    import cv2
-
     cap = cv2.VideoCapture(str(path))
     wanted, out = set(indices), {}
     try:
@@ -83,15 +88,11 @@ def decode_cv2_grab(path: Path, indices: list[int]) -> dict[int, np.ndarray]:
 
 def decode_pyav_plain(path: Path, indices: list[int]) -> dict[int, np.ndarray]:
     """One sequential PyAV pass decoding every frame from the first (no seek, no frame skipping)."""
-    from frame_extraction.decode import read_frames
-
     return read_frames(path, indices, fast=False)
 
 
 def decode_ours(path: Path, indices: list[int]) -> dict[int, np.ndarray]:
     """Ours: packet index, keyframe seek, unwanted non-reference frames not decoded."""
-    from frame_extraction.decode import read_frames
-
     return read_frames(path, indices)
 
 
@@ -106,8 +107,6 @@ DECODERS: dict[str, Callable[[Path, list[int]], dict[int, np.ndarray]]] = {
 # --------------------------------------------------------------------------------------------------------- pipelines
 def naive_pipeline(path: Path, indices: list[int], mtcnn: Any) -> dict[str, Any]:
     """Seek per frame, full-resolution MTCNN one frame at a time, plain crop of the most confident box."""
-    import cv2
-
     c0, t0 = time.process_time(), time.perf_counter()
     frames = decode_cv2_seek(path, indices)
     t1 = time.perf_counter()
@@ -129,10 +128,6 @@ def naive_pipeline(path: Path, indices: list[int], mtcnn: Any) -> dict[str, Any]
 
 def our_pipeline(path: Path, detector: Any) -> dict[str, Any]:
     """One decoding pass, one batched detection on downscaled copies, crops from the full frames."""
-    from face_crop.pipeline import crop_faces
-    from frame_extraction.decode import sample_video
-    from frame_extraction.sampling import video_rng
-
     c0, t0 = time.process_time(), time.perf_counter()
     sv = sample_video(path, n=N_FRAMES, stride=STRIDE, rng=video_rng(SEED, path.name))
     t1 = time.perf_counter()
@@ -184,13 +179,6 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = get_args_parser().parse_args(argv)
     setup_logging()
-    import torch
-    from facenet_pytorch import MTCNN
-
-    from face_crop.detect import MIN_FACE_SIZE, THRESHOLDS, FaceDetector
-    from frame_extraction.decode import probe_video
-    from frame_extraction.sampling import sample_indices, video_rng
-
     torch.set_num_threads(max(1, args.threads))
     samples, out = Path(args.samples), Path(args.out)
     missing = [v for v in [*args.videos, HD_SOURCE] if not (samples / v).is_file()]

@@ -1,9 +1,12 @@
 """Benchmark end-to-end scoring: seconds per video (decode, detect, crop, model) on a 10 s 1080p video, on CPU.
 
 The timed code is THE scoring path (:meth:`dfdetect.inference.detector.Detector.predict`, the one ``eval.py`` and
-``Detector.score`` use), with its optional ``timings`` dict giving each stage's share: ``probe`` (packet index),
-``decode`` (one sequential pass over the sampled frames), ``detect`` (one batched MTCNN call on downscaled copies),
-``crop`` (cut from the full-resolution frames), ``transform`` (uint8 crops -> normalised tensor), ``model``.
+``Detector.score`` use), with its optional ``timings`` dict giving each stage's share
+(:data:`~dfdetect.inference.detector.TIMING_STAGES`). From :func:`dfdetect.inference.prepare.prepare_video`:
+``probe`` (``scan_video``: the packet index), ``decode`` (``read_frames``: one sequential pass over the sampled
+frames), ``detect`` (``FaceDetector.detect_all``: one batched MTCNN call on downscaled copies), ``crop``
+(``main_faces`` then ``crop_face``, cut from the full-resolution frames); from the detector: ``transform`` (uint8
+crops -> normalised tensor) and ``model``.
 Target: at most 2 s per 1080p video on a 2-core CPU with the default settings (one window of 15 frames, T = 10).
 
 The 1080p video is made once by :func:`bench.common.make_hd_video` from a sample
@@ -15,10 +18,6 @@ with its stages, and the fastest total.
 
 Usage:
     python bench/score.py --samples data/samples [--weights runs/x/best.pt] [--repeat 3] [--tta 1] [--clips 1]
-
-Example:
-    >>> main(["--samples", "data/samples", "--repeat", "1", "--backbone", "efficientnet-lite0"])  # doctest: +SKIP
-    0
 """
 
 from __future__ import annotations
@@ -38,11 +37,15 @@ if str(ROOT) not in sys.path:
 import torch  # noqa: E402
 
 from bench.common import HD_NAME, format_table, make_hd_video  # noqa: E402
+from dfdetect.core.checkpoint import save_checkpoint  # noqa: E402
+from dfdetect.core.config import Config  # noqa: E402
 from dfdetect.core.io import InputError, setup_logging, write_csv  # noqa: E402
+from dfdetect.inference.detector import TIMING_STAGES, Detector  # noqa: E402
+from frame_extraction.decode import probe_video  # noqa: E402
+from models.build import build_model  # noqa: E402
 
 log = logging.getLogger("bench.score")
 
-STAGES = ("probe", "decode", "detect", "crop", "transform", "model")
 SOURCE = "WolfgangLanger_Pexels.mp4"  # a face throughout most of it (a hand covers it briefly)
 TARGET_S = 2.0
 
@@ -63,10 +66,6 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 def untrained_checkpoint(folder: Path, backbone: str) -> Path:
     """Save a randomly initialised model with the default config (but ``backbone``) as a checkpoint."""
-    from dfdetect.core.checkpoint import save_checkpoint
-    from dfdetect.core.config import Config
-    from models import build_model
-
     cfg = Config()
     cfg.model.backbone, cfg.model.pretrained, cfg.model.weights = backbone, False, None
     path = folder / "untrained.pt"
@@ -89,18 +88,15 @@ def time_video(det: Any, video: Path, repeat: int) -> dict[str, Any]:
     total, t, result = runs[len(runs) // 2]
     row: dict[str, Any] = {"video": video.name, "total_s": total, "status": result.status, "faces": result.faces,
                            "sampled": result.sampled, "min_total_s": runs[0][0]}
-    for s in STAGES:
+    for s in TIMING_STAGES:
         row[f"{s}_s"] = t.get(s, 0.0)
-    row["other_s"] = max(0.0, total - sum(row[f"{s}_s"] for s in STAGES))
+    row["other_s"] = max(0.0, total - sum(row[f"{s}_s"] for s in TIMING_STAGES))
     return row
 
 
 def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     setup_logging(args.verbose)
-    from dfdetect.inference.detector import Detector
-    from frame_extraction.decode import probe_video
-
     if args.threads:
         torch.set_num_threads(args.threads)
     samples, out = Path(args.samples), Path(args.out)
@@ -127,10 +123,10 @@ def main(argv: list[str] | None = None) -> int:
             row = time_video(det, video, args.repeat)
             row["resolution"] = f"{info.width}x{info.height}"
             rows.append(row)
-    columns = ["video", "resolution", "total_s", "min_total_s", *(f"{s}_s" for s in STAGES), "other_s", "faces",
+    columns = ["video", "resolution", "total_s", "min_total_s", *(f"{s}_s" for s in TIMING_STAGES), "other_s", "faces",
                "sampled", "status"]
     write_csv(out / "score.csv", rows, columns)
-    shares = ", ".join(f"{s} {100 * rows[0][f'{s}_s'] / rows[0]['total_s']:.0f}%" for s in STAGES)
+    shares = ", ".join(f"{s} {100 * rows[0][f'{s}_s'] / rows[0]['total_s']:.0f}%" for s in TIMING_STAGES)
     verdict = "within" if rows[0]["total_s"] <= TARGET_S else "OVER"
     log.info("scoring benchmark (median of %d):\n%s\n1080p: %.2f s per video (%s the %.1f s target); %s",
              args.repeat, format_table(rows, columns), rows[0]["total_s"], verdict, TARGET_S, shares)

@@ -1,6 +1,6 @@
 """Benchmark the detector's training step (Adam) and inference: clips per second and peak memory.
 
-Cases, side by side at batch 8, T = 10, 224 px by default:
+Cases, side by side at the training defaults (``train.batch_size``, ``data.frames``, ``data.size``):
 
 * CPU: fp32 vs bf16 autocast (peak memory = the process's peak RSS, ``resource.getrusage``).
 * CUDA: fp32 vs AMP (bf16 where supported, else fp16 with a GradScaler) + channels_last, with DataLoader workers on;
@@ -8,18 +8,15 @@ Cases, side by side at batch 8, T = 10, 224 px by default:
   ``torch.cuda.max_memory_allocated``).
 
 Clips come from the real data path: :class:`dfdetect.data.ClipDataset` reading PNG face-size crops from disk (cut from
-a sample video when one is there, synthetic otherwise), with the training augmentation for training cases. Weights are
-random (``pretrained=False``): speed does not depend on them, and the bench runs offline. Each case runs in a fresh
-process (``--no-isolate`` to run in this one) so that one case's peak memory does not leak into the next.
+a sample video when one is there, synthetic otherwise), with the training augmentation for training cases. The step is
+THE training step, :func:`dfdetect.training.step.train_step` (inference: :func:`~dfdetect.training.step.predict_batch`),
+so the bench times exactly what ``train.py`` runs. Weights are random (``pretrained=False``): speed does not depend on
+them, and the bench runs offline. Each case runs in a fresh process (``--no-isolate`` to run in this one) so that one
+case's peak memory does not leak into the next.
 
 Usage:
     python bench/train.py [--backbone efficientnet-b0] [--device cpu|cuda] [--steps 3]
-    python bench/train.py --backbone efficientnet-lite0 --batch-size 2 --frames 4 --size 96 --steps 1  # quick
-
-Example:
-    >>> main(["--backbone", "efficientnet-lite0", "--batch-size", "1", "--frames", "2", "--size", "64",
-    ...       "--steps", "1", "--no-isolate"])  # doctest: +SKIP
-    0
+    python bench/train.py --backbone efficientnet-lite0 --batch-size 2 --clip-len 4 --size 96 --steps 1  # quick
 """
 
 from __future__ import annotations
@@ -41,11 +38,18 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `python bench/train.py` puts bench/ first on the path, not the project
 
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from bench.common import format_table  # noqa: E402
+from dfdetect.core.config import ModelConfig, default_of  # noqa: E402
 from dfdetect.core.io import InputError, save_image, setup_logging, write_csv  # noqa: E402
+from dfdetect.core.runtime import resolve_device  # noqa: E402
+from dfdetect.data import ClipDataset, ClipSpec, VideoCrops, build_clip_augmentation  # noqa: E402
+from dfdetect.training.step import predict_batch, train_step  # noqa: E402
+from frame_extraction.decode import sample_video  # noqa: E402
+from models import BACKBONES, build_model  # noqa: E402
 
 log = logging.getLogger("bench.train")
 
@@ -58,8 +62,8 @@ N_CROPS = 16  # distinct crops per bench video; clips are windows of T of them
 
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--backbone", default="efficientnet-b0", help="efficientnet-b0 | efficientnet-lite0")
-    p.add_argument("--temporal", default="convlstm", help="convlstm | mean")
+    p.add_argument("--backbone", default=default_of("model.backbone"), help="efficientnet-b0 | efficientnet-lite0")
+    p.add_argument("--temporal", default=default_of("model.temporal"), help="convlstm | mean")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto = CUDA when available")
     p.add_argument(
         "--steps", type=int, default=None,
@@ -67,9 +71,10 @@ def get_args_parser() -> argparse.ArgumentParser:
         "so that a loader too slow for the GPU shows as time in next(loader))",
     )
     p.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 1 on CPU, 3 on CUDA)")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--frames", type=int, default=10, help="T, frames per clip")
-    p.add_argument("--size", type=int, default=224, help="crop side in pixels")
+    p.add_argument("--batch-size", type=int, default=default_of("train.batch_size"))
+    p.add_argument("--clip-len", "--frames", dest="frames", type=int, default=default_of("data.frames"),
+                   help="T, timesteps per clip (--frames: its old name)")
+    p.add_argument("--size", type=int, default=default_of("data.size"), help="crop side in pixels")
     p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: 0 on CPU, 4 on CUDA)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: cores minus workers)")
     p.add_argument("--phases", default="train,infer", help="comma-separated: train, infer")
@@ -87,16 +92,12 @@ def _source_frames(samples: Path, n: int) -> list[np.ndarray]:
     video = samples / "single_face.mp4"
     if video.is_file():
         try:
-            from frame_extraction.decode import sample_video
-
-            frames = sample_video(video, n=n, stride=2, mode="linspace").frames
+            frames = sample_video(video, n=n, stride=default_of("data.stride"), mode="linspace").frames
             if frames:
                 return frames
         except Exception as e:  # the bench must still run without the sample or the decoder
             log.warning("cannot read %s (%s): using synthetic crops", video, e)
     rng = np.random.default_rng(0)
-    import cv2
-
     out = []
     for _ in range(n):
         small = rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)
@@ -105,12 +106,8 @@ def _source_frames(samples: Path, n: int) -> list[np.ndarray]:
     return out
 
 
-def make_crops(folder: Path, samples: Path, size: int) -> list[Any]:
+def make_crops(folder: Path, samples: Path, size: int) -> list[VideoCrops]:
     """Write two bench "videos" of ``N_CROPS`` PNG crops (size x size) and return them as VideoCrops."""
-    import cv2
-
-    from dfdetect.data.dataset import VideoCrops
-
     frames = _source_frames(samples, N_CROPS)
     videos = []
     for v, label in enumerate((0, 1)):
@@ -135,10 +132,8 @@ def make_crops(folder: Path, samples: Path, size: int) -> list[Any]:
     return videos
 
 
-def make_loader(case: dict[str, Any], videos: list[Any], mean: tuple, std: tuple) -> torch.utils.data.DataLoader:
+def make_loader(case: dict[str, Any], videos: list[VideoCrops], mean: tuple, std: tuple) -> torch.utils.data.DataLoader:
     """The training/eval loader over enough clips for warmup + steps batches."""
-    from dfdetect.data.dataset import ClipDataset, ClipSpec, build_clip_augmentation
-
     rng = np.random.default_rng(0)
     t, n_batches = case["frames"], case["warmup"] + case["steps"]
     specs = []
@@ -162,8 +157,6 @@ def make_loader(case: dict[str, Any], videos: list[Any], mean: tuple, std: tuple
 
 
 def _worker_init(_: int) -> None:
-    import cv2
-
     cv2.setNumThreads(1)  # one core per loader worker
 
 
@@ -180,9 +173,6 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
     ``case`` holds plain values: phase ``train|infer``, precision ``fp32|bf16-autocast|amp+channels_last``, device,
     backbone, temporal, batch, frames, size, steps, warmup, workers, threads, samples.
     """
-    from dfdetect.core.config import ModelConfig
-    from models import build_model
-
     row = {k: case[k] for k in ("phase", "precision", "device", "batch", "frames", "size", "workers")}
     device = torch.device(case["device"])
     torch.set_num_threads(case["threads"])
@@ -196,10 +186,11 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
     elif case["precision"] == "amp+channels_last":
         amp_dtype = torch.bfloat16 if device.type != "cuda" or torch.cuda.is_bf16_supported() else torch.float16
         model.to(memory_format=torch.channels_last)  # the forward turns its (B*T, C, H, W) frames channels-last too
-    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
+    # Disabled unless fp16: train_step's scale/step/update then pass the loss and the step through unchanged.
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     train = case["phase"] == "train"
     model.train(train)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4) if train else None
+    optimizer = torch.optim.Adam(model.parameters(), lr=default_of("train.lr")) if train else None
     loss_fn = torch.nn.BCEWithLogitsLoss()
 
     with tempfile.TemporaryDirectory(prefix="bench_crops_") as tmp:
@@ -215,24 +206,11 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
             t0 = time.perf_counter()
             batch = next(it)
             t1 = time.perf_counter()
-            x = batch["clip"].to(device, non_blocking=True)  # (B, T, C, H, W)
-            y = batch["label"].to(device, non_blocking=True)  # (B,)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                if train:
-                    loss = loss_fn(model(x).float(), y)
-                else:
-                    with torch.inference_mode():
-                        loss = loss_fn(model(x).float(), y)
-            if train:
-                optimizer.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    optimizer.step()
-            loss_value = float(loss.detach())  # also synchronises CUDA before the clock stops
+            if train:  # THE training step: (B, T, C, H, W) clips -> one Adam step
+                loss = train_step(model, batch, optimizer, scaler, loss_fn, device, amp_dtype)
+            else:  # (B,) logits without gradients
+                loss = loss_fn(predict_batch(model, batch, device, amp_dtype), batch["label"].to(device))
+            loss_value = float(loss)  # also synchronises CUDA before the clock stops
             t2 = time.perf_counter()
             if i >= case["warmup"]:
                 data_times.append(t1 - t0)
@@ -302,15 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         Path(case["result"]).write_text(json.dumps(row))
         return 0
     try:
-        from models.encoder import BACKBONES
-
         if args.backbone not in BACKBONES:
             raise InputError(f"unknown backbone {args.backbone!r} (choose from {', '.join(BACKBONES)})")
-        device = args.device
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        elif device == "cuda" and not torch.cuda.is_available():
-            raise InputError("--device cuda requested but CUDA is not available")
+        device = resolve_device(args.device).type
         if args.steps is None:
             args.steps = 30 if device == "cuda" else 3
         if args.warmup is None:

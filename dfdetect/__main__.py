@@ -1,4 +1,7 @@
-"""``python -m dfdetect COMMAND ...``: the project's small tools, each a ``main(argv)`` in its own module."""
+"""``python -m dfdetect COMMAND ...``: the project's tools, each a ``main(argv)`` in the module of its stage.
+
+A command's module is imported only when it runs (``fetch-samples`` must not pay for importing torch).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,11 @@ import sys
 
 COMMANDS = {
     "fetch-samples": ("dfdetect.demo.samples", "download the sample face videos (make data)"),
-    "synth": ("dfdetect.synth.sbi", "write self-blended fake videos and labels.csv from real videos"),
+    "synth": ("dfdetect.synth.cli", "write self-blended fake videos and labels.csv from real videos"),
     "demo-data": ("dfdetect.demo.data", "build the demo data set (real clips, fakes, labels, person split)"),
     "demo": ("dfdetect.demo.run", "run the whole demo: data -> frames -> crops -> train -> eval"),
-    "grid": ("dfdetect.data.grid", "write PNG grids of augmented training clips"),
-    "score": ("dfdetect.inference.detector", "score videos or face images with a checkpoint"),
+    "grid": ("dfdetect.demo.grids", "write PNG grids of augmented training clips"),
+    "score": ("dfdetect.inference.score_cli", "score videos or face images with a checkpoint"),
 }
 
 

@@ -1,12 +1,26 @@
 """Face crops: MTCNN detection on downscaled frames, main-face tracking, and THE one crop function.
 
 ``crop``: box geometry and :func:`crop_face` (also used at inference); ``detect``: :class:`FaceDetector` and the
-detector settings (one place); ``pipeline``: :func:`crop_faces` for one video and the batch CLI's work
-(``python -m face_crop FRAMES CROPS``).
+detector settings (one place); ``track``: the main face of each frame (:func:`main_faces`); ``pipeline``:
+:func:`crop_faces` for one video and the batch work over a frames folder (:func:`run_crops`); ``cli``:
+``python -m face_crop FRAMES CROPS``.
 """
 
 from face_crop.crop import crop_face, expand_box, points_to_crop
-from face_crop.detect import Face, FaceDetector, select_main_track
-from face_crop.pipeline import crop_faces
+from face_crop.detect import Face, FaceDetector
+from face_crop.pipeline import crop_faces, read_frames_manifest, run_crops
+from face_crop.track import box_iou, main_faces, select_main_track
 
-__all__ = ["Face", "FaceDetector", "crop_face", "crop_faces", "expand_box", "points_to_crop", "select_main_track"]
+__all__ = [
+    "Face",
+    "FaceDetector",
+    "box_iou",
+    "crop_face",
+    "crop_faces",
+    "expand_box",
+    "main_faces",
+    "points_to_crop",
+    "read_frames_manifest",
+    "run_crops",
+    "select_main_track",
+]

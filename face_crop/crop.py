@@ -75,7 +75,7 @@ def _region_layout(x1: int, y1: int, x2: int, y2: int, size: int) -> tuple[int, 
     return new_w, new_h, (size - new_w) // 2, (size - new_h) // 2
 
 
-def crop_face(image: np.ndarray, box: BoxLike, margin: float = 0.3, size: int = 224) -> np.ndarray:
+def crop_face(image: np.ndarray, box: BoxLike, margin: float, size: int) -> np.ndarray:
     """Cut the face region out of a full-resolution frame and resize it to a ``size`` x ``size`` square.
 
     Shrinking uses ``cv2.INTER_AREA`` (no aliasing); enlarging uses ``cv2.INTER_CUBIC``. When the square region had to
@@ -84,11 +84,14 @@ def crop_face(image: np.ndarray, box: BoxLike, margin: float = 0.3, size: int = 
     Args:
         image: RGB uint8 frame (H, W, 3) (any channel count works).
         box: face box ``(x1, y1, x2, y2)`` in the frame's pixels.
-        margin: fraction of the box width/height added on each side.
-        size: output side in pixels.
+        margin: fraction of the box width/height added on each side (``cfg.data.margin``).
+        size: output side in pixels (``cfg.data.size``).
 
     Returns:
         uint8 array (size, size, C).
+
+    Raises:
+        ValueError: an empty image, an image size below 1, or a box with non-finite coordinates.
 
     Example:
         >>> frame = np.zeros((360, 640, 3), np.uint8)

@@ -13,9 +13,13 @@ Layout written (``CROPS``):
   bottom border. Only videos with at least ``min_faces`` crops are listed.
 - ``CROPS/rejects.csv``: ``video,label,faces,reason`` for every dropped video (e.g. ``"3 faces < min 10"``,
   ``"no frames"``).
-- ``CROPS/.state/<video_name>.json``: a video's finished marker (its manifest rows, counts and the settings used),
-  written atomically AFTER its crops. A resumed run skips a video whose marker matches the current settings and frame
-  list, and redoes it otherwise. Both manifests are rebuilt from the markers at the end of every run.
+- ``CROPS/.state/<video_name>.json``: a video's resume marker (:mod:`dfdetect.core.resume`; settings = the crop
+  settings and the frame list, payload = its status, face count, reason and manifest rows), written AFTER its crops.
+  A resumed run skips a video whose marker matches the current settings and frame list, and redoes it otherwise. A
+  video whose processing raised gets a marker with settings that match nothing (``None``): it is listed in
+  ``rejects.csv`` with its ``error: ...`` reason and tried again by the next run. Both manifests are rebuilt at the
+  end of every run from what the markers of that run's videos hold.
+- ``CROPS/settings.json``: the crop settings and, under ``frames``, frame_extraction's ``settings.json``.
 
 A rejected video's crops are NOT written (the face count is known before any crop is written), and nothing is ever
 deleted: crops left by an earlier run with other settings stay on disk but are not listed; ``crops.csv`` is the
@@ -30,24 +34,27 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 from tqdm import tqdm
 
-from dfdetect.core.io import InputError, load_image, read_csv, save_image, write_bytes_atomic, write_csv
+from dfdetect.core.config import DataConfig
+from dfdetect.core.io import InputError, load_image, read_csv, save_image, write_csv, write_json
+from dfdetect.core.resume import read_marker, write_marker
+from dfdetect.core.schemas import CROPS_COLUMNS, FRAMES_COLUMNS, REJECTS_COLUMNS, SETTINGS_FILE, STATE_DIR, CropStatus
 from face_crop.crop import crop_face
-from face_crop.detect import Face, FaceDetector, select_main_track
+from face_crop.detect import Face, FaceDetector
+from face_crop.track import main_faces
 
 log = logging.getLogger(__name__)
 
-FRAMES_COLUMNS = ("video", "label", "frame", "path", "width", "height")
-CROPS_COLUMNS = ("video", "label", "frame", "path", "x1", "y1", "x2", "y2", "prob", "landmarks", "width", "height")
-REJECTS_COLUMNS = ("video", "label", "faces", "reason")
-STATE_DIR = ".state"
-MARKER_VERSION = 2
+CROPS_FILE = "crops.csv"
+REJECTS_FILE = "rejects.csv"
+_DATA = DataConfig()  # THE defaults: margin, size, min_faces
+_RESERVED_NAMES = (".", "..", STATE_DIR, CROPS_FILE, REJECTS_FILE, SETTINGS_FILE)  # not usable as a video folder
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -56,36 +63,35 @@ R = TypeVar("R")
 def crop_faces(
     frames: Sequence[np.ndarray | None],
     detector: FaceDetector,
-    margin: float = 0.3,
-    size: int = 224,
+    margin: float,
+    size: int,
     tracks: Sequence[Sequence[int]] | None = None,
 ) -> list[tuple[np.ndarray | None, Face | None]]:
     """Detect the main face of one video in each frame and cut its crop from the full-resolution frame.
 
-    The single entry point shared by the preprocessing CLI and evaluation, so both crop the same way.
+    One batched :meth:`~face_crop.detect.FaceDetector.detect_all`, then :func:`face_crop.track.main_faces`, then
+    :func:`face_crop.crop.crop_face`: the crops the preprocessing CLI writes.
 
     Args:
         frames: RGB uint8 frames (H, W, 3) of ONE video in time order; ``None`` for an unreadable frame.
         detector: a :class:`~face_crop.detect.FaceDetector` (built once per process).
-        margin: fraction of the box width/height added on each side.
-        size: crop side in pixels.
-        tracks: positions in ``frames`` to track separately (e.g. evaluation windows far apart in a video, each
-            tracked like one preprocessing sample); default one track over all frames. Detection is one batched call
-            either way.
+        margin: fraction of the box width/height added on each side (``DataConfig().margin`` in the CLI).
+        size: crop side in pixels (``DataConfig().size`` in the CLI).
+        tracks: positions in ``frames`` to track separately (see :func:`~face_crop.track.main_faces`); default one
+            track over all frames. Detection is one batched call either way.
 
     Returns:
         One ``(crop (size, size, 3) uint8 | None, Face | None)`` per frame; both ``None`` where no face was found.
 
     Example:
-        >>> detector = FaceDetector()  # doctest: +SKIP
-        >>> pairs = crop_faces(sampled.frames, detector, margin=0.3, size=224)  # doctest: +SKIP
-        >>> crops = [c for c, _ in pairs if c is not None]  # doctest: +SKIP
+        >>> import cv2
+        >>> cap = cv2.VideoCapture("data/samples/single_face.mp4")
+        >>> frames = [cv2.cvtColor(cap.read()[1], cv2.COLOR_BGR2RGB) for _ in range(2)]  # (360, 640, 3) each
+        >>> pairs = crop_faces(frames + [None], FaceDetector(), margin=0.3, size=64)
+        >>> [None if crop is None else crop.shape for crop, _ in pairs]
+        [(64, 64, 3), (64, 64, 3), None]
     """
-    detections = detector.detect_all(frames)  # one batched MTCNN call for every frame
-    faces: list[Face | None] = [None] * len(frames)
-    for group in tracks if tracks is not None else [range(len(frames))]:
-        for pos, face in zip(group, select_main_track([detections[p] for p in group])):
-            faces[pos] = face
+    faces = main_faces(detector.detect_all(frames), tracks)  # one batched MTCNN call for every frame
     return [
         (crop_face(frame, face.box, margin, size) if face is not None else None, face)
         for frame, face in zip(frames, faces)
@@ -104,7 +110,7 @@ class VideoFrames:
 
 def _check_name(name: str, where: str) -> str:
     # Video names become folder names under CROPS: refuse anything that could escape it.
-    if not name or name in (".", "..", STATE_DIR, "crops.csv", "rejects.csv") or "/" in name or "\\" in name:
+    if not name or name in _RESERVED_NAMES or "/" in name or "\\" in name:
         raise InputError(f"{where}: invalid video name {name!r}")
     return name
 
@@ -112,14 +118,26 @@ def _check_name(name: str, where: str) -> str:
 def read_frames_manifest(frames_dir: str | Path) -> dict[str, VideoFrames]:
     """Read ``FRAMES/frames.csv`` and group it by video (first-appearance order, frames sorted).
 
+    Args:
+        frames_dir: a frame_extraction output folder.
+
+    Returns:
+        ``{video name: VideoFrames}``, each path being ``frames_dir / path``.
+
     Raises:
-        InputError: missing file, missing columns, an unusable row (empty/unsafe video name, non-integer frame,
-            empty path, a frame listed twice).
+        InputError: missing file, a header without every column of
+            :data:`~dfdetect.core.schemas.FRAMES_COLUMNS`, an unusable row (empty/unsafe video name, non-integer
+            frame, empty path, a frame listed twice).
 
     Example:
-        >>> videos = read_frames_manifest("out/frames")  # doctest: +SKIP
-        >>> videos["single_face.mp4"].frames[:3]  # doctest: +SKIP
-        [10, 12, 14]
+        >>> import tempfile
+        >>> frames_dir = Path(tempfile.mkdtemp())
+        >>> rows = [{"video": "a.mp4", "label": "1", "frame": f, "path": f"a.mp4/{f:06d}.png", "width": 64,
+        ...          "height": 48} for f in (14, 10, 12)]
+        >>> write_csv(frames_dir / "frames.csv", rows, FRAMES_COLUMNS)
+        >>> videos = read_frames_manifest(frames_dir)
+        >>> videos["a.mp4"].frames, videos["a.mp4"].label, videos["a.mp4"].paths[0].name
+        ([10, 12, 14], '1', '000010.png')
     """
     frames_dir = Path(frames_dir)
     path = frames_dir / "frames.csv"
@@ -194,50 +212,72 @@ def _fmt(values: Iterable[float]) -> str:
 
 @dataclass
 class CropSettings:
-    """Everything that changes a video's crops; recorded in its marker so a resumed run can trust it."""
+    """Everything that changes a video's crops; with the video's frame list, the settings of its resume marker.
 
-    margin: float = 0.3
-    size: int = 224
-    min_faces: int = 10
+    Attributes:
+        margin: crop margin, a fraction of the box width/height per side.
+        size: crop side in pixels.
+        min_faces: a video with fewer crops is rejected.
+        detector: :meth:`FaceDetector.settings` of the detector used.
+    """
+
+    margin: float = _DATA.margin
+    size: int = _DATA.size
+    min_faces: int = _DATA.min_faces
     detector: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"margin": self.margin, "size": self.size, "min_faces": self.min_faces, "detector": self.detector}
+        """Plain types, as written to ``settings.json`` and the markers."""
+        return asdict(self)
 
 
 def _marker_path(crops_dir: Path, video: str) -> Path:
     return crops_dir / STATE_DIR / f"{video}.json"
 
 
-def _load_marker(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+def _marker_settings(settings: CropSettings, vf: VideoFrames) -> dict[str, Any]:
+    """What a video's marker must have been written with to be trusted: the crop settings and its frame list."""
+    return {**settings.as_dict(), "frames": vf.frames}
+
+
+def load_done(crops_dir: Path, vf: VideoFrames, settings: CropSettings) -> dict[str, Any] | None:
+    """The marker payload of a video finished (cropped or rejected) with these settings and frames, else None.
+
+    A marker from other settings or frames, an error marker (its settings are None), a damaged one, or none: None,
+    and the video is done again.
+    """
+    done = read_marker(_marker_path(crops_dir, vf.video), _marker_settings(settings, vf))
+    if done is None or done.get("status") not in (CropStatus.OK, CropStatus.REJECTED):
         return None
-    return data if isinstance(data, dict) and data.get("version") == MARKER_VERSION else None
+    return done if isinstance(done.get("rows"), list) and isinstance(done.get("faces"), int) else None
 
 
 def process_video(
     vf: VideoFrames, crops_dir: Path, detector: FaceDetector, settings: CropSettings, workers: int = 1
 ) -> dict[str, Any]:
-    """Detect, crop and write one video's faces, then its marker (atomically, last). Returns the marker.
+    """Detect, crop and write one video's faces, then its marker (last). Returns the marker's payload.
 
-    The marker holds ``status`` (``"ok"`` or ``"rejected"``), ``faces``, ``reason``, the manifest ``rows`` (empty when
-    rejected), the settings and the frame list.
+    Args:
+        vf: the video's frames.
+        crops_dir: output folder; crops go to ``crops_dir/<video>/<frame:06d>.png``.
+        detector: the process's detector.
+        settings: crop settings.
+        workers: threads reading frames and writing crops.
+
+    Returns:
+        ``{"video", "label", "status", "faces", "reason", "rows", "seconds"}``: ``status`` ``ok`` or ``rejected``
+        (:class:`~dfdetect.core.schemas.CropStatus`), ``rows`` the ``crops.csv`` rows (empty when rejected).
     """
     t0 = time.perf_counter()
     frames = _map(_load_or_none, vf.paths, workers)  # (H, W, 3) uint8 or None each
     pairs = crop_faces(frames, detector, settings.margin, settings.size)  # the same crops eval makes
     n_faces = sum(face is not None for _, face in pairs)
-    marker: dict[str, Any] = {
-        "version": MARKER_VERSION, "video": vf.video, "label": vf.label, "frames": vf.frames,
-        "settings": settings.as_dict(), "faces": n_faces, "rows": [],
-    }
+    done: dict[str, Any] = {"video": vf.video, "label": vf.label, "faces": n_faces, "rows": []}
     readable = sum(f is not None for f in frames)
     if readable == 0:
-        marker.update(status="rejected", reason="no readable frames")
+        done.update(status=CropStatus.REJECTED, reason="no readable frames")
     elif n_faces < settings.min_faces:
-        marker.update(status="rejected", reason=f"{n_faces} faces < min {settings.min_faces}")
+        done.update(status=CropStatus.REJECTED, reason=f"{n_faces} faces < min {settings.min_faces}")
     else:
         jobs = [(i, crop, face, frame.shape) for i, (crop, face), frame in zip(vf.frames, pairs, frames)
                 if face is not None]
@@ -252,16 +292,27 @@ def process_video(
                     "prob": f"{face.prob:.4f}", "landmarks": _fmt(face.landmarks.reshape(-1)),
                     "width": shape[1], "height": shape[0]}
 
-        marker["rows"] = _map(write_one, jobs, workers)
-        marker.update(status="ok", reason="")
-    marker["seconds"] = round(time.perf_counter() - t0, 4)
-    write_bytes_atomic(_marker_path(crops_dir, vf.video), json.dumps(marker).encode())
-    return marker
+        done["rows"] = _map(write_one, jobs, workers)
+        done.update(status=CropStatus.OK, reason="")
+    done["seconds"] = round(time.perf_counter() - t0, 4)
+    write_marker(_marker_path(crops_dir, vf.video), _marker_settings(settings, vf), done)
+    return done
+
+
+def _record_error(crops_dir: Path, vf: VideoFrames, e: Exception) -> dict[str, Any]:
+    """The payload of a video whose processing raised, written with settings that match no run (retried next time)."""
+    done = {"video": vf.video, "label": vf.label, "status": CropStatus.ERROR, "faces": 0,
+            "reason": f"error: {type(e).__name__}: {e}", "rows": [], "seconds": 0.0}
+    try:
+        write_marker(_marker_path(crops_dir, vf.video), None, done)
+    except OSError as write_error:  # e.g. the disk is full: the error is still listed in this run's rejects.csv
+        log.warning("%s: could not record the failure (%s)", vf.video, write_error)
+    return done
 
 
 @dataclass
 class RunSummary:
-    """What a :func:`run_crops` call did."""
+    """What a :func:`run_crops` call did (``rejected`` includes failed videos and videos without frames)."""
 
     ok: int = 0
     rejected: int = 0
@@ -271,30 +322,38 @@ class RunSummary:
     seconds: float = 0.0
 
 
-def rebuild_manifests(crops_dir: Path, videos: dict[str, VideoFrames], extra_rejects: Sequence[dict] = ()) -> None:
-    """Write ``crops.csv`` and ``rejects.csv`` from the finished markers of the videos in ``videos`` (atomically)."""
+def rebuild_manifests(crops_dir: Path, videos: dict[str, VideoFrames], done: dict[str, dict[str, Any]],
+                      extra_rejects: Sequence[dict] = ()) -> None:
+    """Write ``crops.csv`` and ``rejects.csv`` (atomically) from this run's video payloads.
+
+    Args:
+        crops_dir: output folder.
+        videos: the videos of the run (``frames.csv``), in manifest order; their labels are the ones written.
+        done: ``{video: marker payload}`` of the run (ok, rejected or error); a video without one is not listed.
+        extra_rejects: ``rejects.csv`` rows of videos that have no frames.
+    """
     rows: list[dict[str, Any]] = []
     rejects: list[dict[str, Any]] = list(extra_rejects)
     for name, vf in videos.items():
-        marker = _load_marker(_marker_path(crops_dir, name))
-        if marker is None:
+        payload = done.get(name)
+        if payload is None:
             continue
-        if marker["status"] == "ok":
+        if payload["status"] == CropStatus.OK:
             # The label comes from today's frames.csv, not the marker: a corrected labels file must reach crops.csv.
-            rows.extend({**r, "label": vf.label} for r in marker["rows"])
+            rows.extend({**r, "label": vf.label} for r in payload["rows"])
         else:
-            rejects.append({"video": name, "label": vf.label, "faces": marker["faces"], "reason": marker["reason"]})
-    write_csv(crops_dir / "crops.csv", rows, CROPS_COLUMNS)
-    write_csv(crops_dir / "rejects.csv", rejects, REJECTS_COLUMNS)
+            rejects.append({"video": name, "label": vf.label, "faces": payload["faces"], "reason": payload["reason"]})
+    write_csv(crops_dir / CROPS_FILE, rows, CROPS_COLUMNS)
+    write_csv(crops_dir / REJECTS_FILE, rejects, REJECTS_COLUMNS)
 
 
 def run_crops(
     frames_dir: str | Path,
     crops_dir: str | Path,
     detector: FaceDetector,
-    margin: float = 0.3,
-    size: int = 224,
-    min_faces: int = 10,
+    margin: float = _DATA.margin,
+    size: int = _DATA.size,
+    min_faces: int = _DATA.min_faces,
     workers: int = 1,
 ) -> RunSummary:
     """Crop the main face of every video in a frame_extraction folder; resumable; manifests rebuilt at the end.
@@ -308,13 +367,11 @@ def run_crops(
         min_faces: a video with fewer crops is rejected (recorded in ``rejects.csv``).
         workers: threads for reading frames and writing crops.
 
-    Raises:
-        InputError: missing or malformed ``frames.csv``.
+    Returns:
+        The counts of the run.
 
-    Example:
-        >>> summary = run_crops("out/frames", "out/crops", FaceDetector(), min_faces=10)  # doctest: +SKIP
-        >>> summary.ok, summary.rejected  # doctest: +SKIP
-        (2, 1)
+    Raises:
+        InputError: missing or malformed ``frames.csv``, bad settings, ``crops_dir`` the same as ``frames_dir``.
     """
     frames_dir, crops_dir = Path(frames_dir), Path(crops_dir)
     if crops_dir.resolve() == frames_dir.resolve():
@@ -325,40 +382,37 @@ def run_crops(
     no_frames = _videos_without_frames(frames_dir, videos)
     settings = CropSettings(margin=float(margin), size=int(size), min_faces=int(min_faces),
                             detector=detector.settings())
-    expected = json.loads(json.dumps(settings.as_dict()))  # as a marker stores it (tuples -> lists)
     summary = RunSummary()
+    done: dict[str, dict[str, Any]] = {}
     t0 = time.perf_counter()
     for name, vf in tqdm(videos.items(), desc="face crops", unit="video"):
-        marker = _load_marker(_marker_path(crops_dir, name))
-        if marker is not None and marker.get("settings") == expected and marker.get("frames") == vf.frames:
+        payload = load_done(crops_dir, vf, settings)
+        if payload is not None:
             summary.resumed += 1
             log.debug("%s: finished in an earlier run, skipped", name)
         else:
-            if marker is not None:
-                log.info("%s: settings or frames changed since the last run, redoing it", name)
+            if _marker_path(crops_dir, name).exists():
+                log.info("%s: settings or frames changed since the last run, or it failed: redoing it", name)
             try:
-                marker = process_video(vf, crops_dir, detector, settings, workers)
+                payload = process_video(vf, crops_dir, detector, settings, workers)
             except Exception as e:  # noqa: BLE001 - one bad video must not stop the batch; it is recorded instead
                 log.warning("%s: failed (%s: %s), recorded in rejects.csv", name, type(e).__name__, e)
-                # Settings None: a later run tries this video again.
-                marker = {"video": name, "status": "error", "faces": 0, "reason": f"error: {type(e).__name__}: {e}",
-                          "rows": [], "seconds": 0.0, "settings": None, "frames": vf.frames}
-                write_bytes_atomic(_marker_path(crops_dir, name), json.dumps(marker).encode())
+                payload = _record_error(crops_dir, vf, e)
             summary.frames_processed += len(vf.frames)
-            log.debug("%s: %s, %d/%d faces, %.3f s", name, marker["status"], marker["faces"], len(vf.frames),
-                      marker["seconds"])
-        if marker["status"] == "ok":
+            log.debug("%s: %s, %d/%d faces, %.3f s", name, payload["status"], payload["faces"], len(vf.frames),
+                      payload["seconds"])
+        done[name] = payload
+        if payload["status"] == CropStatus.OK:
             summary.ok += 1
-            summary.crops += len(marker["rows"])
+            summary.crops += len(payload["rows"])
         else:
             summary.rejected += 1
-            log.info("%s: rejected (%s)", name, marker["reason"])
+            log.info("%s: rejected (%s)", name, payload["reason"])
     summary.rejected += len(no_frames)
     summary.seconds = time.perf_counter() - t0
-    rebuild_manifests(crops_dir, videos, no_frames)
+    rebuild_manifests(crops_dir, videos, done, no_frames)
     # What train.py records in the checkpoint, so that inference crops (and samples) as this data was made.
-    frames_settings = frames_dir / "settings.json"
+    frames_settings = frames_dir / SETTINGS_FILE
     sampling = json.loads(frames_settings.read_text()) if frames_settings.is_file() else None
-    settings_out = {**expected, "frames": sampling}
-    write_bytes_atomic(crops_dir / "settings.json", json.dumps(settings_out, indent=1).encode())
+    write_json(crops_dir / SETTINGS_FILE, {**settings.as_dict(), "frames": sampling}, indent=1)
     return summary

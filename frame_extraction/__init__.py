@@ -1,28 +1,40 @@
 """Frame extraction: sample frames from videos and decode only those, in one sequential pass.
 
-``sampling``: which frame indices; ``decode``: probe and decode (PyAV); ``extract``: the batch CLI
-(``python -m frame_extraction VIDEOS... OUT``).
+``sampling``: which frame indices (training clips, linspace, evaluation windows); ``decode``: scan and decode
+(PyAV); ``extract``: the batch work (``OUT/<video>/<frame>.png``, ``frames.csv``, ``videos.csv``, resume);
+``cli``: ``python -m frame_extraction VIDEOS... OUT``.
 """
 
 from frame_extraction.decode import (
     SampledVideo,
     VideoError,
     VideoInfo,
+    VideoScan,
     probe_video,
     read_all_frames,
     read_frames,
     sample_video,
+    scan_video,
 )
-from frame_extraction.sampling import sample_indices, video_rng
+from frame_extraction.extract import ExtractOptions, ExtractResult, extract_videos
+from frame_extraction.sampling import MODES, eval_windows, evenly_spaced, sample_indices, video_rng
 
 __all__ = [
+    "MODES",
+    "ExtractOptions",
+    "ExtractResult",
     "SampledVideo",
     "VideoError",
     "VideoInfo",
+    "VideoScan",
+    "eval_windows",
+    "evenly_spaced",
+    "extract_videos",
     "probe_video",
     "read_all_frames",
     "read_frames",
     "sample_indices",
     "sample_video",
+    "scan_video",
     "video_rng",
 ]

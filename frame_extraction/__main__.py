@@ -1,10 +1,10 @@
-"""``python -m frame_extraction VIDEOS... OUT``: see :mod:`frame_extraction.extract`."""
+"""``python -m frame_extraction VIDEOS... OUT``: see :mod:`frame_extraction.cli`."""
 
 from __future__ import annotations
 
 import sys
 
-from frame_extraction.extract import main
+from frame_extraction.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,10 +10,16 @@ decoded at all (``skip_frame = NONREF`` switched per packet: no other frame depe
 bit-identical), and only the wanted frames are converted to RGB.
 
 Frame index ``i`` is the ``i``-th frame that a full sequential decode outputs (:func:`read_all_frames`), counted
-from 0. A packet-only pass (no decoding, a few ms) gives the real frame count and every frame's presentation timestamp:
-containers often report 0 or a wrong count (``no_face.mp4`` says 98; an edit list drops 3, so 95 frames come out), and
-the timestamps identify the frames after a seek or a skip. Where timestamps are missing or disagree with what the
-decoder outputs, frames are counted from the first instead (same result, slower).
+from 0. A packet-only pass (:func:`scan_video`, no decoding, a few ms) gives the real frame count and every frame's
+presentation timestamp: containers often report 0 or a wrong count (``no_face.mp4`` says 98; an edit list drops 3, so
+95 frames come out), and the timestamps identify the frames after a seek or a skip. Where timestamps are missing or
+disagree with what the decoder outputs, frames are counted from the first instead (same result, slower).
+
+A caller that chooses its frames from the frame count reads the file top to bottom, scanning it once::
+
+    scan = scan_video(path)                           # packets only: frame count, timestamps, keyframes
+    indices = eval_windows(scan.info.num_frames, ...)  # or sample_indices
+    frames = read_frames(path, indices, scan=scan)     # one decoding pass, the scan reused
 """
 
 from __future__ import annotations
@@ -27,9 +33,12 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
+from dfdetect.core.config import DataConfig
 from frame_extraction.sampling import sample_indices
 
 log = logging.getLogger(__name__)
+
+_DATA = DataConfig()  # THE defaults: frames per video and stride
 
 # Seeking restarts the demuxer and flushes the decoder: only worth it when it skips at least this many frames.
 MIN_SEEK_GAIN = 8
@@ -41,7 +50,7 @@ class VideoError(Exception):
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What :func:`probe_video` learns without decoding: real frame count, frame rate, frame size."""
+    """What :func:`scan_video` learns without decoding: real frame count, frame rate (fps), frame size (pixels)."""
 
     num_frames: int
     fps: float
@@ -50,13 +59,19 @@ class VideoInfo:
 
 
 @dataclass(frozen=True)
-class _StreamIndex:
-    """Packet-level index of a video stream.
+class VideoScan:
+    """What one packet pass (:func:`scan_video`, no decoding) learns about a video: its info and its packet index.
 
-    ``pts[i]`` is frame ``i``'s presentation timestamp (None when the container gives none, which disables seeking);
-    ``keyframes`` lists the frame indices of keyframes, the points a seek can land on.
+    Give it to :func:`read_frames` to decode frames without scanning the file again.
+
+    Attributes:
+        info: real frame count, frame rate and frame size.
+        pts: ``pts[i]`` is frame ``i``'s presentation timestamp, in presentation order; None when the container gives
+            none or duplicates (frames are then counted from the first, and there is no seeking).
+        keyframes: frame indices of the keyframes (the points a seek can land on), increasing.
     """
 
+    info: VideoInfo
     pts: tuple[int, ...] | None
     keyframes: tuple[int, ...]
 
@@ -94,8 +109,23 @@ def _video_stream(container: av.container.InputContainer, path: str | os.PathLik
     return stream
 
 
-def _probe(path: str | os.PathLike) -> tuple[VideoInfo, _StreamIndex]:
-    """Read the header and every packet (no decoding) to count frames and index their timestamps."""
+def scan_video(path: str | os.PathLike) -> VideoScan:
+    """Read the header and every packet (no decoding) to count the frames and index their timestamps and keyframes.
+
+    Args:
+        path: video file.
+
+    Returns:
+        The :class:`VideoScan`; ``scan.info.num_frames`` is 0 for a video without a frame.
+
+    Raises:
+        VideoError: not a video, corrupt header, no video stream.
+
+    Example:
+        >>> scan = scan_video("data/samples/single_face.mp4")
+        >>> scan.info.num_frames, len(scan.pts), scan.keyframes[0]
+        (72, 72, 0)
+    """
     with _open(path) as container:
         stream = _video_stream(container, path)
         cc = stream.codec_context
@@ -124,20 +154,20 @@ def _probe(path: str | os.PathLike) -> tuple[VideoInfo, _StreamIndex]:
         # keyframes were recorded in decode order; map them to presentation order through their timestamps
         rank = {p: i for i, p in enumerate(sorted_pts)}
         keyframes = sorted(rank[pts[k]] for k in keyframes)
-    return info, _StreamIndex(pts=sorted_pts, keyframes=tuple(keyframes))
+    return VideoScan(info=info, pts=sorted_pts, keyframes=tuple(keyframes))
 
 
 def probe_video(path: str | os.PathLike) -> VideoInfo:
-    """Frame count, fps and size of a video, from its packets (no decoding).
+    """Frame count, fps and size of a video, from its packets (no decoding): ``scan_video(path).info``.
 
     Raises:
         VideoError: not a video, corrupt header, no video stream.
 
     Example:
-        >>> probe_video("data/samples/single_face.mp4")  # doctest: +SKIP
+        >>> probe_video("data/samples/single_face.mp4")
         VideoInfo(num_frames=72, fps=30.0, width=640, height=360)
     """
-    return _probe(path)[0]
+    return scan_video(path).info
 
 
 def _decode(container: av.container.InputContainer, stream: av.video.stream.VideoStream, path: str | os.PathLike,
@@ -172,9 +202,9 @@ def _configure_threads(stream: av.video.stream.VideoStream, threads: int | None)
     stream.thread_type = "FRAME" if threads > 1 else "SLICE"
 
 
-def _read(path: str | os.PathLike, wanted: list[int], index: _StreamIndex | None,
+def _read(path: str | os.PathLike, wanted: list[int], scan: VideoScan | None,
           threads: int | None) -> dict[int, np.ndarray]:
-    """Decode ``wanted`` (sorted, unique) in one pass.
+    """Decode ``wanted`` (sorted, unique) in one pass (``scan`` None: count frames from the first).
 
     With a usable timestamp index, frames are identified by timestamp, which allows two savings: a seek to the
     keyframe before the first wanted frame, and not decoding at all the non-reference frames (most B-frames) that are
@@ -185,19 +215,19 @@ def _read(path: str | os.PathLike, wanted: list[int], index: _StreamIndex | None
     last = wanted[-1]
     wanted_set = set(wanted)
     out: dict[int, np.ndarray] = {}
-    by_pts = index is not None and index.pts is not None
+    by_pts = scan is not None and scan.pts is not None
     start = 0
-    if by_pts and index.keyframes:
-        k = bisect.bisect_right(index.keyframes, wanted[0]) - 1  # the keyframe at or before the first wanted frame
-        if k >= 0 and index.keyframes[k] >= MIN_SEEK_GAIN:
-            start = index.keyframes[k]
+    if by_pts and scan.keyframes:
+        k = bisect.bisect_right(scan.keyframes, wanted[0]) - 1  # the keyframe at or before the first wanted frame
+        if k >= 0 and scan.keyframes[k] >= MIN_SEEK_GAIN:
+            start = scan.keyframes[k]
     with _open(path) as container:
         stream = _video_stream(container, path)
         _configure_threads(stream, threads)
         before = None
         if by_pts:
-            rank = {p: i for i, p in enumerate(index.pts)}
-            start_pts = index.pts[start]
+            rank = {p: i for i, p in enumerate(scan.pts)}
+            start_pts = scan.pts[start]
             cc = stream.codec_context
             state = {"skip": None}
             # Non-reference skipping only for H.264, where "non-reference" is exact. HEVC's decoder also drops
@@ -233,7 +263,7 @@ def _read(path: str | os.PathLike, wanted: list[int], index: _StreamIndex | None
 
 
 def read_frames(path: str | os.PathLike, indices: Iterable[int], threads: int | None = None,
-                fast: bool = True) -> dict[int, np.ndarray]:
+                scan: VideoScan | None = None, fast: bool = True) -> dict[int, np.ndarray]:
     """Decode exactly the frames ``indices`` in one sequential pass that stops at the last wanted frame.
 
     Args:
@@ -241,9 +271,11 @@ def read_frames(path: str | os.PathLike, indices: Iterable[int], threads: int | 
         indices: frame indices (any order, duplicates allowed); indices past the real end are simply absent from
             the result, negative ones are ignored.
         threads: decoder threads (None: FFmpeg's default); 1 when several videos are decoded in parallel.
-        fast: use the packet index (:func:`probe_video`'s pass) to start at the keyframe before the first wanted
-            frame (when that skips at least :data:`MIN_SEEK_GAIN` frames) and to skip the unwanted non-reference
-            frames; False decodes every frame from the first (same result, slower).
+        scan: this file's :func:`scan_video`, when the caller already has it (scan, choose the indices from
+            ``scan.info``, read: the file is scanned once); None scans it here.
+        fast: use the packet index to start at the keyframe before the first wanted frame (when that skips at least
+            :data:`MIN_SEEK_GAIN` frames) and to skip the unwanted non-reference frames; False decodes every frame
+            from the first (same result, slower; no scan).
 
     Returns:
         ``{index: RGB uint8 (H, W, 3)}`` ordered by index.
@@ -252,20 +284,21 @@ def read_frames(path: str | os.PathLike, indices: Iterable[int], threads: int | 
         VideoError: the file cannot be opened as a video.
 
     Example:
-        >>> frames = read_frames("data/samples/single_face.mp4", [20, 0, 10])  # doctest: +SKIP
-        >>> list(frames), frames[0].shape  # doctest: +SKIP
+        >>> scan = scan_video("data/samples/single_face.mp4")
+        >>> frames = read_frames("data/samples/single_face.mp4", [20, 0, 10, scan.info.num_frames], scan=scan)
+        >>> list(frames), frames[0].shape
         ([0, 10, 20], (360, 640, 3))
     """
     wanted = sorted({int(i) for i in indices if int(i) >= 0})
-    index = _probe(path)[1] if fast and wanted else None
-    return _read_with_fallback(path, wanted, index, threads)
-
-
-def _read_with_fallback(path: str | os.PathLike, wanted: list[int], index: _StreamIndex | None,
-                        threads: int | None) -> dict[int, np.ndarray]:
+    if not wanted:
+        return {}
+    if not fast:
+        scan = None
+    elif scan is None:
+        scan = scan_video(path)
     try:
         try:
-            return _read(path, wanted, index, threads)
+            return _read(path, wanted, scan, threads)
         except _IndexMismatch as e:
             log.debug("%s: %s; decoding every frame from the first instead", path, e)
             return _read(path, wanted, None, threads)
@@ -277,67 +310,54 @@ def read_all_frames(path: str | os.PathLike) -> list[np.ndarray]:
     """Decode every frame, in order (the reference that :func:`read_frames` must match bit for bit).
 
     Example:
-        >>> len(read_all_frames("data/samples/single_face.mp4"))  # doctest: +SKIP
-        72
+        >>> frames = read_all_frames("data/samples/single_face.mp4")
+        >>> len(frames), frames[0].shape, frames[0].dtype
+        (72, (360, 640, 3), dtype('uint8'))
     """
     with _open(path) as container:
         stream = _video_stream(container, path)
         return [frame.to_ndarray(format="rgb24") for frame in _decode(container, stream, path)]
 
 
-def read_planned(
-    path: str | os.PathLike, plan: Callable[[VideoInfo], Iterable[int]], threads: int | None = None
-) -> tuple[VideoInfo, dict[int, np.ndarray]]:
-    """Probe a video once, let ``plan(info)`` choose the frame indices, and decode exactly those in one pass.
-
-    The packet index from the probe is reused for the keyframe seek and frame skipping, so the file is scanned once
-    (``probe_video`` followed by ``read_frames`` would scan it twice).
-
-    Raises:
-        VideoError: the file cannot be opened as a video.
-
-    Example:
-        >>> info, frames = read_planned("data/samples/single_face.mp4", lambda i: range(0, i.num_frames, 10))
-        ... # doctest: +SKIP
-    """
-    info, index = _probe(path)
-    wanted = sorted({int(i) for i in plan(info) if int(i) >= 0})
-    return info, (_read_with_fallback(path, wanted, index, threads) if wanted else {})
-
-
 def sample_video(
     path: str | os.PathLike,
-    n: int = 15,
-    stride: int = 2,
+    n: int = _DATA.sample_frames,
+    stride: int = _DATA.stride,
     mode: str = "random",
     rng: np.random.Generator | int | None = None,
     threads: int | None = None,
 ) -> SampledVideo:
-    """Probe a video, sample frame indices (:func:`~frame_extraction.sampling.sample_indices`) and decode them.
+    """Scan a video, sample frame indices (:func:`~frame_extraction.sampling.sample_indices`) and decode them.
 
-    The one entry point used by frame extraction and by evaluation.
+    The file is scanned once (:func:`scan_video`) and decoded once (:func:`read_frames` with that scan).
+
+    Args:
+        path: video file.
+        n: frames wanted; default ``DataConfig().sample_frames``.
+        stride: gap between frames in ``random`` mode; default ``DataConfig().stride``.
+        mode: ``"random"`` or ``"linspace"`` (:data:`~frame_extraction.sampling.MODES`).
+        rng: generator or seed for ``random`` mode (:func:`~frame_extraction.sampling.video_rng` in the CLI).
+        threads: decoder threads (None: FFmpeg's default).
+
+    Returns:
+        The :class:`SampledVideo` (``short`` when fewer than ``n`` frames could be had).
 
     Raises:
         VideoError: unreadable file, no video stream, or not one frame could be decoded.
 
     Example:
-        >>> sv = sample_video("data/samples/single_face.mp4", n=15, stride=2, rng=0)  # doctest: +SKIP
-        >>> len(sv.frames), sv.short, sv.indices[1] - sv.indices[0]  # doctest: +SKIP
-        (15, False, 2)
+        >>> sv = sample_video("data/samples/single_face.mp4", n=15, stride=2, rng=0)
+        >>> len(sv.frames), sv.short, sv.indices[1] - sv.indices[0], sv.frames[0].shape
+        (15, False, 2, (360, 640, 3))
     """
-    chosen: list[int] = []
-
-    def plan(info: VideoInfo) -> list[int]:
-        if info.num_frames == 0:
-            raise VideoError(f"{path}: no video frames")
-        chosen.extend(sample_indices(info.num_frames, n=n, stride=stride, mode=mode, rng=rng).tolist())
-        return chosen
-
-    info, frames = read_planned(path, plan, threads)
-    indices = chosen
+    scan = scan_video(path)
+    if scan.info.num_frames == 0:
+        raise VideoError(f"{path}: no video frames")
+    indices = sample_indices(scan.info.num_frames, n=n, stride=stride, mode=mode, rng=rng).tolist()
+    frames = read_frames(path, indices, threads, scan=scan)
     if not frames:
         raise VideoError(f"{path}: no decodable frame")
     if len(frames) < len(indices):
         log.warning("%s: %d of %d sampled frames could not be decoded", path, len(indices) - len(frames),
                     len(indices))
-    return SampledVideo(info=info, indices=list(frames), frames=list(frames.values()), short=len(frames) < n)
+    return SampledVideo(info=scan.info, indices=list(frames), frames=list(frames.values()), short=len(frames) < n)

@@ -2,15 +2,16 @@
 
 Each video is independent: its frames come from an RNG derived from ``(seed, video name)``
 (:func:`~frame_extraction.sampling.video_rng`), a bad video becomes a ``skipped`` row with its reason, and a finished
-video is marked by ``OUT/<video>/_done.json`` (written atomically after its frames), so an interrupted run resumes
-without decoding the finished ones. The two CSVs are rebuilt from every video of the run at the end.
+video is marked by ``OUT/<video>/_done.json`` (a :mod:`dfdetect.core.resume` marker written after its frames, with the
+options and the source file's size as its settings), so an interrupted run resumes without decoding the finished ones.
+The two CSVs (:data:`~dfdetect.core.schemas.FRAMES_COLUMNS`, :data:`~dfdetect.core.schemas.VIDEOS_COLUMNS`) are
+rebuilt from every video of the run at the end, and ``OUT/settings.json`` records the options. The command line is in
+:mod:`frame_extraction.cli`.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import logging
 import multiprocessing
 import os
@@ -21,29 +22,42 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import cv2
 from tqdm import tqdm
 
-from dfdetect.core.io import InputError, atomic_write, collect_files, read_labels, save_image, setup_logging, write_csv
+from dfdetect.core.config import DataConfig
+from dfdetect.core.io import InputError, collect_files, save_image, write_csv, write_json
+from dfdetect.core.resume import read_marker, write_marker
+from dfdetect.core.schemas import FRAMES_COLUMNS, SETTINGS_FILE, VIDEOS_COLUMNS, VideoStatus
+from dfdetect.core.seeding import item_rng
 from frame_extraction.decode import VideoError, probe_video, sample_video
 from frame_extraction.sampling import MODES, video_rng
 
 log = logging.getLogger(__name__)
 
-FRAMES_COLUMNS = ("video", "label", "frame", "path", "width", "height")
-VIDEOS_COLUMNS = ("video", "label", "status", "reason", "num_frames", "fps", "width", "height", "sampled")
 DONE_MARKER = "_done.json"
+"""A finished video's resume marker, in its output folder."""
 IMAGE_FORMATS = ("png", "jpg")
 _INFO_KEYS = {"num_frames", "fps", "width", "height"}
 _FRAME_FILE = re.compile(r"^\d{6}\.(png|jpg)$")  # the files this module writes in a video folder
+_BALANCE_STREAM = 0xBA1A  # balance_jobs' own random stream, apart from the per-video ones
+_DATA = DataConfig()
 
 
 @dataclass(frozen=True)
 class ExtractOptions:
-    """What decides which frames a video gets and how they are stored (recorded in each video's marker)."""
+    """What decides which frames a video gets and how they are stored (recorded in each video's marker).
 
-    n: int = 15
-    stride: int = 2
+    Attributes:
+        n: frames per video (``DataConfig().sample_frames``).
+        stride: gap between frames in ``random`` mode (``DataConfig().stride``).
+        mode: one of :data:`~frame_extraction.sampling.MODES`.
+        seed: sampling seed; a video's draw depends on it and the video's name only.
+        image_format: one of :data:`IMAGE_FORMATS` (png is lossless).
+    """
+
+    n: int = _DATA.sample_frames
+    stride: int = _DATA.stride
     mode: str = "random"
     seed: int = 0
     image_format: str = "png"
@@ -68,14 +82,14 @@ class ExtractResult:
     @property
     def processed(self) -> int:
         """Videos with frames on disk (status ok or short)."""
-        return sum(r["status"] in ("ok", "short") for r in self.videos)
+        return sum(r["status"] in (VideoStatus.OK, VideoStatus.SHORT) for r in self.videos)
 
 
 def _label_str(label: int | None) -> str:
     return "" if label is None else str(label)
 
 
-def _skip_row(name: str, label: int | None, status: str, reason: str) -> dict[str, Any]:
+def _skip_row(name: str, label: int | None, status: VideoStatus, reason: str) -> dict[str, Any]:
     return {"video": name, "label": _label_str(label), "status": status, "reason": reason}
 
 
@@ -101,18 +115,18 @@ def plan_videos(files: Sequence[Path], labels: dict[str, int] | None = None) -> 
         label = labels.get(name) if labels is not None else None
         if name in seen:
             log.warning("skipping %s: duplicate name, %s has the same name", path, seen[name])
-            skipped.append(_skip_row(name, label, "skipped", "duplicate name"))
+            skipped.append(_skip_row(name, label, VideoStatus.SKIPPED, "duplicate name"))
             continue
         seen[name] = path
         if labels is not None and label is None:
             log.warning("skipping %s: not in the labels", path)
-            skipped.append(_skip_row(name, None, "skipped", "no label"))
+            skipped.append(_skip_row(name, None, VideoStatus.SKIPPED, "no label"))
             continue
         jobs.append(VideoJob(name, path, label))
     if labels is not None:
         for name in sorted(set(labels) - set(seen)):
             log.warning("skipping %s: in the labels but no such video among the inputs", name)
-            skipped.append(_skip_row(name, labels[name], "skipped", "missing"))
+            skipped.append(_skip_row(name, labels[name], VideoStatus.SKIPPED, "missing"))
     return jobs, skipped
 
 
@@ -142,7 +156,7 @@ def balance_jobs(jobs: Sequence[VideoJob], seed: int) -> tuple[list[VideoJob], l
         return list(jobs), []
     major = max(by_label, key=lambda k: len(by_label[k]))
     names = sorted(by_label[major])
-    rng = np.random.default_rng([int(seed), 0xBA1A])  # its own stream, apart from the per-video ones
+    rng = item_rng(int(seed), _BALANCE_STREAM)  # its own stream, apart from the per-video ones
     keep = set(rng.choice(len(names), size=minority, replace=False).tolist())
     dropped = {n for i, n in enumerate(names) if i not in keep}
     kept = [j for j in jobs if j.name not in dropped]
@@ -154,25 +168,35 @@ def _marker_path(out_dir: Path, name: str) -> Path:
     return out_dir / name / DONE_MARKER
 
 
-def _params(opts: ExtractOptions) -> dict[str, Any]:
-    return asdict(opts)
+def _marker_settings(opts: ExtractOptions, source_size: int) -> dict[str, Any]:
+    """What a video's marker must have been written with to be trusted: the options and the source file's size."""
+    return {**asdict(opts), "source_size": int(source_size)}
 
 
 def load_done(out_dir: Path, job: VideoJob, opts: ExtractOptions) -> dict[str, Any] | None:
-    """The completion marker of ``job`` if its output is complete for these options and this source file, else None.
+    """The marker payload of ``job`` if its output is complete for these options and this source file, else None.
+
+    The payload holds ``status``, ``reason``, ``info`` (the :class:`~frame_extraction.decode.VideoInfo` fields),
+    ``frames`` (``[{"frame", "path"}]``, paths relative to ``out_dir``) and ``source``; every listed frame file must
+    still exist.
 
     Example:
-        >>> load_done(Path("frames_out"), VideoJob("a.mp4", Path("a.mp4")), ExtractOptions()) is None  # doctest: +SKIP
+        >>> import tempfile
+        >>> job = VideoJob("single_face.mp4", Path("data/samples/single_face.mp4"))
+        >>> load_done(Path(tempfile.mkdtemp()), job, ExtractOptions()) is None  # nothing extracted there yet
         True
     """
-    marker = _marker_path(out_dir, job.name)
     try:
-        done = json.loads(marker.read_text())
         size = job.path.stat().st_size
-    except (OSError, ValueError):
+    except OSError:
         return None
-    try:  # a marker from other options, another source file, or damaged by hand: redo the video
-        ok = (done["params"] == _params(opts) and done["source_size"] == size and set(done["info"]) >= _INFO_KEYS
+    # a marker from other options, another source file, another marker version or a damaged one reads as None
+    done = read_marker(_marker_path(out_dir, job.name), _marker_settings(opts, size))
+    if done is None:
+        return None
+    try:  # damaged by hand, or a frame file gone: redo the video
+        ok = (done["status"] in (VideoStatus.OK, VideoStatus.SHORT) and isinstance(done["reason"], str)
+              and set(done["info"]) >= _INFO_KEYS
               and all((out_dir / f["path"]).is_file() and isinstance(f["frame"], int) for f in done["frames"]))
     except (KeyError, TypeError):
         return None
@@ -203,11 +227,24 @@ def extract_video(job: VideoJob, out_dir: str | os.PathLike, opts: ExtractOption
 
     Never raises for a bad video: the row says ``skipped`` and why.
 
+    Args:
+        job: the video.
+        out_dir: the run's output folder; frames go to ``out_dir/<job.name>/<frame:06d>.<format>``.
+        opts: sampling and image options.
+        threads: decoder threads (None: FFmpeg's default).
+
+    Returns:
+        The ``videos.csv`` row and the ``frames.csv`` rows (empty for a skipped video).
+
     Example:
-        >>> row, frames = extract_video(VideoJob("single_face.mp4", Path("data/samples/single_face.mp4")),
-        ...                             "frames_out", ExtractOptions())  # doctest: +SKIP
-        >>> row["status"], len(frames)  # doctest: +SKIP
-        ('ok', 15)
+        >>> import tempfile
+        >>> out = Path(tempfile.mkdtemp())
+        >>> job = VideoJob("single_face.mp4", Path("data/samples/single_face.mp4"), label=0)
+        >>> row, frames = extract_video(job, out, ExtractOptions(n=3, seed=0))
+        >>> str(row["status"]), row["sampled"], [r["path"] for r in frames]
+        ('ok', 3, ['single_face.mp4/000032.png', 'single_face.mp4/000034.png', 'single_face.mp4/000036.png'])
+        >>> load_done(out, job, ExtractOptions(n=3, seed=0))["status"], load_done(out, job, ExtractOptions(n=4))
+        ('ok', None)
     """
     out_dir = Path(out_dir)
     done = load_done(out_dir, job, opts)
@@ -221,7 +258,7 @@ def extract_video(job: VideoJob, out_dir: str | os.PathLike, opts: ExtractOption
     except (VideoError, OSError) as e:
         reason = str(e).removeprefix(f"{job.path}: ")
         log.warning("skipping %s: %s", job.path, reason)
-        return _skip_row(job.name, job.label, "skipped", reason), []
+        return _skip_row(job.name, job.label, VideoStatus.SKIPPED, reason), []
     video_dir = out_dir / job.name
     video_dir.mkdir(parents=True, exist_ok=True)
     # A marker from other options would vouch for the old frames: remove it first, then the old frames.
@@ -236,12 +273,10 @@ def extract_video(job: VideoJob, out_dir: str | os.PathLike, opts: ExtractOption
         rel = f"{job.name}/{idx:06d}.{opts.image_format}"
         save_image(out_dir / rel, rgb)
         frames.append({"frame": idx, "path": rel})
-    status = "short" if sv.short else "ok"
+    status = VideoStatus.SHORT if sv.short else VideoStatus.OK
     reason = f"{len(sv.indices)} of {opts.n} frames" if sv.short else ""
-    done = {"params": _params(opts), "source": str(job.path), "source_size": size, "status": status,
-            "reason": reason, "info": asdict(sv.info), "frames": frames}
-    with atomic_write(_marker_path(out_dir, job.name)) as f:
-        json.dump(done, f, indent=1)
+    done = {"source": str(job.path), "status": status, "reason": reason, "info": asdict(sv.info), "frames": frames}
+    write_marker(_marker_path(out_dir, job.name), _marker_settings(opts, size), done)  # last, after the frames
     return _video_row(job, done), _frame_rows(job, done)
 
 
@@ -252,12 +287,11 @@ def _extract_safe(job: VideoJob, out_dir: Path, opts: ExtractOptions,
         return extract_video(job, out_dir, opts, threads)
     except Exception as e:
         log.error("failed on %s: %s: %s", job.path, type(e).__name__, e)
-        return _skip_row(job.name, job.label, "skipped", f"error: {type(e).__name__}: {e}".splitlines()[0]), []
+        return _skip_row(job.name, job.label, VideoStatus.SKIPPED,
+                         f"error: {type(e).__name__}: {e}".splitlines()[0]), []
 
 
 def _init_worker(log_level: int) -> None:
-    import cv2
-
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     cv2.setNumThreads(1)  # image encoding in each worker: one thread each, the workers share the cores
 
@@ -284,13 +318,19 @@ def extract_videos(
             cores.
         progress: show a tqdm bar over videos.
 
+    Returns:
+        The rows written to ``videos.csv`` and ``frames.csv``.
+
     Raises:
         InputError: a named input does not exist, ``balance`` without labels, bad options.
 
     Example:
-        >>> res = extract_videos(["data/samples"], "frames_out", opts=ExtractOptions(n=15, seed=0))  # doctest: +SKIP
-        >>> res.processed  # doctest: +SKIP
-        7
+        >>> import tempfile
+        >>> out = Path(tempfile.mkdtemp())
+        >>> videos = ["data/samples/single_face.mp4", "data/samples/no_face.mp4"]
+        >>> res = extract_videos(videos, out, opts=ExtractOptions(n=4, seed=0), progress=False)
+        >>> res.processed, len(res.frames), sorted(p.name for p in out.iterdir())
+        (2, 8, ['frames.csv', 'no_face.mp4', 'settings.json', 'single_face.mp4', 'videos.csv'])
     """
     if opts.mode not in MODES:
         raise InputError(f"mode must be one of {MODES}, got {opts.mode!r}")
@@ -314,7 +354,7 @@ def extract_videos(
                 except VideoError as e:
                     reason = str(e).removeprefix(f"{job.path}: ")
                     log.warning("skipping %s: %s", job.path, reason)
-                    rows.append(_skip_row(job.name, job.label, "skipped", reason))
+                    rows.append(_skip_row(job.name, job.label, VideoStatus.SKIPPED, reason))
                     continue
             readable.append(job)
         jobs, excluded = balance_jobs(readable, opts.seed)
@@ -322,7 +362,7 @@ def extract_videos(
             names = sorted(j.name for j in excluded)
             shown = ", ".join(names[:20]) + (f", ... ({len(names) - 20} more)" if len(names) > 20 else "")
             log.info("--balance: kept %d per class, left out %d: %s", len(jobs) // 2, len(names), shown)
-        rows.extend(_skip_row(j.name, j.label, "excluded", "balance") for j in excluded)
+        rows.extend(_skip_row(j.name, j.label, VideoStatus.EXCLUDED, "balance") for j in excluded)
     out_dir.mkdir(parents=True, exist_ok=True)
     # Finished videos are read back here, so a resumed run neither decodes them nor starts workers for them.
     results: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
@@ -363,74 +403,8 @@ def extract_videos(
     write_csv(out_dir / "frames.csv", frame_rows, FRAMES_COLUMNS)
     # The sampling settings travel with the data: face_crop copies them, train.py puts them in the checkpoint, so
     # evaluation samples its windows the way training data was sampled.
-    with atomic_write(out_dir / SETTINGS_FILE) as f:
-        json.dump(_params(opts), f, indent=1)
-    counts = {s: sum(r["status"] == s for r in rows) for s in ("ok", "short", "skipped", "excluded")}
+    write_json(out_dir / SETTINGS_FILE, asdict(opts), indent=1)
+    counts = {s: sum(r["status"] == s for r in rows) for s in VideoStatus}
     log.info("%s; %d frames; wrote %s and %s", ", ".join(f"{v} {k}" for k, v in counts.items()), len(frame_rows),
              out_dir / "frames.csv", out_dir / "videos.csv")
     return ExtractResult(videos=rows, frames=frame_rows)
-
-
-SETTINGS_FILE = "settings.json"
-"""Beside ``frames.csv``: the options of the last run (frames, stride, mode, seed, format)."""
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def get_args_parser() -> argparse.ArgumentParser:
-    """Command-line options of ``python -m frame_extraction``."""
-    p = argparse.ArgumentParser(
-        prog="python -m frame_extraction",
-        description="Sample frames from videos (one decoding pass each) into OUT/<video>/<frame>.png, "
-        "with OUT/frames.csv and OUT/videos.csv. Resumable: finished videos are not decoded again.",
-    )
-    p.add_argument("inputs", nargs="+", metavar="VIDEOS", help="video files and/or folders of videos")
-    p.add_argument("out", metavar="OUT", help="output folder")
-    p.add_argument("--labels", help="labels CSV with header video_name,target (1 = fake)")
-    p.add_argument("--frames", type=_positive_int, default=15, help="frames per video (default 15)")
-    p.add_argument("--stride", type=_positive_int, default=2, help="gap between frames in random mode (default 2)")
-    p.add_argument("--mode", choices=MODES, default="random",
-                   help="random: a clip starting in the first half (training); linspace: spread over the video")
-    p.add_argument("--seed", type=_seed, default=0, help="sampling seed; each video's draw depends on it and its name")
-    p.add_argument("--balance", action="store_true", help="downsample the majority class to 1:1 (needs --labels)")
-    p.add_argument("--workers", type=_positive_int, default=1, help="videos processed in parallel (default 1)")
-    p.add_argument("--format", choices=IMAGE_FORMATS, default="png", help="image format (png is lossless)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns 0 on success, 1 when no video could be processed, 2 on malformed input.
-
-    Example:
-        >>> main(["data/samples", "frames_out", "--frames", "15", "--seed", "0"])  # doctest: +SKIP
-        0
-    """
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
-    opts = ExtractOptions(n=args.frames, stride=args.stride, mode=args.mode, seed=args.seed,
-                          image_format=args.format)
-    try:
-        labels = read_labels(args.labels) if args.labels else None
-        result = extract_videos(args.inputs, args.out, labels=labels, opts=opts, balance=args.balance,
-                                workers=args.workers, progress=not args.no_progress)
-    except InputError as e:
-        log.error("%s", e)
-        return 2
-    if result.processed == 0:
-        log.error("no video could be processed (see %s)", Path(args.out) / "videos.csv")
-        return 1
-    return 0

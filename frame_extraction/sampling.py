@@ -1,22 +1,33 @@
-"""Which frames to take from a video: a random clip of ``n`` frames at a fixed stride (training), or ``n`` frames spread
-evenly over the whole video (evaluation).
+"""Which frames to take from a video.
 
-Frame indices count the frames a full sequential decode outputs, from 0 (see :mod:`frame_extraction.decode`).
+- ``random`` (:func:`sample_indices`, the default ``--mode``): one clip of ``n`` frames ``stride`` apart from a random
+  start in the first half of the video: how training data is sampled.
+- ``linspace`` (``--mode linspace``): ``n`` frames spread evenly over the whole video, first and last included.
+- Evaluation (:func:`eval_windows`): ``K`` windows of ``n`` frames at the training stride, their starts spread evenly
+  over the video, so each window looks like one training clip (NOT linspace: frames spread over a whole video are far
+  apart and look like jump cuts to a model trained at a small stride).
+
+Frame indices count the frames a full sequential decode outputs, from 0 (see :mod:`frame_extraction.decode`). Every
+random draw comes from :func:`video_rng`, i.e. from ``(seed, video name)`` only.
 """
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 
+from dfdetect.core.config import DataConfig
+from dfdetect.core.seeding import item_rng
+
 MODES = ("random", "linspace")
+"""Sampling modes of :func:`sample_indices` (``--mode`` of ``python -m frame_extraction``)."""
+
+_DATA = DataConfig()  # THE defaults: frames per video and stride
 
 
 def sample_indices(
     num_frames: int,
-    n: int = 15,
-    stride: int = 2,
+    n: int = _DATA.sample_frames,
+    stride: int = _DATA.stride,
     mode: str = "random",
     rng: np.random.Generator | int | None = None,
 ) -> np.ndarray:
@@ -32,17 +43,20 @@ def sample_indices(
 
     Args:
         num_frames: frames in the video (``<= 0`` gives an empty result).
-        n: frames wanted (>= 1).
-        stride: gap between consecutive frames in ``random`` mode (>= 1).
-        mode: ``"random"`` or ``"linspace"``.
+        n: frames wanted (>= 1); default ``DataConfig().sample_frames``.
+        stride: gap between consecutive frames in ``random`` mode (>= 1); default ``DataConfig().stride``.
+        mode: one of :data:`MODES`.
         rng: a generator, a seed, or None (fresh entropy); only ``random`` mode draws from it.
 
     Returns:
         Sorted, unique int64 indices, all in ``[0, num_frames)``.
 
+    Raises:
+        ValueError: ``n`` or ``stride`` below 1, or an unknown ``mode``.
+
     Example:
-        >>> sample_indices(100, n=3, stride=2, mode="random", rng=0).tolist()  # doctest: +SKIP
-        [42, 44, 46]
+        >>> sample_indices(100, n=3, stride=2, mode="random", rng=0).tolist()
+        [43, 45, 47]
         >>> sample_indices(100, n=5, mode="linspace").tolist()
         [0, 25, 50, 74, 99]
     """
@@ -59,12 +73,12 @@ def sample_indices(
         return evenly_spaced(num_frames - 1, n)
     max_start = min(num_frames // 2, num_frames - 1 - (n - 1) * stride)
     start = int(np.random.default_rng(rng).integers(0, max_start + 1)) if max_start > 0 else 0
-    idx = start + stride * np.arange(n, dtype=np.int64)
+    idx = start + stride * np.arange(n, dtype=np.int64)  # (n,)
     return idx[idx < num_frames]
 
 
 def video_rng(seed: int, video_name: str) -> np.random.Generator:
-    """The generator for one video, derived from ``(seed, video_name)`` only.
+    """The generator for one video: :func:`dfdetect.core.seeding.item_rng` of ``(seed, video_name)``.
 
     A video gets the same frames whatever the order of the batch or the other videos in it.
 
@@ -73,7 +87,7 @@ def video_rng(seed: int, video_name: str) -> np.random.Generator:
         >>> bool((a == sample_indices(300, rng=video_rng(0, "a.mp4"))).all())
         True
     """
-    return np.random.default_rng([int(seed), zlib.crc32(video_name.encode("utf-8"))])
+    return item_rng(int(seed), video_name)
 
 
 def evenly_spaced(last: int, k: int) -> np.ndarray:
@@ -87,3 +101,40 @@ def evenly_spaced(last: int, k: int) -> np.ndarray:
         [0, 3, 6, 9]
     """
     return np.unique(np.floor(np.linspace(0, max(int(last), 0), max(int(k), 1)) + 0.5).astype(np.int64))
+
+
+def eval_windows(num_frames: int, clips: int, n: int, stride: int) -> list[list[int]]:
+    """Frame indices of ``clips`` evaluation windows, each ``n`` frames ``stride`` apart, spread over the video.
+
+    Window starts are evenly spaced from 0 to the last start at which a whole window fits; a video too short for one
+    window gives a single window from frame 0 (fewer than ``n`` frames). Identical windows are merged.
+
+    Args:
+        num_frames: frames in the video.
+        clips: windows wanted (K >= 1).
+        n: frames per window (``cfg.data.sample_frames``).
+        stride: gap between frames of a window (``cfg.data.stride``), as in training.
+
+    Returns:
+        Up to ``clips`` lists of increasing frame indices in ``[0, num_frames)``.
+
+    Raises:
+        ValueError: ``clips``, ``n`` or ``stride`` below 1.
+
+    Example:
+        >>> eval_windows(72, clips=2, n=4, stride=2)
+        [[0, 2, 4, 6], [65, 67, 69, 71]]
+        >>> eval_windows(5, clips=3, n=4, stride=2)
+        [[0, 2, 4]]
+    """
+    if clips < 1 or n < 1 or stride < 1:
+        raise ValueError(f"clips, n and stride must be >= 1, got {clips}, {n}, {stride}")
+    if num_frames <= 0:
+        return []
+    last_start = max(0, num_frames - 1 - (n - 1) * stride)
+    starts = evenly_spaced(last_start, clips)  # (<= clips,) distinct starts
+    windows = []
+    for s in starts.tolist():
+        idx = s + stride * np.arange(n, dtype=np.int64)  # (n,)
+        windows.append(idx[idx < num_frames].tolist())
+    return windows

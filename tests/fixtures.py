@@ -26,8 +26,8 @@ def sample_crops(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
     import torch
 
     from dfdetect.core.io import write_csv
-    from face_crop.__main__ import main as crop_main
-    from frame_extraction.extract import main as extract_main
+    from face_crop.cli import main as crop_main
+    from frame_extraction.cli import main as extract_main
 
     root = tmp_path_factory.mktemp("sample_crops")
     labels = root / "labels.csv"
@@ -58,7 +58,7 @@ def tiny_checkpoint(sample_crops: Path, tmp_path_factory: pytest.TempPathFactory
     import torch
 
     from dfdetect.core.io import read_csv, write_csv
-    from dfdetect.training.loop import main
+    from dfdetect.training.cli import main
 
     root = tmp_path_factory.mktemp("tiny_run")
     names = sorted({r["video"] for r in read_csv(sample_crops)})
@@ -71,7 +71,7 @@ def tiny_checkpoint(sample_crops: Path, tmp_path_factory: pytest.TempPathFactory
     run = root / "run"
     argv = [
         "--data", str(sample_crops), "--split", str(split), "--out", str(run), "--config", str(cfg),
-        "--backbone", "efficientnet-lite0", "--frames", str(TINY_FRAMES), "--size", str(CROP_SIZE),
+        "--backbone", "efficientnet-lite0", "--clip-len", str(TINY_FRAMES), "--size", str(CROP_SIZE),
         "--batch-size", "2", "--epochs", "1", "--val-clips", "2", "--seed", "0", "--synth-fakes", "0.5",
     ]
     threads = torch.get_num_threads()

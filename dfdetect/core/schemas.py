@@ -87,6 +87,14 @@ class ScoreStatus(Status):
     ERROR = "error"  # an unexpected failure on this input (logged); tried again by a resumed run
 
 
+class RunStatus(Status):
+    """A training run's state in ``run.json``."""
+
+    RUNNING = "running"
+    DONE = "done"  # every epoch trained
+    STOPPED = "stopped"  # stopped early (``stop_after``); continue with --resume
+
+
 class ItemStatus(Status):
     """A row of the synth and demo-data tables (``meta.csv``, ``sources.csv``)."""
 

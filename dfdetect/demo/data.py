@@ -17,7 +17,7 @@ would let a model recognise frames instead of fakes, so each piece of footage is
 Clips. Faces are detected on every frame (or every ``--detect-step`` frames, interpolated between) and each run of
 face-bearing frames is cut into non-overlapping clips of about ``--clip-seconds`` (0.8x to 1.2x of it: 2-3 s by
 default), all equally long within a run. Each real clip gets exactly one fake (balanced): the same frames
-self-blended (:mod:`dfdetect.synth.sbi`), temporally consistent, or flickering for a ``--flicker-share`` of the fakes
+self-blended (:mod:`dfdetect.synth`), temporally consistent, or flickering for a ``--flicker-share`` of the fakes
 (chosen by the seed; 3 of 11 by default).
 
 Split by person (``split.csv``): the test person's clips are ``test``, everyone else's ``train``. With the default
@@ -33,8 +33,9 @@ parameters) and ``plan.json`` are the only files that link a name to its label.
 
 Outputs in ``--out``: the videos, ``labels.csv`` (video_name,target), ``split.csv`` (video_name,split), ``meta.csv``
 (one row per video; ``pair`` is the clip id a real and its fake share), ``sources.csv`` (what was used or excluded,
-and why), ``plan.json`` (detections and clips; lets a resumed run skip
-detection). Resumable: finished videos are kept; a run with other settings stops with an error unless ``--force``.
+and why), ``plan.json`` (detections and clips, a :mod:`dfdetect.core.resume` marker of the build's settings; lets a
+resumed run skip detection). Resumable: finished videos are kept; a run with other settings stops with an error
+unless ``--force``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ import argparse
 import json
 import logging
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,21 +51,29 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from dfdetect.core.io import InputError, atomic_write, setup_logging, write_csv
-from dfdetect.demo.samples import SAMPLES, SAMPLES_BY_NAME
-from dfdetect.synth import sbi as synth
-from dfdetect.synth.sbi import (
+from dfdetect.core.io import InputError, setup_logging, write_csv
+from dfdetect.core.resume import read_marker, write_marker
+from dfdetect.core.runtime import timed
+from dfdetect.core.schemas import LABELS_COLUMNS, SPLIT_COLUMNS, ItemStatus
+from dfdetect.core.seeding import item_rng, stable_seed
+from dfdetect.demo.samples import SAMPLES, SAMPLES_BY_NAME, SAMPLES_DIR
+from dfdetect.synth import (
+    BITS_PER_PIXEL,
+    ENCODER,
+    ENCODER_PRESET,
     MAX_GAP,
+    MIN_BITRATE,
     NAME_PATTERN,
     FaceTrack,
     assign_names,
     blend_track,
     encode_video,
     sample_blend_params,
-    stable_seed,
     track_faces,
     true_runs,
 )
+from face_crop.detect import FACTOR, MAX_SIDE, MIN_FACE_SIZE, THRESHOLDS, FaceDetector
+from frame_extraction.decode import VideoError, probe_video, read_all_frames, read_frames
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +84,20 @@ EXCLUDED = {
 }
 """Sample videos left out because their frames are already in the set (see the module docstring)."""
 DEFAULT_TEST_PERSON = "pexels_woman"
+CLIP_SECONDS = 2.5
+"""Default target clip duration (``--clip-seconds``): 2-3 s clips."""
+FLICKER_SHARE = 0.25
+"""Default share of the fakes with per-frame (flickering) blend parameters (``--flicker-share``)."""
 CLIP_TOLERANCE = 0.2
 """Clips are between (1 - CLIP_TOLERANCE) and (1 + CLIP_TOLERANCE) times --clip-seconds long."""
-PLAN_VERSION = 1
-META_FIELDS = ("video_name", "target", "person", "source", "start_frame", "end_frame", "frames", "fps", "width",
-               "height", "pair", "flicker", "face_frames", "bytes", "params")
-SOURCE_FIELDS = ("source", "person", "status", "reason", "num_frames", "fps", "face_frames", "clips")
+PLAN_FILE = "plan.json"
+"""The build's state in ``--out``: a resume marker whose settings are the build's fingerprint."""
+META_COLUMNS = ("video_name", "target", "person", "source", "start_frame", "end_frame", "frames", "fps", "width",
+                "height", "pair", "flicker", "face_frames", "bytes", "params")
+"""``meta.csv``: one row per video, the only record that links a name to its label."""
+SOURCE_COLUMNS = ("source", "person", "status", "reason", "num_frames", "fps", "face_frames", "clips")
+"""``sources.csv``: one row per sample video, used (:class:`ItemStatus`), skipped or excluded, with the reason."""
+TABLES = ("meta.csv", "labels.csv", "split.csv", "sources.csv")
 
 
 @dataclass(frozen=True)
@@ -138,36 +154,32 @@ def cut_clips(runs: list[tuple[int, int]], fps: float, clip_seconds: float,
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def _fingerprint(args: argparse.Namespace, samples: Path) -> dict[str, Any]:
-    """Everything the videos depend on: a resumed run must match it."""
-    from face_crop import detect
-
+def _fingerprint(samples: Path, seed: int, clip_seconds: float, flicker_share: float,
+                 detect_step: int) -> dict[str, Any]:
+    """Everything the videos depend on: a resumed run must match it (the plan marker's settings)."""
     sizes = {s.name: (samples / s.name).stat().st_size for s in SAMPLES if (samples / s.name).is_file()}
     return {
-        "version": PLAN_VERSION,
-        "seed": args.seed,
-        "clip_seconds": args.clip_seconds,
-        "flicker_share": args.flicker_share,
-        "detect_step": args.detect_step,
-        "detector": {"max_side": detect.MAX_SIDE, "min_face_size": detect.MIN_FACE_SIZE,
-                     "thresholds": list(detect.THRESHOLDS), "factor": detect.FACTOR},
-        "encoder": {"codec": synth.ENCODER, "preset": synth.ENCODER_PRESET, "bits_per_pixel": synth.BITS_PER_PIXEL,
-                    "min_bitrate": synth.MIN_BITRATE},
+        "seed": seed,
+        "clip_seconds": clip_seconds,
+        "flicker_share": flicker_share,
+        "detect_step": detect_step,
+        "detector": {"max_side": MAX_SIDE, "min_face_size": MIN_FACE_SIZE, "thresholds": list(THRESHOLDS),
+                     "factor": FACTOR},
+        "encoder": {"codec": ENCODER, "preset": ENCODER_PRESET, "bits_per_pixel": BITS_PER_PIXEL,
+                    "min_bitrate": MIN_BITRATE},
         "sources": sizes,
     }
 
 
-def _plan_source(path: Path, detector: Any, step: int, clip_seconds: float) -> dict[str, Any]:
+def _plan_source(path: Path, detector: FaceDetector, step: int, clip_seconds: float) -> dict[str, Any]:
     """Decode one source, detect its face every ``step`` frames, track it and cut its clips."""
-    from frame_extraction.decode import VideoError, probe_video, read_all_frames
-
     try:
         info = probe_video(path)
         frames = read_all_frames(path)
     except VideoError as e:
-        return {"status": "skipped", "reason": str(e)}
+        return {"status": ItemStatus.SKIPPED, "reason": str(e)}
     if not frames:
-        return {"status": "skipped", "reason": "no decodable frame"}
+        return {"status": ItemStatus.SKIPPED, "reason": "no decodable frame"}
     # Every step-th frame and the last one (so the run reaches the end); the frames between are interpolated.
     idx = sorted(set(range(0, len(frames), step)) | {len(frames) - 1})
     faces: list[Any] = [None] * len(frames)
@@ -176,40 +188,37 @@ def _plan_source(path: Path, detector: Any, step: int, clip_seconds: float) -> d
     track = track_faces(faces, max_gap=max(MAX_GAP, step))
     clips = cut_clips(true_runs(track.valid), info.fps, clip_seconds)
     h, w = frames[0].shape[:2]
-    entry = {"status": "used" if clips else "skipped", "reason": "" if clips else "no face run long enough",
-             "num_frames": len(frames), "fps": info.fps, "width": w, "height": h,
-             "face_frames": int(track.valid.sum()), "clips": [list(c) for c in clips], "track": track.to_dict()}
+    entry = {"status": ItemStatus.USED if clips else ItemStatus.SKIPPED,
+             "reason": "" if clips else "no face run long enough", "num_frames": len(frames), "fps": info.fps,
+             "width": w, "height": h, "face_frames": int(track.valid.sum()), "clips": [list(c) for c in clips],
+             "track": track.to_dict()}
     log.info("%s: %d frames, face in %d, %d clips", path.name, len(frames), entry["face_frames"], len(clips))
     return entry
 
 
 def _load_plan(out: Path, fingerprint: dict[str, Any], force: bool) -> dict[str, Any]:
-    path = out / "plan.json"
+    """The plan ``{"sources": {name: entry}}`` a previous build with these settings left, else an empty one.
+
+    Raises:
+        InputError: ``out`` holds a build with other settings (or an unreadable plan) and ``force`` is False.
+    """
+    path = out / PLAN_FILE
     if path.is_file():
-        try:
-            plan = json.loads(path.read_text())
-        except (OSError, ValueError):
-            plan = None
-        if plan is not None and plan.get("fingerprint") == fingerprint:
+        plan = read_marker(path, fingerprint)
+        if plan is not None and isinstance(plan.get("sources"), dict):
             return plan
         if not force:
             raise InputError(f"{out} was built with other settings or samples (see {path}); "
                              "pass --force to rebuild it, or choose another --out")
         _remove_outputs(out)
-    return {"fingerprint": fingerprint, "sources": {}}
+    return {"sources": {}}
 
 
 def _remove_outputs(out: Path) -> None:
     """--force: delete the videos a previous build wrote (neutral names only) and its tables."""
     for f in out.iterdir():
-        if f.is_file() and (NAME_PATTERN.match(f.name) or f.name in (
-                "plan.json", "meta.csv", "labels.csv", "split.csv", "sources.csv")):
+        if f.is_file() and (NAME_PATTERN.match(f.name) or f.name == PLAN_FILE or f.name in TABLES):
             f.unlink()
-
-
-def _save_plan(out: Path, plan: dict[str, Any]) -> None:
-    with atomic_write(out / "plan.json") as f:
-        json.dump(plan, f)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -217,8 +226,8 @@ def _save_plan(out: Path, plan: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_seconds: float = 2.5,
-                    test_person: str = DEFAULT_TEST_PERSON, flicker_share: float = 0.25, detect_step: int = 1,
+def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_seconds: float = CLIP_SECONDS,
+                    test_person: str = DEFAULT_TEST_PERSON, flicker_share: float = FLICKER_SHARE, detect_step: int = 1,
                     force: bool = False) -> dict[str, int]:
     """Build (or finish building) the demo data set; see the module docstring.
 
@@ -237,13 +246,7 @@ def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_se
 
     Raises:
         InputError: missing samples folder, bad arguments, or ``out`` built with other settings (without ``force``).
-
-    Example:
-        >>> build_demo_data("data/samples", "data/demo", seed=0)  # doctest: +SKIP
-        {'real': 11, 'fake': 11, 'train': 6, 'test': 16}
     """
-    args = argparse.Namespace(seed=seed, clip_seconds=clip_seconds, flicker_share=flicker_share,
-                              detect_step=detect_step)
     samples, out = Path(samples), Path(out)
     people = sorted({s.person for s in SAMPLES if s.person})
     if not samples.is_dir():
@@ -255,61 +258,58 @@ def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_se
     if not 0 <= flicker_share <= 1 or detect_step < 1:
         raise InputError("--flicker-share must be in [0, 1] and --detect-step >= 1")
     out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    plan = _load_plan(out, _fingerprint(args, samples), force)
+    fingerprint = _fingerprint(samples, seed, clip_seconds, flicker_share, detect_step)
+    plan = _load_plan(out, fingerprint, force)
+    timings: dict[str, float] = {}
 
     # 1. Plan: detection on each usable source (cached per source in plan.json).
     detector = None
-    for s in SAMPLES:
-        if s.name in plan["sources"]:
-            continue
-        path = samples / s.name
-        if s.person is None:
-            entry = {"status": "excluded", "reason": "no person (cartoon)"}
-        elif s.name in EXCLUDED:
-            entry = {"status": "excluded", "reason": EXCLUDED[s.name]}
-        elif not path.is_file():
-            entry = {"status": "skipped", "reason": "missing (run `make data`)"}
-        else:
-            if detector is None:
-                from face_crop.detect import FaceDetector
-
-                detector = FaceDetector()
-            entry = _plan_source(path, detector, detect_step, clip_seconds)
-        plan["sources"][s.name] = entry
-        _save_plan(out, plan)
-    log.info("plan ready (%.1f s)", time.perf_counter() - t0)
+    with timed(timings, "plan"):
+        for s in SAMPLES:
+            if s.name in plan["sources"]:
+                continue
+            path = samples / s.name
+            if s.person is None:
+                entry = {"status": ItemStatus.EXCLUDED, "reason": "no person (cartoon)"}
+            elif s.name in EXCLUDED:
+                entry = {"status": ItemStatus.EXCLUDED, "reason": EXCLUDED[s.name]}
+            elif not path.is_file():
+                entry = {"status": ItemStatus.SKIPPED, "reason": "missing (run `make data`)"}
+            else:
+                if detector is None:  # built on first need: a resumed build never loads it
+                    detector = FaceDetector()
+                entry = _plan_source(path, detector, detect_step, clip_seconds)
+            plan["sources"][s.name] = entry
+            write_marker(out / PLAN_FILE, fingerprint, plan)
+    log.info("plan ready (%.1f s)", timings["plan"])
 
     # 2. Names: neutral, shuffled by the seed over every output of the plan.
     clips = [Clip(name, SAMPLES_BY_NAME[name].person or "", a, b)
-             for name, entry in plan["sources"].items() if entry["status"] == "used" for a, b in entry["clips"]]
+             for name, entry in plan["sources"].items() if entry["status"] == ItemStatus.USED
+             for a, b in entry["clips"]]
     keys = [(c.source, c.start, target) for c in clips for target in (0, 1)]
     names = assign_names(keys, set(), seed)
 
     # Flickering fakes: exactly round(share * clips) of them, chosen by the seed (a coin per clip could give none).
     n_flicker = math.floor(flicker_share * len(clips) + 0.5)
-    chosen = np.random.default_rng(stable_seed(seed, "flicker")).choice(len(clips), n_flicker, replace=False)
+    chosen = item_rng(seed, "flicker").choice(len(clips), n_flicker, replace=False)
     flicker = {clips[i] for i in chosen.tolist()}
     pair_ids = {c: f"clip{i:03d}" for i, c in enumerate(clips)}  # shared by a real clip and its fake
 
     # 3. Videos: one decoding pass per source, real + fake per clip; finished files are kept (resume).
     meta: list[dict[str, Any]] = []
-    for source in tqdm(sorted({c.source for c in clips}), desc="demo-data", unit="source"):
-        meta.extend(_build_source(samples / source, plan["sources"][source],
-                                  [c for c in clips if c.source == source], names, out, seed, flicker, pair_ids))
-    if not meta:
-        _write_tables(out, plan, [], test_person)
-        return {"real": 0, "fake": 0, "train": 0, "test": 0}
+    with timed(timings, "videos"):
+        for source in tqdm(sorted({c.source for c in clips}), desc="demo-data", unit="source"):
+            meta.extend(_build_source(samples / source, plan["sources"][source],
+                                      [c for c in clips if c.source == source], names, out, seed, flicker, pair_ids))
     counts = _write_tables(out, plan, meta, test_person)
-    log.info("demo data set in %s: %s (%.1f s)", out, counts, time.perf_counter() - t0)
+    log.info("demo data set in %s: %s (%.1f s)", out, counts, sum(timings.values()))
     return counts
 
 
 def _build_source(path: Path, entry: dict[str, Any], clips: list[Clip], names: dict[tuple, str], out: Path,
                   seed: int, flicker: set[Clip], pair_ids: dict[Clip, str]) -> list[dict[str, Any]]:
     """Write the real and fake videos of one source's clips; returns their meta rows."""
-    from frame_extraction.decode import read_frames
-
     track = FaceTrack.from_dict(entry["track"])
     fps = float(entry["fps"])
     pending = [c for c in clips if not all((out / names[(c.source, c.start, t)]).is_file() for t in (0, 1))]
@@ -345,18 +345,19 @@ def _build_source(path: Path, entry: dict[str, Any], clips: list[Clip], names: d
 
 
 def _write_tables(out: Path, plan: dict[str, Any], meta: list[dict[str, Any]], test_person: str) -> dict[str, int]:
+    """Write meta.csv, labels.csv, split.csv (by person) and sources.csv; returns the counts of build_demo_data."""
     meta = sorted(meta, key=lambda r: r["video_name"])
     split = [{"video_name": r["video_name"], "split": "test" if r["person"] == test_person else "train"} for r in meta]
-    write_csv(out / "meta.csv", meta, META_FIELDS)
-    write_csv(out / "labels.csv", meta, ("video_name", "target"))
-    write_csv(out / "split.csv", split, ("video_name", "split"))
+    write_csv(out / "meta.csv", meta, META_COLUMNS)
+    write_csv(out / "labels.csv", meta, LABELS_COLUMNS)
+    write_csv(out / "split.csv", split, SPLIT_COLUMNS)
     per_source = {}
     for name, e in plan["sources"].items():
         per_source[name] = {"source": name, "person": SAMPLES_BY_NAME[name].person or "", "status": e["status"],
                             "reason": e.get("reason", ""), "num_frames": e.get("num_frames", ""),
                             "fps": round(e["fps"], 6) if "fps" in e else "", "face_frames": e.get("face_frames", ""),
                             "clips": len(e.get("clips", []))}
-    write_csv(out / "sources.csv", per_source.values(), SOURCE_FIELDS)
+    write_csv(out / "sources.csv", per_source.values(), SOURCE_COLUMNS)
     counts = {"real": sum(int(r["target"]) == 0 for r in meta), "fake": sum(int(r["target"]) == 1 for r in meta),
               "train": sum(s["split"] == "train" for s in split), "test": sum(s["split"] == "test" for s in split)}
     for part in ("train", "test"):
@@ -368,16 +369,18 @@ def _write_tables(out: Path, plan: dict[str, Any], meta: list[dict[str, Any]], t
 
 
 def get_args_parser() -> argparse.ArgumentParser:
+    """The ``demo-data`` command line."""
     p = argparse.ArgumentParser(prog="python -m dfdetect demo-data",
                                 description="Build the demo data set: real clips, self-blended fakes, person split.")
-    p.add_argument("--samples", default="data/samples", help="folder with the sample videos (make data)")
+    p.add_argument("--samples", default=SAMPLES_DIR, help="folder with the sample videos (make data)")
     p.add_argument("--out", default="data/demo", help="output folder")
     p.add_argument("--seed", type=int, default=0, help="seeds the names and the fakes")
-    p.add_argument("--clip-seconds", type=float, default=2.5, help="target clip duration (clips are 0.8-1.2x it)")
+    p.add_argument("--clip-seconds", type=float, default=CLIP_SECONDS,
+                   help=f"target clip duration, s (clips are 0.8-1.2x it; default {CLIP_SECONDS})")
     p.add_argument("--test-person", default=DEFAULT_TEST_PERSON,
                    help=f"person whose clips are the test split (default {DEFAULT_TEST_PERSON})")
-    p.add_argument("--flicker-share", type=float, default=0.25,
-                   help="share of the fakes with per-frame (flickering) blend parameters")
+    p.add_argument("--flicker-share", type=float, default=FLICKER_SHARE,
+                   help=f"share of the fakes with per-frame (flickering) blend parameters (default {FLICKER_SHARE})")
     p.add_argument("--detect-step", type=int, default=1,
                    help="detect faces every N frames and interpolate between (2 halves the detection time)")
     p.add_argument("--force", action="store_true", help="rebuild an --out built with other settings")
@@ -386,6 +389,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """CLI: 0 built, 1 no clip could be made (``sources.csv`` says why), 2 bad arguments or settings mismatch."""
     args = get_args_parser().parse_args(argv)
     setup_logging(args.verbose)
     try:

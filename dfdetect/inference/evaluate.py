@@ -2,8 +2,9 @@
 
 Inputs (in the order given; folders are expanded, sorted by name):
 
-- raw videos, or folders of them: the whole chain of :class:`dfdetect.inference.detector.Detector` (the same code as
-  ``Detector.score``: see :mod:`dfdetect.inference.detector` for sampling, faces, clips, TTA and aggregation);
+- raw videos, or folders of them: the whole chain of :meth:`Detector.predict` (the same code as
+  ``Detector.score``: :mod:`dfdetect.inference.prepare` for sampling and faces, :mod:`dfdetect.inference.detector`
+  for clips and TTA, :mod:`dfdetect.inference.aggregate` for the video score);
 - a face-crop manifest (``crops.csv`` written by ``python -m face_crop``, or its folder): the crops are read as they
   are and give ``--clips`` clip windows per video (:func:`dfdetect.data.clip_windows`, as in validation); videos in
   the manifest's ``rejects.csv`` are listed too, with their reason. Labels come from the manifest unless ``--labels``
@@ -16,7 +17,8 @@ Outputs (in OUTDIR, or beside the given ``.csv``), all written atomically:
 - ``predictions_status.csv``: ``video_name,score,status,reason,faces,sampled,clip_scores,source`` (why a video got
   0.5, how many faces were found, the per-clip scores); also the resume state, saved every ``--save-every`` videos:
   an interrupted run started again with the same command skips the videos already done (same checkpoint file and
-  settings, see ``eval_run.json``); ``--no-resume`` starts over;
+  settings: ``eval_run.json``, a :mod:`dfdetect.core.resume` marker written after each save); ``--no-resume``
+  starts over;
 - with labels: ``metrics.json`` (:func:`dfdetect.core.metrics.compute_metrics` over every labelled input, unscored ones
   included at 0.5 as in the DFDC scoring, plus ``n_unscored``/``n_unlabelled``), ``roc.png``; ``scores_hist.png``
   always.
@@ -28,26 +30,28 @@ Example:
     $ python eval.py runs/demo/best.pt data/demo/test --labels data/demo/labels.csv --out eval_out --tta 2
 """
 
+
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dfdetect.core.io import InputError, atomic_write, collect_files, read_csv, read_labels, setup_logging, write_csv
-from dfdetect.inference.detector import AGGREGATIONS, NEUTRAL_SCORE, Detector, PreparedVideo, VideoScore
+from dfdetect.core.io import InputError, collect_files, read_csv, read_labels, setup_logging, write_csv, write_json
+from dfdetect.core.metrics import compute_metrics, format_metrics
+from dfdetect.core.resume import read_marker, write_marker
+from dfdetect.core.schemas import PREDICTION_COLUMNS, STATUS_COLUMNS, ScoreStatus
+from dfdetect.data import load_crop, read_crops_manifest
+from dfdetect.inference.aggregate import AGGREGATIONS
+from dfdetect.inference.detector import BATCH_SIZE, NEUTRAL_SCORE, Detector, VideoScore
+from dfdetect.inference.plots import plot_roc, plot_score_histogram
+from dfdetect.inference.prepare import PreparedVideo, prepare_crops
 
 log = logging.getLogger(__name__)
-
-PREDICTION_COLUMNS = ("video_name", "score")
-STATUS_COLUMNS = ("video_name", "score", "status", "reason", "faces", "sampled", "clip_scores", "source")
-REJECT_COLUMNS = ("video", "label", "faces", "reason")
 
 
 @dataclass
@@ -109,8 +113,6 @@ def output_paths(out: str | Path) -> OutputPaths:
 
 def _read_manifest(path: Path) -> list[EvalInput]:
     """The videos of a crop manifest and of the ``rejects.csv`` beside it, sorted by name."""
-    from dfdetect.data.dataset import read_crops_manifest
-
     items: dict[str, EvalInput] = {}
     # check_files=False: a video whose crop files are gone is scored 0.5 as unreadable, never silently dropped.
     for name, v in read_crops_manifest(path, check_files=False).items():
@@ -140,13 +142,19 @@ def resolve_inputs(inputs: Sequence[str | Path]) -> list[EvalInput]:
     A ``.csv`` file, or a folder holding ``crops.csv``, is a crop manifest; other folders are searched for videos;
     other files are videos (a file that is not one gets a recorded failure, not an exit).
 
+    Args:
+        inputs: the command line's paths.
+
+    Returns:
+        One :class:`EvalInput` per video, in input order.
+
     Raises:
         InputError: a path that does not exist, a malformed manifest, two inputs with the same file name (the
             predictions are keyed by name), or no input at all.
 
     Example:
-        >>> [i.name for i in resolve_inputs(["data/samples/single_face.mp4"])]  # doctest: +SKIP
-        ['single_face.mp4']
+        >>> [i.name for i in resolve_inputs(["data/samples/single_face.mp4", "data/samples/no_face.mp4"])]
+        ['single_face.mp4', 'no_face.mp4']
     """
     items: list[EvalInput] = []
     for raw in inputs:
@@ -170,27 +178,26 @@ def resolve_inputs(inputs: Sequence[str | Path]) -> list[EvalInput]:
 
 def _prepared_stream(items: Sequence[EvalInput], det: Detector) -> Iterator[str | Path | PreparedVideo]:
     """What :meth:`Detector.predict` gets: video paths, or crops read from a manifest (lazily, one video at a time)."""
-    from dfdetect.data.dataset import load_crop
-
     for it in items:
         if it.path is not None:
             yield it.path
         elif it.rejected is not None:
-            yield PreparedVideo(name=it.name).failed("rejected", it.rejected)
+            yield PreparedVideo(name=it.name).failed(ScoreStatus.REJECTED, it.rejected)
         else:
             try:
                 crops = {f: load_crop(p, det.cfg.data.size) for f, p in (it.crop_paths or {}).items()}
             except OSError as e:
-                yield PreparedVideo(name=it.name).failed("unreadable", str(e))
+                yield PreparedVideo(name=it.name).failed(ScoreStatus.UNREADABLE, str(e))
                 continue
-            yield det.prepare_crops(it.name, crops)
+            yield prepare_crops(it.name, crops, det.cfg.data, det.clips)
 
 
 def _status_row(r: VideoScore, source: str) -> dict[str, Any]:
+    """A row of ``predictions_status.csv`` (:data:`dfdetect.core.schemas.STATUS_COLUMNS`)."""
     return {
         "video_name": r.name,
         "score": f"{r.score:.6f}",
-        "status": r.status,
+        "status": str(r.status),
         "reason": r.reason,
         "faces": r.faces,
         "sampled": r.sampled,
@@ -199,8 +206,17 @@ def _status_row(r: VideoScore, source: str) -> dict[str, Any]:
     }
 
 
-def _run_signature(weights: str | Path, det: Detector) -> dict[str, Any]:
-    """What must not change for a resumed run to reuse earlier rows."""
+def run_signature(weights: str | Path, det: Detector) -> dict[str, Any]:
+    """What must not change for a resumed run to reuse earlier rows: the checkpoint file and the scoring settings.
+
+    Example:
+        >>> import tempfile, types
+        >>> weights = Path(tempfile.mkdtemp()) / "best.pt"
+        >>> _ = weights.write_bytes(b"1234")
+        >>> sig = run_signature(weights, types.SimpleNamespace(clips=2, tta=1, aggregate="mean"))
+        >>> sig["weights_size"], sig["clips"], sig["tta"], sig["aggregate"]
+        (4, 2, 1, 'mean')
+    """
     st = os.stat(weights)
     return {
         "weights": str(Path(weights).resolve()),
@@ -215,40 +231,58 @@ def _run_signature(weights: str | Path, det: Detector) -> dict[str, Any]:
 def load_resume_state(paths: OutputPaths, signature: dict[str, Any]) -> dict[str, dict[str, str]]:
     """Rows of a previous run with the same signature, keyed by source (empty when there is none or it differs).
 
+    The rows are trusted only when ``eval_run.json`` is a marker (:func:`dfdetect.core.resume.read_marker`) with this
+    signature that vouches for exactly the rows now in the status file (:func:`save_state` writes it after them).
+    Rows with status ``error`` are left out: they are tried again.
+
+    Args:
+        paths: the run's outputs.
+        signature: :func:`run_signature` of this run.
+
+    Returns:
+        ``{source: status row}`` of the inputs already done.
+
     Example:
-        >>> load_resume_state(output_paths("eval_out"), {"weights": "x"})  # doctest: +SKIP
-        {}
+        >>> import tempfile
+        >>> paths = output_paths(tempfile.mkdtemp())
+        >>> save_state(paths, {"weights": "x"}, [{"video_name": "a.mp4", "score": "0.9", "status": "ok",
+        ...                                       "source": "/v/a.mp4"}])
+        >>> list(load_resume_state(paths, {"weights": "x"})), load_resume_state(paths, {"weights": "y"})
+        (['/v/a.mp4'], {})
     """
-    if not (paths.run.is_file() and paths.status.is_file()):
-        return {}
-    try:
-        previous = json.loads(paths.run.read_text())
-    except (OSError, json.JSONDecodeError):
-        return {}
-    if previous != signature:
-        log.info("%s: earlier run used other settings or weights; scoring everything again", paths.run)
+    payload = read_marker(paths.run, signature)
+    if payload is None or not paths.status.is_file():
+        if paths.run.is_file():
+            log.info("%s: earlier run used other settings or weights; scoring everything again", paths.run)
         return {}
     rows = read_csv(paths.status)
-    # "error" rows (an unexpected failure on that input) are tried again; every other status is final.
-    done = {r["source"]: r for r in rows if r.get("source") and r.get("status") not in ("", None, "error")}
+    if payload.get("rows") != len(rows):
+        log.info("%s does not hold the %s rows %s vouches for; scoring everything again", paths.status,
+                 payload.get("rows"), paths.run)
+        return {}
+    done = {r["source"]: r for r in rows if r.get("source") and r.get("status") not in ("", None, ScoreStatus.ERROR)}
     if done:
         log.info("resuming: %d videos already scored in %s", len(done), paths.status)
     return done
 
 
-def _row_score(row: dict[str, Any]) -> float:
-    return float(row["score"])
-
-
-def _json_safe(d: dict[str, Any]) -> dict[str, Any]:
-    """NaN -> None, so metrics.json is strict JSON."""
-    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
+def save_state(paths: OutputPaths, signature: dict[str, Any], rows: Sequence[dict[str, Any]]) -> None:
+    """Write the status file, then the resume marker that vouches for its rows (last, so an interruption in between
+    leaves a marker that does not match and the rows are scored again)."""
+    write_csv(paths.status, rows, STATUS_COLUMNS)
+    write_marker(paths.run, signature, {"rows": len(rows)})
 
 
 def evaluate_scores(
     names: Sequence[str], scores: Sequence[float], statuses: Sequence[str], labels: dict[str, int]
 ) -> tuple[dict[str, Any] | None, list[int | None]]:
     """Video-level metrics over the labelled inputs (warning for scored inputs without a label).
+
+    Args:
+        names: input names, in order.
+        scores: their P(fake).
+        statuses: their :class:`~dfdetect.core.schemas.ScoreStatus` (unscored inputs count at their 0.5).
+        labels: ``{name: 1 = fake, 0 = real}``.
 
     Returns:
         ``(metrics or None when no input is labelled, per-input label or None)``.
@@ -258,8 +292,6 @@ def evaluate_scores(
         >>> m["auc"], m["n"], m["n_unlabelled"], y
         (1.0, 2, 1, [0, 1, None])
     """
-    from dfdetect.core.metrics import compute_metrics
-
     y = [labels.get(n) for n in names]
     unlabelled = [n for n, lab in zip(names, y) if lab is None]
     if unlabelled:
@@ -269,7 +301,7 @@ def evaluate_scores(
     if not idx:
         return None, y
     metrics: dict[str, Any] = compute_metrics([y[i] for i in idx], [scores[i] for i in idx])
-    metrics["n_unscored"] = sum(statuses[i] != "ok" for i in idx)
+    metrics["n_unscored"] = sum(statuses[i] != ScoreStatus.OK for i in idx)
     metrics["n_unlabelled"] = len(unlabelled)
     if metrics["n_real"] == 0 or metrics["n_fake"] == 0:
         log.warning("only one class among the labelled videos: AUC, EER and TPR at FPR are undefined")
@@ -277,6 +309,7 @@ def evaluate_scores(
 
 
 def get_args_parser() -> argparse.ArgumentParser:
+    """The ``python eval.py`` command line."""
     p = argparse.ArgumentParser(
         prog="python eval.py",
         description="Score videos with a checkpoint, write predictions.csv (video_name,score = P(fake)) and, with "
@@ -294,7 +327,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--aggregate", choices=AGGREGATIONS, default="mean",
                    help="video score from clip scores: mean, or the DFDC winner's confident strategy")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
-    p.add_argument("--batch-size", type=int, default=8, help="clips per model forward (TTA views count)")
+    p.add_argument("--batch-size", type=int, default=BATCH_SIZE,
+                   help=f"clips per model forward, TTA views count (default {BATCH_SIZE})")
     p.add_argument("--save-every", type=int, default=25, help="save the resume state every N videos")
     p.add_argument("--no-resume", action="store_true", help="score everything again even if a run was interrupted")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -302,6 +336,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python eval.py``: see the module docstring for inputs, outputs and the exit status."""
     args = get_args_parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
@@ -320,15 +355,16 @@ def main(argv: list[str] | None = None) -> int:
              len(items), det.clips, det.cfg.data.sample_frames, det.cfg.data.stride, det.cfg.data.frames, det.tta,
              det.aggregate, det.device)
 
-    signature = _run_signature(args.weights, det)
+    signature = run_signature(args.weights, det)
     done = {} if args.no_resume else load_resume_state(paths, signature)
-    with atomic_write(paths.run) as f:
-        json.dump(signature, f, indent=2)
+    if not done:
+        # Nothing reused: an earlier marker must not vouch for the old rows once this run starts replacing them.
+        write_marker(paths.run, signature, {"rows": 0})
     rows: dict[str, dict[str, Any]] = {it.source: done[it.source] for it in items if it.source in done}
     todo = [it for it in items if it.source not in rows]
 
-    def save_state() -> None:
-        write_csv(paths.status, [rows[it.source] for it in items if it.source in rows], STATUS_COLUMNS)
+    def save() -> None:
+        save_state(paths, signature, [rows[it.source] for it in items if it.source in rows])
 
     results = det.predict(_prepared_stream(todo, det), progress=True, total=len(todo))
     for n, r in enumerate(results, start=1):  # one result per input, in order
@@ -336,16 +372,16 @@ def main(argv: list[str] | None = None) -> int:
         r.name = it.name
         rows[it.source] = _status_row(r, it.source)
         if n % max(1, args.save_every) == 0:
-            save_state()
-    save_state()
+            save()
+    save()
 
     ordered = [rows[it.source] for it in items]
     names = [r["video_name"] for r in ordered]
-    scores = [_row_score(r) for r in ordered]
+    scores = [float(r["score"]) for r in ordered]
     statuses = [r["status"] for r in ordered]
     write_csv(paths.predictions, [{"video_name": n, "score": f"{s:.6f}"} for n, s in zip(names, scores)],
               PREDICTION_COLUMNS)
-    n_ok = statuses.count("ok")
+    n_ok = statuses.count(ScoreStatus.OK)
     counts = {s: statuses.count(s) for s in sorted(set(statuses))}
     log.info("scored %d of %d videos (%s); predictions in %s", n_ok, len(items),
              ", ".join(f"{k} {v}" for k, v in counts.items()), paths.predictions)
@@ -363,9 +399,6 @@ def main(argv: list[str] | None = None) -> int:
 def _report(names: Sequence[str], scores: Sequence[float], statuses: Sequence[str], labels: dict[str, int],
             paths: OutputPaths, settings: dict[str, Any]) -> None:
     """Metrics table, metrics.json and the plots."""
-    from dfdetect.core.metrics import format_metrics
-    from dfdetect.inference.plots import plot_roc, plot_score_histogram
-
     metrics, y = evaluate_scores(names, scores, statuses, labels) if labels else (None, None)
     plot_score_histogram(scores, paths.hist, y_true=y)
     if metrics is None:
@@ -375,9 +408,7 @@ def _report(names: Sequence[str], scores: Sequence[float], statuses: Sequence[st
         return
     log.info("video-level metrics (%d labelled videos, %d unscored at %.1f):\n%s", metrics["n"],
              metrics["n_unscored"], NEUTRAL_SCORE, format_metrics(metrics))
-    summary = {**_json_safe(metrics), **{k: settings[k] for k in ("weights", "clips", "tta", "aggregate")}}
-    with atomic_write(paths.metrics) as f:
-        json.dump(summary, f, indent=2)
+    write_json(paths.metrics, {**metrics, **{k: settings[k] for k in ("weights", "clips", "tta", "aggregate")}})
     if metrics["n_real"] and metrics["n_fake"]:
         idx = [i for i, lab in enumerate(y) if lab is not None]
         plot_roc([y[i] for i in idx], [scores[i] for i in idx], paths.roc)

@@ -9,19 +9,18 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter
+from sklearn.metrics import roc_auc_score, roc_curve
 
 from dfdetect.core.io import write_bytes_atomic
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
 
 def _save(fig: Figure, path: str | Path, dpi: int = 120) -> Path:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
+    """Render ``fig`` on its own Agg canvas and write the PNG atomically."""
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
@@ -47,10 +46,11 @@ def plot_roc(
         ValueError: only one class present.
 
     Example:
-        >>> plot_roc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], "eval_out/roc.png")  # doctest: +SKIP
+        >>> import tempfile
+        >>> png = plot_roc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], Path(tempfile.mkdtemp()) / "roc.png")
+        >>> png.read_bytes()[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+        True
     """
-    from matplotlib.figure import Figure
-    from sklearn.metrics import roc_auc_score, roc_curve
 
     y = np.asarray(y_true, dtype=np.int64)
     s = np.asarray(y_score, dtype=np.float64)
@@ -72,8 +72,6 @@ def plot_roc(
     ax_lin.legend(loc="lower right", fontsize=8)
     ax_lin.set_title(title)
     # Log FPR: the region that matters when most videos are real (TPR at FPR 1% / 0.1%).
-    from matplotlib.ticker import FixedLocator, NullFormatter
-
     ax_log.set_xscale("log")
     ax_log.set_xlim(max(1e-3, min(1e-2, 0.5 / max(1, int((y == 0).sum())))), 1)
     ax_log.xaxis.set_major_locator(FixedLocator([1e-3, 1e-2, 1e-1, 1.0]))
@@ -101,10 +99,18 @@ def plot_score_histogram(
         bins: number of bins over [0, 1].
         title: figure title.
 
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: ``y_true`` and ``y_score`` of different lengths.
+
     Example:
-        >>> plot_score_histogram([0.1, 0.9, 0.5], "eval_out/scores_hist.png", [0, 1, None])  # doctest: +SKIP
+        >>> import tempfile
+        >>> png = plot_score_histogram([0.1, 0.9, 0.5], Path(tempfile.mkdtemp()) / "hist.png", [0, 1, None])
+        >>> png.read_bytes()[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+        True
     """
-    from matplotlib.figure import Figure
 
     s = np.asarray(y_score, dtype=np.float64)
     edges = np.linspace(0.0, 1.0, bins + 1)
@@ -120,8 +126,6 @@ def plot_score_histogram(
             (name, s[[lab == value for lab in labels]], color)
             for name, value, color in (("real", 0, "tab:green"), ("fake", 1, "tab:red"), ("unlabelled", None, "grey"))
         ]
-    from matplotlib.ticker import MaxNLocator
-
     groups = [g for g in groups if len(g[1])]
     if groups:  # stacked, so overlapping classes stay readable
         ax.hist([g[1] for g in groups], bins=edges, stacked=True, color=[g[2] for g in groups],

@@ -1,8 +1,8 @@
-"""Training: CLI and config, a tiny real run, checkpoints (weights_only, strict), exact resume, augmentation grids."""
+"""dfdetect.training.loop: a tiny real run, its checkpoints (weights_only, strict), exact resume, freezing, model
+selection, and the preprocessing settings training takes from the crops."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -10,103 +10,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import yaml
 
 from dfdetect.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from dfdetect.core.config import load_config
-from dfdetect.core.io import InputError, load_image, read_csv, write_csv
-from dfdetect.data.dataset import ClipDataset, read_crops_manifest, val_plan
-from dfdetect.data.grid import CELL_INCHES, DPI, TITLE_INCHES
-from dfdetect.data.grid import main as grid_main
-from dfdetect.training.loop import METRICS_COLUMNS, main, selection_key, train, validate
+from dfdetect.core.io import InputError, read_csv
+from dfdetect.core.schemas import SETTINGS_FILE, TRAIN_METRICS_COLUMNS
+from dfdetect.data import read_crops_manifest
+from dfdetect.training.loop import adopt_preprocessing, selection_key, train, validate
 from models import build_model
 from models.build import load_model
 
-TINY = ["--backbone", "efficientnet-lite0", "--frames", "4", "--size", "64", "--batch-size", "2"]
-
-
-def _grid_shape(rows: int, cols: int) -> tuple[int, int]:
-    """Pixel (height, width) of a grid PNG: the figure size is fixed by rows and columns."""
-    return round(rows * (CELL_INCHES + TITLE_INCHES) * DPI), round(cols * CELL_INCHES * DPI)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _tiny_cfg(**overrides: object):
     base = {"model.backbone": "efficientnet-lite0", "data.frames": 4, "data.size": 64, "train.batch_size": 2}
     return load_config(None, {**base, **overrides})
-
-
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-# --- CLI and config -----------------------------------------------------------------------------------------------
-def test_unknown_yaml_key_exits_2(tmp_path: Path, sample_crops: Path, caplog: pytest.LogCaptureFixture) -> None:
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("train:\n  epochz: 3\n")
-    assert main(["--data", str(sample_crops), "--config", str(bad), "--out", str(tmp_path / "run")]) == 2
-    assert "unknown config key 'train.epochz'" in caplog.text
-    assert not (tmp_path / "run").exists()
-
-
-def test_cli_overrides_yaml_and_show_augmentations(tmp_path: Path, sample_crops: Path) -> None:
-    """--epochs 0 --show-augmentations N: writes the resolved config and the picture, trains nothing."""
-    cfg_file = tmp_path / "cfg.yaml"
-    cfg_file.write_text("train:\n  lr: 0.003\n  epochs: 7\ndata:\n  frames: 6\n  size: 48\n")
-    run = tmp_path / "run"
-    argv = ["--data", str(sample_crops), "--config", str(cfg_file), "--out", str(run), "--epochs", "0", "--frames",
-            "3", "--backbone", "efficientnet-lite0", "--show-augmentations", "2"]
-    assert main(argv) == 0
-    saved = yaml.safe_load((run / "config.yaml").read_text())
-    assert saved["train"]["lr"] == 0.003 and saved["data"]["size"] == 48  # from the YAML
-    assert saved["train"]["epochs"] == 0 and saved["data"]["frames"] == 3  # CLI wins over the YAML
-    assert saved["model"]["backbone"] == "efficientnet-lite0"
-    assert load_image(run / "augmentations.png").shape[:2] == _grid_shape(2, 3)  # 2 clips x 3 timesteps
-    assert not (run / "last.pt").exists()
-
-
-def test_bad_values_exit_2(tmp_path: Path, sample_crops: Path) -> None:
-    base = ["--data", str(sample_crops), "--out", str(tmp_path / "r"), *TINY, "--epochs", "0"]
-    assert main([*base, "--synth-fakes", "1.5"]) == 2
-    assert main([*base, "--val", str(sample_crops)]) == 2  # the same videos in train and val
-    assert main(["--data", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "r")]) == 2
-    assert main(["--data", str(sample_crops), "--resume"]) == 2  # --resume needs --out
-
-
-def test_unlabelled_data_exits_1(tmp_path: Path, sample_crops: Path) -> None:
-    rows = read_csv(sample_crops)
-    for r in rows:
-        r["label"] = ""
-        r["path"] = str(sample_crops.parent / r["path"])  # absolute: the copy lives elsewhere
-    unlabelled = tmp_path / "crops.csv"
-    write_csv(unlabelled, rows, list(rows[0]))
-    assert main(["--data", str(unlabelled), "--out", str(tmp_path / "r"), *TINY, "--epochs", "1"]) == 1
-
-
-# --- learning -----------------------------------------------------------------------------------------------------
-def test_a_few_steps_on_real_crops_lower_the_loss(sample_crops: Path) -> None:
-    """Overfit a fixed batch of real clips: the eval-mode loss after 6 Adam steps is below the one before."""
-    torch.manual_seed(0)
-    cfg = _tiny_cfg()
-    videos = list(read_crops_manifest(sample_crops).values())
-    model = build_model(cfg.model)
-    ds = ClipDataset(videos, val_plan(videos, 4, 1), 64, model.mean, model.std)
-    x = torch.stack([ds[i]["clip"] for i in range(len(ds))])  # (B, T, C, H, W)
-    y = torch.tensor([float(i % 2) for i in range(len(ds))])  # both classes whatever the manifest's labels
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-
-    def eval_loss() -> float:
-        model.eval()
-        with torch.no_grad():
-            return float(loss_fn(model(x), y))
-
-    before = eval_loss()
-    for _ in range(6):
-        model.train()
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
-    after = eval_loss()
-    assert after < before - 0.05, (before, after)
 
 
 # --- the tiny run and its checkpoints ------------------------------------------------------------------------------
@@ -115,8 +34,8 @@ def test_tiny_run_writes_the_run_folder(tiny_checkpoint: Path) -> None:
     for name in ("config.yaml", "metrics.csv", "run.json", "last.pt", "best.pt", "val_predictions.csv"):
         assert (run / name).is_file(), name
     rows = read_csv(run / "metrics.csv")
-    assert len(rows) == 1 and tuple(rows[0]) == METRICS_COLUMNS
-    assert math.isfinite(float(rows[0]["train_loss"])) and float(rows[0]["seconds"]) > 0
+    assert len(rows) == 1 and tuple(rows[0]) == TRAIN_METRICS_COLUMNS
+    assert math.isfinite(float(rows[0]["train_loss"])) and float(rows[0]["lr"]) == load_config(None).train.lr
     info = json.loads((run / "run.json").read_text())
     assert info["status"] == "done" and info["best_epoch"] == 1
     assert info["val_videos"] and not set(info["train_videos"]) & set(info["val_videos"])  # split by video
@@ -171,15 +90,6 @@ def test_save_checkpoint_refuses_non_plain_values(tmp_path: Path) -> None:
     assert set(ckpt["model"]) == {"weight", "bias"} and ckpt["auc"] == 0.5  # unwrapped: no "module." prefix
 
 
-def test_existing_run_needs_resume_and_the_same_config(tiny_checkpoint: Path, tmp_path: Path) -> None:
-    before = (tiny_checkpoint / "last.pt").read_bytes()
-    data = json.loads((tiny_checkpoint / "run.json").read_text())["data"]
-    assert main(["--data", data, "--out", str(tiny_checkpoint), *TINY, "--epochs", "1"]) == 2
-    assert main(["--data", data, "--out", str(tiny_checkpoint), *TINY, "--epochs", "2", "--lr", "0.01", "--resume",
-                 "--val-clips", "2"]) == 2
-    assert (tiny_checkpoint / "last.pt").read_bytes() == before  # the run is left alone
-
-
 def test_resume_gives_the_same_run(sample_crops: Path, tmp_path: Path) -> None:
     """2 epochs in one go == 1 epoch, a stop, then --resume: same weights bitwise, same metrics, same best epoch."""
     cfg = _tiny_cfg(**{"train.epochs": 2, "train.synth_fakes": 0.0})
@@ -196,19 +106,6 @@ def test_resume_gives_the_same_run(sample_crops: Path, tmp_path: Path) -> None:
     strip = [{k: v for k, v in r.items() if k != "seconds"} for r in read_csv(whole / "metrics.csv")]
     assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in read_csv(parts / "metrics.csv")]
     assert float(strip[0]["train_loss"]) != float(strip[1]["train_loss"])  # the epochs really differ
-
-
-# --- grids --------------------------------------------------------------------------------------------------------
-def test_grid_cli_writes_one_row_per_clip_one_column_per_step(tmp_path: Path, sample_crops: Path) -> None:
-    out3, out2 = tmp_path / "g3.png", tmp_path / "g2.png"
-    assert grid_main(["--data", str(sample_crops), "--out", str(out3), "--clips", "3", "--frames", "5"]) == 0
-    synth = ["--synth-fakes", "1"] if importlib.util.find_spec("dfdetect.synth.sbi") else []
-    assert grid_main(["--data", str(sample_crops), "--out", str(out2), "--clips", "2", "--frames", "4", *synth]) == 0
-    assert load_image(out3).shape[:2] == _grid_shape(3, 5)
-    assert load_image(out2).shape[:2] == _grid_shape(2, 4)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["g2.png", "g3.png"]  # atomic: no temp file left
-    assert grid_main(["--data", str(tmp_path / "none.csv"), "--out", str(out2)]) == 2
-    assert grid_main(["--data", str(sample_crops), "--out", str(out2), "--clips", "0"]) == 2
 
 
 def test_selection_key_ranks_auc_then_log_loss_nan_last() -> None:
@@ -235,19 +132,18 @@ def test_freeze_encoder_trains_only_the_head(sample_crops: Path, tmp_path: Path)
 
 
 def test_training_takes_preprocessing_settings_from_the_crops(tmp_path: Path, sample_crops: Path) -> None:
-    from dfdetect.training.loop import adopt_preprocessing
-
     # The real chain: face_crop wrote settings.json (with frame_extraction's) beside crops.csv.
-    settings = json.loads((sample_crops.parent / "settings.json").read_text())
+    settings = json.loads((sample_crops.parent / SETTINGS_FILE).read_text())
     cfg = adopt_preprocessing(load_config(None), sample_crops)
     assert cfg.data.margin == settings["margin"] and cfg.data.min_faces == settings["min_faces"]
     assert (cfg.data.sample_frames, cfg.data.stride) == (settings["frames"]["n"], settings["frames"]["stride"])
     # Crops made with another margin: the checkpoint's config must say so, whatever the YAML said.
-    (tmp_path / "settings.json").write_text(json.dumps(
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps(
         {"margin": 0.45, "min_faces": 4, "size": 64, "frames": {"n": 20, "stride": 3, "mode": "random"}}))
     before = load_config(None, {"data.margin": 0.3})
     cfg = adopt_preprocessing(before, tmp_path / "crops.csv")
     assert (cfg.data.margin, cfg.data.min_faces, cfg.data.sample_frames, cfg.data.stride) == (0.45, 4, 20, 3)
-    (tmp_path / "settings.json").write_text("{}")
+    assert before.data.margin == 0.3  # the caller's config is left as it was
+    (tmp_path / SETTINGS_FILE).write_text("{}")
     with pytest.raises(InputError, match="settings"):
         adopt_preprocessing(before, tmp_path / "crops.csv")

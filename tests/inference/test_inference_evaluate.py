@@ -1,30 +1,27 @@
-"""eval.py / inference.evaluate: predictions, statuses, metrics, plots, resume, manifests; aggregation functions."""
+"""eval.py / inference.evaluate: predictions, statuses, metrics, plots, resume, manifests, exit codes."""
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import shutil
 import types
 from pathlib import Path
 
-import numpy as np
 import pytest
+import torch
 
 from dfdetect.core.io import read_csv, save_image, write_csv
-from dfdetect.inference.detector import aggregate_scores, confident_strategy, eval_windows, needed_faces, tta_views
-from dfdetect.inference.evaluate import evaluate_scores, main, output_paths
+from dfdetect.core.schemas import CROPS_REQUIRED, LABELS_COLUMNS, REJECTS_COLUMNS, STATUS_COLUMNS, ScoreStatus
+from dfdetect.inference import NEUTRAL_SCORE, Detector
+from dfdetect.inference.evaluate import evaluate_scores, load_resume_state, main, output_paths, save_state
+from dfdetect.inference.prepare import prepare_crops
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 # ---------------------------------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="session")
-def weights(tiny_checkpoint: Path) -> Path:
-    """best.pt of the tiny training run on the sample crops (tests/fixtures.py; 64 px, T = 4, 2 val clips)."""
-    return tiny_checkpoint / "best.pt"
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +42,7 @@ def eval_run(weights: Path, samples_dir: Path, corrupt_video: Path, tmp_path_fac
     """One eval.py run on held-out sample videos + a corrupt file, with labels and 2 clips per video."""
     tmp = tmp_path_factory.mktemp("eval")
     labels = tmp / "labels.csv"
-    write_csv(labels, [{"video_name": k, "target": v} for k, v in LABELS.items()], ["video_name", "target"])
+    write_csv(labels, [{"video_name": k, "target": v} for k, v in LABELS.items()], LABELS_COLUMNS)
     inputs = [str(samples_dir / HELD_OUT[0]), str(corrupt_video), *(str(samples_dir / n) for n in HELD_OUT[1:])]
     out = tmp / "out"
     rc = main([str(weights), *inputs, "--labels", str(labels), "--out", str(out), "--clips", "2",
@@ -53,84 +50,54 @@ def eval_run(weights: Path, samples_dir: Path, corrupt_video: Path, tmp_path_fac
     return types.SimpleNamespace(rc=rc, out=out, inputs=inputs, labels=labels, weights=weights)
 
 
+def _auc_by_hand(y: list[int], s: list[float]) -> float:
+    """P(a fake scores above a real), ties counting half: the Mann-Whitney definition of ROC AUC."""
+    fakes = [v for v, t in zip(s, y) if t == 1]
+    reals = [v for v, t in zip(s, y) if t == 0]
+    return sum((f > r) + 0.5 * (f == r) for f in fakes for r in reals) / (len(fakes) * len(reals))
+
+
 # ---------------------------------------------------------------------------------------------------- pure functions
-
-
-def test_confident_strategy_fake_branch_averages_the_confident_scores() -> None:
-    s = [0.95] * 6 + [0.3] * 4  # 6 of 10 above 0.8: more than 11/32 * 10 and more than 10 // 2.5
-    assert confident_strategy(s) == pytest.approx(0.95)
-    assert aggregate_scores(s, "mean") == pytest.approx(0.69)
-
-
-def test_confident_strategy_real_branch_needs_more_than_90_percent_low() -> None:
-    assert confident_strategy([0.05] * 19 + [0.6]) == pytest.approx(0.05)  # 95% below 0.2
-    assert confident_strategy([0.05] * 9 + [0.6]) == pytest.approx(0.105)  # exactly 90%: plain mean
-
-
-def test_confident_strategy_falls_back_to_the_mean() -> None:
-    s = [0.9, 0.5, 0.5, 0.5, 0.1]  # 1 confident fake of 5: not more than 5 // 2.5 = 2
-    assert confident_strategy(s) == pytest.approx(np.mean(s))
-
-
-def test_confident_strategy_matches_the_winner_at_32_frames() -> None:
-    # The published rule at n = 32: fakes > 11 and fakes > 32 // 2.5 = 12, so 12 confident frames are not enough.
-    twelve = [0.9] * 12 + [0.5] * 20
-    thirteen = [0.9] * 13 + [0.5] * 19
-    assert confident_strategy(twelve) == pytest.approx(np.mean(twelve))
-    assert confident_strategy(thirteen) == pytest.approx(0.9)
-
-
-def test_aggregate_scores_rejects_bad_input() -> None:
-    with pytest.raises(ValueError, match="aggregate"):
-        aggregate_scores([0.5], "median")
-    with pytest.raises(ValueError, match="no scores"):
-        aggregate_scores([], "mean")
-
-
-def test_eval_windows_spread_over_the_video_at_the_training_stride() -> None:
-    windows = eval_windows(300, clips=3, n=15, stride=2)
-    assert [w[0] for w in windows] == [0, 136, 271]
-    assert all(np.diff(w).tolist() == [2] * 14 for w in windows)
-    assert windows[-1][-1] == 299  # the last window ends on the last frame
-    assert eval_windows(20, clips=4, n=15, stride=2) == [list(range(0, 20, 2))]  # too short: one partial window
-    assert eval_windows(0, clips=2) == []
-
-
-def test_needed_faces_scales_the_preprocessing_rule() -> None:
-    assert needed_faces(15, 10, 15) == 10
-    assert needed_faces(30, 10, 15) == 20
-    assert needed_faces(4, 10, 15) == 3
-    assert needed_faces(2, 15, 15) == 2
-
-
-def test_tta_views_flip_then_shift_inside_the_window() -> None:
-    views = tta_views([2, 3], 5, 6)
-    assert views == [([2, 3], False), ([2, 3], True), ([3, 4], False), ([3, 4], True), ([1, 2], False),
-                     ([1, 2], True)]
-    assert tta_views([0, 1, 2], 3, 5) == [([0, 1, 2], False), ([0, 1, 2], True)]  # no room: duplicates dropped
 
 
 def test_output_paths_for_a_folder_or_a_csv(tmp_path: Path) -> None:
     p = output_paths(tmp_path / "out")
     assert p.predictions == tmp_path / "out" / "predictions.csv"
-    assert p.status.name == "predictions_status.csv"
+    assert p.status.name == "predictions_status.csv" and p.run.name == "eval_run.json"
     q = output_paths(tmp_path / "res" / "sub.csv")
     assert q.predictions.name == "sub.csv" and q.status.name == "sub_status.csv" and q.metrics.parent.name == "res"
 
 
-def test_evaluate_scores_matches_sklearn_and_skips_unlabelled(caplog: pytest.LogCaptureFixture) -> None:
-    from sklearn.metrics import log_loss, roc_auc_score
-
+def test_evaluate_scores_known_answer_and_skips_unlabelled(caplog: pytest.LogCaptureFixture) -> None:
+    # 2 reals at 0.2 and 0.6, 2 fakes at 0.4 and 0.9: 3 of the 4 (fake, real) pairs are ordered right.
     names = ["a", "b", "c", "d", "e"]
-    scores = [0.1, 0.7, 0.4, 0.9, 0.5]
+    scores = [0.2, 0.6, 0.4, 0.9, 0.5]
     labels = {"a": 0, "b": 0, "c": 1, "d": 1}
     with caplog.at_level(logging.WARNING):
         m, y = evaluate_scores(names, scores, ["ok"] * 4 + ["no_face"], labels)
     assert y == [0, 0, 1, 1, None]
-    assert m["n"] == 4 and m["n_unlabelled"] == 1 and m["n_unscored"] == 0
-    assert m["auc"] == pytest.approx(roc_auc_score([0, 0, 1, 1], scores[:4]))
-    assert m["log_loss"] == pytest.approx(log_loss([0, 0, 1, 1], scores[:4]))
+    assert (m["n"], m["n_real"], m["n_fake"], m["n_unlabelled"], m["n_unscored"]) == (4, 2, 2, 1, 0)
+    assert m["auc"] == pytest.approx(0.75)
+    assert m["accuracy"] == pytest.approx(0.5)  # 0.2 and 0.9 right at the 0.5 threshold, 0.6 and 0.4 wrong
+    assert m["log_loss"] == pytest.approx(-(math.log(0.8) + math.log(0.4) + math.log(0.4) + math.log(0.9)) / 4)
     assert "no label" in caplog.text
+    m, _ = evaluate_scores(["a", "b"], [NEUTRAL_SCORE, 0.1], [ScoreStatus.NO_FACE, ScoreStatus.OK], {"a": 1, "b": 0})
+    assert (m["n_unscored"], m["auc"]) == (1, 1.0)  # an unscored input counts, at 0.5
+    assert evaluate_scores(["a"], [0.3], ["ok"], {}) == (None, [None])
+
+
+def test_resume_trusts_only_the_rows_its_marker_vouches_for(tmp_path: Path) -> None:
+    paths = output_paths(tmp_path)
+    sig = {"weights": "/w/best.pt", "clips": 1, "tta": 1, "aggregate": "mean"}
+    rows = [{"video_name": "a.mp4", "score": "0.9", "status": "ok", "source": "/v/a.mp4"},
+            {"video_name": "b.mp4", "score": "0.5", "status": "error", "source": "/v/b.mp4"}]
+    save_state(paths, sig, rows)
+    assert list(load_resume_state(paths, sig)) == ["/v/a.mp4"]  # an "error" row is tried again
+    assert load_resume_state(paths, {**sig, "clips": 2}) == {}  # other settings
+    # rows written after the marker (a run interrupted between the two writes): not trusted
+    write_csv(paths.status, [*rows, {"video_name": "c.mp4", "score": "0.1", "status": "ok", "source": "/v/c.mp4"}],
+              STATUS_COLUMNS)
+    assert load_resume_state(paths, sig) == {}
 
 
 # ---------------------------------------------------------------------------------------------------- end to end
@@ -142,16 +109,18 @@ def test_eval_writes_every_video_once_in_input_order(eval_run) -> None:
     rows = read_csv(eval_run.out / "predictions.csv")
     assert list(rows[0]) == ["video_name", "score"]
     assert [r["video_name"] for r in rows] == [Path(p).name for p in eval_run.inputs]
-    assert all(0.0 <= float(r["score"]) <= 1.0 for r in rows)
+    status = read_csv(eval_run.out / "predictions_status.csv")
+    assert list(status[0]) == list(STATUS_COLUMNS)
+    assert [(r["video_name"], r["score"]) for r in rows] == [(r["video_name"], r["score"]) for r in status]
 
 
 @pytest.mark.slow
 def test_eval_records_unscorable_videos_with_neutral_score_and_reason(eval_run) -> None:
     status = {r["video_name"]: r for r in read_csv(eval_run.out / "predictions_status.csv")}
     assert status["no_face.mp4"]["status"] == "no_face"
-    assert status["no_face.mp4"]["reason"] and float(status["no_face.mp4"]["score"]) == 0.5
+    assert status["no_face.mp4"]["reason"] and float(status["no_face.mp4"]["score"]) == NEUTRAL_SCORE
     assert status["corrupt.mp4"]["status"] == "unreadable" and status["corrupt.mp4"]["reason"]
-    assert float(status["corrupt.mp4"]["score"]) == 0.5
+    assert float(status["corrupt.mp4"]["score"]) == NEUTRAL_SCORE
     # A man then a cartoon, and the reverse: of the two clip windows (start, end), only the one on the man is used.
     for name in ("face_noface.mov", "noface_face.mov"):
         row = status[name]
@@ -160,17 +129,17 @@ def test_eval_records_unscorable_videos_with_neutral_score_and_reason(eval_run) 
 
 
 @pytest.mark.slow
-def test_eval_metrics_match_sklearn_on_the_written_scores(eval_run) -> None:
-    from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
-
+def test_eval_metrics_are_computed_on_the_written_scores(eval_run) -> None:
     rows = read_csv(eval_run.out / "predictions.csv")
     y = [LABELS[r["video_name"]] for r in rows]
     s = [float(r["score"]) for r in rows]
     m = json.loads((eval_run.out / "metrics.json").read_text())
     assert m["n"] == 4 and m["n_real"] == 2 and m["n_fake"] == 2 and m["n_unscored"] == 2
-    assert m["auc"] == pytest.approx(roc_auc_score(y, s), abs=1e-6)
-    assert m["log_loss"] == pytest.approx(log_loss(y, s), abs=1e-5)
-    assert m["accuracy"] == pytest.approx(accuracy_score(y, [int(v >= 0.5) for v in s]))
+    assert (m["clips"], m["tta"], m["aggregate"]) == (2, 1, "mean")
+    assert m["auc"] == pytest.approx(_auc_by_hand(y, s), abs=1e-6)
+    log_loss = -sum(t * math.log(v) + (1 - t) * math.log(1 - v) for t, v in zip(y, s)) / len(y)
+    assert m["log_loss"] == pytest.approx(log_loss, abs=1e-5)
+    assert m["accuracy"] == pytest.approx(sum(int(v >= 0.5) == t for t, v in zip(y, s)) / len(y))
     for name in ("roc.png", "scores_hist.png"):
         data = (eval_run.out / name).read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) > 5000
@@ -178,8 +147,6 @@ def test_eval_metrics_match_sklearn_on_the_written_scores(eval_run) -> None:
 
 @pytest.mark.slow
 def test_eval_resumes_without_scoring_again(eval_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dfdetect.inference.detector import Detector
-
     out = tmp_path / "out"
     shutil.copytree(eval_run.out, out)
     (out / "predictions.csv").unlink()
@@ -187,41 +154,45 @@ def test_eval_resumes_without_scoring_again(eval_run, tmp_path: Path, monkeypatc
     def boom(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise AssertionError("a finished video was scored again")
 
-    monkeypatch.setattr(Detector, "prepare_video", boom)
+    monkeypatch.setattr(Detector, "prepare", boom)
     rc = main([str(eval_run.weights), *eval_run.inputs, "--labels", str(eval_run.labels), "--out", str(out),
                "--clips", "2", "--device", "cpu"])
     assert rc == 0
     assert (out / "predictions.csv").read_text() == (eval_run.out / "predictions.csv").read_text()
 
 
-def _write_manifest(root: Path, weights: Path, video: Path) -> None:
-    """A crops.csv/rejects.csv like face_crop's, from the detector's own crops of ``video``."""
-    from dfdetect.inference.detector import Detector
-
-    det = Detector.load(weights)
-    prep = det.prepare_video(video)
-    assert prep.status == "ok"
+def _write_manifest(root: Path, det: Detector, video: Path) -> dict:
+    """A crops.csv/rejects.csv like face_crop's, from the detector's own crops of ``video``; returns those crops."""
+    prep = det.prepare(video)
+    assert prep.status == ScoreStatus.OK
     rows = []
     for frame, crop in prep.crops.items():
         rel = f"{video.name}/{frame:06d}.png"
-        save_image(root / rel, crop)
+        save_image(root / rel, crop)  # PNG: lossless, the manifest holds exactly these crops
         rows.append({"video": video.name, "label": 0, "frame": frame, "path": rel, "x1": 0, "y1": 0, "x2": 10,
                      "y2": 10, "prob": 0.99, "landmarks": ""})
-    write_csv(root / "crops.csv", rows, "video,label,frame,path,x1,y1,x2,y2,prob,landmarks".split(","))
+    write_csv(root / "crops.csv", rows, CROPS_REQUIRED)
     write_csv(root / "rejects.csv", [{"video": "cartoon.mp4", "label": 1, "faces": 0, "reason": "no face found"}],
-              ["video", "label", "faces", "reason"])
+              REJECTS_COLUMNS)
+    return prep.crops
 
 
 @pytest.mark.slow
-def test_eval_on_a_crop_manifest_uses_its_labels_and_rejects(weights: Path, face_video: Path,
+def test_eval_on_a_crop_manifest_uses_its_labels_and_rejects(weights: Path, det, face_video: Path,
                                                              tmp_path: Path) -> None:
-    _write_manifest(tmp_path / "crops", weights, face_video)
-    rc = main([str(weights), str(tmp_path / "crops" / "crops.csv"), "--out", str(tmp_path / "o"), "--tta", "2"])
+    crops = _write_manifest(tmp_path / "crops", det, face_video)
+    rc = main([str(weights), str(tmp_path / "crops" / "crops.csv"), "--out", str(tmp_path / "o"), "--tta", "2",
+               "--device", "cpu"])
     assert rc == 0
     status = {r["video_name"]: r for r in read_csv(tmp_path / "o" / "predictions_status.csv")}
-    assert status["single_face.mp4"]["status"] == "ok" and 0 <= float(status["single_face.mp4"]["score"]) <= 1
+    # the manifest's crops, all in one window, det.clips clip windows from it, 2 TTA views each
+    det2 = Detector(det.model, det.cfg, tta=2, face_detector=det.face_detector)
+    (expected,) = det2.predict([prepare_crops(face_video.name, crops, det.cfg.data, det.clips)])
+    assert status["single_face.mp4"]["status"] == "ok"
+    assert float(status["single_face.mp4"]["score"]) == pytest.approx(expected.score, abs=2e-6)
+    assert len(status["single_face.mp4"]["clip_scores"].split()) == det.clips
     assert status["cartoon.mp4"]["status"] == "rejected" and status["cartoon.mp4"]["reason"] == "no face found"
-    assert float(status["cartoon.mp4"]["score"]) == 0.5
+    assert float(status["cartoon.mp4"]["score"]) == NEUTRAL_SCORE
     m = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert (m["n_real"], m["n_fake"]) == (1, 1)
 
@@ -243,7 +214,7 @@ def test_eval_exit_codes_for_bad_input(weights: Path, face_video: Path, tmp_path
 def test_eval_exits_1_when_nothing_is_scored(weights: Path, corrupt_video: Path, tmp_path: Path) -> None:
     text = tmp_path / "notes.mp4"
     text.write_text("not a video")
-    assert main([str(weights), str(corrupt_video), str(text), "--out", str(tmp_path / "o")]) == 1
+    assert main([str(weights), str(corrupt_video), str(text), "--out", str(tmp_path / "o"), "--device", "cpu"]) == 1
     rows = read_csv(tmp_path / "o" / "predictions.csv")
     assert [(r["video_name"], float(r["score"])) for r in rows] == [("corrupt.mp4", 0.5), ("notes.mp4", 0.5)]
 
@@ -251,8 +222,6 @@ def test_eval_exits_1_when_nothing_is_scored(weights: Path, corrupt_video: Path,
 @pytest.mark.parametrize("change", ["missing", "extra"])
 def test_eval_refuses_a_checkpoint_with_a_missing_or_extra_key(weights: Path, face_video: Path, tmp_path: Path,
                                                                caplog: pytest.LogCaptureFixture, change: str) -> None:
-    import torch
-
     ckpt = torch.load(weights, map_location="cpu", weights_only=True)
     key = "head.0.bias"
     if change == "missing":

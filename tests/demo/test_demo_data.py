@@ -9,27 +9,24 @@ import os
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from dfdetect.core.io import InputError, read_csv, read_labels
 from dfdetect.demo import data as demo
 from dfdetect.demo.samples import SAMPLES, SAMPLES_BY_NAME
-from dfdetect.synth.sbi import NAME_PATTERN
+from dfdetect.synth import NAME_PATTERN
+from frame_extraction.decode import probe_video, read_all_frames, read_frames
 
 
 def _auc(scores: list[float], targets: list[int]) -> float:
-    from sklearn.metrics import roc_auc_score
-
     return float(roc_auc_score(targets, scores))
 
 
 def _small_gray(path: Path, indices=None) -> np.ndarray:
     """Frames as 32x18 grayscale float (T, 18, 32): enough to recognise the same frame after re-encoding."""
-    import cv2
-
-    from frame_extraction.decode import read_all_frames, read_frames
-
     frames = read_all_frames(path) if indices is None else list(read_frames(path, indices).values())
     return np.stack([cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (32, 18), interpolation=cv2.INTER_AREA)
                      for f in frames]).astype(np.float32)
@@ -153,7 +150,7 @@ def test_quick_build_resume_and_settings_guard(carphone_only: Path, tmp_path: Pa
     assert demo.main(argv[:-1] + ["2"]) == 2
     assert demo.main(argv[:-1] + ["2", "--force"]) == 0
     assert len(read_labels(out / "labels.csv")) == 4 and len(list(out.glob("v*.mp4"))) == 4
-    assert json.loads((out / "plan.json").read_text())["fingerprint"]["seed"] == 2
+    assert json.loads((out / demo.PLAN_FILE).read_text())["settings"]["seed"] == 2  # a core.resume marker
 
 
 def test_interrupted_build_resumes(carphone_only: Path, tmp_path: Path, monkeypatch):
@@ -264,8 +261,6 @@ def test_full_demo_no_shared_source_frames(full_demo):
 
 @pytest.mark.slow
 def test_full_demo_file_size_does_not_give_the_label_away(full_demo):
-    from frame_extraction.decode import probe_video
-
     out, _ = full_demo
     meta = {r["video_name"]: r for r in read_csv(out / "meta.csv")}
     sizes = {n: (out / n).stat().st_size for n in meta}
@@ -287,10 +282,8 @@ def test_full_demo_file_size_does_not_give_the_label_away(full_demo):
 @pytest.mark.slow
 def test_full_demo_fakes_differ_from_reals_on_the_face_only(full_demo, samples_dir: Path):
     """Away from the face a fake is its real up to codec noise, and its background is no worse encoded."""
-    from frame_extraction.decode import read_all_frames, read_frames
-
     out, _ = full_demo
-    plan = json.loads((out / "plan.json").read_text())
+    plan = json.loads((out / demo.PLAN_FILE).read_text())["payload"]
     meta = {r["video_name"]: r for r in read_csv(out / "meta.csv")}
     for r in [r for r in meta.values() if r["target"] == "1"]:
         fake, real = read_all_frames(out / r["video_name"]), read_all_frames(out / _partner(meta, r["video_name"]))

@@ -1,0 +1,24 @@
+"""Training data, from the face-crop manifest to batches of clips ``(B, T, C, H, W)``.
+
+Modules, lowest first: :mod:`~dfdetect.data.manifests` (``crops.csv`` and split files), :mod:`~dfdetect.data.splits`
+(train/val by video), :mod:`~dfdetect.data.windows` (which crops form a clip), :mod:`~dfdetect.data.transforms` (THE
+eval-time transform), :mod:`~dfdetect.data.augmentation` (clip-consistent training augmentation),
+:mod:`~dfdetect.data.dataset` (the seeded epoch plan and the dataset that executes it) and :mod:`~dfdetect.data.grid`
+(pictures of what the model sees).
+"""
+
+from dfdetect.data.augmentation import augment_clip, build_clip_augmentation, seed_augmentation
+from dfdetect.data.dataset import ClipDataset, ClipSpec, clip_geometry, epoch_plan, val_plan, video_scores
+from dfdetect.data.grid import CELL_INCHES, DPI, TITLE_INCHES, clip_title, render_clips, save_clip_grid, training_clips
+from dfdetect.data.manifests import VideoCrops, read_crops_manifest, read_split
+from dfdetect.data.splits import DataSplit, prepare_data, split_videos
+from dfdetect.data.transforms import from_tensor_clip, load_crop, to_tensor_clip
+from dfdetect.data.windows import clip_windows, random_window
+
+__all__ = [
+    "CELL_INCHES", "DPI", "TITLE_INCHES", "ClipDataset", "ClipSpec", "DataSplit", "VideoCrops", "augment_clip",
+    "build_clip_augmentation", "clip_geometry", "clip_title", "clip_windows", "epoch_plan", "from_tensor_clip",
+    "load_crop", "prepare_data", "random_window", "read_crops_manifest", "read_split", "render_clips",
+    "save_clip_grid", "seed_augmentation", "split_videos", "to_tensor_clip", "training_clips", "val_plan",
+    "video_scores",
+]

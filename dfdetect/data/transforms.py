@@ -1,0 +1,102 @@
+"""THE eval-time transform, shared by validation, ``eval.py`` and the Detector: a stored face crop, resized to the
+model's size, then uint8 RGB ``(T, H, W, 3)`` -> normalised float32 ``(T, C, H, W)``. Training adds augmentation
+(:mod:`dfdetect.data.augmentation`) before it, never after.
+
+Example:
+    >>> clip = np.full((2, 8, 8, 3), 255, np.uint8)
+    >>> to_tensor_clip(clip, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))[0, :, 0, 0].tolist()
+    [2.0, 2.0, 2.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from dfdetect.core.io import load_image
+
+
+def load_crop(path: str | Path, size: int) -> np.ndarray:
+    """Read a stored face crop as RGB uint8 ``(size, size, 3)``, resized if it was stored at another size.
+
+    Shrinking uses ``INTER_AREA`` (no aliasing), enlarging ``INTER_CUBIC``, as :func:`face_crop.crop.crop_face` does.
+
+    Args:
+        path: an image file (PNG or JPEG).
+        size: the side in pixels the model takes.
+
+    Returns:
+        uint8 ``(size, size, 3)`` RGB.
+
+    Raises:
+        OSError: an unreadable image (the message names the file).
+
+    Example:
+        >>> import tempfile
+        >>> from dfdetect.core.io import save_image
+        >>> path = Path(tempfile.mkdtemp()) / "000000.png"
+        >>> save_image(path, np.zeros((64, 64, 3), np.uint8))
+        >>> load_crop(path, 112).shape
+        (112, 112, 3)
+    """
+    img = load_image(path)  # (H, W, 3) uint8 RGB
+    if img.shape[:2] != (size, size):
+        interp = cv2.INTER_AREA if max(img.shape[:2]) > size else cv2.INTER_CUBIC
+        img = cv2.resize(img, (size, size), interpolation=interp)
+    return img
+
+
+def to_tensor_clip(
+    crops: Sequence[np.ndarray] | np.ndarray, mean: Sequence[float], std: Sequence[float]
+) -> torch.Tensor:
+    """THE eval-time transform: uint8 RGB crops ``(T, H, W, 3)`` -> normalised float32 ``(T, C, H, W)``.
+
+    Args:
+        crops: T crops of equal size, RGB uint8.
+        mean: per-channel mean in [0, 1] (the backbone's).
+        std: per-channel std in [0, 1].
+
+    Returns:
+        float32 ``(T, 3, H, W)``, contiguous: ``(crops / 255 - mean) / std``.
+
+    Raises:
+        ValueError: crops that are not uint8 ``(T, H, W, 3)``.
+
+    Example:
+        >>> x = to_tensor_clip(np.zeros((10, 224, 224, 3), np.uint8), (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+        >>> tuple(x.shape), x.dtype
+        ((10, 3, 224, 224), torch.float32)
+    """
+    arr = np.asarray(crops) if not isinstance(crops, np.ndarray) else crops
+    if arr.ndim != 4 or arr.shape[-1] != 3 or arr.dtype != np.uint8:
+        raise ValueError(f"expected uint8 crops (T, H, W, 3), got {arr.dtype} {arr.shape}")
+    x = torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2).float().div_(255.0)  # (T, C, H, W)
+    m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)  # (1, C, 1, 1)
+    s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)  # (1, C, 1, 1)
+    return ((x - m) / s).contiguous()  # (T, C, H, W)
+
+
+def from_tensor_clip(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """Inverse of :func:`to_tensor_clip` (pictures of what the model sees): ``(T, C, H, W)`` -> uint8 ``(T, H, W, 3)``.
+
+    Args:
+        x: a normalised clip, float ``(T, 3, H, W)`` on any device.
+        mean: the normalisation mean it was made with.
+        std: the normalisation std it was made with.
+
+    Returns:
+        uint8 ``(T, H, W, 3)`` RGB, values clamped to [0, 255].
+
+    Example:
+        >>> clip = np.full((2, 8, 8, 3), 77, np.uint8)
+        >>> bool((from_tensor_clip(to_tensor_clip(clip, (0.5,) * 3, (0.5,) * 3), (0.5,) * 3, (0.5,) * 3) == clip).all())
+        True
+    """
+    m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)  # (1, C, 1, 1)
+    s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)  # (1, C, 1, 1)
+    img = (x.detach().float().cpu() * s + m).clamp_(0, 1).mul_(255).round_()  # (T, C, H, W) in [0, 255]
+    return img.to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()  # (T, H, W, C)

@@ -1,0 +1,225 @@
+"""``python -m dfdetect synth VIDEOS... OUT``: self-blended fake videos (and re-encoded reals) with their labels.
+
+    python -m dfdetect synth VIDEOS... OUT --per-video 2 --seed 0 [--flicker] [--no-reals] [--max-frames N]
+
+Each input real video gives ``--per-video`` fakes (:func:`dfdetect.synth.video.blend_track` on its face track) and,
+unless ``--no-reals``, itself re-encoded by the same writer (:func:`dfdetect.synth.encode.encode_video`), so the codec
+settings do not tell fakes from reals. Outputs get neutral shuffled names (:data:`NAME_PATTERN`); ``OUT/labels.csv``
+holds the labels and ``OUT/meta.csv`` (:data:`META_COLUMNS`) the record: source, seed, parameters, and every skipped
+input with its reason. A rerun keeps the outputs made with the same settings (resume).
+
+Exit status: 0 at least one input done, 1 none, 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+from tqdm import tqdm
+
+from dfdetect.core.io import InputError, collect_files, read_csv, setup_logging, write_csv
+from dfdetect.core.schemas import LABELS_COLUMNS, ItemStatus
+from dfdetect.core.seeding import item_rng, stable_seed
+from dfdetect.synth.encode import encode_video
+from dfdetect.synth.sbi import BlendParams
+from dfdetect.synth.track import FaceTrack, track_faces
+from dfdetect.synth.video import blend_track
+from face_crop.detect import FaceDetector
+from frame_extraction.decode import VideoError, VideoInfo, read_frames, scan_video
+
+log = logging.getLogger(__name__)
+
+NAME_PATTERN = re.compile(r"^v\d{4,}\.mp4$")
+"""Neutral output names (``v0007.mp4``): nothing in a name says real or fake."""
+META_COLUMNS = ("video_name", "target", "source", "k", "flicker", "seed", "max_frames", "status", "reason", "frames",
+                "fps", "width", "height", "face_frames", "params")
+"""``OUT/meta.csv``: one row per output (status ok) and one per skipped input (status skipped, with the reason)."""
+
+
+def assign_names(keys: Sequence[Any], taken: set[str], seed: int) -> dict[Any, str]:
+    """Neutral names ``v0000.mp4``... for new outputs, in a seeded random order (the order leaks nothing).
+
+    Args:
+        keys: the outputs needing a name, in a deterministic order.
+        taken: names already used in the folder.
+        seed: shuffles which key gets which number.
+
+    Returns:
+        ``{key: name}``: the lowest free numbers, shuffled over the keys.
+
+    Example:
+        >>> sorted(assign_names(["a", "b"], {"v0000.mp4"}, seed=0).values())
+        ['v0001.mp4', 'v0002.mp4']
+    """
+    used = {int(n[1:-4]) for n in taken if NAME_PATTERN.match(n)}
+    numbers: list[int] = []
+    i = 0
+    while len(numbers) < len(keys):
+        if i not in used:
+            numbers.append(i)
+        i += 1
+    order = item_rng(seed, "names", len(used)).permutation(len(keys))
+    return {k: f"v{numbers[j]:04d}.mp4" for k, j in zip(keys, order)}
+
+
+def _params_record(params: list[BlendParams | None], flicker: bool, seed: list[int]) -> str:
+    """The params column: the clip's parameter set (consistent) or the seed that redraws them (flicker)."""
+    if flicker:
+        return json.dumps({"mode": "flicker", "seed": seed})
+    first = next((p for p in params if p is not None), None)
+    return json.dumps({"mode": "consistent", **(first.to_dict() if first else {})})
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    """The ``synth`` command line (see the module docstring)."""
+    p = argparse.ArgumentParser(
+        prog="python -m dfdetect synth",
+        description="Write self-blended fake videos (SBI extended to video) from real videos, plus OUT/labels.csv.",
+    )
+    p.add_argument("videos", nargs="+", help="real videos or folders of videos")
+    p.add_argument("out", help="output folder (fakes v0000.mp4..., labels.csv, meta.csv)")
+    p.add_argument("--per-video", type=int, default=1, help="fakes per input video (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed: same seed, same blended pixels")
+    p.add_argument("--flicker", action="store_true", help="redraw the blend parameters every frame")
+    p.add_argument("--no-reals", dest="with_reals", action="store_false",
+                   help="write only the fakes (by default each real video is re-encoded into OUT with the same encoder "
+                        "settings, target 0: otherwise the codec, bitrate and size alone would tell fakes from reals)")
+    p.add_argument("--with-reals", dest="with_reals", action="store_true", help=argparse.SUPPRESS)  # the default
+    p.add_argument("--max-frames", type=int, default=0,
+                   help="use only the first N frames of each video (0 = all; bounds memory on long videos)")
+    p.add_argument("--device", default="cpu", help="face detector device")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: 0 at least one input done, 1 none (each skip is in ``meta.csv`` with its reason), 2 bad arguments."""
+    args = get_args_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        return _run(args)
+    except InputError as e:
+        log.error("%s", e)
+        return 2
+
+
+def _check_args(args: argparse.Namespace) -> list[Path]:
+    """Validate the CLI arguments; returns the input files."""
+    if args.per_video < 0 or args.max_frames < 0:
+        raise InputError("--per-video and --max-frames must be >= 0")
+    if args.per_video == 0 and not args.with_reals:
+        raise InputError("nothing to write: --per-video 0 with --no-reals")
+    files = collect_files(args.videos)
+    if not files:
+        raise InputError(f"no videos found in {', '.join(args.videos)}")
+    names = [f.name for f in files]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise InputError(f"several inputs share the file name {dup[0]!r} (names key the seeds and the record)")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"output is not a folder: {out}")
+    if any(f.resolve().parent == out.resolve() for f in files):
+        raise InputError(f"OUT ({out}) holds input videos: write the fakes to another folder")
+    return files
+
+
+def _read_video(path: Path, max_frames: int) -> tuple[VideoInfo, list[np.ndarray]]:
+    """(VideoInfo, frames (H, W, 3) uint8) of one input, its first ``max_frames`` (0: all); raises VideoError."""
+    scan = scan_video(path)  # one pass over the packets: the frame count, and the index read_frames reuses
+    n = min(max_frames, scan.info.num_frames) if max_frames else scan.info.num_frames
+    frames = list(read_frames(path, range(n), scan=scan).values())
+    if not frames:
+        raise VideoError(f"{path}: no decodable frame")
+    if any(f.shape != frames[0].shape for f in frames):
+        raise VideoError(f"{path}: frame size changes mid-video")
+    return scan.info, frames
+
+
+def _run(args: argparse.Namespace) -> int:
+    files = _check_args(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    meta_path = out / "meta.csv"
+    old = read_csv(meta_path) if meta_path.is_file() else []
+    if old and set(META_COLUMNS) - set(old[0]):
+        raise InputError(f"{meta_path} was not written by this tool (columns differ)")
+
+    # Outputs keyed by (source, target, k); a previous run's names are kept so that a resumed run continues.
+    rows = {(r["source"], int(r["target"]), int(r["k"])): r for r in old
+            if r["status"] == ItemStatus.OK and r["video_name"]}
+    skips: dict[str, dict[str, Any]] = {}
+    wanted = [(f.name, 1, k) for f in files for k in range(args.per_video)]
+    wanted += [(f.name, 0, 0) for f in files] if args.with_reals else []
+    # Never a name already in OUT (ours from meta.csv, or any file of the user's): nothing there is overwritten.
+    taken = {r["video_name"] for r in rows.values()} | ({p.name for p in out.iterdir()} if out.is_dir() else set())
+    fresh = assign_names([k for k in wanted if k not in rows], taken, args.seed)
+    name_of = {k: rows[k]["video_name"] if k in rows else fresh[k] for k in wanted}
+    settings = {"seed": str(args.seed), "flicker": str(int(args.flicker)), "max_frames": str(args.max_frames)}
+
+    def done(key: tuple[str, int, int]) -> bool:
+        r = rows.get(key)
+        if r is None or not (out / r["video_name"]).is_file():
+            return False
+        checked = settings if key[1] == 1 else {"max_frames": settings["max_frames"]}  # a real has no seed
+        return all(str(r[s]) == v for s, v in checked.items())
+
+    def flush() -> None:
+        table = sorted(rows.values(), key=lambda r: r["video_name"]) + list(skips.values())
+        write_csv(meta_path, table, META_COLUMNS)
+        write_csv(out / "labels.csv", [r for r in table if r["status"] == ItemStatus.OK], LABELS_COLUMNS)
+
+    detector = None
+    n_ok = n_skipped = 0
+    for path in tqdm(files, desc="synth", unit="video"):
+        todo = [k for k in wanted if k[0] == path.name and not done(k)]
+        skips.pop(path.name, None)
+        try:
+            if todo:
+                info, frames = _read_video(path, args.max_frames)
+                track = None
+                if any(k[1] == 1 for k in todo):
+                    if detector is None:  # built on first need: a run of finished or faceless inputs never loads it
+                        detector = FaceDetector(device=args.device)
+                    track = track_faces(detector.detect(frames))
+                    if not track.valid.any():
+                        raise VideoError("no face detected")
+                for key in todo:
+                    rows[key] = _write_output(out / name_of[key], key, info, frames, track, args, settings)
+        except (VideoError, ValueError, OSError, RuntimeError, av.error.FFmpegError) as e:
+            log.warning("skipped %s: %s", path, e)
+            skips[path.name] = {"source": path.name, "status": ItemStatus.SKIPPED, "reason": str(e)}
+            n_skipped += 1
+        else:
+            n_ok += 1
+        flush()
+    log.info("%d videos done, %d skipped; %s", n_ok, n_skipped, out / "labels.csv")
+    return 0 if n_ok else 1
+
+
+def _write_output(path: Path, key: tuple[str, int, int], info: VideoInfo, frames: list[np.ndarray],
+                  track: FaceTrack | None, args: argparse.Namespace, settings: dict[str, str]) -> dict[str, Any]:
+    """Encode one output (a fake of ``frames``, or the re-encoded real) and return its meta row."""
+    source, target, k = key
+    h, w = frames[0].shape[:2]
+    row: dict[str, Any] = {"video_name": path.name, "target": target, "source": source, "k": k,
+                           "status": ItemStatus.OK, "reason": "", "frames": len(frames), "fps": round(info.fps, 6),
+                           "width": w - w % 2, "height": h - h % 2, "max_frames": settings["max_frames"]}
+    if target == 1 and track is not None:
+        seed = stable_seed(args.seed, source, k)
+        res = blend_track(frames, track, np.random.default_rng(seed), consistent=not args.flicker)
+        encode_video(path, res.frames, info.fps)
+        row.update(seed=settings["seed"], flicker=settings["flicker"], face_frames=int(track.valid.sum()),
+                   params=_params_record(res.params, args.flicker, seed))
+    else:
+        encode_video(path, frames, info.fps)
+    log.info("%s -> %s (%s)", source, path.name, "fake" if target else "real")
+    return row

@@ -1,0 +1,106 @@
+"""THE training step and THE clip prediction, shared by the training loop, validation and ``bench/train.py``.
+
+Example:
+    >>> net = nn.Sequential(nn.Flatten(1), nn.Linear(2 * 3 * 1 * 1, 1), nn.Flatten(0))  # (B, T, C, H, W) -> (B,)
+    >>> batch = {"clip": torch.zeros(4, 2, 3, 1, 1), "label": torch.ones(4)}
+    >>> opt = torch.optim.SGD(net.parameters(), lr=0.5)
+    >>> scaler = torch.amp.GradScaler("cuda", enabled=False)
+    >>> with torch.no_grad():
+    ...     _ = net[1].bias.fill_(0.0)
+    >>> loss = train_step(net, batch, opt, scaler, nn.BCEWithLogitsLoss(), torch.device("cpu"), None)
+    >>> round(loss.item(), 4), round(net[1].bias.item(), 4)  # log(2); the bias moves by lr * (1 - sigmoid(0))
+    (0.6931, 0.25)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from dfdetect.core.runtime import autocast
+
+
+def train_step(
+    model: nn.Module,
+    batch: dict[str, torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    criterion: nn.Module,
+    device: torch.device,
+    amp_dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """One optimiser step on a batch of clips: forward (autocast when ``amp_dtype``), loss in fp32, scaled backward.
+
+    Args:
+        model: clips ``(B, T, C, H, W)`` -> logits ``(B,)``; in train mode (the caller sets it).
+        batch: ``clip`` float ``(B, T, C, H, W)`` and ``label`` float ``(B,)`` (1 = fake), as
+            :class:`~dfdetect.data.ClipDataset` batches them.
+        optimizer: steps the trainable parameters.
+        scaler: a GradScaler (disabled unless fp16: it then passes the loss and the step through unchanged).
+        criterion: the loss on (logits, labels), e.g. ``BCEWithLogitsLoss``.
+        device: where the model is.
+        amp_dtype: the autocast dtype, ``None`` for fp32.
+
+    Returns:
+        The batch's mean loss, a detached 0-d float32 tensor on ``device``.
+    """
+    x = batch["clip"].to(device, non_blocking=True)  # (B, T, C, H, W)
+    y = batch["label"].to(device)  # (B,)
+    optimizer.zero_grad(set_to_none=True)
+    with autocast(device, amp_dtype):
+        logits = model(x)  # (B,)
+    loss = criterion(logits.float(), y)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.detach()
+
+
+@torch.no_grad()
+def predict_batch(
+    model: nn.Module, batch: dict[str, torch.Tensor], device: torch.device, amp_dtype: torch.dtype | None = None
+) -> torch.Tensor:
+    """The logits of a batch of clips, without gradients (the caller picks train or eval mode).
+
+    Args:
+        model: clips ``(B, T, C, H, W)`` -> logits ``(B,)``.
+        batch: ``clip`` float ``(B, T, C, H, W)``.
+        device: where the model is.
+        amp_dtype: the autocast dtype, ``None`` for fp32.
+
+    Returns:
+        float32 logits ``(B,)`` on ``device``.
+    """
+    x = batch["clip"].to(device, non_blocking=True)  # (B, T, C, H, W)
+    with autocast(device, amp_dtype):
+        logits = model(x)  # (B,)
+    return logits.float()
+
+
+def predict_clips(
+    model: nn.Module, loader: DataLoader, device: torch.device, amp_dtype: torch.dtype | None = None
+) -> np.ndarray:
+    """sigmoid(logit) of every clip of ``loader``, in order; puts the model in eval mode.
+
+    Args:
+        model: clips ``(B, T, C, H, W)`` -> logits ``(B,)``.
+        loader: batches with a ``clip`` entry.
+        device: where the model is.
+        amp_dtype: the autocast dtype, ``None`` for fp32.
+
+    Returns:
+        float64 scores in [0, 1], one per clip (empty for an empty loader).
+
+    Example:
+        >>> net = nn.Sequential(nn.Flatten(1), nn.Linear(2, 1), nn.Flatten(0))  # (B, T, C, H, W) -> (B,)
+        >>> with torch.no_grad():
+        ...     _ = net[1].weight.fill_(1.0), net[1].bias.fill_(0.0)
+        >>> clips = [{"clip": torch.full((1, 2, 1, 1), v)} for v in (0.0, 0.5)]  # T = 2, C = 1, H = W = 1
+        >>> predict_clips(net, DataLoader(clips, batch_size=2), torch.device("cpu")).round(4)
+        array([0.5   , 0.7311])
+    """
+    model.eval()
+    scores = [torch.sigmoid(predict_batch(model, batch, device, amp_dtype)).cpu() for batch in loader]  # [(B,)]
+    return torch.cat(scores).numpy().astype(np.float64) if scores else np.zeros(0)

@@ -1,0 +1,81 @@
+"""``python -m face_crop FRAMES CROPS``: MTCNN face crops for a frame_extraction output folder.
+
+Exit codes: 0 done, 1 no video gave enough face crops, 2 malformed input (one-line message).
+
+Example:
+    python -m face_crop out/frames out/crops --min-faces 10 --margin 0.3 --size 224 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from dfdetect.core.config import DataConfig
+from dfdetect.core.io import InputError, setup_logging
+from dfdetect.core.runtime import resolve_device
+from face_crop.detect import BATCH_SIZE, MAX_SIDE, FaceDetector
+from face_crop.pipeline import REJECTS_FILE, run_crops
+
+log = logging.getLogger(__name__)
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    """Command-line options: crop defaults from :class:`DataConfig`; detector thresholds are the module constants of
+    :mod:`face_crop.detect`, on purpose not options (training and test crops must come from the same detector)."""
+    d = DataConfig()
+    p = argparse.ArgumentParser(
+        prog="python -m face_crop",
+        description="Detect, track and crop the main face of each video in a frame_extraction output folder. "
+        "Writes CROPS/<video>/<frame:06d>.png, CROPS/crops.csv and CROPS/rejects.csv; resumes finished videos.",
+    )
+    p.add_argument("frames", help="frame_extraction output folder (with frames.csv)")
+    p.add_argument("crops", help="output folder")
+    p.add_argument("--min-faces", type=int, default=d.min_faces,
+                   help=f"drop videos with fewer face crops (default {d.min_faces})")
+    p.add_argument("--margin", type=float, default=d.margin,
+                   help=f"box margin per side, fraction of box size (default {d.margin})")
+    p.add_argument("--size", type=int, default=d.size, help=f"crop side in pixels (default {d.size})")
+    p.add_argument("--batch", type=int, default=BATCH_SIZE, help=f"frames per MTCNN call (default {BATCH_SIZE})")
+    p.add_argument("--max-side", type=int, default=MAX_SIDE,
+                   help=f"detect on copies this long at most (default {MAX_SIDE})")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="MTCNN device (default cpu)")
+    p.add_argument("--workers", type=int, default=1, help="threads reading frames and writing crops (default 1)")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI.
+
+    Args:
+        argv: the arguments (None: ``sys.argv[1:]``).
+
+    Returns:
+        0 on success, 1 when no video gave crops, 2 on malformed input.
+
+    Example:
+        >>> import tempfile
+        >>> main([tempfile.mkdtemp(), tempfile.mkdtemp()])  # no frames.csv there: malformed input
+        2
+    """
+    args = get_args_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        if args.batch < 1 or args.max_side < 1 or args.workers < 0:
+            raise InputError("--batch and --max-side must be >= 1, --workers >= 0")
+        device = resolve_device(args.device)  # InputError when CUDA is asked for and absent
+        detector = FaceDetector(device=str(device), max_side=args.max_side, batch_size=args.batch)
+        summary = run_crops(args.frames, args.crops, detector, margin=args.margin, size=args.size,
+                            min_faces=args.min_faces, workers=args.workers)
+    except InputError as e:
+        log.error("%s", e)
+        return 2
+    per_frame = 1000 * summary.seconds / summary.frames_processed if summary.frames_processed else 0.0
+    log.info("%d videos cropped (%d resumed), %d rejected, %d crops; %.1f ms per processed frame",
+             summary.ok, summary.resumed, summary.rejected, summary.crops, per_frame)
+    if summary.ok == 0:
+        log.error("no video gave at least %d face crops (see %s)", args.min_faces, Path(args.crops) / REJECTS_FILE)
+        return 1
+    return 0

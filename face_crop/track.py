@@ -1,0 +1,162 @@
+"""Main-face tracking: which detected face is "the" face in each frame of a video.
+
+Detections are linked frame to frame into tracks by IoU; the main face is the track with the largest summed
+``sqrt(area) * prob`` (large, confident and persistent), and each frame gets that track's face. A frame where the main
+track has no detection takes a candidate close to the previous chosen box; a frame with nothing there gets ``None``
+rather than another face, so a second person or a false positive (e.g. on a hand covering the face) never makes the
+crop jump.
+
+Works on anything with a ``box`` (``x1, y1, x2, y2`` pixels), a ``prob`` and an ``area`` (:class:`Detection`), such as
+:class:`face_crop.detect.Face`; this module imports nothing of the detector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
+
+import numpy as np
+
+TRACK_IOU = 0.1
+"""Minimum IoU linking a detection to a track (low: sampled frames can be far apart)."""
+MAX_SHIFT = 0.75
+"""Where the main track has no detection: a candidate this many box sides from the last chosen box may continue it."""
+MAX_SIZE_RATIO = 1.5
+"""... if its box side is within this ratio of the last chosen one."""
+
+
+class Detection(Protocol):
+    """What tracking needs of a detected face (:class:`face_crop.detect.Face` is one)."""
+
+    box: np.ndarray  # float (4,) x1, y1, x2, y2 in full-frame pixels
+    prob: float  # detector confidence in [0, 1]
+
+    @property
+    def area(self) -> float: ...
+
+
+D = TypeVar("D", bound=Detection)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two ``x1, y1, x2, y2`` boxes.
+
+    Example:
+        >>> box_iou(np.array([0, 0, 10, 10]), np.array([5, 0, 15, 10]))
+        0.3333333333333333
+    """
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = float(iw * ih)
+    union = float((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _link_tracks(faces: Sequence[Sequence[D]], min_iou: float) -> list[dict[int, D]]:
+    """Greedy IoU linking in time order; each track is {frame index: face}, at most one face per frame."""
+    tracks: list[dict[int, D]] = []
+    last: list[np.ndarray] = []  # last box of each track, (4,) each
+    for i, cands in enumerate(faces):
+        pairs = sorted(
+            ((box_iou(last[t], f.box), t, c) for t in range(len(tracks)) for c, f in enumerate(cands)), reverse=True
+        )
+        used_t: set[int] = set()
+        used_c: set[int] = set()
+        for iou, t, c in pairs:
+            if iou < min_iou:
+                break
+            if t in used_t or c in used_c:
+                continue
+            tracks[t][i] = cands[c]
+            last[t] = cands[c].box
+            used_t.add(t)
+            used_c.add(c)
+        for c, f in enumerate(cands):
+            if c not in used_c:
+                tracks.append({i: f})
+                last.append(f.box)
+    return tracks
+
+
+def _same_place(ref: np.ndarray, box: np.ndarray, min_iou: float) -> float | None:
+    """Distance score if ``box`` is plausibly the face that was at ``ref`` (overlap, or close and alike in size)."""
+    side_r = np.sqrt(max(float((ref[2] - ref[0]) * (ref[3] - ref[1])), 1e-6))
+    side_b = np.sqrt(max(float((box[2] - box[0]) * (box[3] - box[1])), 1e-6))
+    dist = float(np.hypot((box[0] + box[2] - ref[0] - ref[2]) / 2, (box[1] + box[3] - ref[1] - ref[3]) / 2))
+    alike = max(side_r, side_b) / min(side_r, side_b) <= MAX_SIZE_RATIO
+    if box_iou(ref, box) >= min_iou or (alike and dist <= MAX_SHIFT * side_r):
+        return dist
+    return None
+
+
+def select_main_track(faces: Sequence[Sequence[D]], min_iou: float = TRACK_IOU) -> list[D | None]:
+    """Pick one face per frame: the video's main face, followed consistently.
+
+    Detections are linked into tracks by IoU; the main track has the largest summed ``sqrt(area) * prob`` over its
+    frames (box side rather than area, so a persistent face beats a one-frame giant false positive). Where the main
+    track has no detection, the candidate nearest the previous chosen box is taken if it overlaps it or lies within
+    :data:`MAX_SHIFT` box sides of it with a similar size (a face that moved between far-apart frames); otherwise the
+    frame gets ``None`` rather than somebody else's face.
+
+    Args:
+        faces: per frame, all candidate faces (as from :meth:`face_crop.detect.FaceDetector.detect_all`).
+        min_iou: IoU needed to link a face to a track.
+
+    Returns:
+        One face or ``None`` per frame.
+
+    Example:
+        >>> from face_crop.detect import Face
+        >>> big = Face(np.array([0, 0, 100, 100], np.float32), 0.99, np.zeros((5, 2), np.float32))
+        >>> small = Face(np.array([200, 0, 240, 40], np.float32), 0.99, np.zeros((5, 2), np.float32))
+        >>> [f is big for f in select_main_track([[small, big], [small]])]
+        [True, False]
+    """
+    tracks = _link_tracks(faces, min_iou)
+    if not tracks:
+        return [None] * len(faces)
+    main = max(tracks, key=lambda tr: sum(np.sqrt(f.area) * f.prob for f in tr.values()))
+    main_frames = sorted(main)
+    chosen: list[D | None] = []
+    prev: np.ndarray | None = None
+    for i, cands in enumerate(faces):
+        face = main.get(i)
+        if face is None and cands:
+            # The main track missed this frame (or split): take a candidate where the face was.
+            ref = prev if prev is not None else main[min(main_frames, key=lambda j: abs(j - i))].box
+            near = [(d, k) for k, f in enumerate(cands) if (d := _same_place(ref, f.box, min_iou)) is not None]
+            face = cands[min(near)[1]] if near else None
+        chosen.append(face)
+        if face is not None:
+            prev = face.box
+    return chosen
+
+
+def main_faces(detections: Sequence[Sequence[D]], tracks: Sequence[Sequence[int]] | None = None) -> list[D | None]:
+    """The main face of each frame, each group of positions tracked on its own (:func:`select_main_track`).
+
+    Args:
+        detections: per frame, all candidate faces (one batched :meth:`~face_crop.detect.FaceDetector.detect_all`).
+        tracks: groups of positions in ``detections`` to track separately (e.g. evaluation windows far apart in a
+            video, each tracked like one preprocessing sample); default one track over all frames. A position in no
+            group gets ``None``.
+
+    Returns:
+        One face or ``None`` per frame.
+
+    Example:
+        >>> from face_crop.detect import Face
+        >>> def face(x): return Face(np.array([x, 0, x + 50, 50], np.float32), 0.99, np.zeros((5, 2), np.float32))
+        >>> a, b = face(0), face(300)  # two people, far apart
+        >>> [f is a for f in main_faces([[a], [a], [b]])]  # one track: person a is the main face
+        [True, True, False]
+        >>> [f is b for f in main_faces([[a], [a], [b]], tracks=[[0, 1], [2]])]  # frame 2 on its own: person b
+        [False, False, True]
+    """
+    faces: list[D | None] = [None] * len(detections)
+    for group in tracks if tracks is not None else [range(len(detections))]:
+        for pos, face in zip(group, select_main_track([detections[p] for p in group])):
+            faces[pos] = face
+    return faces

@@ -1,0 +1,80 @@
+"""``python -m dfdetect synth`` (dfdetect.synth.cli): fakes, re-encoded reals, labels, recorded skips, resume, flicker,
+the user's files never overwritten, exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dfdetect.core.io import read_csv, read_labels
+from dfdetect.synth import cli
+from dfdetect.synth.encode import encode_video
+from frame_extraction.decode import probe_video, read_all_frames, read_frames
+
+
+@pytest.fixture(scope="module")
+def cli_inputs(tmp_path_factory, clip, no_face_video: Path) -> Path:
+    """A short real face video, a short cartoon (no face) and a file that is not a video."""
+    d = tmp_path_factory.mktemp("synth_in")
+    frames, _ = clip
+    encode_video(d / "talk.mp4", frames[:16], fps=30)
+    encode_video(d / "cartoon.mp4", list(read_frames(no_face_video, range(8)).values()), fps=30)
+    (d / "broken.mp4").write_bytes(b"this is not a video")
+    return d
+
+
+def test_synth_cli_writes_fakes_labels_and_recorded_skips(cli_inputs, clip, tmp_path, far_from_face):
+    out = tmp_path / "out"
+    argv = [str(cli_inputs), str(out), "--per-video", "2", "--seed", "3"]  # reals re-encoded by default
+    assert cli.main(argv) == 0
+    labels = read_labels(out / "labels.csv")
+    assert sorted(labels.values()) == [0, 1, 1]  # two fakes and the re-encoded real of talk.mp4
+    assert all(cli.NAME_PATTERN.match(n) for n in labels)
+    meta = read_csv(out / "meta.csv")
+    skipped = {r["source"]: r["reason"] for r in meta if r["status"] == "skipped"}
+    assert set(skipped) == {"cartoon.mp4", "broken.mp4"}
+    assert "no face" in skipped["cartoon.mp4"] and "not a readable video" in skipped["broken.mp4"]
+    # decoded fakes vs the decoded real: codec noise far from the face, a real change on it
+    real = read_all_frames(out / next(n for n, t in labels.items() if t == 0))
+    fakes = [read_all_frames(out / n) for n, t in labels.items() if t == 1]
+    box = clip[1][0].box  # the man's face in the first frame (he barely moves in 16 frames)
+    far = far_from_face(real[0].shape, box, 0.7)
+    x1, y1, x2, y2 = box.astype(int)
+    for fake in fakes:
+        assert len(fake) == len(real) == 16
+        assert np.mean([np.abs(a[far].astype(int) - b[far]).mean() for a, b in zip(fake, real)]) < 1.5
+        assert np.mean([np.abs(a[y1:y2, x1:x2].astype(int) - b[y1:y2, x1:x2]).mean()
+                        for a, b in zip(fake, real)]) > 1.0
+    assert not np.array_equal(fakes[0][5], fakes[1][5])  # two different fakes per video
+    # resumable: a second run writes nothing new
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("v*.mp4")}
+    assert cli.main(argv) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("v*.mp4")} == stamps
+
+
+def test_synth_cli_flicker_option(cli_inputs, tmp_path):
+    out = tmp_path / "flick"
+    argv = [str(cli_inputs / "talk.mp4"), str(out), "--flicker", "--max-frames", "8", "--no-reals"]
+    assert cli.main(argv) == 0
+    (row,) = [r for r in read_csv(out / "meta.csv") if r["status"] == "ok"]  # --no-reals: the fake alone
+    assert row["flicker"] == "1" and row["frames"] == "8" and '"flicker"' in row["params"]
+    assert probe_video(out / row["video_name"]).num_frames == 8
+
+
+def test_synth_cli_never_overwrites_the_users_files(cli_inputs, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "v0000.mp4").write_bytes(b"the user's own video")
+    assert cli.main([str(cli_inputs / "talk.mp4"), str(out), "--max-frames", "4"]) == 0
+    assert (out / "v0000.mp4").read_bytes() == b"the user's own video"
+    assert "v0000.mp4" not in read_labels(out / "labels.csv") and len(read_labels(out / "labels.csv")) == 2
+    # OUT holding the inputs: refused (the fakes' neutral names could land on the user's videos)
+    assert cli.main([str(out / "v0000.mp4"), str(out)]) == 2
+
+
+def test_synth_cli_exit_codes(cli_inputs, tmp_path):
+    assert cli.main([str(tmp_path / "missing.mp4"), str(tmp_path / "o1")]) == 2
+    assert cli.main([str(cli_inputs / "broken.mp4"), str(tmp_path / "o2")]) == 1
+    assert read_csv(tmp_path / "o2" / "meta.csv")[0]["status"] == "skipped"
