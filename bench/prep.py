@@ -171,12 +171,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print the tables; returns 0 (2 when a sample video is missing).
-
-    Example:
-        >>> main(["--samples", "data/samples", "--out", "bench_out"])  # doctest: +SKIP
-        0
-    """
+    """Run the benchmark and print the tables; returns 0 (2 when a sample video is missing)."""
     args = get_args_parser().parse_args(argv)
     setup_logging()
     torch.set_num_threads(max(1, args.threads))

@@ -70,7 +70,10 @@ class DataConfig:
         frames: T, timesteps per clip fed to the model (10 of the 15).
         size: face crop side in pixels.
         margin: face box margin, a fraction of the box width/height added on each side.
-        min_faces: a video with fewer detected faces is dropped (recorded, never deleted).
+        min_faces: a video with fewer detected faces is dropped (recorded, never deleted); at inference a video
+            with fewer faces in every window is not scored (0.5 and the reason).
+        min_face_size: at inference, a face whose box side (full-frame pixels) is smaller than this is too small to
+            judge: not counted as a face, and "face too small" is the reason when that leaves too few.
         augment: albumentations clip augmentation in training (never at validation).
         balance: per-epoch real/fake balance: ``"undersample"`` (majority class sampled down to the minority each
             epoch, without deleting anything) or ``"none"``.
@@ -83,6 +86,7 @@ class DataConfig:
     size: int = 224
     margin: float = 0.3
     min_faces: int = 10
+    min_face_size: int = 40
     augment: bool = True
     balance: str = "undersample"
     workers: int = 0
@@ -252,6 +256,7 @@ def validate_config(cfg: Config) -> None:
         (cfg.data.size >= 16, f"data.size must be >= 16, got {cfg.data.size}"),
         (cfg.data.margin >= 0, f"data.margin must be >= 0, got {cfg.data.margin}"),
         (cfg.data.min_faces >= 0, f"data.min_faces must be >= 0, got {cfg.data.min_faces}"),
+        (cfg.data.min_face_size >= 0, f"data.min_face_size must be >= 0, got {cfg.data.min_face_size}"),
         (cfg.data.workers >= 0, f"data.workers must be >= 0, got {cfg.data.workers}"),
         (cfg.data.balance in BALANCE_MODES, f"data.balance must be {'|'.join(BALANCE_MODES)}, got {cfg.data.balance}"),
         (
