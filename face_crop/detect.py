@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from face_crop.track import main_faces
+from face_crop.track import box_iou, main_faces, relative_box
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,27 @@ FACTOR = 0.709
 """Scale step of MTCNN's image pyramid (facenet-pytorch's default)."""
 BATCH_SIZE = 32
 """Frames per batched MTCNN call (bounds memory for long frame lists; one call for the usual 15-32 frames)."""
+RETRY_MAX_SIDE = 1920
+"""A frame whose downscaled copy shows no face is searched again on a copy up to this long side (1080p: full size),
+where faces from :data:`MIN_FACE_SIZE` px of the frame are found (the 480 px copy misses faces under ~80 px at 1080p).
+0 turns the retry off."""
+RETRY_PROBE = 3
+"""Faceless frames of one video retried first (evenly spread); when none has a face at full size either, the video's
+other faceless frames are not retried, so a video without any face costs at most this many larger detections."""
+RETRY_KEEP = 2.0
+"""A face found only by the retry is kept when its box side is under this many times the smallest face the copy
+could see (``min_face_size / scale``): the retry is for faces too small for the copy, not a second opinion on large
+ones."""
+KEY_STEP = 4
+""":meth:`FaceDetector.detect` runs the full MTCNN on every ``KEY_STEP``-th frame of a track (and its last) only; the
+frames between get the main face's box interpolated from the key frames around them and refined by O-Net (MTCNN's
+last stage, on one 48x48 crop per frame: about a millisecond), the way the fastest DFDC teams detected on a few frames
+and followed the face between them. A frame where that fails (no face on a key frame beside it, O-Net below its
+threshold, or a refined box that left the predicted place) is detected in full. 1: every frame in full."""
+REFINE_IOU = 0.3
+"""A refined box must overlap the interpolated one by at least this IoU, or the frame is detected in full."""
+ONET_SIZE = 48
+"""O-Net's input side in pixels."""
 
 @dataclass
 class Face:
@@ -46,16 +67,35 @@ class Face:
         prob: MTCNN O-Net confidence in [0, 1].
         landmarks: float32 (5, 2) ``x, y`` of the eyes, the nose tip and the mouth corners (MTCNN order: left eye,
             right eye, nose, left mouth corner, right mouth corner, as seen in the image).
+        frame_size: ``(width, height)`` of its frame (None when unknown).
+        small: True when found only by the full-size retry of a frame whose downscaled copy had no face.
     """
 
     box: np.ndarray
     prob: float
     landmarks: np.ndarray
+    frame_size: tuple[int, int] | None = None
+    small: bool = False
 
     @property
     def area(self) -> float:
         """Box area in full-frame pixels."""
         return float(max(self.box[2] - self.box[0], 0.0) * max(self.box[3] - self.box[1], 0.0))
+
+
+@dataclass(frozen=True)
+class RetryStats:
+    """What the small-face retry of the last :meth:`FaceDetector.detect_all` call did.
+
+    Attributes:
+        retried: frames searched again at the larger size (their downscaled copy had no face).
+        found: of those, frames where a (small) face was found.
+        skipped: faceless frames not retried because the first :data:`RETRY_PROBE` retried frames found nothing.
+    """
+
+    retried: int = 0
+    found: int = 0
+    skipped: int = 0
 
 
 def detection_scale(width: int, height: int, max_side: int = MAX_SIDE) -> float:
@@ -78,9 +118,15 @@ class FaceDetector:
         thresholds: MTCNN's three stage thresholds (the last is the minimum confidence).
         batch_size: frames per batched MTCNN call.
         factor: MTCNN pyramid scale step.
+        retry_max_side: longer side of the copy a frame is searched again on when its downscaled copy shows no face
+            (:data:`RETRY_MAX_SIDE`; 0: no retry). Only faceless frames of downscaled videos are retried, so the
+            usual video costs nothing more; :attr:`last_retry` tells what the retry did (faces it found have
+            ``small`` set: the caller can say "face too small").
+        key_step: :meth:`detect` runs the full MTCNN on every ``key_step``-th frame of a track and follows the face
+            between them with O-Net (:data:`KEY_STEP`; 1: every frame in full).
 
     Raises:
-        ValueError: ``max_side``, ``min_face_size`` or ``batch_size`` below 1.
+        ValueError: ``max_side``, ``min_face_size``, ``batch_size`` or ``key_step`` below 1.
 
     Example:
         >>> cap = cv2.VideoCapture("data/samples/single_face.mp4")
@@ -92,7 +138,8 @@ class FaceDetector:
         >>> face.box.shape, face.landmarks.shape, face.prob > 0.9, bool(200 < face.box[0] < face.box[2] < 400)
         ((4,), (5, 2), True, True)
         >>> detector.settings()
-        {'max_side': 480, 'min_face_size': 20, 'thresholds': [0.6, 0.7, 0.7], 'factor': 0.709}
+        {'max_side': 480, 'min_face_size': 20, 'thresholds': [0.6, 0.7, 0.7], 'factor': 0.709, 'retry_max_side': 1920,
+         'key_step': 4}
     """
 
     def __init__(
@@ -103,18 +150,25 @@ class FaceDetector:
         thresholds: Sequence[float] = THRESHOLDS,
         batch_size: int = BATCH_SIZE,
         factor: float = FACTOR,
+        retry_max_side: int = RETRY_MAX_SIDE,
+        key_step: int = KEY_STEP,
     ) -> None:
         import torch
         from facenet_pytorch import MTCNN  # heavy imports, only when a detector is built
 
-        if max_side < 1 or min_face_size < 1 or batch_size < 1:
-            raise ValueError("max_side, min_face_size and batch_size must be positive")
+        if max_side < 1 or min_face_size < 1 or batch_size < 1 or retry_max_side < 0 or key_step < 1:
+            raise ValueError("max_side, min_face_size, batch_size and key_step must be positive, retry_max_side not "
+                             "negative")
         self.device = device
         self.max_side = int(max_side)
         self.min_face_size = int(min_face_size)
         self.thresholds = tuple(float(t) for t in thresholds)
         self.batch_size = int(batch_size)
         self.factor = float(factor)
+        self.retry_max_side = int(retry_max_side)
+        self.key_step = int(key_step)
+        self.last_retry = RetryStats()
+        """What the small-face retry did in the last :meth:`detect_all` call."""
         # keep_all: we choose among all candidates ourselves; post_process off: we only use boxes and landmarks.
         self.mtcnn = MTCNN(
             keep_all=True,
@@ -136,10 +190,17 @@ class FaceDetector:
             "min_face_size": self.min_face_size,
             "thresholds": list(self.thresholds),
             "factor": self.factor,
+            "retry_max_side": self.retry_max_side,
+            "key_step": self.key_step,
         }
 
     def detect_all(self, frames: Sequence[np.ndarray | None]) -> list[list[Face]]:
         """All faces in each frame, sorted by decreasing ``area * prob``.
+
+        Each frame is searched on a copy whose longer side is at most ``max_side``. A frame of a downscaled video
+        where that finds nothing is searched again on a larger copy (``retry_max_side``) for faces too small for the
+        first one: first :data:`RETRY_PROBE` such frames, the rest only if those found a face. :attr:`last_retry`
+        counts what the retry did; the faces it found have ``small`` set.
 
         Args:
             frames: RGB uint8 frames (H, W, 3) of one video; ``None`` entries (unreadable frames) give ``[]``.
@@ -148,6 +209,7 @@ class FaceDetector:
             One list of :class:`Face` per frame (full-frame pixels).
         """
         out: list[list[Face]] = [[] for _ in frames]
+        retried = found = skipped = 0
         # Batched MTCNN needs equal sizes: group by shape (one group for a normal video).
         groups: dict[tuple[int, ...], list[int]] = {}
         for i, f in enumerate(frames):
@@ -156,39 +218,165 @@ class FaceDetector:
         for shape, idxs in groups.items():
             h, w = shape[:2]
             scale = detection_scale(w, h, self.max_side)
-            dw, dh = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
-            if min(dw, dh) < self.min_face_size:  # MTCNN's image pyramid would be empty (and it raises)
-                log.warning("frames of %dx%d are smaller than the minimum face size: no face searched", w, h)
+            if not self._search(frames, idxs, w, h, scale, self.batch_size, out):
                 continue
-            for start in range(0, len(idxs), self.batch_size):
-                chunk = idxs[start : start + self.batch_size]
-                small = np.stack([self._downscale(frames[i], dw, dh) for i in chunk])  # (B, dh, dw, 3) uint8
-                boxes, probs, points = self.mtcnn.detect(small, landmarks=True)
-                # Map back to full resolution (continuous coordinates: multiply by the exact per-axis ratio).
-                sxy = np.array([w / dw, h / dh], dtype=np.float32)
-                for i, b, p, lm in zip(chunk, boxes, probs, points):
-                    if b is None:
-                        continue
-                    b = np.asarray(b, dtype=np.float32).reshape(-1, 4)  # object arrays under numpy 2
-                    p = np.asarray(p, dtype=np.float32).reshape(-1)
-                    lm = np.asarray(lm, dtype=np.float32).reshape(-1, 5, 2)
-                    faces = [
-                        Face(box=(b[k].reshape(2, 2) * sxy).reshape(4), prob=float(p[k]), landmarks=lm[k] * sxy)
-                        for k in range(len(b))
-                    ]
-                    out[i] = sorted(faces, key=lambda f: f.area * f.prob, reverse=True)
+            faceless = [i for i in idxs if not out[i]]
+            retry_scale = detection_scale(w, h, self.retry_max_side) if self.retry_max_side else 0.0
+            if not faceless or retry_scale <= scale:
+                continue
+            # Faces under ~min_face_size / scale px were invisible on the copy: look again, larger (a few first).
+            keep_below = RETRY_KEEP * self.min_face_size / scale
+            probe = [faceless[int(k)] for k in np.unique(np.linspace(0, len(faceless) - 1, RETRY_PROBE).round())]
+            rest = [i for i in faceless if i not in set(probe)]
+            batch = max(1, self.batch_size // 8)  # larger copies: smaller batches
+            for todo in (probe, rest):
+                if todo is rest and not any(out[i] for i in probe):
+                    skipped += len(rest)
+                    break
+                self._search(frames, todo, w, h, retry_scale, batch, out, keep_below=keep_below)
+                retried += len(todo)
+                found += sum(bool(out[i]) for i in todo)
+            log.debug("frames of %dx%d: %d faceless on the %.0f%% copy, retried %d at %.0f%%, face in %d", w, h,
+                      len(faceless), 100 * scale, retried, 100 * retry_scale, found)
+        self.last_retry = RetryStats(retried=retried, found=found, skipped=skipped)
         return out
 
-    def detect(self, frames: Sequence[np.ndarray | None]) -> list[Face | None]:
+    def _search(self, frames: Sequence[np.ndarray | None], idxs: Sequence[int], w: int, h: int, scale: float,
+                batch_size: int, out: list[list[Face]], keep_below: float | None = None) -> bool:
+        """MTCNN on ``frames[idxs]`` (all ``w`` x ``h``) scaled by ``scale``; fills ``out[i]``. False: too small.
+
+        ``keep_below``: a retry; keep only faces whose box side is under this (full-frame pixels), marked ``small``.
+        """
+        dw, dh = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
+        if min(dw, dh) < self.min_face_size:  # MTCNN's image pyramid would be empty (and it raises)
+            log.warning("frames of %dx%d are smaller than the minimum face size: no face searched", w, h)
+            return False
+        # Map back to full resolution (continuous coordinates: multiply by the exact per-axis ratio).
+        sxy = np.array([w / dw, h / dh], dtype=np.float32)
+        for start in range(0, len(idxs), batch_size):
+            chunk = idxs[start : start + batch_size]
+            small = np.stack([self._downscale(frames[i], dw, dh) for i in chunk])  # (B, dh, dw, 3) uint8
+            boxes, probs, points = self.mtcnn.detect(small, landmarks=True)
+            for i, b, p, lm in zip(chunk, boxes, probs, points):
+                if b is None:
+                    continue
+                b = np.asarray(b, dtype=np.float32).reshape(-1, 4)  # object arrays under numpy 2
+                p = np.asarray(p, dtype=np.float32).reshape(-1)
+                lm = np.asarray(lm, dtype=np.float32).reshape(-1, 5, 2)
+                faces = [
+                    Face(box=(b[k].reshape(2, 2) * sxy).reshape(4), prob=float(p[k]), landmarks=lm[k] * sxy,
+                         frame_size=(w, h), small=keep_below is not None)
+                    for k in range(len(b))
+                ]
+                if keep_below is not None:
+                    faces = [f for f in faces if np.sqrt(f.area) < keep_below]
+                out[i] = sorted(faces, key=lambda f: f.area * f.prob, reverse=True)
+        return True
+
+    def detect(
+        self, frames: Sequence[np.ndarray | None], tracks: Sequence[Sequence[int]] | None = None
+    ) -> list[Face | None]:
         """The main face in each frame of one video, tracked consistently (:func:`face_crop.track.main_faces`).
+
+        The full MTCNN runs on the key frames only (every :attr:`key_step`-th position of each track, and its last);
+        between two key frames whose main faces were found, each frame gets their box interpolated (in coordinates
+        relative to the frame) and refined by O-Net (:meth:`refine`); every frame where that fails is detected in
+        full. The main track is then chosen over all frames, as :func:`~face_crop.track.main_faces` does.
 
         Args:
             frames: RGB uint8 frames (H, W, 3) of ONE video, in time order; ``None`` entries give ``None``.
+            tracks: groups of positions in ``frames`` tracked separately (e.g. evaluation windows); default one
+                group of all frames. A position in no group gets ``None``.
 
         Returns:
             One :class:`Face` or ``None`` per frame.
         """
-        return main_faces(self.detect_all(frames))
+        groups = [list(g) for g in (tracks if tracks is not None else [range(len(frames))])]
+        keys = {p for g in groups for p in (*g[:: self.key_step], *g[-1:])}
+        detections: list[list[Face]] = [[] for _ in frames]
+        order = sorted(keys)
+        for p, candidates in zip(order, self.detect_all([frames[p] for p in order])):  # one batched call
+            detections[p] = candidates
+        stats = self.last_retry
+        key_faces = main_faces(detections, [[p for p in g if p in keys] for g in groups])
+        predicted: dict[int, np.ndarray] = {}  # position -> interpolated box (full-frame pixels)
+        full: set[int] = set()  # positions to detect in full
+        for g in groups:
+            at_keys = [j for j, p in enumerate(g) if p in keys]
+            for ja, jb in zip(at_keys, at_keys[1:]):
+                fa, fb = key_faces[g[ja]], key_faces[g[jb]]
+                for j in range(ja + 1, jb):
+                    p = g[j]
+                    if frames[p] is None:
+                        continue
+                    if fa is None or fb is None:
+                        full.add(p)
+                        continue
+                    t = (j - ja) / (jb - ja)
+                    h, w = frames[p].shape[:2]
+                    rel = (1 - t) * relative_box(fa) + t * relative_box(fb)  # (4,) in frame units
+                    predicted[p] = rel * np.array([w, h, w, h], np.float32) if fa.frame_size else rel
+        todo = sorted(predicted)
+        refined = self.refine([frames[p] for p in todo], [predicted[p] for p in todo]) if todo else []
+        for p, face in zip(todo, refined):
+            if face is not None and box_iou(face.box, predicted[p]) >= REFINE_IOU:
+                detections[p] = [face]
+            else:
+                full.add(p)
+        rest = sorted(full)
+        if rest:
+            for p, candidates in zip(rest, self.detect_all([frames[p] for p in rest])):
+                detections[p] = candidates
+            more = self.last_retry
+            stats = RetryStats(stats.retried + more.retried, stats.found + more.found, stats.skipped + more.skipped)
+        self.last_retry = stats
+        log.debug("detect: %d key frames, %d followed by O-Net, %d detected in full", len(order),
+                  len(todo) - len(set(todo) & full), len(rest))
+        return main_faces(detections, groups)
+
+    def refine(self, frames: Sequence[np.ndarray], boxes: Sequence[np.ndarray]) -> list[Face | None]:
+        """O-Net, MTCNN's last stage, on a predicted face box in each frame: the face there, or ``None``.
+
+        Each box is made square around its centre (as MTCNN feeds O-Net), cut from the full-resolution frame (zero
+        padding past the border), resized to 48x48 and scored in one batch; the box regression and the five
+        landmarks are mapped back to frame pixels. A face below O-Net's threshold (``thresholds[2]``) is ``None``.
+
+        Args:
+            frames: RGB uint8 frames (H, W, 3).
+            boxes: one predicted ``x1, y1, x2, y2`` box (full-frame pixels) per frame.
+
+        Returns:
+            One :class:`Face` or ``None`` per frame.
+        """
+        import torch  # heavy import, only where a detector runs (as in __init__)
+
+        if not boxes:
+            return []
+        crops, squares = [], []
+        for frame, box in zip(frames, boxes):
+            x1, y1, x2, y2 = (float(v) for v in box)
+            side = max(x2 - x1, y2 - y1, 1.0)
+            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+            sq = np.array([np.floor(cx - side / 2), np.floor(cy - side / 2)], np.int64)
+            n = int(np.ceil(side))
+            squares.append((int(sq[0]), int(sq[1]), n))
+            crops.append(_cut_square(frame, int(sq[0]), int(sq[1]), n))  # (48, 48, 3) uint8
+        x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float()  # (N, 3, 48, 48)
+        x = ((x - 127.5) * 0.0078125).contiguous(memory_format=torch.channels_last).to(self.device)
+        with torch.inference_mode():
+            reg, points, probs = self.mtcnn.onet(x)  # (N, 4) box offsets, (N, 10) landmarks, (N, 2) softmax
+        reg, points, probs = reg.cpu().numpy(), points.cpu().numpy(), probs[:, 1].cpu().numpy()
+        out: list[Face | None] = []
+        for frame, (sx, sy, n), r, pts, prob in zip(frames, squares, reg, points, probs):
+            if prob < self.thresholds[2]:
+                out.append(None)
+                continue
+            base = np.array([sx, sy, sx + n, sy + n], np.float32)
+            box = base + r.astype(np.float32) * n  # MTCNN's bbreg: offsets in units of the box side
+            lms = np.stack([sx + pts[:5] * n, sy + pts[5:] * n], axis=1).astype(np.float32)  # (5, 2)
+            h, w = frame.shape[:2]
+            out.append(Face(box=box, prob=float(prob), landmarks=lms, frame_size=(w, h)))
+        return out
 
     @staticmethod
     def _downscale(frame: np.ndarray, dw: int, dh: int) -> np.ndarray:
@@ -197,3 +385,13 @@ class FaceDetector:
         if (frame.shape[1], frame.shape[0]) == (dw, dh):
             return frame
         return cv2.resize(frame, (dw, dh), interpolation=cv2.INTER_AREA)
+
+
+def _cut_square(frame: np.ndarray, x: int, y: int, n: int) -> np.ndarray:
+    """The ``n`` x ``n`` region at ``(x, y)`` of ``frame`` (zeros past the border), resized to O-Net's 48x48."""
+    h, w = frame.shape[:2]
+    region = np.zeros((n, n, 3), np.uint8)
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + n, w), min(y + n, h)
+    if x1 > x0 and y1 > y0:
+        region[y0 - y: y1 - y, x0 - x: x1 - x] = frame[y0:y1, x0:x1]
+    return cv2.resize(region, (ONET_SIZE, ONET_SIZE), interpolation=cv2.INTER_AREA)

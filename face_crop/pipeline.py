@@ -47,7 +47,6 @@ from dfdetect.core.resume import read_marker, write_marker
 from dfdetect.core.schemas import CROPS_COLUMNS, FRAMES_COLUMNS, REJECTS_COLUMNS, SETTINGS_FILE, STATE_DIR, CropStatus
 from face_crop.crop import crop_face
 from face_crop.detect import Face, FaceDetector
-from face_crop.track import main_faces
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +68,9 @@ def crop_faces(
 ) -> list[tuple[np.ndarray | None, Face | None]]:
     """Detect the main face of one video in each frame and cut its crop from the full-resolution frame.
 
-    One batched :meth:`~face_crop.detect.FaceDetector.detect_all`, then :func:`face_crop.track.main_faces`, then
-    :func:`face_crop.crop.crop_face`: the crops the preprocessing CLI writes.
+    :meth:`~face_crop.detect.FaceDetector.detect` (full MTCNN on the key frames in one batched call, O-Net following
+    the face between them, the main track chosen by :func:`face_crop.track.main_faces`), then
+    :func:`face_crop.crop.crop_face`: the crops the preprocessing CLI writes (and inference cuts the same way).
 
     Args:
         frames: RGB uint8 frames (H, W, 3) of ONE video in time order; ``None`` for an unreadable frame.
@@ -78,7 +78,7 @@ def crop_faces(
         margin: fraction of the box width/height added on each side (``DataConfig().margin`` in the CLI).
         size: crop side in pixels (``DataConfig().size`` in the CLI).
         tracks: positions in ``frames`` to track separately (see :func:`~face_crop.track.main_faces`); default one
-            track over all frames. Detection is one batched call either way.
+            track over all frames.
 
     Returns:
         One ``(crop (size, size, 3) uint8 | None, Face | None)`` per frame; both ``None`` where no face was found.
@@ -91,7 +91,7 @@ def crop_faces(
         >>> [None if crop is None else crop.shape for crop, _ in pairs]
         [(64, 64, 3), (64, 64, 3), None]
     """
-    faces = main_faces(detector.detect_all(frames), tracks)  # one batched MTCNN call for every frame
+    faces = detector.detect(frames, tracks)  # the main face per frame (None where none)
     return [
         (crop_face(frame, face.box, margin, size) if face is not None else None, face)
         for frame, face in zip(frames, faces)

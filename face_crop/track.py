@@ -6,8 +6,13 @@ track has no detection takes a candidate close to the previous chosen box; a fra
 rather than another face, so a second person or a false positive (e.g. on a hand covering the face) never makes the
 crop jump.
 
-Works on anything with a ``box`` (``x1, y1, x2, y2`` pixels), a ``prob`` and an ``area`` (:class:`Detection`), such as
-:class:`face_crop.detect.Face`; this module imports nothing of the detector.
+Boxes are compared in coordinates relative to their frame (``x / width``, ``y / height``) where a detection carries
+its frame size (``frame_size``, as :class:`face_crop.detect.Face` does), so a video whose frame size changes
+mid-stream (two encodes of different sizes concatenated) keeps one track; without it, in pixels.
+
+Works on anything with a ``box`` (``x1, y1, x2, y2`` pixels), a ``prob`` and an ``area`` (:class:`Detection`), and
+optionally a ``frame_size`` (``(width, height)`` of its frame), such as :class:`face_crop.detect.Face`; this module
+imports nothing of the detector.
 """
 
 from __future__ import annotations
@@ -26,7 +31,11 @@ MAX_SIZE_RATIO = 1.5
 
 
 class Detection(Protocol):
-    """What tracking needs of a detected face (:class:`face_crop.detect.Face` is one)."""
+    """What tracking needs of a detected face (:class:`face_crop.detect.Face` is one).
+
+    An optional ``frame_size`` attribute, ``(width, height)`` of the detection's frame (or None), makes tracking
+    compare boxes relative to the frame.
+    """
 
     box: np.ndarray  # float (4,) x1, y1, x2, y2 in full-frame pixels
     prob: float  # detector confidence in [0, 1]
@@ -54,13 +63,36 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _link_tracks(faces: Sequence[Sequence[D]], min_iou: float) -> list[dict[int, D]]:
-    """Greedy IoU linking in time order; each track is {frame index: face}, at most one face per frame."""
-    tracks: list[dict[int, D]] = []
+def relative_box(face: Detection) -> np.ndarray:
+    """``face.box`` divided by its frame's width and height (float64 (4,)); the box itself without ``frame_size``.
+
+    Example:
+        >>> from face_crop.detect import Face
+        >>> relative_box(Face(np.array([64, 36, 128, 108], np.float32), 0.99, np.zeros((5, 2)), (640, 360)))
+        array([0.1, 0.1, 0.2, 0.3])
+    """
+    box = np.asarray(face.box, dtype=np.float64)
+    size = getattr(face, "frame_size", None)
+    if not size or min(size) <= 0:
+        return box
+    w, h = size
+    return box / np.array([w, h, w, h], dtype=np.float64)
+
+
+def _weight(face: Detection) -> float:
+    """A face's vote for its track: box side (``sqrt(area)``, relative to the frame's when known) times confidence."""
+    size = getattr(face, "frame_size", None)
+    frame_area = float(size[0] * size[1]) if size and min(size) > 0 else 1.0
+    return float(np.sqrt(max(face.area, 0.0) / frame_area) * face.prob)
+
+
+def _link_tracks(boxes: Sequence[Sequence[np.ndarray]], min_iou: float) -> list[dict[int, int]]:
+    """Greedy IoU linking in time order; each track is {frame index: candidate index}, at most one per frame."""
+    tracks: list[dict[int, int]] = []
     last: list[np.ndarray] = []  # last box of each track, (4,) each
-    for i, cands in enumerate(faces):
+    for i, cands in enumerate(boxes):
         pairs = sorted(
-            ((box_iou(last[t], f.box), t, c) for t in range(len(tracks)) for c, f in enumerate(cands)), reverse=True
+            ((box_iou(last[t], b), t, c) for t in range(len(tracks)) for c, b in enumerate(cands)), reverse=True
         )
         used_t: set[int] = set()
         used_c: set[int] = set()
@@ -69,14 +101,14 @@ def _link_tracks(faces: Sequence[Sequence[D]], min_iou: float) -> list[dict[int,
                 break
             if t in used_t or c in used_c:
                 continue
-            tracks[t][i] = cands[c]
-            last[t] = cands[c].box
+            tracks[t][i] = c
+            last[t] = cands[c]
             used_t.add(t)
             used_c.add(c)
-        for c, f in enumerate(cands):
+        for c, b in enumerate(cands):
             if c not in used_c:
-                tracks.append({i: f})
-                last.append(f.box)
+                tracks.append({i: c})
+                last.append(b)
     return tracks
 
 
@@ -94,8 +126,10 @@ def _same_place(ref: np.ndarray, box: np.ndarray, min_iou: float) -> float | Non
 def select_main_track(faces: Sequence[Sequence[D]], min_iou: float = TRACK_IOU) -> list[D | None]:
     """Pick one face per frame: the video's main face, followed consistently.
 
-    Detections are linked into tracks by IoU; the main track has the largest summed ``sqrt(area) * prob`` over its
-    frames (box side rather than area, so a persistent face beats a one-frame giant false positive). Where the main
+    Boxes are compared relative to their frame's size where the detections carry it (:func:`relative_box`), so the
+    face is followed across a change of frame size. Detections are linked into tracks by IoU; the main track has the
+    largest summed ``sqrt(area) * prob`` over its frames (box side rather than area, so a persistent face beats a
+    one-frame giant false positive). Where the main
     track has no detection, the candidate nearest the previous chosen box is taken if it overlaps it or lies within
     :data:`MAX_SHIFT` box sides of it with a similar size (a face that moved between far-apart frames); otherwise the
     frame gets ``None`` rather than somebody else's face.
@@ -114,23 +148,29 @@ def select_main_track(faces: Sequence[Sequence[D]], min_iou: float = TRACK_IOU) 
         >>> [f is big for f in select_main_track([[small, big], [small]])]
         [True, False]
     """
-    tracks = _link_tracks(faces, min_iou)
+    boxes = [[relative_box(f) for f in cands] for cands in faces]
+    tracks = _link_tracks(boxes, min_iou)
     if not tracks:
         return [None] * len(faces)
-    main = max(tracks, key=lambda tr: sum(np.sqrt(f.area) * f.prob for f in tr.values()))
+    main = max(tracks, key=lambda tr: sum(_weight(faces[i][c]) for i, c in tr.items()))
     main_frames = sorted(main)
     chosen: list[D | None] = []
     prev: np.ndarray | None = None
     for i, cands in enumerate(faces):
-        face = main.get(i)
-        if face is None and cands:
+        k = main.get(i)
+        if k is None and cands:
             # The main track missed this frame (or split): take a candidate where the face was.
-            ref = prev if prev is not None else main[min(main_frames, key=lambda j: abs(j - i))].box
-            near = [(d, k) for k, f in enumerate(cands) if (d := _same_place(ref, f.box, min_iou)) is not None]
-            face = cands[min(near)[1]] if near else None
+            if prev is not None:
+                ref = prev
+            else:
+                j = min(main_frames, key=lambda j: abs(j - i))
+                ref = boxes[j][main[j]]
+            near = [(d, c) for c, b in enumerate(boxes[i]) if (d := _same_place(ref, b, min_iou)) is not None]
+            k = min(near)[1] if near else None
+        face = cands[k] if k is not None else None
         chosen.append(face)
-        if face is not None:
-            prev = face.box
+        if k is not None:
+            prev = boxes[i][k]
     return chosen
 
 

@@ -42,6 +42,8 @@ _DATA = DataConfig()  # THE defaults: frames per video and stride
 
 # Seeking restarts the demuxer and flushes the decoder: only worth it when it skips at least this many frames.
 MIN_SEEK_GAIN = 8
+# With several video streams, packets counted per stream (no decoding) to tell a moving video from a still picture.
+PROBE_PACKETS = 200
 
 
 class VideoError(Exception):
@@ -100,10 +102,54 @@ def _reason(e: BaseException) -> str:
     return getattr(e, "strerror", None) or str(e) or type(e).__name__
 
 
+def _is_cover(stream: av.video.stream.VideoStream) -> bool:
+    """A cover picture (``attached_pic``: one still image that tag editors store as a video stream), not the video."""
+    return bool(stream.disposition & av.stream.Disposition.attached_pic)
+
+
+def _count_packets(path: str | os.PathLike, indices: list[int], limit: int = PROBE_PACKETS) -> dict[int, int]:
+    """Packets of each stream in ``indices`` among the first ``limit`` packets of the file (no decoding)."""
+    counts = dict.fromkeys(indices, 0)
+    try:
+        with av.open(str(path), mode="r") as container:
+            streams = [container.streams[i] for i in indices]
+            for n, packet in enumerate(container.demux(*streams)):
+                if n >= limit:
+                    break
+                if packet.size and packet.stream.index in counts:
+                    counts[packet.stream.index] += 1
+    except (av.error.FFmpegError, OSError) as e:
+        log.debug("%s: stream probe stopped (%s)", path, _reason(e))
+    return counts
+
+
 def _video_stream(container: av.container.InputContainer, path: str | os.PathLike) -> av.video.stream.VideoStream:
+    """The video stream FFmpeg would choose: never a cover picture; among several, the moving one with most pixels.
+
+    ``streams.video[0]`` is not always the video: a cover picture (MJPEG/PNG with the ``attached_pic`` disposition)
+    often comes first, and a Matroska file may carry a one-frame picture track. Like ``av_find_best_stream``, covers
+    are skipped and a stream with several frames (packets counted over the first :data:`PROBE_PACKETS`, capped at 5)
+    beats a still one; then the larger frame, the higher bit rate, the lower index. The probe runs only when there
+    is more than one candidate, so the usual one-stream file costs nothing more.
+    """
     if not container.streams.video:
         raise VideoError(f"{path}: no video stream")
-    stream = container.streams.video[0]
+    candidates = [s for s in container.streams.video if not _is_cover(s)]
+    if not candidates:
+        raise VideoError(f"{path}: no video stream (only a cover picture)")
+    if len(candidates) == 1:
+        stream = candidates[0]
+    else:
+        counts = _count_packets(path, [s.index for s in candidates])
+
+        def rank(s: av.video.stream.VideoStream) -> tuple[int, int, int, int]:
+            frames = max(counts.get(s.index, 0), int(s.frames or 0))
+            cc = s.codec_context
+            return min(frames, 5), int(cc.width or 0) * int(cc.height or 0), int(cc.bit_rate or 0), -s.index
+
+        stream = max(candidates, key=rank)
+        log.debug("%s: %d video streams; using stream %d (%s)", path, len(candidates), stream.index,
+                  stream.codec_context.name)
     if not stream.codec_context.width or not stream.codec_context.height:
         raise VideoError(f"{path}: video stream has no frame size (codec {stream.codec_context.name!r})")
     return stream

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"})
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+SIDE_FILE_EXTENSIONS = frozenset({".csv", ".json"})
+"""Files that lie beside the media (labels, manifests, predictions, settings, markers): never inputs of a folder."""
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -109,15 +111,18 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
 
 
 def read_labels(path: str | os.PathLike) -> dict[str, int]:
-    """Read a labels CSV ``video_name,target`` (1 = fake) and validate it.
+    """Read a labels CSV with the columns ``video_name,target`` (1 = fake) and validate it.
+
+    Other columns (``split``, ``notes``...) may be present, in any order, and are ignored.
 
     Raises:
-        InputError: missing file, wrong header, a target outside {0, 1}, an empty or duplicated name.
+        InputError: missing file, a header without ``video_name`` and ``target``, no row, a target outside {0, 1}, an
+            empty or duplicated name.
 
     Example:
         >>> import tempfile
         >>> path = Path(tempfile.mkdtemp()) / "labels.csv"
-        >>> _ = path.write_text("video_name,target\\nv0001.mp4,0\\nv0002.mp4,1\\n")
+        >>> _ = path.write_text("video_name,target,notes\\nv0001.mp4,0,\\nv0002.mp4,1,blurry\\n")
         >>> read_labels(path)
         {'v0001.mp4': 0, 'v0002.mp4': 1}
     """
@@ -131,15 +136,22 @@ def read_labels(path: str | os.PathLike) -> dict[str, int]:
         raise InputError(f"{path}: not a readable CSV ({e})") from None
     reader = iter(rows)
     header = next(reader, None)
-    if header is None or tuple(h.strip() for h in header) != LABELS_COLUMNS:
-        raise InputError(f"{path}: header must be 'video_name,target', got {','.join(header or [])!r}")
+    columns = [h.strip() for h in header or []]
+    if any(c not in columns for c in LABELS_COLUMNS):
+        raise InputError(f"{path}: header must have the columns 'video_name,target' (others are ignored), got "
+                         f"{','.join(header or [])!r}")
+    for c in LABELS_COLUMNS:
+        if columns.count(c) > 1:
+            raise InputError(f"{path}: column {c!r} appears {columns.count(c)} times in the header")
+    i_name, i_target = (columns.index(c) for c in LABELS_COLUMNS)
+    needed = max(i_name, i_target) + 1
     labels: dict[str, int] = {}
     for lineno, row in enumerate(reader, start=2):
         if not row or all(not c.strip() for c in row):
             continue
-        if len(row) != 2:
-            raise InputError(f"{path}:{lineno}: expected 2 columns, got {len(row)}")
-        name, target = row[0].strip(), row[1].strip()
+        if not needed <= len(row) <= len(columns):
+            raise InputError(f"{path}:{lineno}: expected {len(columns)} columns, got {len(row)}")
+        name, target = row[i_name].strip(), row[i_target].strip()
         if not name:
             raise InputError(f"{path}:{lineno}: empty video_name")
         if target not in ("0", "1"):
@@ -147,20 +159,44 @@ def read_labels(path: str | os.PathLike) -> dict[str, int]:
         if name in labels:
             raise InputError(f"{path}:{lineno}: duplicate video_name {name!r}")
         labels[name] = int(target)
+    if not labels:
+        raise InputError(f"{path}: no rows, only a header: write one 'video_name,target' row per video")
     return labels
 
 
-def collect_files(inputs: Sequence[str | os.PathLike], extensions: frozenset[str] = VIDEO_EXTENSIONS) -> list[Path]:
-    """Expand folders (non-recursively, sorted, by extension) and keep explicit files as given.
+def collect_files(inputs: Sequence[str | os.PathLike]) -> list[Path]:
+    """Expand folders (non-recursively, sorted by name) into every file that may be an input; keep named files as given.
 
-    An explicitly named file is kept whatever its extension, so that a wrong file gets a recorded skip with its reason
-    instead of vanishing. A named path that does not exist raises :class:`InputError`.
+    Nothing is chosen by extension: a ``.ts``, ``.3gp``, ``.gif`` or a file with no extension is an input like an
+    ``.mp4``, and the caller's per-input path probes its content and records why it cannot be used (unreadable, no
+    video stream...), so no file vanishes without a word. A folder's entries that are left out, and why:
+
+    - hidden files (``.name``): editor, OS and partial-write files (``atomic_write``'s temporaries);
+    - :data:`SIDE_FILE_EXTENSIONS` (``.csv``, ``.json``): the labels, manifests, predictions, settings and resume
+      markers that lie beside the media; they are logged at INFO with the subfolders (not searched);
+    - what is not a regular file (sockets, pipes). A symlink counts as the file it points to, and a broken one is kept
+      (its input gets the reason).
+
+    Each path keeps the name it was given (symlinks are not resolved), so a link and its target are two inputs.
+    An explicitly named file is kept whatever it is. A named path that does not exist raises :class:`InputError`.
     """
     files: list[Path] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            files.extend(sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in extensions))
+            left_out: list[str] = []
+            for f in sorted(p.iterdir()):
+                if f.name.startswith("."):
+                    continue
+                if f.is_dir():
+                    left_out.append(f"{f.name}/")
+                elif f.suffix.lower() in SIDE_FILE_EXTENSIONS:
+                    left_out.append(f.name)
+                elif f.is_file() or (f.is_symlink() and not f.exists()):
+                    files.append(f)
+            if left_out:
+                log.info("%s: left out %d side file(s) and subfolder(s): %s", p, len(left_out),
+                         ", ".join(left_out[:10]) + (", ..." if len(left_out) > 10 else ""))
         elif p.is_file():
             files.append(p)
         else:

@@ -119,11 +119,11 @@ def run_demo(samples: str | Path, out: str | Path, config: str | Path = DEFAULT_
         split = {r["video_name"]: r["split"] for r in read_csv(data / "split.csv")}
         train_videos = [str(data / v) for v, s in split.items() if s == "train"]
         test_videos = [str(data / v) for v, s in split.items() if s == "test"]
-        labels = str(data / "labels.csv")
-        # Extraction sees the training videos only, so it gets their labels only (the others would be "missing").
-        train_labels = out / "train_labels.csv"
-        write_csv(train_labels, [r for r in read_csv(data / "labels.csv") if split[r["video_name"]] == "train"],
-                  LABELS_COLUMNS)
+        # Each step gets the labels of the videos it sees (others would be reported as labels matching no input).
+        all_labels = read_csv(data / "labels.csv")
+        train_labels, test_labels = out / "train_labels.csv", out / "test_labels.csv"
+        write_csv(train_labels, [r for r in all_labels if split[r["video_name"]] == "train"], LABELS_COLUMNS)
+        write_csv(test_labels, [r for r in all_labels if split[r["video_name"]] == "test"], LABELS_COLUMNS)
         _step("frame_extraction", frames_cli.main,
               [*train_videos, str(frames), "--labels", str(train_labels), "--frames", str(cfg.data.sample_frames),
                "--stride", str(cfg.data.stride), "--seed", str(seed), "--workers", str(workers), "--no-progress"],
@@ -135,8 +135,8 @@ def run_demo(samples: str | Path, out: str | Path, config: str | Path = DEFAULT_
         _step("train", training_cli.main,
               ["--data", str(crops / "crops.csv"), "--split", str(data / "split.csv"), "--config", str(config),
                "--out", str(run), "--seed", str(seed), *resume], timings)
-        _step("eval", evaluate.main, [str(run / "best.pt"), *test_videos, "--labels", labels, "--out", str(ev)],
-              timings)
+        _step("eval", evaluate.main,
+              [str(run / "best.pt"), *test_videos, "--labels", str(test_labels), "--out", str(ev)], timings)
         _step("grid", grids.main, ["--data", str(crops / "crops.csv"), "--out", str(out / "augmentations.png"),
                                    "--config", str(config), "--clips", str(GRID_CLIPS)], timings)
         with timed(timings, "examples"):

@@ -34,7 +34,7 @@ Example (an untrained model, so only the plumbing is shown):
     >>> face.status, face.sampled, face.faces, len(face.clip_scores), face.score == face.clip_scores[0]
     (<ScoreStatus.OK: 'ok'>, 15, 15, 1, True)
     >>> cartoon.status, cartoon.score, cartoon.reason
-    (<ScoreStatus.NO_FACE: 'no_face'>, 0.5, 'no face in 15 sampled frames')
+    (<ScoreStatus.NO_FACE: 'no_face'>, 0.5, 'no face in 29 sampled frames')
     >>> det.score("data/samples/single_face.mp4") == face.score
     True
 """

@@ -2,7 +2,9 @@
 
 Inputs (in the order given; folders are expanded, sorted by name):
 
-- raw videos, or folders of them: the whole chain of :meth:`Detector.predict` (the same code as
+- raw videos, or folders of them (every file of a folder whatever its extension, except hidden files, ``.csv``/``.json``
+  side files such as a labels file, and this run's own outputs; a file that is not media gets 0.5 and its reason;
+  each file keeps its own name, a symlink included): the whole chain of :meth:`Detector.predict` (the same code as
   ``Detector.score``: :mod:`dfdetect.inference.prepare` for sampling and faces, :mod:`dfdetect.inference.detector`
   for clips and TTA, :mod:`dfdetect.inference.aggregate` for the video score);
 - a face-crop manifest (``crops.csv`` written by ``python -m face_crop``, or its folder): the crops are read as they
@@ -36,9 +38,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from dfdetect.core.io import InputError, collect_files, read_csv, read_labels, setup_logging, write_csv, write_json
@@ -136,14 +138,18 @@ def _read_manifest(path: Path) -> list[EvalInput]:
     return [items[n] for n in sorted(items)]
 
 
-def resolve_inputs(inputs: Sequence[str | Path]) -> list[EvalInput]:
+def resolve_inputs(inputs: Sequence[str | Path], exclude: Collection[str | Path] = ()) -> list[EvalInput]:
     """Expand the command-line inputs into a list of :class:`EvalInput` (input order, folders sorted).
 
-    A ``.csv`` file, or a folder holding ``crops.csv``, is a crop manifest; other folders are searched for videos;
-    other files are videos (a file that is not one gets a recorded failure, not an exit).
+    A ``.csv`` file, or a folder holding ``crops.csv``, is a crop manifest; other folders give every file
+    (:func:`dfdetect.core.io.collect_files`: whatever its extension, but not hidden files, ``.csv``/``.json`` side
+    files and subfolders); other files are videos (a file that is not one gets a recorded failure, not an exit).
+    Each input keeps the name it was given: a symlink and its target are two inputs (``source`` is the absolute path
+    without resolving links).
 
     Args:
         inputs: the command line's paths.
+        exclude: files a folder must not give (this run's own outputs, e.g. ``roc.png`` when ``--out`` is the folder).
 
     Returns:
         One :class:`EvalInput` per video, in input order.
@@ -156,6 +162,7 @@ def resolve_inputs(inputs: Sequence[str | Path]) -> list[EvalInput]:
         >>> [i.name for i in resolve_inputs(["data/samples/single_face.mp4", "data/samples/no_face.mp4"])]
         ['single_face.mp4', 'no_face.mp4']
     """
+    skip = {os.path.abspath(x) for x in exclude}
     items: list[EvalInput] = []
     for raw in inputs:
         p = Path(raw)
@@ -164,7 +171,10 @@ def resolve_inputs(inputs: Sequence[str | Path]) -> list[EvalInput]:
         elif p.is_dir() and (p / "crops.csv").is_file():
             items.extend(_read_manifest(p / "crops.csv"))
         else:
-            items.extend(EvalInput(name=f.name, source=str(f.resolve()), path=f) for f in collect_files([p]))
+            for f in collect_files([p]):
+                source = os.path.abspath(f)  # not resolve(): a symlink and its target stay two inputs
+                if not (p.is_dir() and source in skip):
+                    items.append(EvalInput(name=f.name, source=source, path=f))
     if not items:
         raise InputError(f"no video found in {', '.join(str(i) for i in inputs)}")
     seen: dict[str, str] = {}
@@ -308,6 +318,46 @@ def evaluate_scores(
     return metrics, y
 
 
+def unmatched_labels_message(labelled: Iterable[str], names: Sequence[str], show: int = 3) -> str | None:
+    """A one-line warning naming the labels that match no input, with the likely fix; None when all match.
+
+    The hint is given for the first such name that matches an input by file name without its folder, by stem (no
+    or another extension), or by case.
+
+    Example:
+        >>> print(unmatched_labels_message(["clip01", "b.mp4"], ["clip01.mp4", "b.mp4"]))
+        1 of 2 labelled name(s) match no input and are ignored: 'clip01' (labels name 'clip01', input 'clip01.mp4': \
+use file names with their extension)
+        >>> unmatched_labels_message(["b.mp4"], ["b.mp4", "c.mp4"]) is None
+        True
+    """
+    labelled = list(labelled)
+    inputs = set(names)
+    extra = [n for n in labelled if n not in inputs]
+    if not extra:
+        return None
+    by_stem: dict[str, str] = {}
+    by_lower: dict[str, str] = {}
+    for n in names:
+        by_stem.setdefault(PurePosixPath(n).stem, n)
+        by_lower.setdefault(n.lower(), n)
+    hint = ""
+    for lab in extra:
+        base = PurePosixPath(lab.replace("\\", "/")).name
+        if base != lab and base in inputs:
+            hint = f" (labels name {lab!r}, input {base!r}: use file names without their folder)"
+        elif base in by_stem:
+            hint = f" (labels name {lab!r}, input {by_stem[base]!r}: use file names with their extension)"
+        elif PurePosixPath(base).stem in by_stem:
+            hint = f" (labels name {lab!r}, input {by_stem[PurePosixPath(base).stem]!r}: use the input's file name)"
+        elif base.lower() in by_lower:
+            hint = f" (labels name {lab!r}, input {by_lower[base.lower()]!r}: names are case-sensitive)"
+        if hint:
+            break
+    shown = ", ".join(repr(n) for n in extra[:show]) + (", ..." if len(extra) > show else "")
+    return f"{len(extra)} of {len(labelled)} labelled name(s) match no input and are ignored: {shown}{hint}"
+
+
 def get_args_parser() -> argparse.ArgumentParser:
     """The ``python eval.py`` command line."""
     p = argparse.ArgumentParser(
@@ -340,12 +390,12 @@ def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
-        items = resolve_inputs(args.videos)
+        paths = output_paths(args.out)
+        items = resolve_inputs(args.videos, exclude=[getattr(paths, f.name) for f in fields(paths)])
         if args.labels:
             labels = read_labels(args.labels)
         else:
             labels = {it.name: it.label for it in items if it.label is not None}
-        paths = output_paths(args.out)
         det = Detector.load(args.weights, device=args.device, clips=args.clips, tta=args.tta,
                             aggregate=args.aggregate, batch_size=args.batch_size)
     except InputError as e:
@@ -389,9 +439,9 @@ def main(argv: list[str] | None = None) -> int:
         log.warning("%d video(s) got the neutral score %.1f; reasons in %s", len(items) - n_ok, NEUTRAL_SCORE,
                     paths.status)
 
-    extra = len(set(labels) - set(names))
-    if extra:
-        log.info("%d labelled video(s) are not among the inputs (ignored)", extra)
+    unmatched = unmatched_labels_message(labels, names)
+    if unmatched:
+        log.warning("%s", unmatched)
     _report(names, scores, statuses, labels, paths, signature)
     return 0 if n_ok else 1
 

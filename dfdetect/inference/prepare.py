@@ -10,13 +10,19 @@ A video, top to bottom (:func:`prepare_video`; the ``timings`` key of each step 
    look like jump cuts to it). With the default ``K = cfg.train.val_clips`` (1) a video costs 15 decoded frames.
 3. ``frames = read_frames(path, indices, scan=scan)`` [decode]: every sampled frame decoded once, in one pass
    (overlapping windows of a short video share their frames).
-4. ``face_detector.detect_all(frames)`` [detect]: ONE batched MTCNN call per video (the detector's module defaults,
-   as in preprocessing).
-5. ``main_faces(detections, tracks)`` then ``crop_face`` [crop]: the main face tracked in each window separately (as
-   preprocessing tracks one sample), cut with the checkpoint's ``cfg.data.margin`` and ``cfg.data.size``.
-6. A window is used only if a face was found in at least :func:`needed_faces` of its frames (10 of 15 by default:
-   the preprocessing rule for one training sample, scaled for a window cut short by the end of the video); a video
-   with no such window is not scored.
+4. ``face_detector.detect(frames, tracks=windows)`` [detect]: the main face of each window found as preprocessing
+   finds it (the detector's module defaults): one batched MTCNN call on the key frames (every ``KEY_STEP``-th),
+   O-Net following the face between them, full detection where that fails.
+5. ``main_faces(faces, tracks)`` then ``crop_face`` [crop]: each window tracked separately (as preprocessing tracks
+   one sample), cut with the checkpoint's ``cfg.data.margin`` and ``cfg.data.size``.
+6. A face counts only if its box side is at least ``cfg.data.min_face_size`` pixels (full frame; a smaller face is
+   too small to judge), and a window is used only if it has at least :func:`needed_faces` faces (``cfg.data.min_faces``,
+   10 by default: the preprocessing rule for one video; a video shorter than one window is held to the same rule).
+7. Only when no window qualifies (a face that appears late, say): ``PROBE_FRAMES`` frames spread over the whole video
+   are decoded (one pass) and searched (one detector call), and windows are placed on the runs of frames with a face
+   (:func:`face_windows`), then decoded, detected and cropped as above. A video with no such window is not scored:
+   ``no_face``, or ``too_few_faces`` with the rule (or "face too small") in the reason. The usual video (a face in
+   the first window) never pays for this.
 
 Images (``.jpg``, ``.png``...; :func:`prepare_image`): a one-frame clip (T = 1). The face is detected and cropped as
 in videos; if no face is detected the image is taken to be a face crop already and the whole image is used
@@ -46,14 +52,18 @@ from dfdetect.core.io import IMAGE_EXTENSIONS, load_image
 from dfdetect.core.runtime import timed
 from dfdetect.core.schemas import ScoreStatus
 from face_crop.crop import crop_face
-from face_crop.detect import FaceDetector
+from face_crop.detect import Face, FaceDetector
 from face_crop.track import main_faces
-from frame_extraction.decode import VideoError, read_frames, scan_video
-from frame_extraction.sampling import eval_windows
+from frame_extraction.decode import VideoError, VideoScan, read_frames, scan_video
+from frame_extraction.sampling import eval_windows, evenly_spaced
 
 log = logging.getLogger(__name__)
 
 _DATA = DataConfig()  # THE defaults
+
+PROBE_FRAMES = 16
+"""Frames spread over a video to find where its faces are, when no evaluation window has enough (one decoding pass and
+one detector call; ~20 frames apart in a 10 s video at 30 fps)."""
 
 
 @dataclass
@@ -94,8 +104,9 @@ class PreparedVideo:
 
 
 def needed_faces(sampled: int, min_faces: int, sample_frames: int) -> int:
-    """Faces a sampling window of ``sampled`` frames needs to be used: the preprocessing rule ``min_faces`` of
-    ``sample_frames``, scaled to the frames actually sampled (at least 1, at most ``sampled``).
+    """Faces a sampling window of ``sampled`` frames needs to be used: the preprocessing rule, ``min_faces`` faces,
+    whatever the window's length (a video shorter than one window is held to the same rule: one face in a 1-frame
+    video is too little to judge); a window longer than ``sample_frames`` needs proportionally more.
 
     Args:
         sampled: frames decoded in the window.
@@ -103,15 +114,81 @@ def needed_faces(sampled: int, min_faces: int, sample_frames: int) -> int:
         sample_frames: ``cfg.data.sample_frames``.
 
     Returns:
-        The number of frames with a face the window needs.
+        The number of frames with a face the window needs (at least 1).
 
     Example:
-        >>> needed_faces(15, 10, 15), needed_faces(45, 10, 15), needed_faces(3, 10, 15)
-        (10, 30, 2)
+        >>> needed_faces(15, 10, 15), needed_faces(45, 10, 15), needed_faces(3, 10, 15), needed_faces(1, 10, 15)
+        (10, 30, 10, 10)
     """
-    if sampled <= 0:
-        return 1
-    return int(min(sampled, max(1, math.ceil(sampled * min_faces / max(1, sample_frames) - 1e-9))))
+    scaled = math.ceil(max(sampled, 0) * min_faces / max(1, sample_frames) - 1e-9)
+    return int(max(1, min_faces, scaled))
+
+
+def face_side(face: Face) -> float:
+    """A face's size: the longer side of its box, in full-frame pixels (compared with ``cfg.data.min_face_size``).
+
+    Example:
+        >>> face_side(Face(np.array([10, 20, 40, 60], np.float32), 0.99, np.zeros((5, 2), np.float32)))
+        40.0
+    """
+    x1, y1, x2, y2 = (float(v) for v in face.box)
+    return max(x2 - x1, y2 - y1, 0.0)
+
+
+def face_windows(has_face: dict[int, bool], num_frames: int, clips: int, n: int, stride: int) -> list[list[int]]:
+    """Up to ``clips`` windows (``n`` frames ``stride`` apart, as :func:`eval_windows`) placed where the faces are.
+
+    ``has_face`` is the cheap pass: a few frames spread over the video and whether each shows a face. Consecutive
+    probed frames with a face form a run; the windows go to the runs with the most such frames (a long run gets more
+    windows, spread evenly over it), each window inside its run when the run is long enough, else centred on it.
+
+    Args:
+        has_face: ``{frame index: a face was found}`` for the probed frames.
+        num_frames: frames in the video.
+        clips: windows wanted (K).
+        n, stride: ``cfg.data.sample_frames`` and ``cfg.data.stride``.
+
+    Returns:
+        Windows (lists of increasing frame indices in ``[0, num_frames)``) in time order; empty with no face.
+
+    Example:
+        >>> probes = {0: False, 40: False, 80: True, 120: True, 160: True}
+        >>> [(w[0], w[-1]) for w in face_windows(probes, 169, clips=1, n=15, stride=2)]
+        [(106, 134)]
+        >>> [(w[0], w[-1]) for w in face_windows(probes, 169, clips=2, n=15, stride=2)]
+        [(93, 121), (119, 147)]
+    """
+    runs: list[list[int]] = []
+    previous = False
+    for i in sorted(has_face):
+        if has_face[i]:
+            if previous:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+        previous = has_face[i]
+    if not runs or num_frames <= 0:
+        return []
+    span = (n - 1) * stride
+    last_start = max(0, num_frames - 1 - span)
+    counts = [0] * len(runs)
+    for _ in range(clips):  # D'Hondt: each window to the run with the most probed faces per window so far
+        best = max(range(len(runs)), key=lambda r: (len(runs[r]) / (counts[r] + 1), runs[r][-1] - runs[r][0]))
+        counts[best] += 1
+    starts: set[int] = set()
+    for run, count in zip(runs, counts):
+        if not count:
+            continue
+        a, b = run[0], run[-1]
+        lo, hi = (a, b - span) if b - a >= span else ((a + b - span) // 2,) * 2
+        lo, hi = min(max(lo, 0), last_start), min(max(hi, 0), last_start)
+        # ``count`` starts at the centres of ``count`` equal parts of [lo, hi] (one window: the run's middle)
+        starts.update(np.floor(lo + (hi - lo) * (np.arange(count) + 0.5) / count + 0.5).astype(np.int64).tolist())
+    windows = []
+    for s in sorted(starts):
+        idx = s + stride * np.arange(n, dtype=np.int64)  # (n,)
+        windows.append(idx[idx < num_frames].tolist())
+    return windows
 
 
 def is_image(path: str | Path) -> bool:
@@ -124,6 +201,82 @@ def is_image(path: str | Path) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
+class _VideoFaces:
+    """The frames of one video decoded so far and the faces found in them (big enough ones only)."""
+
+    def __init__(self, path: str | Path, scan: VideoScan, d: DataConfig, face_detector: FaceDetector,
+                 timings: dict[str, float] | None) -> None:
+        self.path, self.scan, self.d, self.face_detector, self.timings = path, scan, d, face_detector, timings
+        self.frames: dict[int, np.ndarray] = {}  # {index: RGB (H, W, 3) uint8}
+        self.faces: dict[int, list[Face]] = {}  # {index: candidates at least min_face_size}
+        self.too_small: dict[int, float] = {}  # {index: side of the biggest face, where every face is too small}
+
+    def add(self, indices: list[int], windows: list[list[int]] | None = None) -> None:
+        """Decode (one pass) and detect the frames of ``indices`` not seen yet.
+
+        With ``windows`` (lists of frame indices), the main face of each window is found the way preprocessing finds
+        it (:meth:`~face_crop.detect.FaceDetector.detect`: full MTCNN on key frames, O-Net between them); without,
+        every candidate face of every frame (one full MTCNN call: frames far apart, as the whole-video search).
+        """
+        todo = sorted({i for i in indices if i not in self.frames})
+        if not todo:
+            return
+        with timed(self.timings, "decode"):
+            new = read_frames(self.path, todo, scan=self.scan)  # {index: RGB (H, W, 3) uint8}
+        self.frames = dict(sorted({**self.frames, **new}.items()))
+        order = list(new)
+        with timed(self.timings, "detect"):
+            if windows is None:
+                found = self.face_detector.detect_all([new[i] for i in order])  # per frame, every candidate face
+            else:
+                position = {i: p for p, i in enumerate(order)}
+                groups = [[position[i] for i in w if i in position] for w in windows]
+                main = self.face_detector.detect([new[i] for i in order], tracks=[g for g in groups if g])
+                found = [[face] if face is not None else [] for face in main]  # the main face of each frame
+        for i, candidates in zip(order, found):
+            big = [f for f in candidates if face_side(f) >= self.d.min_face_size]
+            self.faces[i] = big
+            if candidates and not big:
+                self.too_small[i] = max(face_side(f) for f in candidates)
+
+
+def _use_windows(prep: PreparedVideo, seen: _VideoFaces, windows: list[list[int]],
+                 timings: dict[str, float] | None) -> PreparedVideo:
+    """Track and crop the main face in each window; keep the windows with enough faces (or say why none is kept)."""
+    d = seen.d
+    decoded = [[i for i in w if i in seen.frames] for w in windows]
+    with timed(timings, "crop"):
+        # One track per window (far-apart windows are tracked like separate preprocessing samples).
+        indices = sorted({i for w in decoded for i in w})
+        position = {i: p for p, i in enumerate(indices)}
+        faces = main_faces([seen.faces[i] for i in indices], [[position[i] for i in w] for w in decoded if w])
+        prep.crops = {
+            i: crop_face(seen.frames[i], face.box, d.margin, d.size)  # (size, size, 3) uint8
+            for i, face in zip(indices, faces)
+            if face is not None
+        }
+    prep.faces, prep.sampled = len(prep.crops), len(seen.frames)
+    # A window is used only with enough faces, the preprocessing rule for one training sample; others are dropped.
+    prep.windows = [
+        [i for i in w if i in prep.crops]
+        for w in decoded
+        if w and sum(i in prep.crops for i in w) >= needed_faces(len(w), d.min_faces, d.sample_frames)
+    ]
+    if prep.windows:
+        prep.status, prep.reason = ScoreStatus.OK, ""
+        return prep
+    small = [seen.too_small[i] for w in decoded for i in w if i in seen.too_small]
+    if prep.faces == 0 and not small:
+        return prep.failed(ScoreStatus.NO_FACE, f"no face in {prep.sampled} sampled frames")
+    longest = max((w for w in decoded if w), key=len, default=[])
+    need = needed_faces(len(longest), d.min_faces, d.sample_frames)
+    reason = (f"a face in {prep.faces} of {prep.sampled} sampled frames, no window of {len(longest)} frames "
+              f"with {need} faces (min_faces {d.min_faces})")
+    if small:
+        reason = f"face too small ({max(small):.0f} px < {d.min_face_size} px): {reason}"
+    return prep.failed(ScoreStatus.TOO_FEW_FACES, reason)
+
+
 def prepare_video(
     path: str | Path,
     cfg_data: DataConfig,
@@ -131,11 +284,12 @@ def prepare_video(
     face_detector: FaceDetector,
     timings: dict[str, float] | None = None,
 ) -> PreparedVideo:
-    """Decode the sampled frames (one pass), detect faces (one call) and crop them (see the module docstring).
+    """Decode the sampled frames (one pass), detect faces (one call) and crop them (see the module docstring); when
+    no window has enough faces, look for the faces over the whole video and score windows placed there.
 
     Args:
         path: video file.
-        cfg_data: the checkpoint's data config (sampling, crop margin and size, T, min_faces).
+        cfg_data: the checkpoint's data config (sampling, crop margin and size, T, min_faces, min_face_size).
         clips: K sampling windows spread over the video.
         face_detector: the MTCNN detector (built once per process).
         timings: optional dict; seconds are added under ``probe``, ``decode``, ``detect`` and ``crop``.
@@ -152,46 +306,30 @@ def prepare_video(
     try:
         with timed(timings, "probe"):
             scan = scan_video(path)  # one packet pass: frame count, timestamps, keyframes
-        windows = eval_windows(scan.info.num_frames, clips, n=d.sample_frames, stride=d.stride)
-        with timed(timings, "decode"):
-            frames = read_frames(path, [i for w in windows for i in w], scan=scan)  # {index: RGB (H, W, 3) uint8}
+        num_frames = scan.info.num_frames
+        windows = eval_windows(num_frames, clips, n=d.sample_frames, stride=d.stride)
+        seen = _VideoFaces(path, scan, d, face_detector, timings)
+        seen.add([i for w in windows for i in w], windows)
     except VideoError as e:
         return prep.failed(ScoreStatus.UNREADABLE, str(e))
-    prep.sampled = len(frames)
-    if not frames:
-        return prep.failed(ScoreStatus.UNREADABLE,
-                           f"no frame could be decoded ({scan.info.num_frames} frames in the header)")
-    indices = list(frames)  # increasing frame indices
-    with timed(timings, "detect"):
-        detections = face_detector.detect_all([frames[i] for i in indices])  # per frame, every candidate face
-    with timed(timings, "crop"):
-        # One track per window (far-apart windows are tracked like separate preprocessing samples).
-        position = {i: p for p, i in enumerate(indices)}
-        tracks = [[position[i] for i in w if i in position] for w in windows]
-        faces = main_faces(detections, [t for t in tracks if t])  # one Face | None per decoded frame
-        prep.crops = {
-            i: crop_face(frames[i], face.box, d.margin, d.size)  # (size, size, 3) uint8
-            for i, face in zip(indices, faces)
-            if face is not None
-        }
-    prep.faces = len(prep.crops)
-    if prep.faces == 0:
-        return prep.failed(ScoreStatus.NO_FACE, f"no face in {prep.sampled} sampled frames")
-    # A window is used only with enough faces, the preprocessing rule for one training sample; others are dropped.
-    decoded = [[i for i in w if i in frames] for w in windows]
-    prep.windows = [
-        [i for i in w if i in prep.crops]
-        for w in decoded
-        if w and sum(i in prep.crops for i in w) >= needed_faces(len(w), d.min_faces, d.sample_frames)
-    ]
-    if not prep.windows:
-        need = needed_faces(len(decoded[0]) if decoded else 0, d.min_faces, d.sample_frames)
-        return prep.failed(
-            ScoreStatus.TOO_FEW_FACES,
-            f"a face in {prep.faces} of {prep.sampled} sampled frames, no window of {len(windows[0])} frames "
-            f"with {need} faces",
-        )
-    return prep
+    if not seen.frames:
+        return prep.failed(ScoreStatus.UNREADABLE, f"no frame could be decoded ({num_frames} frames in the header)")
+    _use_windows(prep, seen, windows, timings)
+    if prep.status == ScoreStatus.OK:
+        return prep  # the usual case: today's windows, one decoding pass, one detector call
+    # No window has enough faces: find where the faces are (PROBE_FRAMES frames spread over the video, one decoding
+    # pass, one detector call) and try windows placed on them.
+    probes = evenly_spaced(num_frames - 1, PROBE_FRAMES).tolist()
+    try:
+        seen.add(probes)
+        has_face = {i: bool(seen.faces[i]) for i in seen.frames}
+        placed = [w for w in face_windows(has_face, num_frames, clips, d.sample_frames, d.stride) if w not in windows]
+        seen.add([i for w in placed for i in w], placed)
+    except VideoError as e:
+        log.debug("%s: looking for faces over the whole video failed: %s", prep.name, e)
+        placed = []
+    # Every window tried, tracked as before; only those with enough faces are used (or the reason none is).
+    return _use_windows(prep, seen, windows + placed, timings)
 
 
 def prepare_crops(name: str, crops: dict[int, np.ndarray], cfg_data: DataConfig, clips: int) -> PreparedVideo:

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from dfdetect.core.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, InputError, collect_files, format_table, setup_logging
+from dfdetect.core.io import InputError, collect_files, format_table, setup_logging
 from dfdetect.core.schemas import ScoreStatus
 from dfdetect.inference.aggregate import AGGREGATIONS
 from dfdetect.inference.detector import BATCH_SIZE, Detector, VideoScore
@@ -32,7 +32,8 @@ def get_args_parser() -> argparse.ArgumentParser:
         description="Score videos or face images with a checkpoint; prints a table (score = P(fake)).",
     )
     p.add_argument("weights", help="checkpoint (.pt) written by train.py")
-    p.add_argument("paths", nargs="+", help="videos, images, or folders of them")
+    p.add_argument("paths", nargs="+", help="videos, images, or folders of them (every file of a folder gets a row, "
+                   "except hidden files and .csv/.json side files)")
     p.add_argument("--frames", action="store_true", help="also print per-frame scores of each video")
     p.add_argument("--clips", type=int, default=None, help="clip windows per video (default: the checkpoint's "
                    "train.val_clips)")
@@ -64,9 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
-        paths = collect_files(args.paths, VIDEO_EXTENSIONS | IMAGE_EXTENSIONS)
+        # Every file of a folder, whatever its extension (not hidden or .csv/.json side files): one row each, a file
+        # that is not media gets its reason in the table.
+        paths = collect_files(args.paths)
         if not paths:
-            raise InputError(f"no video or image found in {', '.join(args.paths)}")
+            raise InputError(f"no file found in {', '.join(args.paths)}")
         det = Detector.load(args.weights, device=args.device, clips=args.clips, tta=args.tta,
                             aggregate=args.aggregate, batch_size=args.batch_size)
     except InputError as e:

@@ -68,8 +68,11 @@ def test_collect_files(tmp_path: Path) -> None:
     (tmp_path / "b.mp4").write_bytes(b"x")
     (tmp_path / "a.MOV").write_bytes(b"x")
     (tmp_path / "notes.txt").write_text("x")
-    found = collect_files([tmp_path, tmp_path / "notes.txt"])
-    assert [p.name for p in found] == ["a.MOV", "b.mp4", "notes.txt"]  # folder filtered; explicit file kept
+    (tmp_path / "labels.csv").write_text("video_name,target\n")
+    (tmp_path / ".hidden.mp4").write_bytes(b"x")
+    found = collect_files([tmp_path, tmp_path / "labels.csv"])
+    # every file of a folder (the content decides later) but side files and hidden ones; a named file is kept
+    assert [p.name for p in found] == ["a.MOV", "b.mp4", "notes.txt", "labels.csv"]
     with pytest.raises(InputError, match="no such file"):
         collect_files([tmp_path / "missing.mp4"])
 

@@ -14,7 +14,7 @@ from dfdetect.core.io import load_image, save_image
 from dfdetect.core.schemas import ScoreStatus
 from dfdetect.inference.prepare import needed_faces, prepare_crops, prepare_image, prepare_input, prepare_video
 from face_crop.crop import crop_face
-from face_crop.detect import Face
+from face_crop.detect import Face, FaceDetector, RetryStats
 from face_crop.track import main_faces
 from frame_extraction.decode import read_frames
 from frame_extraction.sampling import eval_windows
@@ -23,25 +23,34 @@ BOX = np.array([100, 50, 200, 150], np.float32)  # a face-sized box inside a 640
 
 
 class StubFaces:
-    """A face detector that 'finds' one face at :data:`BOX` in the frames at the given positions of each call."""
+    """A face detector that 'finds' one face at :data:`BOX` in the frames at the given positions of its first call
+    (of every call with ``every_call``; later calls, the search over the whole video, find nothing otherwise)."""
 
-    def __init__(self, positions: set[int] | None = None, error: Exception | None = None) -> None:
-        self.positions, self.error, self.calls = positions, error, 0
+    detect = FaceDetector.detect  # the real main-face search over this stand-in's detect_all; every frame a key frame
+    key_step, last_retry = 1, RetryStats()
+
+
+    def __init__(self, positions: set[int] | None = None, error: Exception | None = None,
+                 every_call: bool = True) -> None:
+        self.positions, self.error, self.calls, self.every_call = positions, error, 0, every_call
 
     def detect_all(self, frames: list[np.ndarray]) -> list[list[Face]]:
         self.calls += 1
         if self.error is not None:
             raise self.error
         keep = set(range(len(frames))) if self.positions is None else self.positions
+        if self.calls > 1 and not self.every_call:
+            keep = set()
         return [[Face(BOX.copy(), 0.99, np.zeros((5, 2), np.float32))] if p in keep else [] for p in range(len(frames))]
 
 
-def test_needed_faces_scales_the_preprocessing_rule() -> None:
+def test_needed_faces_is_the_preprocessing_rule_never_scaled_down() -> None:
     assert needed_faces(15, 10, 15) == 10
     assert needed_faces(30, 10, 15) == 20
-    assert needed_faces(4, 10, 15) == 3
-    assert needed_faces(2, 15, 15) == 2
-    assert needed_faces(0, 10, 15) == 1
+    assert needed_faces(4, 10, 15) == 10  # a short video is held to the same rule: too little to judge
+    assert needed_faces(2, 15, 15) == 15
+    assert needed_faces(0, 10, 15) == 10
+    assert needed_faces(1, 0, 15) == 1
 
 
 def test_prepare_video_uses_only_windows_with_enough_faces(face_video: Path) -> None:
@@ -57,11 +66,12 @@ def test_prepare_video_uses_only_windows_with_enough_faces(face_video: Path) -> 
     frame = read_frames(face_video, [second[0]])[second[0]]
     assert np.array_equal(prep.crops[second[0]], crop_face(frame, BOX, d.margin, d.size))
     # 9 faces in every window: none is used
-    few = prepare_video(face_video, d, 2, StubFaces(set(range(9)) | set(range(15, 24))))
+    # (then frames spread over the video are searched, in vain, and windows placed on the faces found: still 9)
+    few = prepare_video(face_video, d, 2, StubFaces(set(range(9)) | set(range(15, 24)), every_call=False))
     assert few.status == ScoreStatus.TOO_FEW_FACES and few.faces == 18 and not few.crops
-    assert few.reason == "a face in 18 of 30 sampled frames, no window of 15 frames with 10 faces"
+    assert few.reason == "a face in 18 of 42 sampled frames, no window of 15 frames with 10 faces (min_faces 10)"
     none = prepare_video(face_video, d, 2, StubFaces(set()))
-    assert (none.status, none.reason) == (ScoreStatus.NO_FACE, "no face in 30 sampled frames")
+    assert (none.status, none.reason) == (ScoreStatus.NO_FACE, "no face in 38 sampled frames")
 
 
 def test_prepare_input_never_raises(face_video: Path, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader
 
 from dfdetect.core.config import load_config
 from dfdetect.data import ClipDataset, read_crops_manifest, val_plan
-from dfdetect.training.step import predict_batch, predict_clips, train_step
+from dfdetect.training.step import predict_clips, train_step
 from models import build_model
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -19,8 +19,8 @@ CPU = torch.device("cpu")
 
 
 def test_a_few_train_steps_on_real_crops_lower_the_loss(sample_crops: Path) -> None:
-    """Overfit a fixed batch of real clips with THE step: the eval-mode loss after 6 Adam steps is below the one
-    before."""
+    """Overfit a fixed batch of real clips with THE step: the loss falls over 8 Adam steps (measured in train mode,
+    on batch statistics: after so few steps BatchNorm's running averages still describe the initial network)."""
     torch.manual_seed(0)
     cfg = load_config(None, {"model.backbone": "efficientnet-lite0", "data.frames": 4, "data.size": 64})
     videos = list(read_crops_manifest(sample_crops).values())
@@ -33,17 +33,13 @@ def test_a_few_train_steps_on_real_crops_lower_the_loss(sample_crops: Path) -> N
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     scaler = torch.amp.GradScaler("cuda", enabled=False)
 
-    def eval_loss() -> float:
-        model.eval()
-        return float(loss_fn(predict_batch(model, batch, CPU), y))
-
-    before = eval_loss()
-    for _ in range(6):
+    losses = []
+    for _ in range(8):
         model.train()
         loss = train_step(model, batch, opt, scaler, loss_fn, CPU)
         assert not loss.requires_grad and loss.shape == ()
-    after = eval_loss()
-    assert after < before - 0.05, (before, after)
+        losses.append(float(loss))
+    assert max(losses[-2:]) < losses[0] - 0.1, losses
 
 
 def test_train_step_is_one_plain_optimiser_step() -> None:
