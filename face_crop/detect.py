@@ -47,7 +47,7 @@ RETRY_KEEP = 2.0
 """A face found only by the retry is kept when its box side is under this many times the smallest face the copy
 could see (``min_face_size / scale``): the retry is for faces too small for the copy, not a second opinion on large
 ones."""
-KEY_STEP = 4
+KEY_STEP = 7
 """:meth:`FaceDetector.detect` runs the full MTCNN on every ``KEY_STEP``-th frame of a track (and its last) only; the
 frames between get the main face's box interpolated from the key frames around them and refined by O-Net (MTCNN's
 last stage, on one 48x48 crop per frame: about a millisecond), the way the fastest DFDC teams detected on a few frames
@@ -98,6 +98,25 @@ class RetryStats:
     skipped: int = 0
 
 
+def detector_settings(
+    max_side: int = MAX_SIDE,
+    min_face_size: int = MIN_FACE_SIZE,
+    thresholds: Sequence[float] = THRESHOLDS,
+    factor: float = FACTOR,
+    retry_max_side: int = RETRY_MAX_SIDE,
+    key_step: int = KEY_STEP,
+) -> dict[str, object]:
+    """The plain-type record of a detector's settings (:meth:`FaceDetector.settings`), without building one.
+
+    Example:
+        >>> detector_settings()["key_step"] == KEY_STEP
+        True
+    """
+    return {"max_side": int(max_side), "min_face_size": int(min_face_size),
+            "thresholds": [float(t) for t in thresholds], "factor": float(factor),
+            "retry_max_side": int(retry_max_side), "key_step": int(key_step)}
+
+
 def detection_scale(width: int, height: int, max_side: int = MAX_SIDE) -> float:
     """Downscale factor so the longer side is at most ``max_side``; 1.0 when already small (never upscale).
 
@@ -139,7 +158,7 @@ class FaceDetector:
         ((4,), (5, 2), True, True)
         >>> detector.settings()
         {'max_side': 480, 'min_face_size': 20, 'thresholds': [0.6, 0.7, 0.7], 'factor': 0.709, 'retry_max_side': 1920,
-         'key_step': 4}
+         'key_step': 7}
     """
 
     def __init__(
@@ -185,14 +204,8 @@ class FaceDetector:
 
     def settings(self) -> dict[str, object]:
         """Plain-type settings (recorded by the CLI so a resumed run with other settings redoes the work)."""
-        return {
-            "max_side": self.max_side,
-            "min_face_size": self.min_face_size,
-            "thresholds": list(self.thresholds),
-            "factor": self.factor,
-            "retry_max_side": self.retry_max_side,
-            "key_step": self.key_step,
-        }
+        return detector_settings(self.max_side, self.min_face_size, self.thresholds, self.factor, self.retry_max_side,
+                                 self.key_step)
 
     def detect_all(self, frames: Sequence[np.ndarray | None]) -> list[list[Face]]:
         """All faces in each frame, sorted by decreasing ``area * prob``.
@@ -388,10 +401,19 @@ class FaceDetector:
 
 
 def _cut_square(frame: np.ndarray, x: int, y: int, n: int) -> np.ndarray:
-    """The ``n`` x ``n`` region at ``(x, y)`` of ``frame`` (zeros past the border), resized to O-Net's 48x48."""
+    """The ``n`` x ``n`` region at ``(x, y)`` of ``frame`` (zeros past the border), resized to O-Net's 48x48.
+
+    A large region is first sampled every ``s``-th pixel down to 2-4x O-Net's side (a view, nearly free), then
+    area-averaged: area resampling of a whole 500 px face straight to 48 px costs ~2.5 ms, this ~0.1 ms, and O-Net
+    sees the same face.
+    """
     h, w = frame.shape[:2]
-    region = np.zeros((n, n, 3), np.uint8)
-    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + n, w), min(y + n, h)
-    if x1 > x0 and y1 > y0:
-        region[y0 - y: y1 - y, x0 - x: x1 - x] = frame[y0:y1, x0:x1]
+    s = max(1, n // (2 * ONET_SIZE))
+    m = -(-n // s)  # ceil(n / s) samples per side
+    xs, ys = x + s * np.arange(m), y + s * np.arange(m)
+    vx, vy = (xs >= 0) & (xs < w), (ys >= 0) & (ys < h)
+    region = np.zeros((m, m, 3), np.uint8)
+    if vx.any() and vy.any():
+        jx, jy = np.flatnonzero(vx), np.flatnonzero(vy)  # the samples inside the frame: contiguous runs
+        region[jy[0]: jy[-1] + 1, jx[0]: jx[-1] + 1] = frame[ys[jy[0]]: ys[jy[-1]] + 1: s, xs[jx[0]]: xs[jx[-1]] + 1: s]
     return cv2.resize(region, (ONET_SIZE, ONET_SIZE), interpolation=cv2.INTER_AREA)

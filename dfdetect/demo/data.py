@@ -72,7 +72,7 @@ from dfdetect.synth import (
     track_faces,
     true_runs,
 )
-from face_crop.detect import FACTOR, MAX_SIDE, MIN_FACE_SIZE, THRESHOLDS, FaceDetector
+from face_crop.detect import FaceDetector, detector_settings
 from frame_extraction.decode import VideoError, probe_video, read_all_frames, read_frames
 
 log = logging.getLogger(__name__)
@@ -163,8 +163,7 @@ def _fingerprint(samples: Path, seed: int, clip_seconds: float, flicker_share: f
         "clip_seconds": clip_seconds,
         "flicker_share": flicker_share,
         "detect_step": detect_step,
-        "detector": {"max_side": MAX_SIDE, "min_face_size": MIN_FACE_SIZE, "thresholds": list(THRESHOLDS),
-                     "factor": FACTOR},
+        "detector": detector_settings(),
         "encoder": {"codec": ENCODER, "preset": ENCODER_PRESET, "bits_per_pixel": BITS_PER_PIXEL,
                     "min_bitrate": MIN_BITRATE},
         "sources": sizes,

@@ -38,7 +38,7 @@ def test_key_frames_and_onet_find_the_faces_full_detection_finds(name: str, samp
     reference = every_frame.detect(frames)
     calls = _count_full_calls(detector, monkeypatch)
     faces = detector.detect(frames)
-    assert KEY_STEP == 4 and calls == [5]  # positions 0, 4, 8, 12, 14 through MTCNN; O-Net on the other 10
+    assert KEY_STEP == 7 and calls == [3]  # positions 0, 7, 14 through MTCNN; O-Net on the other 12
     assert all(f is not None for f in faces) and all(f is not None for f in reference)
     ious = [box_iou(a.box, b.box) for a, b in zip(faces, reference)]
     assert min(ious) > 0.8, ious  # the same face, the same place (measured 0.84-0.97)
@@ -61,8 +61,8 @@ def test_refine_scores_a_face_box_and_refuses_an_empty_one(sample: Callable, fac
 
 
 def test_frames_beside_a_faceless_key_frame_are_detected_in_full(sample: Callable, face_video: Path,
-                                                                 detector: FaceDetector,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    detector = FaceDetector(key_step=4)
     _, frames = sample(face_video, n=9, mode="random")
     frames = [f.copy() for f in frames]
     frames[4][:] = 0  # key frame 4 shows nothing: positions 1-3 and 5-7 cannot be interpolated

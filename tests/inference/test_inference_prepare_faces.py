@@ -111,9 +111,9 @@ def test_a_face_in_every_frame_keeps_the_default_windows_and_cost(det, face_vide
     counting = CountingDetector(det.face_detector)
     prep = prepare_input(face_video, d, 1, counting)
     assert prep.status == ScoreStatus.OK and prep.windows == eval_windows(72, 1, d.sample_frames, d.stride)
-    # one full MTCNN call on the window's key frames (positions 0, 4, 8, 12, 14; O-Net follows the face between),
+    # one full MTCNN call on the window's key frames (positions 0, 7, 14; O-Net follows the face between),
     # 15 decoded frames, a face in each
-    assert (counting.calls, counting.frames, prep.sampled, prep.faces) == (1, 5, 15, 15)
+    assert (counting.calls, counting.frames, prep.sampled, prep.faces) == (1, 3, 15, 15)
 
 
 @pytest.mark.parametrize("n_frames", [1, 8])
