@@ -106,6 +106,9 @@ class TrainConfig:
         freeze_blocks: freeze the encoder's stem and its first N blocks (a partly frozen encoder; 0 = none).
         synth_fakes: probability that a real training clip gets a self-blended twin (label fake) on the fly, beside
             it (0 = off; 1 = every real with its blend, for users with only real videos; see data.epoch_plan).
+        synth_methods: which fake generators make those twins and in what mix: generator names of
+            :mod:`dfdetect.synth`, comma-separated, each with an optional weight (``"sbi"``, or
+            ``"sbi:2,temporal:1,resample:1,selfswap:1"``); each twin draws one, seeded like the rest of the plan.
         amp: mixed precision and channels-last on CUDA (ignored on CPU).
         seed: seeds sampling, augmentation and initialisation.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
@@ -120,6 +123,7 @@ class TrainConfig:
     freeze_encoder: bool = False
     freeze_blocks: int = 0
     synth_fakes: float = 0.0
+    synth_methods: str = "sbi"
     amp: bool = True
     seed: int = 0
     device: str = "auto"
