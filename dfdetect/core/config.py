@@ -44,6 +44,9 @@ class ModelConfig:
         fc_hidden: width of the first of the two dense layers.
         dropout: dropout between the two dense layers.
         max_params: parameter-count cap checked by ``build_model`` (the challenge allows 200M).
+        logit_scale: Platt scaling of the logit (Platt, 1999): P(fake) = sigmoid(logit_scale * logit + logit_bias).
+            1 and 0 (no change) until ``train.calibrate`` fits them on the validation videos into ``best.pt``.
+        logit_bias: see ``logit_scale``.
     """
 
     backbone: str = "efficientnet-b0"
@@ -57,6 +60,8 @@ class ModelConfig:
     fc_hidden: int = 256
     dropout: float = 0.5
     max_params: int = 200_000_000
+    logit_scale: float = 1.0
+    logit_bias: float = 0.0
 
 
 
@@ -113,6 +118,9 @@ class TrainConfig:
         seed: seeds sampling, augmentation and initialisation.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
         val_clips: fixed clip windows per video at validation.
+        calibrate: after training, fit ``model.logit_scale``/``model.logit_bias`` on the validation clips of
+            ``best.pt`` (needs real and fake validation videos) and write them into ``best.pt``'s config: scores on
+            new videos then mean what they say (a model whose every score sits below 0.5 gets a useful threshold).
     """
 
     epochs: int = 10
@@ -128,6 +136,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     val_clips: int = 1
+    calibrate: bool = True
 
 
 @dataclass

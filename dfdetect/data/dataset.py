@@ -22,7 +22,7 @@ Example:
     >>> videos = [video("r.mp4", 0), video("f.mp4", 1)]
     >>> specs, counts = epoch_plan(videos, epoch=0, seed=0, t=4)
     >>> counts
-    {'n_videos': 2, 'n_real': 1, 'n_fake': 1, 'n_synth': 0}
+    {'n_videos': 2, 'n_real': 1, 'n_fake': 1, 'n_synth': 0, 'n_synth_sbi': 0}
     >>> ds = ClipDataset(videos, specs, 32, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
     >>> ds[0]["clip"].shape
     torch.Size([4, 3, 32, 32])
@@ -43,7 +43,7 @@ from dfdetect.data.augmentation import augment_clip
 from dfdetect.data.manifests import VideoCrops
 from dfdetect.data.transforms import load_crop, to_tensor_clip
 from dfdetect.data.windows import clip_windows, random_window
-from dfdetect.synth import blend_clip
+from dfdetect.synth import GENERATORS, Donors, clip_faces, draw_method, generate, parse_mix
 from face_crop.crop import points_to_crop
 
 # Frame size used by points_to_crop when the manifest has no width/height columns: only the left/top shift of the
@@ -60,14 +60,48 @@ class ClipSpec:
     Attributes:
         video: index into the videos list the plan was made for.
         window: ``T`` indices into that video's crops (:mod:`dfdetect.data.windows`).
-        synth: blend the clip into a self-blended fake (labelled fake) before augmenting it.
+        synth: turn the clip into a self-made fake (labelled fake) before augmenting it.
         seed: seed of the clip's augmentation and blending.
+        method: the fake generator of a synth clip (:data:`dfdetect.synth.GENERATORS`).
+        donor: crop indices of the same video giving the donor faces (``selfswap``), one per window index; empty
+            for the other generators.
     """
 
     video: int
     window: tuple[int, ...]
     synth: bool = False
     seed: int = 0
+    method: str = "sbi"
+    donor: tuple[int, ...] = ()
+
+
+def donor_window(n: int, window: Sequence[int], rng: np.random.Generator) -> tuple[int, ...]:
+    """A window of the same length elsewhere in the video (another moment: another pose and expression).
+
+    Windows not overlapping ``window`` are preferred; a video too short for one gives the farthest start.
+
+    Args:
+        n: the video's crop count.
+        window: the clip's consecutive crop indices.
+        rng: the plan's generator.
+
+    Returns:
+        ``len(window)`` consecutive crop indices.
+
+    Example:
+        >>> donor_window(20, range(4), np.random.default_rng(0))
+        (15, 16, 17, 18)
+        >>> donor_window(5, range(4), np.random.default_rng(0))
+        (1, 2, 3, 4)
+    """
+    t, first = len(window), int(window[0])
+    starts = np.arange(max(n - t + 1, 1))
+    apart = starts[np.abs(starts - first) >= t]
+    if len(apart):
+        start = int(rng.choice(apart))
+    else:
+        start = int(starts[np.argmax(np.abs(starts - first))])
+    return tuple(range(start, start + t))
 
 
 def epoch_plan(
@@ -77,6 +111,7 @@ def epoch_plan(
     t: int,
     balance: str = _DATA.balance,
     synth_fakes: float = _TRAIN.synth_fakes,
+    synth_methods: str = _TRAIN.synth_methods,
 ) -> tuple[list[ClipSpec], dict[str, int]]:
     """All random choices of one training epoch, from a generator seeded with ``(seed, epoch)`` only.
 
@@ -87,7 +122,8 @@ def epoch_plan(
     splitting a pair: it drops labelled fakes first when fakes are the majority, and reals without a twin when reals
     are. So ``P = 1`` trains on pure real/blend pairs (a user with only real videos), and ``P = 0.5`` with as many
     labelled fakes as reals gives half pairs, half labelled fakes. Every clip gets its own random window (a twin shares
-    its real's) and augmentation seed.
+    its real's) and augmentation seed. Each twin's generator is drawn from ``synth_methods`` (no draw for a single
+    generator, so the default plan does not depend on it), with a donor window for ``selfswap``.
 
     Args:
         videos: labelled videos (filter out unknown labels first).
@@ -96,25 +132,28 @@ def epoch_plan(
         t: timesteps per clip.
         balance: one of :data:`~dfdetect.core.config.BALANCE_MODES`.
         synth_fakes: probability P in [0, 1] that a real clip gets a blended twin.
+        synth_methods: the generator mix (``train.synth_methods``: ``"sbi"``, ``"sbi:2,temporal:1"``...).
 
     Returns:
         The clip specs in training order and the counts ``{"n_videos", "n_real", "n_fake", "n_synth"}`` (labels as
-        the model sees them: twins count as fakes; ``n_videos`` is the number of clips).
+        the model sees them: twins count as fakes; ``n_videos`` is the number of clips), plus ``n_synth_<name>`` per
+        generator of the mix.
 
     Raises:
-        ValueError: an unlabelled video or an unknown balance mode.
+        ValueError: an unlabelled video, an unknown balance mode or a malformed generator mix.
 
     Example:
         >>> from pathlib import Path
         >>> one = VideoCrops("r.mp4", 0, list(range(8)), [Path("x.png")] * 8, np.zeros((8, 4)), np.zeros((8, 5, 2)))
         >>> specs, counts = epoch_plan([one], epoch=0, seed=0, t=4, synth_fakes=1.0)
         >>> counts, [s.synth for s in specs], specs[0].window == specs[1].window
-        ({'n_videos': 2, 'n_real': 1, 'n_fake': 1, 'n_synth': 1}, [False, True], True)
+        ({'n_videos': 2, 'n_real': 1, 'n_fake': 1, 'n_synth': 1, 'n_synth_sbi': 1}, [False, True], True)
     """
     if any(v.label is None for v in videos):
         raise ValueError("epoch_plan needs labelled videos")
     if balance not in BALANCE_MODES:
         raise ValueError(f"balance must be one of {BALANCE_MODES}, got {balance!r}")
+    mix = parse_mix(synth_methods)
     rng = np.random.default_rng([int(seed), int(epoch)])
     y = np.asarray([v.label for v in videos], dtype=np.int64)  # (N,)
     idx = np.arange(len(y))
@@ -133,7 +172,10 @@ def epoch_plan(
         window = tuple(random_window(len(videos[i]), t, rng))
         specs.append(ClipSpec(video=i, window=window, synth=False, seed=int(rng.integers(0, 2**31 - 1))))
         if i in has_twin:
-            specs.append(ClipSpec(video=i, window=window, synth=True, seed=int(rng.integers(0, 2**31 - 1))))
+            method = draw_method(mix, rng)
+            donor = donor_window(len(videos[i]), window, rng) if GENERATORS[method].needs_donors else ()
+            specs.append(ClipSpec(video=i, window=window, synth=True, seed=int(rng.integers(0, 2**31 - 1)),
+                                  method=method, donor=donor))
     for i in fakes.tolist():
         window = tuple(random_window(len(videos[i]), t, rng))
         specs.append(ClipSpec(video=i, window=window, synth=False, seed=int(rng.integers(0, 2**31 - 1))))
@@ -141,6 +183,7 @@ def epoch_plan(
     n_synth = sum(s.synth for s in specs)
     n_fake = sum(videos[s.video].label == 1 for s in specs) + n_synth
     counts = {"n_videos": len(specs), "n_real": len(specs) - n_fake, "n_fake": n_fake, "n_synth": n_synth}
+    counts.update({f"n_synth_{m}": sum(s.synth and s.method == m for s in specs) for m in mix})
     return specs, counts
 
 
@@ -168,7 +211,7 @@ def val_plan(videos: Sequence[VideoCrops], t: int, k: int) -> list[ClipSpec]:
 def clip_geometry(
     video: VideoCrops, window: Sequence[int], margin: float, size: int
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Face boxes and landmarks of a clip in crop pixels (the inputs :func:`dfdetect.synth.blend_clip` needs).
+    """Face boxes and landmarks of a clip in crop pixels (the inputs of the :mod:`dfdetect.synth` generators).
 
     The frame size comes from the manifest's optional ``width``/``height`` columns; without them the mapping assumes
     the crop region was not clamped at the right/bottom frame border.
@@ -206,7 +249,7 @@ class ClipDataset(Dataset):
     """Executes a list of :class:`ClipSpec`: loads the crops, blends (synth specs), augments, normalises.
 
     Each item is a dict: ``clip`` float32 (T, C, H, W), ``label`` float32 scalar (1 = fake), ``index`` (position in the
-    spec list), ``video`` (index into ``videos``), ``synth`` (bool).
+    spec list), ``video`` (index into ``videos``), ``synth`` (bool), ``method`` (the generator; "" for a clip as is).
 
     Args:
         videos: the videos the specs refer to.
@@ -248,9 +291,15 @@ class ClipDataset(Dataset):
         label = int(video.label or 0)
         if spec.synth:
             boxes, landmarks = clip_geometry(video, spec.window, self.margin, self.size)  # (T, 4), (T, 5, 2) | None
+            donors = None
+            if spec.donor:
+                d_boxes, d_landmarks = clip_geometry(video, spec.donor, self.margin, self.size)
+                donors = Donors([load_crop(video.paths[i], self.size) for i in spec.donor],
+                                clip_faces(d_boxes, d_landmarks))
             # A separate stream from the augmentation's: SeedSequence mixes the extra word into the state.
             rng = np.random.default_rng([spec.seed, 1])
-            clip = np.asarray(blend_clip(clip, boxes, landmarks, rng, consistent=True), dtype=np.uint8)
+            made = generate(spec.method, list(clip), clip_faces(boxes, landmarks), rng, donors)
+            clip = np.stack(made.frames).astype(np.uint8, copy=False)  # (T, H, W, 3)
             label = 1
         if self.augment is not None:
             clip = augment_clip(self.augment, clip, spec.seed)  # blending BEFORE augmentation, as for real fakes
@@ -265,6 +314,7 @@ class ClipDataset(Dataset):
             "index": index,
             "video": spec.video,
             "synth": spec.synth,
+            "method": spec.method if spec.synth else "",
         }
 
 

@@ -75,17 +75,17 @@ def save_clip_grid(clips: Sequence[np.ndarray], titles: Sequence[str], path: str
 
 
 def clip_title(ds: ClipDataset, index: int) -> str:
-    """``"<video>\\n<real|fake>[ + synth]"`` for a dataset item.
+    """``"<video>\\n<real|fake>[ + <generator>]"`` for a dataset item (the generator of an on-the-fly fake).
 
     Example:
         >>> v = VideoCrops("a.mp4", 0, [0], [Path("x.png")], np.zeros((1, 4)), np.zeros((1, 5, 2)))
         >>> ds = ClipDataset([v], [ClipSpec(0, (0,)), ClipSpec(0, (0,), synth=True)], 16, (0.5,) * 3, (0.5,) * 3)
         >>> clip_title(ds, 0), clip_title(ds, 1)
-        ('a.mp4\\nreal', 'a.mp4\\nfake + synth')
+        ('a.mp4\\nreal', 'a.mp4\\nfake + sbi')
     """
     spec = ds.specs[index]
     video = ds.videos[spec.video]
-    label = "fake + synth" if spec.synth else ("fake" if video.label == 1 else "real")
+    label = f"fake + {spec.method}" if spec.synth else ("fake" if video.label == 1 else "real")
     return f"{video.video}\n{label}"
 
 
@@ -142,7 +142,8 @@ def training_clips(videos: Sequence[VideoCrops], cfg: Config, n: int, first_epoc
     epoch = first_epoch
     while len(specs) < n and videos:
         plan, _ = epoch_plan(
-            videos, epoch, cfg.train.seed, cfg.data.frames, cfg.data.balance, cfg.train.synth_fakes
+            videos, epoch, cfg.train.seed, cfg.data.frames, cfg.data.balance, cfg.train.synth_fakes,
+            cfg.train.synth_methods,
         )
         specs.extend(plan)
         epoch += 1

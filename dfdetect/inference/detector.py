@@ -226,7 +226,7 @@ class Detector:
                         tensors.append(torch.flip(x, dims=[-1]) if flip else x)  # (T, C, H, W); flip = mirror W
                     batch = torch.stack(tensors).to(self.device)  # (B, T, C, H, W)
                 with timed(timings, "model"), torch.inference_mode():
-                    probs = torch.sigmoid(self.model(batch).float()).cpu().numpy()  # (B,)
+                    probs = self.model.probability(self.model(batch)).cpu().numpy()  # (B,) calibrated P(fake)
                 for (p, c, v), prob in zip(group, probs.tolist()):
                     p.probs[(c, v)] = prob
 

@@ -1,11 +1,18 @@
-"""Self-blended fake videos (SBI extended to video): identity-preserving fakes made from real videos alone.
+"""Self-made fakes: a family of identity-preserving fake generators made from real videos alone.
 
-Modules, lowest first: :mod:`~dfdetect.synth.track` (per-frame detections -> a steady face track),
-:mod:`~dfdetect.synth.sbi` (blend parameters, the mask, one blended frame), :mod:`~dfdetect.synth.video` (clips of
+Generators (:data:`GENERATORS`, :mod:`~dfdetect.synth.registry`): ``sbi`` (self-blended images, SBI's magnitudes,
+dense-landmark masks), ``temporal`` (blend parameters drifting per frame), ``resample`` (a lossy re-rendering of the
+face), ``selfswap`` (the same person's face from another moment). Modules, lowest first: :mod:`~dfdetect.synth.track`
+(per-frame detections -> a steady face track), :mod:`~dfdetect.synth.base` (the generators' inputs and outputs),
+:mod:`~dfdetect.synth.landmarks` (468 dense landmarks, five-point fallback),
+:mod:`~dfdetect.synth.sbi` (blend parameters, the mask, one blended frame), :mod:`~dfdetect.synth.temporal`,
+:mod:`~dfdetect.synth.resample`, :mod:`~dfdetect.synth.selfswap`, :mod:`~dfdetect.synth.registry`,
+:mod:`~dfdetect.synth.video` (clips of
 full frames or face crops, consistent or flickering), :mod:`~dfdetect.synth.encode` (THE video writer) and
 :mod:`~dfdetect.synth.cli` (``python -m dfdetect synth``).
 """
 
+from dfdetect.synth.base import Donors, Face, Generated, clip_faces
 from dfdetect.synth.cli import META_COLUMNS, NAME_PATTERN, assign_names, main
 from dfdetect.synth.encode import (
     BITS_PER_PIXEL,
@@ -16,11 +23,14 @@ from dfdetect.synth.encode import (
     encode_video,
     encoder_options,
 )
+from dfdetect.synth.landmarks import LandmarkModelError, dense_faces, load_landmarker
+from dfdetect.synth.registry import GENERATORS, Generator, draw_method, generate, parse_mix
 from dfdetect.synth.sbi import (
     BLEND_RATIOS,
     CANVAS,
     BlendParams,
     blend_mask,
+    blend_region,
     canvas_mask,
     sample_blend_params,
     self_blend,
@@ -29,6 +39,8 @@ from dfdetect.synth.track import MAX_GAP, TRACK_SIGMA, FaceLike, FaceTrack, face
 from dfdetect.synth.video import SynthResult, blend_clip, blend_track, synth_video
 
 __all__ = [
+    "GENERATORS", "Donors", "Face", "Generated", "Generator", "LandmarkModelError", "blend_region", "clip_faces",
+    "dense_faces", "draw_method", "generate", "load_landmarker", "parse_mix",
     "BITS_PER_PIXEL", "BLEND_RATIOS", "CANVAS", "ENCODER", "ENCODER_PRESET", "MAX_GAP", "META_COLUMNS", "MIN_BITRATE",
     "NAME_PATTERN", "PIX_FMT", "TRACK_SIGMA", "BlendParams", "FaceLike", "FaceTrack", "SynthResult", "assign_names",
     "blend_clip", "blend_mask", "blend_track", "canvas_mask", "encode_video", "encoder_options", "face_arrays", "main",

@@ -1,8 +1,10 @@
-"""``python -m dfdetect synth VIDEOS... OUT``: self-blended fake videos (and re-encoded reals) with their labels.
+"""``python -m dfdetect synth VIDEOS... OUT``: self-made fake videos (and re-encoded reals) with their labels.
 
-    python -m dfdetect synth VIDEOS... OUT --per-video 2 --seed 0 [--flicker] [--no-reals] [--max-frames N]
+    python -m dfdetect synth VIDEOS... OUT --per-video 2 --seed 0 [--method NAME] [--flicker] [--no-reals]
+        [--max-frames N]
 
-Each input real video gives ``--per-video`` fakes (:func:`dfdetect.synth.video.blend_track` on its face track) and,
+Each input real video gives ``--per-video`` fakes of the generator ``--method`` (:data:`~dfdetect.synth.registry.
+GENERATORS`; default ``sbi``: :func:`dfdetect.synth.video.blend_track` on its face track) and,
 unless ``--no-reals``, itself re-encoded by the same writer (:func:`dfdetect.synth.encode.encode_video`), so the codec
 settings do not tell fakes from reals. Outputs get neutral shuffled names (:data:`NAME_PATTERN`); ``OUT/labels.csv``
 holds the labels and ``OUT/meta.csv`` (:data:`META_COLUMNS`) the record: source, seed, parameters, and every skipped
@@ -29,6 +31,7 @@ from dfdetect.core.io import InputError, collect_files, read_csv, setup_logging,
 from dfdetect.core.schemas import LABELS_COLUMNS, ItemStatus
 from dfdetect.core.seeding import item_rng, stable_seed
 from dfdetect.synth.encode import encode_video
+from dfdetect.synth.registry import GENERATORS, generate
 from dfdetect.synth.sbi import BlendParams
 from dfdetect.synth.track import FaceTrack, track_faces
 from dfdetect.synth.video import blend_track
@@ -39,8 +42,8 @@ log = logging.getLogger(__name__)
 
 NAME_PATTERN = re.compile(r"^v\d{4,}\.mp4$")
 """Neutral output names (``v0007.mp4``): nothing in a name says real or fake."""
-META_COLUMNS = ("video_name", "target", "source", "k", "flicker", "seed", "max_frames", "status", "reason", "frames",
-                "fps", "width", "height", "face_frames", "params")
+META_COLUMNS = ("video_name", "target", "source", "k", "method", "flicker", "seed", "max_frames", "status", "reason",
+                "frames", "fps", "width", "height", "face_frames", "params")
 """``OUT/meta.csv``: one row per output (status ok) and one per skipped input (status skipped, with the reason)."""
 
 
@@ -88,7 +91,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("out", help="output folder (fakes v0000.mp4..., labels.csv, meta.csv)")
     p.add_argument("--per-video", type=int, default=1, help="fakes per input video (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed: same seed, same blended pixels")
-    p.add_argument("--flicker", action="store_true", help="redraw the blend parameters every frame")
+    p.add_argument("--method", default="sbi", choices=list(GENERATORS),
+                   help="the fake generator: " + "; ".join(f"{g.name}: {g.summary}" for g in GENERATORS.values()))
+    p.add_argument("--flicker", action="store_true", help="sbi: redraw the blend parameters every frame")
     p.add_argument("--no-reals", dest="with_reals", action="store_false",
                    help="write only the fakes (by default each real video is re-encoded into OUT with the same encoder "
                         "settings, target 0: otherwise the codec, bitrate and size alone would tell fakes from reals)")
@@ -150,7 +155,7 @@ def _run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     meta_path = out / "meta.csv"
     old = read_csv(meta_path) if meta_path.is_file() else []
-    if old and set(META_COLUMNS) - set(old[0]):
+    if old and set(META_COLUMNS) - set(old[0]) - {"method"}:  # a file from before --method is still ours
         raise InputError(f"{meta_path} was not written by this tool (columns differ)")
 
     # Outputs keyed by (source, target, k); a previous run's names are kept so that a resumed run continues.
@@ -163,14 +168,15 @@ def _run(args: argparse.Namespace) -> int:
     taken = {r["video_name"] for r in rows.values()} | ({p.name for p in out.iterdir()} if out.is_dir() else set())
     fresh = assign_names([k for k in wanted if k not in rows], taken, args.seed)
     name_of = {k: rows[k]["video_name"] if k in rows else fresh[k] for k in wanted}
-    settings = {"seed": str(args.seed), "flicker": str(int(args.flicker)), "max_frames": str(args.max_frames)}
+    settings = {"seed": str(args.seed), "method": args.method, "flicker": str(int(args.flicker)),
+                "max_frames": str(args.max_frames)}
 
     def done(key: tuple[str, int, int]) -> bool:
         r = rows.get(key)
         if r is None or not (out / r["video_name"]).is_file():
             return False
         checked = settings if key[1] == 1 else {"max_frames": settings["max_frames"]}  # a real has no seed
-        return all(str(r[s]) == v for s, v in checked.items())
+        return all(str(r.get(s) or ("sbi" if s == "method" else "")) == v for s, v in checked.items())
 
     def flush() -> None:
         table = sorted(rows.values(), key=lambda r: r["video_name"]) + list(skips.values())
@@ -215,10 +221,18 @@ def _write_output(path: Path, key: tuple[str, int, int], info: VideoInfo, frames
                            "width": w - w % 2, "height": h - h % 2, "max_frames": settings["max_frames"]}
     if target == 1 and track is not None:
         seed = stable_seed(args.seed, source, k)
-        res = blend_track(frames, track, np.random.default_rng(seed), consistent=not args.flicker)
-        encode_video(path, res.frames, info.fps)
-        row.update(seed=settings["seed"], flicker=settings["flicker"], face_frames=int(track.valid.sum()),
-                   params=_params_record(res.params, args.flicker, seed))
+        rng = np.random.default_rng(seed)
+        if args.method == "sbi":
+            res = blend_track(frames, track, rng, consistent=not args.flicker)
+            fakes, params = res.frames, _params_record(res.params, args.flicker, seed)
+        else:
+            gen = generate(args.method, frames, [track.face(i) for i in range(len(track))], rng)
+            fakes = gen.frames
+            first = next((r for r in gen.records if r is not None), {})
+            params = json.dumps({"mode": args.method, "seed": seed, **gen.extra, **first})
+        encode_video(path, fakes, info.fps)
+        row.update(seed=settings["seed"], method=args.method, flicker=settings["flicker"],
+                   face_frames=int(track.valid.sum()), params=params)
     else:
         encode_video(path, frames, info.fps)
     log.info("%s -> %s (%s)", source, path.name, "fake" if target else "real")

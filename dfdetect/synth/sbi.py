@@ -10,8 +10,15 @@ so hull shapes, elastic warps and blur kernels are relative to the face whatever
 parameter set describes the same mask relative to the face in every frame. Only pixels under the mask change; the
 rest of the frame is bit-identical (before encoding).
 
-Clips (a face track, consistent or flickering parameters) are :mod:`dfdetect.synth.video`'s; the encoder is
-:mod:`dfdetect.synth.encode`'s.
+Magnitudes are those of SBI's released code (``src/utils/sbi.py``, ``get_source_transforms``): an RGB shift of up to
+±20 per channel with p = 0.3 (:data:`RGB_SHIFT_P`), hue/saturation/value shifts of ±0.3 in uint8 units (added, so no
+visible change) and brightness/contrast ±0.1: the blend is meant to be hard to see, a tinted face would teach a detector
+"tinted = fake". The mask is the convex hull of the face's dense landmarks (468 Face Mesh points,
+:mod:`dfdetect.synth.landmarks`), or a hull / ellipse from MTCNN's five points when there are none.
+
+:func:`blend_region` is the one blending routine: the other generators (:mod:`~dfdetect.synth.temporal`,
+:mod:`~dfdetect.synth.resample`, :mod:`~dfdetect.synth.selfswap`) give it another source. Clips (a face track,
+consistent or flickering parameters) are :mod:`dfdetect.synth.video`'s; the encoder is :mod:`dfdetect.synth.encode`'s.
 """
 
 from __future__ import annotations
@@ -26,12 +33,20 @@ from typing import Any
 import cv2
 import numpy as np
 
+from dfdetect.synth.base import Donors, Face, Generated, check_images
+from dfdetect.synth.landmarks import dense_faces, five_from_dense
 from dfdetect.synth.track import FaceLike, face_arrays
 
 CANVAS = 256
 """Side of the canonical mask canvas; the face box maps to its central half ``[CANVAS/4, 3*CANVAS/4]``."""
 BLEND_RATIOS = (0.25, 0.5, 0.75, 1.0, 1.0, 1.0)
 """SBI's blend ratios (the mask's peak value), 1 drawn half of the time."""
+RGB_SHIFT_P = 0.3
+"""Share of fakes whose source gets an RGB shift (SBI: ``RGBShift((-20, 20), ..., p=0.3)``)."""
+RGB_SHIFT_MAX = 20.0
+"""Largest RGB shift per channel, 0-255 scale."""
+HSV_SHIFT_MAX = 0.3
+"""Largest hue / saturation / value shift, added in uint8 units (SBI's ``HueSaturationValue`` limits of ±0.3)."""
 MIN_DOWNSCALED_FACE = 16
 """The downscale jitter never shrinks the face box below this many pixels (tiny faces stay recognisable)."""
 
@@ -46,8 +61,9 @@ class BlendParams:
     """Everything that defines one self-blend, relative to the face (plain values: recordable as JSON).
 
     Attributes:
-        mask_kind: ``"hull"`` (convex hull of the five landmarks extended to forehead, cheeks and chin) or
-            ``"ellipse"`` (from the landmarks, or from the box when there are none).
+        mask_kind: ``"hull"`` (convex hull of the dense landmarks, forehead included, like SBI's 81 points; with
+            five points: those extended to forehead, cheeks and chin) or ``"ellipse"`` (dense: the hull of the points
+            below the brows, like SBI's 68; five points: an ellipse from them; none: an ellipse in the box).
         mask_scale: growth of the hull / ellipse around its centre.
         elastic_seed: seed of the smooth random displacement field that deforms the mask (fixed field = fixed
             deformation relative to the face).
@@ -55,10 +71,10 @@ class BlendParams:
         shift_x: source and mask translation, fraction of the box width.
         shift_y: source and mask translation, fraction of the box height.
         scale: source and mask scale about the box centre.
-        rgb_shift: added to R, G, B (0-255 scale).
+        rgb_shift: added to R, G, B (0-255 scale; zero for the 70 % of fakes without an RGB shift).
         hue_shift: added to OpenCV hue (0-180 scale).
-        sat_shift: saturation multiplied by ``1 + sat_shift``.
-        val_shift: value multiplied by ``1 + val_shift``.
+        sat_shift: added to saturation (0-255 scale).
+        val_shift: added to value (0-255 scale).
         brightness: added, fraction of 255.
         contrast: pixel values multiplied by ``1 + contrast``.
         quality: ``"downscale"`` (nearest down, linear up: a blurrier face) or ``"sharpen"``.
@@ -120,6 +136,8 @@ def sample_blend_params(rng: np.random.Generator) -> BlendParams:
         (True, True)
     """
     odd = np.arange(5, 26, 2)  # SBI: random.randrange(5, 26, 2)
+    shift = rng.random() < RGB_SHIFT_P
+    rgb = rng.uniform(-RGB_SHIFT_MAX, RGB_SHIFT_MAX, size=3)  # drawn either way: one stream for every outcome
     return BlendParams(
         mask_kind=str(rng.choice(["hull", "ellipse"])),
         mask_scale=float(rng.uniform(0.9, 1.1)),
@@ -128,10 +146,10 @@ def sample_blend_params(rng: np.random.Generator) -> BlendParams:
         shift_x=float(rng.uniform(-0.04, 0.04)),
         shift_y=float(rng.uniform(-0.02, 0.02)),
         scale=float(rng.uniform(0.95, 1 / 0.95)),
-        rgb_shift=tuple(float(x) for x in rng.uniform(-20, 20, size=3)),  # type: ignore[arg-type]
-        hue_shift=float(rng.uniform(-3, 3)),
-        sat_shift=float(rng.uniform(-0.3, 0.3)),
-        val_shift=float(rng.uniform(-0.1, 0.1)),
+        rgb_shift=tuple(float(x) if shift else 0.0 for x in rgb),  # type: ignore[arg-type]
+        hue_shift=float(rng.uniform(-HSV_SHIFT_MAX, HSV_SHIFT_MAX)),
+        sat_shift=float(rng.uniform(-HSV_SHIFT_MAX, HSV_SHIFT_MAX)),
+        val_shift=float(rng.uniform(-HSV_SHIFT_MAX, HSV_SHIFT_MAX)),
         brightness=float(rng.uniform(-0.1, 0.1)),
         contrast=float(rng.uniform(-0.1, 0.1)),
         quality=str(rng.choice(["downscale", "sharpen"])),
@@ -177,11 +195,24 @@ def _cv_affine(m: np.ndarray) -> np.ndarray:
 def _mask_polygon(lms_c: np.ndarray | None, p: BlendParams) -> np.ndarray:
     """The mask outline in canvas coordinates, (N, 2) float64.
 
-    With landmarks (canvas coordinates; left eye, right eye, nose, left / right mouth corner), ``hull`` extends the
+    With dense landmarks (N > 5 points), the convex hull of all of them (``hull``) or of those below the brows (the
+    other kind). With five landmarks (canvas coordinates; left eye, right eye, nose, left / right mouth corner),
+    ``hull`` extends the
     five points to the forehead, temples, jaw and chin (five points alone only cover eyes-nose-mouth) and takes
     their convex hull; ``ellipse`` is oriented along the eye line and sized by the eye distance and the eye-mouth
     distance. Without landmarks: an ellipse inside the box.
     """
+    if lms_c is not None and len(lms_c) > 5:  # dense: SBI's convex hull (81 points, or the 68 below the brows)
+        pts = lms_c
+        if p.mask_kind != "hull":
+            five = five_from_dense(lms_c)
+            ec, mc = (five[0] + five[1]) / 2, (five[3] + five[4]) / 2
+            v = mc - ec
+            below = (lms_c - ec) @ v / max(float(v @ v), 1e-9) > -0.45  # the brows sit about 0.4 |v| above the eyes
+            pts = lms_c[below] if below.sum() >= 3 else lms_c
+        hull = cv2.convexHull(pts.astype(np.float32)).reshape(-1, 2).astype(np.float64)
+        centre = hull.mean(axis=0)
+        return centre + (hull - centre) * p.mask_scale
     if lms_c is None:
         c = np.array([CANVAS / 2, CANVAS / 2 + 0.03 * CANVAS])  # faces sit slightly low in MTCNN boxes
         a, b, angle = 0.5 * (CANVAS / 2) * 0.85, 0.5 * (CANVAS / 2) * 1.0, 0.0
@@ -237,7 +268,7 @@ def canvas_mask(landmarks_canvas: np.ndarray | None, params: BlendParams) -> np.
     Gaussian blur ``blur2`` -> normalised to peak 1 -> times the blend ratio.
 
     Args:
-        landmarks_canvas: (5, 2) landmarks in canvas coordinates, or None (ellipse from the box).
+        landmarks_canvas: (5, 2) or dense (N, 2) landmarks in canvas coordinates, or None (ellipse from the box).
         params: the blend parameters.
 
     Returns:
@@ -279,8 +310,8 @@ def _jitter_colour(img: np.ndarray, p: BlendParams, face_side: float) -> np.ndar
     x = cv2.merge([cv2.LUT(c, _lut(lambda v, s=s: v + s)) for c, s in zip(cv2.split(img), p.rgb_shift)])
     hsv = cv2.split(cv2.cvtColor(x, cv2.COLOR_RGB2HSV))  # H in [0, 180), S and V in [0, 255]
     hue = np.mod(np.rint(np.arange(256) + p.hue_shift), 180).astype(np.uint8)  # only 0..179 occur
-    hsv = [cv2.LUT(hsv[0], hue), cv2.LUT(hsv[1], _lut(lambda v: v * (1 + p.sat_shift))),
-           cv2.LUT(hsv[2], _lut(lambda v: v * (1 + p.val_shift)))]
+    hsv = [cv2.LUT(hsv[0], hue), cv2.LUT(hsv[1], _lut(lambda v: v + p.sat_shift)),
+           cv2.LUT(hsv[2], _lut(lambda v: v + p.val_shift))]
     x = cv2.cvtColor(cv2.merge(hsv), cv2.COLOR_HSV2RGB)
     x = cv2.LUT(x, _lut(lambda v: v * (1 + p.contrast) + p.brightness * 255))
     h, w = x.shape[:2]
@@ -312,7 +343,7 @@ def _blend_geometry(
     lms_c = None
     if lms is not None:
         f2c = np.linalg.inv(c2f)
-        lms_c = (f2c[:2, :2] @ lms.T).T + f2c[:2, 2]  # (5, 2) canvas coordinates
+        lms_c = (f2c[:2, :2] @ lms.T).T + f2c[:2, 2]  # (N, 2) canvas coordinates
     mask_c = canvas_mask(lms_c, params)  # (S, S)
     # ROI: the bounding rectangle of the mask's support (1 canvas px of slack for interpolation), moved into the
     # frame and clipped; everything outside it keeps its pixels.
@@ -357,6 +388,46 @@ def blend_mask(shape: tuple[int, ...], face: FaceLike | tuple, params: BlendPara
     return out
 
 
+def blend_region(frame: np.ndarray, face: FaceLike | tuple, params: BlendParams,
+                 render: Callable[[np.ndarray], np.ndarray], source: np.ndarray | None = None,
+                 source_to_frame: np.ndarray | None = None) -> np.ndarray:
+    """THE blend: ``out = mask * render(source) + (1 - mask) * frame`` over the face's region only.
+
+    The source image is seen through ``source_to_frame`` (default: the frame itself, identity), then through the
+    jitter affine of ``params`` (shift / scale), computed only over the mask's bounding rectangle; ``render`` re-makes
+    those pixels (colour jitter, a lossy path...). Pixels where the mask is zero are returned unchanged, bit for bit.
+
+    Args:
+        frame: RGB uint8 (H, W, 3).
+        face: box and landmarks (five or dense) in the frame's pixels.
+        params: mask shape, jitter affine, blur and ratio.
+        render: RGB uint8 (h, w, 3) -> RGB uint8 (h, w, 3), the source patch re-rendered.
+        source: RGB uint8 image the source pixels come from (default ``frame``).
+        source_to_frame: 3x3 affine, source pixels -> frame pixels (default identity).
+
+    Returns:
+        A new RGB uint8 (H, W, 3) frame.
+    """
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+        raise ValueError(f"expected an RGB uint8 frame (H, W, 3), got {frame.dtype} {frame.shape}")
+    out = frame.copy()
+    geo = _blend_geometry(frame.shape, face, params)
+    if geo is None:
+        return out
+    (x0, y0, x1, y1), mask, roi_jit = geo
+    img = frame if source is None else source
+    to_roi = roi_jit if source_to_frame is None else roi_jit @ source_to_frame
+    # Source: pixels seen through the affines, computed only over the ROI (warpAffine's output size).
+    src = cv2.warpAffine(img, _cv_affine(to_roi), (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REFLECT_101)  # (h, w, 3)
+    src = render(src)
+    tgt = frame[y0:y1, x0:x1].astype(np.float32)
+    m = mask[..., None]  # (h, w, 1)
+    blended = tgt + m * (src.astype(np.float32) - tgt)  # == tgt exactly where m == 0
+    out[y0:y1, x0:x1] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    return out
+
+
 def self_blend(frame: np.ndarray, face: FaceLike | tuple, params: BlendParams) -> np.ndarray:
     """Blend a jittered copy of the frame's own face back onto it (one SBI fake).
 
@@ -366,8 +437,8 @@ def self_blend(frame: np.ndarray, face: FaceLike | tuple, params: BlendParams) -
 
     Args:
         frame: RGB uint8 (H, W, 3).
-        face: a :class:`face_crop.detect.Face`, or a ``(box, landmarks)`` tuple (landmarks may be None), in the
-            frame's pixels.
+        face: a :class:`face_crop.detect.Face`, or a ``(box, landmarks)`` tuple (landmarks: five, dense or None), in
+            the frame's pixels.
         params: from :func:`sample_blend_params`.
 
     Returns:
@@ -380,21 +451,41 @@ def self_blend(frame: np.ndarray, face: FaceLike | tuple, params: BlendParams) -
         >>> fake.shape, bool((fake[:, :20] == frame[:, :20]).all())
         ((120, 160, 3), True)
     """
-    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-        raise ValueError(f"expected an RGB uint8 frame (H, W, 3), got {frame.dtype} {frame.shape}")
-    out = frame.copy()
-    geo = _blend_geometry(frame.shape, face, params)
-    if geo is None:
-        return out
-    (x0, y0, x1, y1), mask, roi_jit = geo
     box, _ = face_arrays(face)
-    # Source: frame pixels seen through the jitter affine, computed only over the ROI (warpAffine's output size).
-    src = cv2.warpAffine(frame, _cv_affine(roi_jit), (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REFLECT_101)  # (h, w, 3)
-    src = _jitter_colour(src, params, face_side=float(min(box[2] - box[0], box[3] - box[1])))
-    tgt = frame[y0:y1, x0:x1].astype(np.float32)
-    m = mask[..., None]  # (h, w, 1)
-    blended = tgt + m * (src.astype(np.float32) - tgt)  # == tgt exactly where m == 0
-    out[y0:y1, x0:x1] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
-    return out
+    side = float(min(box[2] - box[0], box[3] - box[1]))
+    return blend_region(frame, face, params, lambda src: _jitter_colour(src, params, face_side=side))
 
+
+def sbi_clip(images: list[np.ndarray], faces: list[Face | None], rng: np.random.Generator,
+             donors: Donors | None = None, consistent: bool = True) -> Generated:
+    """The ``sbi`` generator: every face of the clip self-blended (dense-landmark masks where the model runs).
+
+    Args:
+        images: RGB uint8 (H, W, 3) frames or crops of one clip.
+        faces: per image, (box, five landmarks or None) or None, in its pixels.
+        rng: draws the parameters (once per clip, or per image when not ``consistent``).
+        donors: unused (the generators' common signature).
+        consistent: one parameter set for the clip (True) or one per image (flicker).
+
+    Returns:
+        :class:`~dfdetect.synth.base.Generated`; images without a face are the input arrays.
+
+    Example:
+        >>> img = np.full((64, 64, 3), 120, np.uint8)
+        >>> out = sbi_clip([img, img], [(np.array([16.0, 12, 48, 52]), None)] * 2, np.random.default_rng(0))
+        >>> len(out.frames), out.records[0] == out.records[1], out.method
+        (2, True, 'sbi')
+    """
+    images = check_images(images, faces)
+    fixed = sample_blend_params(rng) if consistent else None
+    out: list[np.ndarray] = []
+    records: list[dict[str, Any] | None] = []
+    for img, face in zip(images, dense_faces(images, faces)):
+        if face is None:
+            out.append(img)
+            records.append(None)
+            continue
+        p = fixed if fixed is not None else sample_blend_params(rng)
+        out.append(self_blend(img, face, p))
+        records.append(p.to_dict())
+    return Generated(out, records, "sbi")

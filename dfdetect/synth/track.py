@@ -28,11 +28,12 @@ class FaceLike(Protocol):
 
 
 def face_arrays(face: FaceLike | tuple | np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """A face as plain arrays: box (4,) and landmarks (5, 2) or None, float64, in image pixels.
+    """A face as plain arrays: box (4,) and landmarks (N, 2) or None, float64, in image pixels.
 
     Args:
         face: a :class:`face_crop.detect.Face` (anything :class:`FaceLike`), a ``(box, landmarks)`` tuple or a bare
-            box (4,). Landmarks with a non-finite value count as none.
+            box (4,). Landmarks: MTCNN's five points (5, 2) or dense ones (468, 2,
+            :mod:`dfdetect.synth.landmarks`); with a non-finite value they count as none.
 
     Returns:
         ``(box, landmarks)``.
@@ -49,7 +50,7 @@ def face_arrays(face: FaceLike | tuple | np.ndarray) -> tuple[np.ndarray, np.nda
         box, lms = face.box, getattr(face, "landmarks", None)
     box = np.asarray(box, dtype=np.float64).reshape(4)
     if lms is not None:
-        lms = np.asarray(lms, dtype=np.float64).reshape(5, 2)
+        lms = np.asarray(lms, dtype=np.float64).reshape(-1, 2)
         if not np.isfinite(lms).all():
             lms = None
     return box, lms
@@ -133,8 +134,20 @@ def true_runs(flags: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
 
 
-def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian smoothing along axis 0 with edge replication (x: (n, ...))."""
+def smooth_along_time(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing along axis 0 (time) with edge replication.
+
+    Args:
+        x: (n, ...) values per frame.
+        sigma: frames (0: returned as is).
+
+    Returns:
+        The smoothed array, same shape and dtype.
+
+    Example:
+        >>> smooth_along_time(np.array([0.0, 0, 3, 0, 0]), 1.0).round(2).tolist()
+        [0.16, 0.73, 1.2, 0.73, 0.16]
+    """
     n = len(x)
     if sigma <= 0 or n < 2:
         return x
@@ -192,9 +205,9 @@ def track_faces(faces: Sequence[FaceLike | tuple | None], max_gap: int = MAX_GAP
             lms[a + 1 : b] = lms[a] * (1 - w[..., None]) + lms[b] * w[..., None]
             valid[a + 1 : b] = True
     for start, stop in true_runs(valid):
-        boxes[start:stop] = _smooth(boxes[start:stop], sigma)
+        boxes[start:stop] = smooth_along_time(boxes[start:stop], sigma)
         if has_lms:
-            lms[start:stop] = _smooth(lms[start:stop], sigma)
+            lms[start:stop] = smooth_along_time(lms[start:stop], sigma)
     landmarks = lms.astype(np.float32) if has_lms and detected.any() else None
     return FaceTrack(boxes.astype(np.float32), landmarks, detected, valid)
 

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dfdetect.synth.base import Donors, clip_faces
+from dfdetect.synth.landmarks import dense_faces
+from dfdetect.synth.registry import generate
 from dfdetect.synth.sbi import BlendParams, sample_blend_params, self_blend
 from dfdetect.synth.track import MAX_GAP, TRACK_SIGMA, FaceLike, FaceTrack, track_faces
 
@@ -49,8 +52,9 @@ def blend_track(frames: Sequence[np.ndarray], track: FaceTrack, rng: np.random.G
     fixed = (params or sample_blend_params(rng)) if consistent else None
     out: list[np.ndarray] = []
     used: list[BlendParams | None] = []
-    for i, frame in enumerate(frames):
-        face = track.face(i)
+    # Dense landmarks (SBI's hull masks) from the tracked boxes, smoothed like the track; five points without the model.
+    faces = dense_faces(frames, [track.face(i) for i in range(len(track))], sigma=TRACK_SIGMA)
+    for frame, face in zip(frames, faces):
         if face is None:
             out.append(frame)
             used.append(None)
@@ -87,15 +91,17 @@ def synth_video(frames: Sequence[np.ndarray], faces: Sequence[FaceLike | tuple |
 
 
 def blend_clip(crops: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray | None, rng: np.random.Generator,
-               consistent: bool = True) -> np.ndarray:
-    """On-the-fly self-blended fake of a clip of face crops (training with ``train.synth_fakes > 0``).
+               consistent: bool = True, method: str = "sbi", donors: Donors | None = None) -> np.ndarray:
+    """On-the-fly fake of a clip of face crops (training with ``train.synth_fakes > 0``).
 
     Args:
         crops: uint8 (T, H, W, 3) face crops of one video, in time order.
         boxes: (T, 4) face boxes in crop pixels (NaN rows: no face, crop left unchanged).
         landmarks: (T, 5, 2) landmarks in crop pixels, or None (elliptic masks from the boxes).
         rng: draws the parameters (same seed, same output).
-        consistent: one parameter set for the clip, or one per crop (flicker).
+        consistent: ``sbi`` only: one parameter set for the clip, or one per crop (flicker).
+        method: the generator (:data:`dfdetect.synth.registry.GENERATORS`); ``sbi`` goes through the face track.
+        donors: other crops of the same video, one per crop (``selfswap``; default: the clip itself, shifted).
 
     Returns:
         uint8 (T, H, W, 3); only the face region differs from ``crops``.
@@ -113,6 +119,8 @@ def blend_clip(crops: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray | Non
     lms = None if landmarks is None else np.asarray(landmarks, np.float64).reshape(len(crops), 5, 2)
     faces = [(boxes[t], None if lms is None else lms[t]) if np.isfinite(boxes[t]).all() else None
              for t in range(len(crops))]
+    if method != "sbi":
+        return np.stack(generate(method, list(crops), clip_faces(boxes, lms), rng, donors).frames)
     # Crops are sampled frames (stride 2): lighter smoothing than on consecutive frames.
     res = synth_video(list(crops), faces, rng, consistent=consistent, sigma=1.0)
     return np.stack(res.frames)  # (T, H, W, 3) uint8

@@ -85,6 +85,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     add_override(g, "--synth-fakes", "train.synth_fakes",
                  "probability that a real training clip gets a self-blended twin labelled fake", type=float,
                  metavar="P")
+    add_override(g, "--synth-methods", "train.synth_methods",
+                 "generators of those twins and their mix, e.g. sbi:2,temporal:1", metavar="MIX")
     add_override(g, "--balance", "data.balance", "per-epoch real/fake balance", choices=BALANCE_MODES)
     add_override(g, "--no-augment", "data.augment", "no training augmentation", action="store_const", const=False)
     add_override(g, "--val-clips", "train.val_clips", "fixed clip windows per validation video", type=int,

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import logging
 import math
@@ -27,7 +28,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from dfdetect.core.checkpoint import save_checkpoint, unwrap_model
+from dfdetect.core.checkpoint import load_checkpoint, save_checkpoint, unwrap_model
 from dfdetect.core.config import Config, save_config, validate_config
 from dfdetect.core.io import InputError, write_csv, write_json
 from dfdetect.core.metrics import compute_metrics
@@ -54,7 +55,9 @@ from dfdetect.training.build import (
     resume_checkpoint,
     training_extras,
 )
-from dfdetect.training.step import predict_clips, train_step
+from dfdetect.training.calibration import fit_platt
+from dfdetect.training.step import predict_clips, predict_logits, train_step
+from models.build import build_model
 
 log = logging.getLogger(__name__)
 
@@ -289,10 +292,14 @@ class RunFolder:
     threads: int
     inputs: dict[str, str | None]
 
+    calibration: dict[str, Any] | None = None
+
     def summary(self, state: TrainingState, status: str) -> dict[str, Any]:
-        """The content of ``run.json``: status, inputs, split, balance, per-epoch counts, the best epoch."""
+        """The content of ``run.json``: status, inputs, split, balance, per-epoch counts, the best epoch and its
+        calibration."""
         history = state.history
         return {
+            "calibration": self.calibration,
             "status": status,
             **self.inputs,
             "epochs_done": len(history),
@@ -307,6 +314,7 @@ class RunFolder:
             "skipped": self.split.skipped,
             "balance": self.cfg.data.balance,
             "synth_fakes": self.cfg.train.synth_fakes,
+            "synth_methods": self.cfg.train.synth_methods,
             "per_epoch_counts": [
                 {k: h[k] for k in ("epoch", "n_train_real", "n_train_fake", "n_train_synth")} for h in history
             ],
@@ -422,7 +430,8 @@ def train(
         timings: dict[str, float] = {}
         with timed(timings, "epoch"):
             specs, counts = epoch_plan(
-                ds_split.train, epoch, cfg.train.seed, cfg.data.frames, cfg.data.balance, cfg.train.synth_fakes
+                ds_split.train, epoch, cfg.train.seed, cfg.data.frames, cfg.data.balance, cfg.train.synth_fakes,
+                cfg.train.synth_methods,
             )
             lr = state.optimizer.param_groups[0]["lr"]
             train_loss = train_epoch(state, _dataset(ds_split.train, specs, state.model, cfg, augment), cfg, device,
@@ -438,4 +447,51 @@ def train(
         run.record(state, epoch + 1, metrics, scores, improved)
 
     done = len(state.history) >= cfg.train.epochs
+    if done:
+        run.calibration = calibrate_best(out, cfg, ds_split.val, device)
     return run.write_summary(state, status=RunStatus.DONE if done else RunStatus.STOPPED)
+
+
+def calibrate_best(out: Path, cfg: Config, videos: list[VideoCrops], device: torch.device) -> dict[str, Any] | None:
+    """Fit Platt scaling on ``best.pt``'s validation clip logits and write it into ``best.pt``'s config.
+
+    Skipped (``None``, with the reason logged) when ``train.calibrate`` is off, when the validation videos lack a
+    class, or when the fit would invert the ranking (scale <= 0: the model ranks validation fakes below reals).
+
+    Args:
+        out: the run folder (holds ``best.pt``).
+        cfg: the run's config.
+        videos: the labelled validation videos.
+        device: where to run the model.
+
+    Returns:
+        ``{"scale", "bias", "val_log_loss_before", "val_log_loss_after", "n_clips"}`` (also in ``run.json``) or None.
+    """
+    if not cfg.train.calibrate:
+        return None
+    if {v.label for v in videos} != {0, 1}:
+        log.info("calibration skipped: it needs real and fake validation videos")
+        return None
+    ckpt = load_checkpoint(out / BEST_CHECKPOINT)
+    model = build_model(dataclasses.replace(cfg.model, pretrained=False)).to(device)
+    model.load_state_dict(ckpt["model"], strict=True)
+    specs = val_plan(videos, cfg.data.frames, cfg.train.val_clips)
+    ds = _dataset(videos, specs, model, cfg, augment=None)
+    logits = predict_logits(model, _loader(ds, cfg.train.batch_size, cfg.data.workers, device), device)
+    labels = np.array([videos[s.video].label for s in specs])
+    scale, bias = fit_platt(logits, labels)
+    if scale <= 0:
+        log.warning("calibration skipped: the fitted scale %.3f would invert the ranking of the validation videos",
+                    scale)
+        return None
+    y = [v.label for v in videos]
+    before = compute_metrics(y, video_scores(specs, 1 / (1 + np.exp(-logits)), len(videos)))["log_loss"]
+    after = compute_metrics(y, video_scores(specs, 1 / (1 + np.exp(-(scale * logits + bias))), len(videos)))
+    calibrated = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, logit_scale=scale, logit_bias=bias))
+    record = {"scale": scale, "bias": bias, "val_log_loss_before": before, "val_log_loss_after": after["log_loss"],
+              "n_clips": len(specs)}
+    extra = {k: v for k, v in ckpt.items() if k not in ("model", "config")}
+    save_checkpoint(out / BEST_CHECKPOINT, model, calibrated, **{**extra, "calibration": record})
+    log.info("calibrated best.pt on %d validation clips: P(fake) = sigmoid(%.3f * logit %+.3f); validation log loss "
+             "%.4f -> %.4f", len(specs), scale, bias, before, after["log_loss"])
+    return record

@@ -79,6 +79,15 @@ def predict_batch(
     return logits.float()
 
 
+def predict_logits(
+    model: nn.Module, loader: DataLoader, device: torch.device, amp_dtype: torch.dtype | None = None
+) -> np.ndarray:
+    """The raw logit of every clip of ``loader``, in order (float64 (N,)); puts the model in eval mode."""
+    model.eval()
+    logits = [predict_batch(model, batch, device, amp_dtype).cpu() for batch in loader]  # [(B,)]
+    return torch.cat(logits).numpy().astype(np.float64) if logits else np.zeros(0)
+
+
 def predict_clips(
     model: nn.Module, loader: DataLoader, device: torch.device, amp_dtype: torch.dtype | None = None
 ) -> np.ndarray:
@@ -101,6 +110,4 @@ def predict_clips(
         >>> predict_clips(net, DataLoader(clips, batch_size=2), torch.device("cpu")).round(4)
         array([0.5   , 0.7311])
     """
-    model.eval()
-    scores = [torch.sigmoid(predict_batch(model, batch, device, amp_dtype)).cpu() for batch in loader]  # [(B,)]
-    return torch.cat(scores).numpy().astype(np.float64) if scores else np.zeros(0)
+    return 1.0 / (1.0 + np.exp(-predict_logits(model, loader, device, amp_dtype)))  # sigmoid, (N,)

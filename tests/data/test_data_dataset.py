@@ -151,3 +151,35 @@ def test_synth_spec_becomes_a_blended_fake(videos: dict) -> None:
     assert real["label"].item() == 0 and fake["label"].item() == 1 and fake["synth"]
     diff = (real["clip"] - fake["clip"]).abs()  # (T, C, H, W)
     assert diff.amax() > 0.05 and torch.equal(ds[1]["clip"], fake["clip"])  # blended, and seeded
+
+
+# --- the generator mix ------------------------------------------------------------------------------------------------
+def test_epoch_plan_draws_a_generator_per_twin(videos: dict) -> None:
+    vids = _copies(max(videos.values(), key=len), [0] * 12)
+    default = epoch_plan(vids, 0, seed=0, t=4, synth_fakes=1.0)
+    assert default == epoch_plan(vids, 0, seed=0, t=4, synth_fakes=1.0, synth_methods="sbi")
+    assert {s.method for s in default[0] if s.synth} == {"sbi"} and default[1]["n_synth_sbi"] == 12
+    mix = "sbi:1,temporal:1,resample:1,selfswap:1"
+    specs, counts = epoch_plan(vids, 0, seed=0, t=4, synth_fakes=1.0, synth_methods=mix)
+    assert specs == epoch_plan(vids, 0, seed=0, t=4, synth_fakes=1.0, synth_methods=mix)[0]  # seeded
+    per = {m: counts[f"n_synth_{m}"] for m in ("sbi", "temporal", "resample", "selfswap")}
+    assert sum(per.values()) == counts["n_synth"] == 12 and min(per.values()) >= 1
+    for s in specs:
+        if s.synth and s.method == "selfswap":  # a donor window of the same length, away from the clip's
+            w, last = s.window[0], len(vids[s.video]) - 4  # the last start: as far as the video allows
+            assert len(s.donor) == 4 and abs(s.donor[0] - w) >= min(4, max(w, last - w))
+        else:
+            assert s.donor == ()
+    with pytest.raises(ValueError):
+        epoch_plan(vids, 0, 0, 4, synth_fakes=1.0, synth_methods="sbi,deepfacelab")
+
+
+@pytest.mark.parametrize("method", ["sbi", "temporal", "resample", "selfswap"])
+def test_clip_dataset_executes_every_generator(videos: dict, method: str) -> None:
+    v = max((v for v in videos.values() if v.label == 0), key=len)
+    window, donor = tuple(range(4)), tuple(range(len(v) - 4, len(v))) if method == "selfswap" else ()
+    specs = [ClipSpec(0, window, seed=7), ClipSpec(0, window, synth=True, seed=7, method=method, donor=donor)]
+    ds = ClipDataset([v], specs, size=64, mean=MEAN, std=STD, augment=None)
+    real, fake = ds[0], ds[1]
+    assert fake["label"].item() == 1 and fake["method"] == method and real["method"] == ""
+    assert (real["clip"] - fake["clip"]).abs().amax() > 0.05 and torch.equal(ds[1]["clip"], fake["clip"])

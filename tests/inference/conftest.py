@@ -33,13 +33,15 @@ def prepared(det: Detector, face_video: Path) -> PreparedVideo:
 
 @pytest.fixture(scope="module")
 def p_fake(det: Detector) -> Callable[..., float]:
-    """P(fake) of one clip computed by hand: the documented transform, the model, a sigmoid."""
+    """P(fake) of one clip computed by hand: the documented transform, the model, the checkpoint's Platt scaling
+    (``model.logit_scale``/``logit_bias`` in its config), a sigmoid."""
 
     def compute(crops: list[np.ndarray], flip: bool = False) -> float:
         x = to_tensor_clip(np.stack(crops), det.mean, det.std)  # (T, C, H, W)
         if flip:
             x = torch.flip(x, dims=[-1])  # mirror W
         with torch.no_grad():
-            return float(torch.sigmoid(det.model(x[None])))  # (1, T, C, H, W) -> scalar
+            logit = float(det.model(x[None]))  # (1, T, C, H, W) -> scalar
+        return float(1 / (1 + np.exp(-(det.cfg.model.logit_scale * logit + det.cfg.model.logit_bias))))
 
     return compute

@@ -18,9 +18,12 @@ def test_sample_blend_params_seeded_and_in_sbi_ranges():
         assert p.ratio in BLEND_RATIOS and p.quality in ("downscale", "sharpen") and p.downscale in (2, 4)
         assert 0.95 <= p.scale <= 1 / 0.95 and abs(p.shift_x) <= 0.04 and abs(p.shift_y) <= 0.02
         assert all(abs(c) <= 20 for c in p.rgb_shift) and abs(p.brightness) <= 0.1 and abs(p.contrast) <= 0.1
+        # SBI's HueSaturationValue limits: ±0.3 in uint8 units (added), no visible change
+        assert max(abs(p.hue_shift), abs(p.sat_shift), abs(p.val_shift)) <= 0.3
         assert p.blur1 % 2 == 1 and 5 <= p.blur1 <= 25 and p.blur2 % 2 == 1 and 5 <= p.blur2 <= 25
     assert {p.mask_kind for p in draws} == {"hull", "ellipse"}
     assert np.mean([p.ratio == 1.0 for p in draws]) == pytest.approx(0.5, abs=0.12)
+    assert np.mean([any(p.rgb_shift) for p in draws]) == pytest.approx(0.3, abs=0.08)  # RGBShift with p = 0.3
 
 
 def test_self_blend_changes_only_the_face(clip, far_from_face):

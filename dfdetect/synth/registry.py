@@ -1,0 +1,128 @@
+"""THE list of fake generators, by name, and the per-generator mix of ``train.synth_methods``.
+
+Every generator has the signature ``fn(images, faces, rng, donors=None) -> Generated``
+(:mod:`dfdetect.synth.base`): a clip of frames or face crops with one face (box, five landmarks) per image, a seeded
+generator, optionally donor images of the same video; only the face region changes and the same generator state gives
+the same bytes. Training draws one generator per self-blended twin (:func:`draw_method`, in
+:func:`dfdetect.data.epoch_plan`); ``python -m dfdetect synth --method NAME`` writes one kind offline.
+
+Example:
+    >>> sorted(GENERATORS)
+    ['resample', 'sbi', 'selfswap', 'temporal']
+    >>> parse_mix("sbi:2,temporal")
+    {'sbi': 0.6666666666666666, 'temporal': 0.3333333333333333}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from dfdetect.synth.base import Donors, Face, Generated
+from dfdetect.synth.resample import resample_clip
+from dfdetect.synth.sbi import sbi_clip
+from dfdetect.synth.selfswap import selfswap_clip
+from dfdetect.synth.temporal import temporal_clip
+
+
+@dataclass(frozen=True)
+class Generator:
+    """A named fake generator.
+
+    Attributes:
+        name: its name in ``train.synth_methods`` and ``--method``.
+        fn: ``fn(images, faces, rng, donors=None) -> Generated``.
+        summary: one line: what it imitates.
+        source: where the recipe comes from.
+        needs_donors: it uses other moments of the same video (training loads them).
+    """
+
+    name: str
+    fn: Callable[..., Generated]
+    summary: str
+    source: str
+    needs_donors: bool = False
+
+
+GENERATORS: dict[str, Generator] = {g.name: g for g in (
+    Generator("sbi", sbi_clip, "self-blended face: colour, sharpness and alignment mismatch under a soft mask",
+              "Shiohara & Yamasaki, CVPR 2022, src/utils/sbi.py"),
+    Generator("temporal", temporal_clip, "a self-blend whose mask, colour, sharpness and ratio drift per frame, "
+              "possibly over part of the clip only", "FTCN (ICCV 2021), AltFreezing (CVPR 2023): per-frame generation"),
+    Generator("resample", resample_clip, "the face re-rendered through down-up scaling, blur, JPEG and smoothing",
+              "SBI's quality branch; Durall et al. CVPR 2020, Frank et al. ICML 2020 (upsampling traces)"),
+    Generator("selfswap", selfswap_clip, "the same person's face from another moment, landmark-aligned and blended",
+              "the FaceSwap pipeline of FaceForensics++ (ICCV 2019), donor of the same identity", needs_donors=True),
+)}
+"""Every generator, by name."""
+
+
+def parse_mix(spec: str) -> dict[str, float]:
+    """``"sbi:2,temporal:1"`` -> ``{"sbi": 2/3, "temporal": 1/3}`` (a name without a weight weighs 1).
+
+    Args:
+        spec: comma-separated generator names of :data:`GENERATORS`, each with an optional ``:weight`` (> 0).
+
+    Returns:
+        Normalised weights, in the order given.
+
+    Raises:
+        ValueError: an unknown or repeated name, a weight that is not a positive number, or an empty mix.
+
+    Example:
+        >>> parse_mix("resample")
+        {'resample': 1.0}
+    """
+    weights: dict[str, float] = {}
+    for part in (p.strip() for p in str(spec).split(",")):
+        if not part:
+            continue
+        name, _, w = part.partition(":")
+        name = name.strip()
+        if name not in GENERATORS:
+            raise ValueError(f"unknown fake generator {name!r} in {spec!r}; known: {', '.join(GENERATORS)}")
+        if name in weights:
+            raise ValueError(f"generator {name!r} given twice in {spec!r}")
+        try:
+            weight = float(w) if w.strip() else 1.0
+        except ValueError:
+            raise ValueError(f"weight of {name!r} in {spec!r} is not a number") from None
+        if not weight > 0 or not np.isfinite(weight):
+            raise ValueError(f"weight of {name!r} in {spec!r} must be > 0")
+        weights[name] = weight
+    if not weights:
+        raise ValueError(f"no generator in {spec!r}")
+    total = sum(weights.values())
+    return {k: v / total for k, v in weights.items()}
+
+
+def draw_method(mix: dict[str, float], rng: np.random.Generator) -> str:
+    """One generator name drawn with the mix's weights (no draw, hence no change of ``rng``, for a single name).
+
+    Example:
+        >>> draw_method({"sbi": 1.0}, np.random.default_rng(0))
+        'sbi'
+    """
+    names = list(mix)
+    if len(names) == 1:
+        return names[0]
+    return names[int(rng.choice(len(names), p=np.asarray(list(mix.values()))))]
+
+
+def generate(method: str, images: list[np.ndarray], faces: list[Face | None], rng: np.random.Generator,
+             donors: Donors | None = None) -> Generated:
+    """Run the generator ``method`` (see :data:`GENERATORS`).
+
+    Raises:
+        ValueError: an unknown name, or bad images.
+
+    Example:
+        >>> img = np.full((48, 48, 3), 100, np.uint8)
+        >>> generate("resample", [img], [(np.array([12.0, 10, 36, 40]), None)], np.random.default_rng(0)).method
+        'resample'
+    """
+    if method not in GENERATORS:
+        raise ValueError(f"unknown fake generator {method!r}; known: {', '.join(GENERATORS)}")
+    return GENERATORS[method].fn(images, faces, rng, donors)
