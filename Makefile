@@ -11,7 +11,7 @@ TCMALLOC := $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal
 MALLOC_ENV := $(if $(TCMALLOC),LD_PRELOAD=$(TCMALLOC))
 RUN := env $(MALLOC_ENV) NO_ALBUMENTATIONS_UPDATE=1 $(PY)
 
-.PHONY: install data demo test test-fast lint bench clean
+.PHONY: install data demo test test-fast lint bench bench-generalise clean
 
 $(VENV)/.installed: requirements.txt requirements-nodeps.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: data
 	$(RUN) bench/prep.py --samples $(DATA)
 	$(RUN) bench/train.py
 	$(RUN) bench/score.py --samples $(DATA)
+
+# Leave-one-generator-out on the held-out person, ConvLSTM vs frame mean (16 training runs: about 40 min on 2 cores).
+bench-generalise: data
+	$(RUN) bench/generalise.py --samples $(DATA) --seeds 0 1 --epochs 10
 
 clean:
 	rm -rf demo_out bench_out .pytest_cache .ruff_cache

@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
 from bench.common import format_table  # noqa: E402
 from dfdetect.core.config import TEMPORAL_MODELS, load_config  # noqa: E402
 from dfdetect.core.io import read_csv, setup_logging, write_csv  # noqa: E402
-from dfdetect.core.schemas import LABELS_COLUMNS  # noqa: E402
+from dfdetect.core.schemas import LABELS_COLUMNS, SPLIT_COLUMNS  # noqa: E402
 from dfdetect.demo.data import build_demo_data  # noqa: E402
 from dfdetect.demo.run import DEFAULT_CONFIG, torch_threads  # noqa: E402
 from dfdetect.inference import evaluate  # noqa: E402
@@ -75,6 +75,8 @@ def prepare(samples: Path, out: Path, seed: int) -> tuple[Path, list[Path], floa
     cfg = load_config(DEFAULT_CONFIG)
     train_labels = out / "train_labels.csv"
     write_csv(train_labels, [{"video_name": n, "target": 0} for n in train_reals], LABELS_COLUMNS)
+    # every training real trains (no validation carved out of them: the test person is the only held-out data)
+    write_csv(out / "train_split.csv", [{"video_name": n, "split": "train"} for n in train_reals], SPLIT_COLUMNS)
     crops = out / "crops"
     if not (crops / "crops.csv").is_file():
         _step(frames_cli.main, [*(str(data / n) for n in train_reals), str(out / "frames"), "--labels",
@@ -107,7 +109,8 @@ def run_one(crops: Path, test: Path, out: Path, left_out: str, temporal: str, se
         config.setdefault("model", {})["temporal"] = temporal
         run.mkdir(parents=True, exist_ok=True)
         (run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-        argv = ["--data", str(crops), "--out", str(run / "train"), "--config", str(run / "config.yaml"), "--seed",
+        argv = ["--data", str(crops), "--split", str(crops.parent.parent / "train_split.csv"), "--out",
+                str(run / "train"), "--config", str(run / "config.yaml"), "--seed",
                 str(seed), "--synth-fakes", "1", "--synth-methods", others]
         if epochs is not None:
             argv += ["--epochs", str(epochs)]
