@@ -21,7 +21,7 @@ from typing import IO, Any
 import cv2
 import numpy as np
 
-from dfdetect.core.schemas import LABELS_COLUMNS
+from dfdetect.core.schemas import LABELS_COLUMNS, METHOD_COLUMN
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +162,28 @@ def read_labels(path: str | os.PathLike) -> dict[str, int]:
     if not labels:
         raise InputError(f"{path}: no rows, only a header: write one 'video_name,target' row per video")
     return labels
+
+
+def read_label_methods(path: str | os.PathLike, column: str = METHOD_COLUMN) -> dict[str, str]:
+    """The ``method`` column of a labels CSV (see :func:`read_labels`), name -> method; ``{}`` without the column.
+
+    Empty cells (reals, usually) are left out. Call it after :func:`read_labels`, which validates the file.
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "labels.csv"
+        >>> _ = path.write_text("video_name,target,method\\na.mp4,0,\\nb.mp4,1,sbi\\nc.mp4,1,resample\\n")
+        >>> read_label_methods(path)
+        {'b.mp4': 'sbi', 'c.mp4': 'resample'}
+    """
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        fields = [h.strip() for h in reader.fieldnames or []]
+        if column not in fields:
+            return {}
+        reader.fieldnames = fields
+        return {r["video_name"].strip(): r[column].strip() for r in reader
+                if (r.get("video_name") or "").strip() and (r.get(column) or "").strip()}
 
 
 def collect_files(inputs: Sequence[str | os.PathLike]) -> list[Path]:

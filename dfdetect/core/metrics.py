@@ -94,6 +94,35 @@ def compute_metrics(y_true: Sequence[int], y_score: Sequence[float], threshold: 
     }
 
 
+def metrics_by_method(y_true: Sequence[int], y_score: Sequence[float], methods: Sequence[str | None],
+                      threshold: float = 0.5) -> dict[str, dict[str, float]]:
+    """The metrics of each manipulation method: that method's fakes against ALL the reals (FF++'s per-method AUC).
+
+    Args:
+        y_true: labels in {0, 1}.
+        y_score: scores in [0, 1].
+        methods: per input, the fake's method (ignored for reals; a fake without one counts as ``"unknown"``).
+        threshold: as :func:`compute_metrics`.
+
+    Returns:
+        ``{method: compute_metrics(...)}``, methods sorted by name; ``{}`` when no fake names a method.
+
+    Example:
+        >>> by = metrics_by_method([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], ["", "", "sbi", "resample"])
+        >>> {k: round(v["auc"], 2) for k, v in by.items()}
+        {'resample': 1.0, 'sbi': 0.5}
+    """
+    y = np.asarray(y_true, dtype=np.int64)
+    s = np.asarray(y_score, dtype=np.float64)
+    m = np.asarray([str(x) if x else "unknown" for x in methods], dtype=object)
+    if not (len(y) == len(s) == len(m)):
+        raise ValueError(f"y_true, y_score and methods differ in length: {len(y)}, {len(s)}, {len(m)}")
+    named = sorted(set(m[y == 1]))
+    if named in ([], ["unknown"]):
+        return {}
+    return {g: compute_metrics(y[(y == 0) | (m == g)], s[(y == 0) | (m == g)], threshold) for g in named}
+
+
 def format_metrics(metrics: dict[str, float]) -> str:
     """A two-column table of the metrics, for logs and the terminal.
 

@@ -16,6 +16,9 @@ from enum import Enum
 # --- user-facing CSVs --------------------------------------------------------------------------------------------
 LABELS_COLUMNS = ("video_name", "target")
 """Labels: ``video_name,target`` (1 = fake)."""
+METHOD_COLUMN = "method"
+"""Optional labels column naming each fake's manipulation method (``Deepfakes``, ``sbi``...; empty for reals):
+``eval.py`` then reports the metrics of every method against all the reals."""
 SPLIT_COLUMNS = ("video_name", "split")
 """Split file: ``video_name,split`` with split in :data:`SPLITS`."""
 SPLITS = ("train", "val", "test")

@@ -22,7 +22,8 @@ Outputs (in OUTDIR, or beside the given ``.csv``), all written atomically:
   settings: ``eval_run.json``, a :mod:`dfdetect.core.resume` marker written after each save); ``--no-resume``
   starts over;
 - with labels: ``metrics.json`` (:func:`dfdetect.core.metrics.compute_metrics` over every labelled input, unscored ones
-  included at 0.5 as in the DFDC scoring, plus ``n_unscored``/``n_unlabelled``), ``roc.png``; ``scores_hist.png``
+  included at 0.5 as in the DFDC scoring, plus ``n_unscored``/``n_unlabelled``; ``by_method`` when the labels have a
+  ``method`` column: each method's fakes against all reals), ``roc.png``; ``scores_hist.png``
   always.
 
 Exit status: 2 for malformed input (missing path, bad labels or manifest, unusable checkpoint), 1 when no input
@@ -43,8 +44,18 @@ from dataclasses import dataclass, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from dfdetect.core.io import InputError, collect_files, read_csv, read_labels, setup_logging, write_csv, write_json
-from dfdetect.core.metrics import compute_metrics, format_metrics
+from dfdetect.core.io import (
+    InputError,
+    collect_files,
+    format_table,
+    read_csv,
+    read_label_methods,
+    read_labels,
+    setup_logging,
+    write_csv,
+    write_json,
+)
+from dfdetect.core.metrics import compute_metrics, format_metrics, metrics_by_method
 from dfdetect.core.resume import read_marker, write_marker
 from dfdetect.core.schemas import PREDICTION_COLUMNS, STATUS_COLUMNS, ScoreStatus
 from dfdetect.data import load_crop, read_crops_manifest
@@ -367,7 +378,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("weights", help="checkpoint (.pt) written by train.py")
     p.add_argument("videos", nargs="+", help="videos, folders of videos, or a face-crop manifest (crops.csv)")
-    p.add_argument("--labels", help="labels CSV video_name,target (1 = fake); default: the manifest's labels")
+    p.add_argument("--labels", help="labels CSV video_name,target (1 = fake); an optional method column adds the "
+                   "metrics per method (its fakes against all reals); default: the manifest's labels")
     p.add_argument("--out", default="eval_out", help="output folder, or the predictions .csv file (default eval_out)")
     p.add_argument("--clips", type=int, default=None,
                    help="clip windows per video (default: the checkpoint's train.val_clips); each window samples "
@@ -392,8 +404,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         paths = output_paths(args.out)
         items = resolve_inputs(args.videos, exclude=[getattr(paths, f.name) for f in fields(paths)])
+        methods: dict[str, str] = {}
         if args.labels:
             labels = read_labels(args.labels)
+            methods = read_label_methods(args.labels)
         else:
             labels = {it.name: it.label for it in items if it.label is not None}
         det = Detector.load(args.weights, device=args.device, clips=args.clips, tta=args.tta,
@@ -442,14 +456,24 @@ def main(argv: list[str] | None = None) -> int:
     unmatched = unmatched_labels_message(labels, names)
     if unmatched:
         log.warning("%s", unmatched)
-    _report(names, scores, statuses, labels, paths, signature)
+    _report(names, scores, statuses, labels, paths, signature, methods)
     return 0 if n_ok else 1
 
 
 def _report(names: Sequence[str], scores: Sequence[float], statuses: Sequence[str], labels: dict[str, int],
-            paths: OutputPaths, settings: dict[str, Any]) -> None:
-    """Metrics table, metrics.json and the plots."""
+            paths: OutputPaths, settings: dict[str, Any], methods: dict[str, str] | None = None) -> None:
+    """Metrics table, metrics.json (with ``by_method`` when the labels name methods) and the plots."""
     metrics, y = evaluate_scores(names, scores, statuses, labels) if labels else (None, None)
+    if metrics is not None and methods:
+        idx = [i for i, lab in enumerate(y) if lab is not None]
+        by = metrics_by_method([y[i] for i in idx], [scores[i] for i in idx], [methods.get(names[i]) for i in idx])
+        if by:
+            metrics["by_method"] = by
+            table = [["method", "auc", "log_loss", "accuracy", "n_fake"]]
+            table += [[g, f"{m['auc']:.4f}", f"{m['log_loss']:.4f}", f"{m['acc_fake']:.4f}", str(m["n_fake"])]
+                      for g, m in by.items()]
+            log.info("per method (its fakes against all %d reals; accuracy on its fakes):\n%s", metrics["n_real"],
+                     format_table(table))
     plot_score_histogram(scores, paths.hist, y_true=y)
     if metrics is None:
         if labels:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from dfdetect.core.metrics import compute_metrics, equal_error_rate, format_metrics, tpr_at_fpr
+from dfdetect.core.metrics import compute_metrics, equal_error_rate, format_metrics, metrics_by_method, tpr_at_fpr
 
 
 def test_metrics_by_hand() -> None:
@@ -39,3 +39,16 @@ def test_metrics_one_class_gives_nan_auc() -> None:
 def test_format_metrics_prints_known_values_in_order() -> None:
     lines = format_metrics({"n": 4, "auc": 0.75, "unknown_key": 1.0}).splitlines()
     assert [line.split() for line in lines] == [["metric", "value"], ["auc", "0.7500"], ["n", "4"]]
+
+
+def test_metrics_by_method_compares_each_method_with_every_real() -> None:
+    y = [0, 0, 0, 1, 1, 1, 1]
+    s = [0.1, 0.5, 0.3, 0.9, 0.2, 0.6, 0.4]
+    by = metrics_by_method(y, s, ["x", "", "", "sbi", "sbi", "temporal", None])
+    assert sorted(by) == ["sbi", "temporal", "unknown"]  # a real's method is ignored; a fake without one: unknown
+    assert by["sbi"]["n"] == 5 and by["sbi"]["auc"] == pytest.approx(compute_metrics([0, 0, 0, 1, 1],
+                                                                                     [0.1, 0.5, 0.3, 0.9, 0.2])["auc"])
+    assert by["temporal"]["auc"] == pytest.approx(1.0) and by["unknown"]["auc"] == pytest.approx(2 / 3)
+    assert metrics_by_method([0, 1], [0.2, 0.8], ["", ""]) == {}
+    with pytest.raises(ValueError, match="length"):
+        metrics_by_method([0, 1], [0.2, 0.8], ["a"])

@@ -35,6 +35,7 @@ def corrupt_video(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 HELD_OUT = ("face_noface.mov", "no_face.mp4", "noface_face.mov")
 LABELS = {"face_noface.mov": 0, "no_face.mp4": 1, "noface_face.mov": 1, "corrupt.mp4": 0}
+METHODS = {"no_face.mp4": "sbi", "noface_face.mov": "resample"}  # the labels' optional method column
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +43,8 @@ def eval_run(weights: Path, samples_dir: Path, corrupt_video: Path, tmp_path_fac
     """One eval.py run on held-out sample videos + a corrupt file, with labels and 2 clips per video."""
     tmp = tmp_path_factory.mktemp("eval")
     labels = tmp / "labels.csv"
-    write_csv(labels, [{"video_name": k, "target": v} for k, v in LABELS.items()], LABELS_COLUMNS)
+    write_csv(labels, [{"video_name": k, "target": v, "method": METHODS.get(k, "")} for k, v in LABELS.items()],
+              (*LABELS_COLUMNS, "method"))
     inputs = [str(samples_dir / HELD_OUT[0]), str(corrupt_video), *(str(samples_dir / n) for n in HELD_OUT[1:])]
     out = tmp / "out"
     rc = main([str(weights), *inputs, "--labels", str(labels), "--out", str(out), "--clips", "2",
@@ -143,6 +145,18 @@ def test_eval_metrics_are_computed_on_the_written_scores(eval_run) -> None:
     for name in ("roc.png", "scores_hist.png"):
         data = (eval_run.out / name).read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) > 5000
+
+
+def test_eval_reports_each_method_against_all_reals(eval_run) -> None:
+    scores = {r["video_name"]: float(r["score"]) for r in read_csv(eval_run.out / "predictions.csv")}
+    by = json.loads((eval_run.out / "metrics.json").read_text())["by_method"]
+    assert sorted(by) == ["resample", "sbi"]
+    reals = [n for n, t in LABELS.items() if t == 0]
+    for method in by:
+        names = reals + [n for n, m in METHODS.items() if m == method]
+        y, s = [LABELS[n] for n in names], [scores[n] for n in names]
+        assert (by[method]["n_real"], by[method]["n_fake"]) == (2, 1)
+        assert by[method]["auc"] == pytest.approx(_auc_by_hand(y, s), abs=1e-6)
 
 
 @pytest.mark.slow
