@@ -1,4 +1,4 @@
-"""Build the demo data set from the sample videos: real clips, one self-blended fake per clip, a split by person.
+"""Build the demo data set from the sample videos: real clips, one self-made fake per clip, a split by person.
 
     python -m dfdetect demo-data --samples data/samples --out data/demo [--seed 0] [--clip-seconds 2.5]
 
@@ -22,8 +22,10 @@ face-bearing frames is cut into non-overlapping clips of about ``--clip-seconds`
 default), all equally long within a run. At most ``--max-clips`` clips per source (:data:`MAX_CLIPS`), spread over
 the video: a long source (franck.mp4 is 200 s) is only decoded and searched for faces in that many evenly spaced
 windows of 1.2x the target length, so the demo stays within its 10 minutes on 2 cores. Each real clip gets exactly
-one fake (balanced): the same frames self-blended (:mod:`dfdetect.synth`), temporally consistent, or flickering for a
-``--flicker-share`` of the fakes (chosen by the seed).
+one fake (balanced), made from the same frames by one generator of the family (``--methods``, default all of
+:data:`dfdetect.synth.GENERATORS`): each person's clips take the generators in turn, from a start chosen by the seed,
+so every person (the test person too: 8 clips, 2 fakes of each generator) has fakes of every kind, and ``eval.py``
+reports the AUC of each generator from the ``method`` column of ``labels.csv``.
 
 One resolution, one codec. The sources differ in size (176x144 to 640x360) and codec, and a small file would
 otherwise mean "real". Every clip's frames are first scaled to :data:`HEIGHT` px high (even width, aspect kept;
@@ -41,7 +43,8 @@ resolution, bitrate, duration and container metadata do not tell them apart; ``m
 source, frames, target, generator parameters) and ``plan.json`` are the only files that link a name to its label.
 
 Outputs in ``--out``: the videos, ``labels.csv`` (video_name,target), ``split.csv`` (video_name,split), ``meta.csv``
-(one row per video; ``pair`` is the clip id a real and its fake share), ``sources.csv`` (what was used or excluded,
+(one row per video; ``pair`` is the clip id a real and its fake share; ``method`` the fake's generator),
+``labels.csv`` also carries ``method`` (empty for reals), ``sources.csv`` (what was used or excluded,
 and why), ``plan.json`` (detections and clips, a :mod:`dfdetect.core.resume` marker of the build's settings; lets a
 resumed run skip detection). Resumable: finished videos are kept; a run with other settings stops with an error
 unless ``--force``.
@@ -61,24 +64,24 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from dfdetect.core.io import InputError, setup_logging, write_csv
+from dfdetect.core.io import InputError, read_csv, setup_logging, write_csv
 from dfdetect.core.resume import read_marker, write_marker
 from dfdetect.core.runtime import timed
-from dfdetect.core.schemas import LABELS_COLUMNS, SPLIT_COLUMNS, ItemStatus
+from dfdetect.core.schemas import LABELS_COLUMNS, METHOD_COLUMN, SPLIT_COLUMNS, ItemStatus
 from dfdetect.core.seeding import item_rng, stable_seed
 from dfdetect.demo.samples import SAMPLES, SAMPLES_BY_NAME, SAMPLES_DIR
 from dfdetect.synth import (
     BITS_PER_PIXEL,
     ENCODER,
     ENCODER_PRESET,
+    GENERATORS,
     MAX_GAP,
     MIN_BITRATE,
     NAME_PATTERN,
     FaceTrack,
     assign_names,
-    blend_track,
     encode_video,
-    sample_blend_params,
+    generate,
     track_faces,
     true_runs,
 )
@@ -96,8 +99,8 @@ EXCLUDED = {
 DEFAULT_TEST_PERSON = "pexels_woman"
 CLIP_SECONDS = 2.5
 """Default target clip duration (``--clip-seconds``): 2-3 s clips."""
-FLICKER_SHARE = 0.25
-"""Default share of the fakes with per-frame (flickering) blend parameters (``--flicker-share``)."""
+METHODS = tuple(GENERATORS)
+"""Default generators of the fakes (``--methods``): the whole family, taken in turn over each person's clips."""
 MAX_CLIPS = 8
 """Default cap on the clips of one source (``--max-clips``): all 8 of the woman's, 8 spread over each long video."""
 HEIGHT = 360
@@ -107,7 +110,7 @@ CLIP_TOLERANCE = 0.2
 PLAN_FILE = "plan.json"
 """The build's state in ``--out``: a resume marker whose settings are the build's fingerprint."""
 META_COLUMNS = ("video_name", "target", "person", "source", "start_frame", "end_frame", "frames", "fps", "width",
-                "height", "src_width", "src_height", "pair", "flicker", "face_frames", "bytes", "params")
+                "height", "src_width", "src_height", "pair", "method", "face_frames", "bytes", "params")
 """``meta.csv``: one row per video, the only record that links a name to its label."""
 SOURCE_COLUMNS = ("source", "person", "status", "reason", "num_frames", "fps", "face_frames", "clips")
 """``sources.csv``: one row per sample video, used (:class:`ItemStatus`), skipped or excluded, with the reason;
@@ -259,14 +262,14 @@ def normalise_frames(frames: list[np.ndarray], track: FaceTrack,
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def _fingerprint(samples: Path, seed: int, clip_seconds: float, flicker_share: float, detect_step: int,
+def _fingerprint(samples: Path, seed: int, clip_seconds: float, methods: tuple[str, ...], detect_step: int,
                  max_clips: int) -> dict[str, Any]:
     """Everything the videos depend on: a resumed run must match it (the plan marker's settings)."""
     sizes = {s.name: (samples / s.name).stat().st_size for s in SAMPLES if (samples / s.name).is_file()}
     return {
         "seed": seed,
         "clip_seconds": clip_seconds,
-        "flicker_share": flicker_share,
+        "methods": list(methods),
         "detect_step": detect_step,
         "max_clips": max_clips,
         "height": HEIGHT,
@@ -342,13 +345,43 @@ def _remove_outputs(out: Path) -> None:
             f.unlink()
 
 
+def assign_methods(clips: list[Clip], methods: tuple[str, ...], seed: int) -> dict[Clip, str]:
+    """Each clip's fake generator: a person's clips (in source and time order) take ``methods`` in turn, from a start
+    drawn by the seed, so that each person's fakes hold every generator as evenly as their clip count allows.
+
+    Example:
+        >>> clips = [Clip("a.mp4", "ann", i * 10, i * 10 + 10) for i in range(5)] + [Clip("b.mp4", "bob", 0, 10)]
+        >>> m = assign_methods(clips, ("sbi", "temporal"), seed=0)
+        >>> sorted(m[c] for c in clips[:4]), len(m)
+        (['sbi', 'sbi', 'temporal', 'temporal'], 6)
+    """
+    out: dict[Clip, str] = {}
+    for person in sorted({c.person for c in clips}):
+        own = sorted((c for c in clips if c.person == person), key=lambda c: (c.source, c.start))
+        start = int(item_rng(seed, "methods", person).integers(len(methods)))
+        out.update({c: methods[(start + k) % len(methods)] for k, c in enumerate(own)})
+    return out
+
+
+def _previous_params(out: Path, name: str) -> dict[str, Any]:
+    """The generator parameters recorded for ``name`` by an earlier (interrupted) build, {} when none."""
+    path = out / "meta.csv"
+    if not path.is_file():
+        return {}
+    row = next((r for r in read_csv(path) if r.get("video_name") == name), None)
+    try:
+        return dict(json.loads(row["params"])) if row and row.get("params") else {}
+    except (ValueError, TypeError):
+        return {}
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Build
 # ---------------------------------------------------------------------------------------------------------------------
 
 
 def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_seconds: float = CLIP_SECONDS,
-                    test_person: str = DEFAULT_TEST_PERSON, flicker_share: float = FLICKER_SHARE, detect_step: int = 1,
+                    test_person: str = DEFAULT_TEST_PERSON, methods: tuple[str, ...] = METHODS, detect_step: int = 1,
                     max_clips: int = MAX_CLIPS, force: bool = False) -> dict[str, int]:
     """Build (or finish building) the demo data set; see the module docstring.
 
@@ -358,7 +391,7 @@ def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_se
         seed: seeds the names and the fakes (same seed, same blended pixels).
         clip_seconds: target clip duration.
         test_person: the person whose clips form the test split.
-        flicker_share: share of fakes whose blend parameters are redrawn every frame.
+        methods: the fakes' generators (:data:`dfdetect.synth.GENERATORS`), taken in turn over each person's clips.
         detect_step: detect faces every N frames (interpolated in between; 1 = every frame).
         max_clips: at most this many clips per source, spread over it.
         force: rebuild when ``out`` holds a build with other settings.
@@ -367,7 +400,8 @@ def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_se
         Counts ``{"real", "fake", "train", "test"}``.
 
     Raises:
-        InputError: missing samples folder, bad arguments, or ``out`` built with other settings (without ``force``).
+        InputError: missing samples folder, bad arguments (an unknown generator...), or ``out`` built with other
+            settings (without ``force``).
     """
     samples, out = Path(samples), Path(out)
     people = sorted({s.person for s in SAMPLES if s.person})
@@ -377,10 +411,14 @@ def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_se
         raise InputError(f"unknown --test-person {test_person!r} (people: {', '.join(people)})")
     if not 0.5 <= clip_seconds <= 30:
         raise InputError(f"--clip-seconds must be in [0.5, 30], got {clip_seconds}")
-    if not 0 <= flicker_share <= 1 or detect_step < 1 or max_clips < 1:
-        raise InputError("--flicker-share must be in [0, 1], --detect-step and --max-clips >= 1")
+    methods = tuple(methods)
+    unknown = [m for m in methods if m not in GENERATORS]
+    if unknown or not methods or len(set(methods)) != len(methods):
+        raise InputError(f"--methods must name distinct generators of {', '.join(GENERATORS)}; got {','.join(methods)}")
+    if detect_step < 1 or max_clips < 1:
+        raise InputError("--detect-step and --max-clips must be >= 1")
     out.mkdir(parents=True, exist_ok=True)
-    fingerprint = _fingerprint(samples, seed, clip_seconds, flicker_share, detect_step, max_clips)
+    fingerprint = _fingerprint(samples, seed, clip_seconds, methods, detect_step, max_clips)
     plan = _load_plan(out, fingerprint, force)
     timings: dict[str, float] = {}
 
@@ -412,10 +450,7 @@ def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_se
     keys = [(c.source, c.start, target) for c in clips for target in (0, 1)]
     names = assign_names(keys, set(), seed)
 
-    # Flickering fakes: exactly round(share * clips) of them, chosen by the seed (a coin per clip could give none).
-    n_flicker = math.floor(flicker_share * len(clips) + 0.5)
-    chosen = item_rng(seed, "flicker").choice(len(clips), n_flicker, replace=False)
-    flicker = {clips[i] for i in chosen.tolist()}
+    method_of = assign_methods(clips, methods, seed)
     pair_ids = {c: f"clip{i:03d}" for i, c in enumerate(clips)}  # shared by a real clip and its fake
 
     # 3. Videos: one decoding pass per source, real + fake per clip; finished files are kept (resume).
@@ -423,14 +458,14 @@ def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_se
     with timed(timings, "videos"):
         for source in tqdm(sorted({c.source for c in clips}), desc="demo-data", unit="source"):
             meta.extend(_build_source(samples / source, plan["sources"][source],
-                                      [c for c in clips if c.source == source], names, out, seed, flicker, pair_ids))
+                                      [c for c in clips if c.source == source], names, out, seed, method_of, pair_ids))
     counts = _write_tables(out, plan, meta, test_person)
     log.info("demo data set in %s: %s (%.1f s)", out, counts, sum(timings.values()))
     return counts
 
 
 def _build_source(path: Path, entry: dict[str, Any], clips: list[Clip], names: dict[tuple, str], out: Path,
-                  seed: int, flicker: set[Clip], pair_ids: dict[Clip, str]) -> list[dict[str, Any]]:
+                  seed: int, method_of: dict[Clip, str], pair_ids: dict[Clip, str]) -> list[dict[str, Any]]:
     """Write the real and fake videos of one source's clips; returns their meta rows."""
     track = FaceTrack.from_dict(entry["track"])
     fps = float(entry["fps"])
@@ -443,26 +478,28 @@ def _build_source(path: Path, entry: dict[str, Any], clips: list[Clip], names: d
         real_name, fake_name = names[(c.source, c.start, 0)], names[(c.source, c.start, 1)]
         seed_words = stable_seed(seed, c.source, c.start)
         rng = np.random.default_rng(seed_words)
-        params = None if c in flicker else sample_blend_params(rng)  # drawn here: the record needs no blending
+        method = method_of[c]
         src_track = track.slice(c.start, c.stop)
+        record: dict[str, Any] = {"mode": method, "seed": seed_words}
         if c in pending:
             real = [frames[i] for i in range(c.start, c.stop) if i in frames]
             if len(real) != c.stop - c.start:
                 log.warning("%s: frames %d-%d could not all be decoded; clip skipped", path.name, c.start, c.stop - 1)
                 continue
             real, clip_track = normalise_frames(real, src_track)  # one resolution for every source, real and fake
-            res = blend_track(real, clip_track, rng, consistent=params is not None, params=params)
+            gen = generate(method, real, [clip_track.face(i) for i in range(len(clip_track))], rng)
             encode_video(out / real_name, real, fps)
-            encode_video(out / fake_name, res.frames, fps)
-        record = {"mode": "flicker", "seed": seed_words} if params is None else {"mode": "consistent",
-                                                                                   **params.to_dict()}
+            encode_video(out / fake_name, gen.frames, fps)
+            record.update(gen.extra, **next((r for r in gen.records if r is not None), {}))
+        else:  # finished earlier: its parameters are in the meta.csv of that run
+            record.update(_previous_params(out, fake_name))
         common = {"person": c.person, "source": c.source, "start_frame": c.start, "end_frame": c.stop - 1,
                   "frames": c.stop - c.start, "fps": round(fps, 6), "src_width": entry["width"],
                   "src_height": entry["height"]}
         common["width"], common["height"] = normalised_size(entry["width"], entry["height"])
-        rows.append({"video_name": real_name, "target": 0, "pair": pair_ids[c], "flicker": "", "params": "",
+        rows.append({"video_name": real_name, "target": 0, "pair": pair_ids[c], "method": "", "params": "",
                      "face_frames": int(src_track.valid.sum()), "bytes": (out / real_name).stat().st_size, **common})
-        rows.append({"video_name": fake_name, "target": 1, "pair": pair_ids[c], "flicker": int(c in flicker),
+        rows.append({"video_name": fake_name, "target": 1, "pair": pair_ids[c], "method": method,
                      "params": json.dumps(record), "face_frames": int(src_track.valid.sum()),
                      "bytes": (out / fake_name).stat().st_size, **common})
     return rows
@@ -473,7 +510,7 @@ def _write_tables(out: Path, plan: dict[str, Any], meta: list[dict[str, Any]], t
     meta = sorted(meta, key=lambda r: r["video_name"])
     split = [{"video_name": r["video_name"], "split": "test" if r["person"] == test_person else "train"} for r in meta]
     write_csv(out / "meta.csv", meta, META_COLUMNS)
-    write_csv(out / "labels.csv", meta, LABELS_COLUMNS)
+    write_csv(out / "labels.csv", meta, (*LABELS_COLUMNS, METHOD_COLUMN))
     write_csv(out / "split.csv", split, SPLIT_COLUMNS)
     per_source = {}
     for name, e in plan["sources"].items():
@@ -503,8 +540,8 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help=f"target clip duration, s (clips are 0.8-1.2x it; default {CLIP_SECONDS})")
     p.add_argument("--test-person", default=DEFAULT_TEST_PERSON,
                    help=f"person whose clips are the test split (default {DEFAULT_TEST_PERSON})")
-    p.add_argument("--flicker-share", type=float, default=FLICKER_SHARE,
-                   help=f"share of the fakes with per-frame (flickering) blend parameters (default {FLICKER_SHARE})")
+    p.add_argument("--methods", default=",".join(METHODS),
+                   help=f"the fakes' generators, taken in turn over each person's clips (default {','.join(METHODS)})")
     p.add_argument("--detect-step", type=int, default=1,
                    help="detect faces every N frames and interpolate between (2 halves the detection time)")
     p.add_argument("--max-clips", type=int, default=MAX_CLIPS,
@@ -519,8 +556,9 @@ def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
+        methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
         counts = build_demo_data(args.samples, args.out, seed=args.seed, clip_seconds=args.clip_seconds,
-                                 test_person=args.test_person, flicker_share=args.flicker_share,
+                                 test_person=args.test_person, methods=methods,
                                  detect_step=args.detect_step, max_clips=args.max_clips, force=args.force)
     except InputError as e:
         log.error("%s", e)

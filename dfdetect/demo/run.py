@@ -2,15 +2,17 @@
 
 Steps, each the project's own CLI entry point called in-process (so the demo runs exactly what a user runs):
 
-1. ``python -m dfdetect demo-data``: real clips cut from the sample videos of five people, one self-blended fake per
-   clip, all at one resolution, a split by person: four men train (54 videos), the woman is held out (16 videos)
+1. ``python -m dfdetect demo-data``: real clips cut from the sample videos of five people, one self-made fake per
+   clip (the generators of :data:`dfdetect.synth.GENERATORS` in turn), all at one resolution, a split by person: four
+   men train (54 videos), the woman is held out (16 videos: 8 reals, 2 fakes of each generator)
    (:mod:`dfdetect.demo.data`).
 2. ``python -m frame_extraction``: 15 frames at stride 2 from a random start, for the training videos.
 3. ``python -m face_crop``: MTCNN face crops; videos with too few faces are recorded in ``rejects.csv``.
 4. ``python train.py``: EfficientNet-Lite0 (offline ImageNet weights) + ConvLSTM with ``configs/demo.yaml``, on the
-   training people only (``split.csv``); no validation split is carved out of them, so ``best.pt`` is the last
-   epoch.
-5. ``python eval.py best.pt``: the held-out person's raw videos, through the whole chain; AUC, log loss, accuracy.
+   training people only (``split.csv``), each real clip with an on-the-fly twin from the generator mix
+   ``train.synth_methods``; no validation split is carved out of them, so ``best.pt`` is the last epoch.
+5. ``python eval.py best.pt``: the held-out person's raw videos, through the whole chain; AUC, log loss, accuracy,
+   and the AUC of each generator (its fakes against all the person's reals).
 6. Pictures: an augmented frame grid (``python -m dfdetect grid``) and real/fake example frames side by side.
 
 Every step resumes: running the demo again reuses what is finished.
@@ -36,7 +38,7 @@ import torch
 from dfdetect.core.config import load_config
 from dfdetect.core.io import InputError, read_csv, setup_logging, write_csv, write_json
 from dfdetect.core.runtime import timed
-from dfdetect.core.schemas import LABELS_COLUMNS
+from dfdetect.core.schemas import LABELS_COLUMNS, METHOD_COLUMN
 from dfdetect.demo import data as demo_data
 from dfdetect.demo import grids
 from dfdetect.demo.samples import SAMPLES_DIR
@@ -123,8 +125,9 @@ def run_demo(samples: str | Path, out: str | Path, config: str | Path = DEFAULT_
         # Each step gets the labels of the videos it sees (others would be reported as labels matching no input).
         all_labels = read_csv(data / "labels.csv")
         train_labels, test_labels = out / "train_labels.csv", out / "test_labels.csv"
-        write_csv(train_labels, [r for r in all_labels if split[r["video_name"]] == "train"], LABELS_COLUMNS)
-        write_csv(test_labels, [r for r in all_labels if split[r["video_name"]] == "test"], LABELS_COLUMNS)
+        columns = (*LABELS_COLUMNS, METHOD_COLUMN)
+        write_csv(train_labels, [r for r in all_labels if split[r["video_name"]] == "train"], columns)
+        write_csv(test_labels, [r for r in all_labels if split[r["video_name"]] == "test"], columns)
         _step("frame_extraction", frames_cli.main,
               [*train_videos, str(frames), "--labels", str(train_labels), "--frames", str(cfg.data.sample_frames),
                "--stride", str(cfg.data.stride), "--seed", str(seed), "--workers", str(workers), "--no-progress"],
@@ -194,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         "held-out person (%d videos): video-level ROC AUC %.3f | log loss %.3f | accuracy %.3f | total %.0f s",
         s["n_test_videos"], m["auc"], m["log_loss"], m["accuracy"], s["timings_s"]["total"],
     )
+    for method, mm in m.get("by_method", {}).items():
+        log.info("  generator %-9s AUC %.3f (%d fakes against the %d reals)", method, mm["auc"], mm["n_fake"],
+                 mm["n_real"])
     for k, v in s["outputs"].items():
         log.info("%-13s %s", k, v)
     return 0

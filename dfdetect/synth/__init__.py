@@ -6,10 +6,9 @@ face), ``selfswap`` (the same person's face from another moment). Modules, lowes
 (per-frame detections -> a steady face track), :mod:`~dfdetect.synth.base` (the generators' inputs and outputs),
 :mod:`~dfdetect.synth.landmarks` (468 dense landmarks, five-point fallback),
 :mod:`~dfdetect.synth.sbi` (blend parameters, the mask, one blended frame), :mod:`~dfdetect.synth.temporal`,
-:mod:`~dfdetect.synth.resample`, :mod:`~dfdetect.synth.selfswap`, :mod:`~dfdetect.synth.registry`,
-:mod:`~dfdetect.synth.video` (clips of
-full frames or face crops, consistent or flickering), :mod:`~dfdetect.synth.encode` (THE video writer) and
-:mod:`~dfdetect.synth.cli` (``python -m dfdetect synth``).
+:mod:`~dfdetect.synth.resample`, :mod:`~dfdetect.synth.selfswap`, :mod:`~dfdetect.synth.registry` (THE entry point:
+``generate(name, images, faces, rng)`` on a clip of full frames or of face crops alike),
+:mod:`~dfdetect.synth.encode` (THE video writer) and :mod:`~dfdetect.synth.cli` (``python -m dfdetect synth``).
 """
 
 from dfdetect.synth.base import Donors, Face, Generated, clip_faces
@@ -36,13 +35,12 @@ from dfdetect.synth.sbi import (
     self_blend,
 )
 from dfdetect.synth.track import MAX_GAP, TRACK_SIGMA, FaceLike, FaceTrack, face_arrays, track_faces, true_runs
-from dfdetect.synth.video import SynthResult, blend_clip, blend_track, synth_video
 
 __all__ = [
     "GENERATORS", "Donors", "Face", "Generated", "Generator", "LandmarkModelError", "blend_region", "clip_faces",
     "dense_faces", "draw_method", "generate", "load_landmarker", "parse_mix",
     "BITS_PER_PIXEL", "BLEND_RATIOS", "CANVAS", "ENCODER", "ENCODER_PRESET", "MAX_GAP", "META_COLUMNS", "MIN_BITRATE",
-    "NAME_PATTERN", "PIX_FMT", "TRACK_SIGMA", "BlendParams", "FaceLike", "FaceTrack", "SynthResult", "assign_names",
-    "blend_clip", "blend_mask", "blend_track", "canvas_mask", "encode_video", "encoder_options", "face_arrays", "main",
-    "sample_blend_params", "self_blend", "synth_video", "track_faces", "true_runs",
+    "NAME_PATTERN", "PIX_FMT", "TRACK_SIGMA", "BlendParams", "FaceLike", "FaceTrack", "assign_names", "blend_mask",
+    "canvas_mask", "encode_video", "encoder_options", "face_arrays", "main", "sample_blend_params", "self_blend",
+    "track_faces", "true_runs",
 ]

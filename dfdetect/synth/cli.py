@@ -1,14 +1,14 @@
 """``python -m dfdetect synth VIDEOS... OUT``: self-made fake videos (and re-encoded reals) with their labels.
 
-    python -m dfdetect synth VIDEOS... OUT --per-video 2 --seed 0 [--method NAME] [--flicker] [--no-reals]
-        [--max-frames N]
+    python -m dfdetect synth VIDEOS... OUT --per-video 2 --seed 0 [--method NAME] [--no-reals] [--max-frames N]
 
 Each input real video gives ``--per-video`` fakes of the generator ``--method`` (:data:`~dfdetect.synth.registry.
-GENERATORS`; default ``sbi``: :func:`dfdetect.synth.video.blend_track` on its face track) and,
-unless ``--no-reals``, itself re-encoded by the same writer (:func:`dfdetect.synth.encode.encode_video`), so the codec
-settings do not tell fakes from reals. Outputs get neutral shuffled names (:data:`NAME_PATTERN`); ``OUT/labels.csv``
-holds the labels and ``OUT/meta.csv`` (:data:`META_COLUMNS`) the record: source, seed, parameters, and every skipped
-input with its reason. A rerun keeps the outputs made with the same settings (resume).
+GENERATORS`, default ``sbi``; :func:`~dfdetect.synth.registry.generate` on the frames and their face track: the same
+generators training runs on the fly) and, unless ``--no-reals``, itself re-encoded by the same writer
+(:func:`dfdetect.synth.encode.encode_video`), so the codec settings do not tell fakes from reals. Outputs get neutral
+shuffled names (:data:`NAME_PATTERN`); ``OUT/labels.csv`` holds the labels (``video_name,target,method``: ``eval.py``
+reports the metrics per method) and ``OUT/meta.csv`` (:data:`META_COLUMNS`) the record: source, seed, parameters,
+and every skipped input with its reason. A rerun keeps the outputs made with the same settings (resume).
 
 Exit status: 0 at least one input done, 1 none, 2 bad arguments.
 """
@@ -28,13 +28,11 @@ import numpy as np
 from tqdm import tqdm
 
 from dfdetect.core.io import InputError, collect_files, read_csv, setup_logging, write_csv
-from dfdetect.core.schemas import LABELS_COLUMNS, ItemStatus
+from dfdetect.core.schemas import LABELS_COLUMNS, METHOD_COLUMN, ItemStatus
 from dfdetect.core.seeding import item_rng, stable_seed
 from dfdetect.synth.encode import encode_video
 from dfdetect.synth.registry import GENERATORS, generate
-from dfdetect.synth.sbi import BlendParams
 from dfdetect.synth.track import FaceTrack, track_faces
-from dfdetect.synth.video import blend_track
 from face_crop.detect import FaceDetector
 from frame_extraction.decode import VideoError, VideoInfo, read_frames, scan_video
 
@@ -42,7 +40,7 @@ log = logging.getLogger(__name__)
 
 NAME_PATTERN = re.compile(r"^v\d{4,}\.mp4$")
 """Neutral output names (``v0007.mp4``): nothing in a name says real or fake."""
-META_COLUMNS = ("video_name", "target", "source", "k", "method", "flicker", "seed", "max_frames", "status", "reason",
+META_COLUMNS = ("video_name", "target", "source", "k", "method", "seed", "max_frames", "status", "reason",
                 "frames", "fps", "width", "height", "face_frames", "params")
 """``OUT/meta.csv``: one row per output (status ok) and one per skipped input (status skipped, with the reason)."""
 
@@ -73,14 +71,6 @@ def assign_names(keys: Sequence[Any], taken: set[str], seed: int) -> dict[Any, s
     return {k: f"v{numbers[j]:04d}.mp4" for k, j in zip(keys, order)}
 
 
-def _params_record(params: list[BlendParams | None], flicker: bool, seed: list[int]) -> str:
-    """The params column: the clip's parameter set (consistent) or the seed that redraws them (flicker)."""
-    if flicker:
-        return json.dumps({"mode": "flicker", "seed": seed})
-    first = next((p for p in params if p is not None), None)
-    return json.dumps({"mode": "consistent", **(first.to_dict() if first else {})})
-
-
 def get_args_parser() -> argparse.ArgumentParser:
     """The ``synth`` command line (see the module docstring)."""
     p = argparse.ArgumentParser(
@@ -93,7 +83,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed: same seed, same blended pixels")
     p.add_argument("--method", default="sbi", choices=list(GENERATORS),
                    help="the fake generator: " + "; ".join(f"{g.name}: {g.summary}" for g in GENERATORS.values()))
-    p.add_argument("--flicker", action="store_true", help="sbi: redraw the blend parameters every frame")
+    p.add_argument("--flicker", action="store_true", help=argparse.SUPPRESS)  # replaced by --method temporal
     p.add_argument("--no-reals", dest="with_reals", action="store_false",
                    help="write only the fakes (by default each real video is re-encoded into OUT with the same encoder "
                         "settings, target 0: otherwise the codec, bitrate and size alone would tell fakes from reals)")
@@ -118,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _check_args(args: argparse.Namespace) -> list[Path]:
     """Validate the CLI arguments; returns the input files."""
+    if args.flicker:
+        raise InputError("--flicker is replaced by --method temporal (blend parameters that drift from frame to frame)")
     if args.per_video < 0 or args.max_frames < 0:
         raise InputError("--per-video and --max-frames must be >= 0")
     if args.per_video == 0 and not args.with_reals:
@@ -168,20 +160,23 @@ def _run(args: argparse.Namespace) -> int:
     taken = {r["video_name"] for r in rows.values()} | ({p.name for p in out.iterdir()} if out.is_dir() else set())
     fresh = assign_names([k for k in wanted if k not in rows], taken, args.seed)
     name_of = {k: rows[k]["video_name"] if k in rows else fresh[k] for k in wanted}
-    settings = {"seed": str(args.seed), "method": args.method, "flicker": str(int(args.flicker)),
-                "max_frames": str(args.max_frames)}
+    settings = {"seed": str(args.seed), "method": args.method, "max_frames": str(args.max_frames)}
 
     def done(key: tuple[str, int, int]) -> bool:
         r = rows.get(key)
         if r is None or not (out / r["video_name"]).is_file():
             return False
         checked = settings if key[1] == 1 else {"max_frames": settings["max_frames"]}  # a real has no seed
+        if r.get("flicker") == "1":  # made by the retired --flicker mode: not what any --method makes now
+            return False
         return all(str(r.get(s) or ("sbi" if s == "method" else "")) == v for s, v in checked.items())
 
     def flush() -> None:
         table = sorted(rows.values(), key=lambda r: r["video_name"]) + list(skips.values())
         write_csv(meta_path, table, META_COLUMNS)
-        write_csv(out / "labels.csv", [r for r in table if r["status"] == ItemStatus.OK], LABELS_COLUMNS)
+        labels = [{**r, METHOD_COLUMN: r["method"] if int(r["target"]) else ""}
+                  for r in table if r["status"] == ItemStatus.OK]
+        write_csv(out / "labels.csv", labels, (*LABELS_COLUMNS, METHOD_COLUMN))
 
     detector = None
     n_ok = n_skipped = 0
@@ -222,17 +217,11 @@ def _write_output(path: Path, key: tuple[str, int, int], info: VideoInfo, frames
     if target == 1 and track is not None:
         seed = stable_seed(args.seed, source, k)
         rng = np.random.default_rng(seed)
-        if args.method == "sbi":
-            res = blend_track(frames, track, rng, consistent=not args.flicker)
-            fakes, params = res.frames, _params_record(res.params, args.flicker, seed)
-        else:
-            gen = generate(args.method, frames, [track.face(i) for i in range(len(track))], rng)
-            fakes = gen.frames
-            first = next((r for r in gen.records if r is not None), {})
-            params = json.dumps({"mode": args.method, "seed": seed, **gen.extra, **first})
-        encode_video(path, fakes, info.fps)
-        row.update(seed=settings["seed"], method=args.method, flicker=settings["flicker"],
-                   face_frames=int(track.valid.sum()), params=params)
+        gen = generate(args.method, frames, [track.face(i) for i in range(len(track))], rng)
+        first = next((r for r in gen.records if r is not None), {})
+        encode_video(path, gen.frames, info.fps)
+        row.update(seed=settings["seed"], method=args.method, face_frames=int(track.valid.sum()),
+                   params=json.dumps({"mode": args.method, "seed": seed, **gen.extra, **first}))
     else:
         encode_video(path, frames, info.fps)
     log.info("%s -> %s (%s)", source, path.name, "fake" if target else "real")

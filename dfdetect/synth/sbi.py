@@ -17,8 +17,8 @@ visible change) and brightness/contrast ±0.1: the blend is meant to be hard to 
 :mod:`dfdetect.synth.landmarks`), or a hull / ellipse from MTCNN's five points when there are none.
 
 :func:`blend_region` is the one blending routine: the other generators (:mod:`~dfdetect.synth.temporal`,
-:mod:`~dfdetect.synth.resample`, :mod:`~dfdetect.synth.selfswap`) give it another source. Clips (a face track,
-consistent or flickering parameters) are :mod:`dfdetect.synth.video`'s; the encoder is :mod:`dfdetect.synth.encode`'s.
+:mod:`~dfdetect.synth.resample`, :mod:`~dfdetect.synth.selfswap`) give it another source. :func:`sbi_clip` is the
+``sbi`` generator on a clip (one parameter set per clip); the encoder is :mod:`dfdetect.synth.encode`'s.
 """
 
 from __future__ import annotations

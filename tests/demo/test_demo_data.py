@@ -166,6 +166,7 @@ def test_bad_arguments(tmp_path: Path, samples_dir: Path):
     assert demo.main(["--samples", str(samples_dir), "--out", str(tmp_path / "o"), "--test-person", "bob"]) == 2
     assert demo.main(["--samples", str(samples_dir), "--out", str(tmp_path / "o"), "--clip-seconds", "0"]) == 2
     assert demo.main(["--samples", str(samples_dir), "--out", str(tmp_path / "o"), "--max-clips", "0"]) == 2
+    assert demo.main(["--samples", str(samples_dir), "--out", str(tmp_path / "o"), "--methods", "sbi,faceswap"]) == 2
     empty = tmp_path / "empty"
     empty.mkdir()
     assert demo.main(["--samples", str(empty), "--out", str(tmp_path / "o2")]) == 1  # nothing to cut clips from
@@ -187,6 +188,9 @@ def test_quick_build_resume_and_settings_guard(carphone_only: Path, tmp_path: Pa
     assert demo.main(argv) == 0
     labels = read_labels(out / "labels.csv")
     assert sorted(labels.values()) == [0, 0, 1, 1]  # 120 frames -> two 2 s clips, one fake each
+    # one person's two fakes: two different generators in turn
+    fakes = {r["method"] for r in read_csv(out / "meta.csv") if r["target"] == "1"}
+    assert len(fakes) == 2 and fakes <= set(demo.METHODS)
     assert all(NAME_PATTERN.match(n) for n in labels) and all((out / n).is_file() for n in labels)
     # 176x144 scaled to the one height of the data set, reals and fakes alike
     assert {(probe_video(out / n).width, probe_video(out / n).height) for n in labels} == {(440, 360)}
@@ -294,11 +298,12 @@ def test_full_demo_split_balance_names(full_demo):
         "cap13_edit2.mp4": 8, "franck.mp4": 8}
     starts = sorted({int(r["start_frame"]) for r in meta.values() if r["source"] == "franck.mp4"})
     assert starts[0] < 100 and starts[-1] > 4800 - 200  # spread over the 200 s, not the first 24 s
-    # both kinds of fake: temporally consistent, and flickering for a quarter of them
-    flicker = [int(meta[n]["flicker"]) for n in labels if labels[n] == 1]
-    assert sum(flicker) == int(0.25 * len(flicker) + 0.5)
-    assert all(json.loads(meta[n]["params"])["mode"] == ("flicker" if int(meta[n]["flicker"]) else "consistent")
-               for n in labels if labels[n] == 1)
+    # every generator of the family, evenly over each person's fakes: the test person has 2 of each of the 4
+    methods = {r["video_name"]: r["method"] for r in read_csv(out / "labels.csv")}
+    assert all(methods[n] == meta[n]["method"] == json.loads(meta[n]["params"])["mode"] for n in labels if labels[n])
+    assert all(methods[n] == "" for n in reals)
+    test_fakes = [methods[n] for n in labels if labels[n] and split[n] == "test"]
+    assert sorted(test_fakes) == sorted(2 * list(demo.METHODS))
     # neutral names: nothing in a name, nor in its number, tells the label
     assert all(NAME_PATTERN.match(n) for n in labels)
     numbers = [int(n[1:-4]) for n in labels]

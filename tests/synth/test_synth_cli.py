@@ -1,5 +1,5 @@
-"""``python -m dfdetect synth`` (dfdetect.synth.cli): fakes, re-encoded reals, labels, recorded skips, resume, flicker,
-the user's files never overwritten, exit codes."""
+"""``python -m dfdetect synth`` (dfdetect.synth.cli): fakes, re-encoded reals, labels, recorded skips, resume, the
+method, the user's files never overwritten, exit codes."""
 
 from __future__ import annotations
 
@@ -54,13 +54,16 @@ def test_synth_cli_writes_fakes_labels_and_recorded_skips(cli_inputs, clip, tmp_
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("v*.mp4")} == stamps
 
 
-def test_synth_cli_flicker_option(cli_inputs, tmp_path):
-    out = tmp_path / "flick"
-    argv = [str(cli_inputs / "talk.mp4"), str(out), "--flicker", "--max-frames", "8", "--no-reals"]
+def test_synth_cli_temporal_method_and_the_retired_flicker_flag(cli_inputs, tmp_path, caplog):
+    out = tmp_path / "temporal"
+    argv = [str(cli_inputs / "talk.mp4"), str(out), "--method", "temporal", "--max-frames", "8", "--no-reals"]
     assert cli.main(argv) == 0
     (row,) = [r for r in read_csv(out / "meta.csv") if r["status"] == "ok"]  # --no-reals: the fake alone
-    assert row["flicker"] == "1" and row["frames"] == "8" and '"flicker"' in row["params"]
+    assert row["method"] == "temporal" and row["frames"] == "8" and '"temporal"' in row["params"]
     assert probe_video(out / row["video_name"]).num_frames == 8
+    assert read_csv(out / "labels.csv") == [{"video_name": row["video_name"], "target": "1", "method": "temporal"}]
+    assert cli.main([str(cli_inputs / "talk.mp4"), str(tmp_path / "f"), "--flicker"]) == 2
+    assert "--method temporal" in caplog.text
 
 
 def test_synth_cli_never_overwrites_the_users_files(cli_inputs, tmp_path):
