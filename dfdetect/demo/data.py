@@ -81,6 +81,7 @@ from dfdetect.synth import (
     FaceTrack,
     assign_names,
     encode_video,
+    encoder_options,
     generate,
     track_faces,
     true_runs,
@@ -275,7 +276,7 @@ def _fingerprint(samples: Path, seed: int, clip_seconds: float, methods: tuple[s
         "height": HEIGHT,
         "detector": detector_settings(),
         "encoder": {"codec": ENCODER, "preset": ENCODER_PRESET, "bits_per_pixel": BITS_PER_PIXEL,
-                    "min_bitrate": MIN_BITRATE},
+                    "min_bitrate": MIN_BITRATE, "x264_params": encoder_options(MIN_BITRATE)["x264-params"]},
         "sources": sizes,
     }
 

@@ -34,15 +34,21 @@ MIN_BITRATE = 200_000
 def encoder_options(bitrate: int) -> dict[str, str]:
     """libx264 options for constant bitrate ``bitrate`` (bit/s): the one encoder setting of the project.
 
-    One encoder thread: multi-threaded x264 with rate control gives different bytes on every run, and so a different
-    data set (and a different trained model) from the same seed; one thread costs ~30% on a short clip.
+    Same frames, same bytes, so that the same seed gives the same data set (and the same trained model):
+
+    * one encoder thread: multi-threaded x264 with rate control gives different bytes on every run (one thread costs
+      ~30% on a short clip);
+    * no macroblock-tree rate control (``mbtree=0``): with it, the same frames encoded in one process gave different
+      bytes depending on what the process had done before (decoding another video in between: 3-6 different outputs
+      in 6 tries, on x264 core 165 through PyAV 18.1; 1 with ``mbtree=0``), which made two builds of the demo data set
+      differ. MB-tree only moves bits between frames; at a constant bit rate its loss is small.
 
     Example:
         >>> encoder_options(553_000)["bufsize"], encoder_options(553_000)["threads"]
         ('276500', '1')
     """
     return {"preset": ENCODER_PRESET, "maxrate": str(bitrate), "bufsize": str(bitrate // 2),
-            "x264-params": "nal-hrd=cbr", "threads": "1"}
+            "x264-params": "nal-hrd=cbr:mbtree=0", "threads": "1"}
 
 
 def encode_video(path: str | Path, frames: Sequence[np.ndarray], fps: float) -> Path:
