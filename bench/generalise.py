@@ -70,7 +70,7 @@ def prepare(samples: Path, out: Path, seed: int) -> tuple[Path, list[Path], floa
     build_demo_data(samples, data, seed=seed)
     labels = {r["video_name"]: int(r["target"]) for r in read_csv(data / "labels.csv")}
     split = {r["video_name"]: r["split"] for r in read_csv(data / "split.csv")}
-    train_reals = sorted(n for n, s in split.items() if s == "train" and labels[n] == 0)
+    train_reals = sorted(n for n, s in split.items() if s in ("train", "val") and labels[n] == 0)  # all 4 men
     test_reals = sorted(n for n, s in split.items() if s == "test" and labels[n] == 0)
     cfg = load_config(DEFAULT_CONFIG)
     train_labels = out / "train_labels.csv"

@@ -32,10 +32,11 @@ otherwise mean "real". Every clip's frames are first scaled to :data:`HEIGHT` px
 :func:`normalise_frames`), the fake is blended on those frames, and both are encoded by
 :func:`dfdetect.synth.encode_video`: same height, codec, bit rate per pixel for reals and fakes of every source.
 
-Split by person (``split.csv``): the test person's clips are ``test``, everyone else's ``train``. With the default
-2.5 s clips the woman gives 8 clips (16 videos, 64 real/fake pairs for the AUC), so she is the default test person;
-the four men train: clm_man 16 clips (8 per recording), franck 8, carphone_man 2, feat_man 1 (54 training videos).
-``--test-person`` changes the assignment.
+Split by person (``split.csv``): the test person's clips are ``test``, the validation people's ``val``, everyone
+else's ``train``. With the default 2.5 s clips the woman gives 8 clips (16 videos, 64 real/fake pairs for the AUC), so
+she is the default test person; of the four men, carphone_man (2 clips) and feat_man (1) validate (6 videos: the best
+epoch and the calibration) and clm_man (16 clips, 8 per recording) and franck (8) train (48 videos).
+``--test-person`` and ``--val-people`` change the assignment.
 
 Leaks. Names are neutral (``v0000.mp4``, numbers shuffled by the seed); reals and fakes are both re-encoded by
 :func:`dfdetect.synth.encode_video` with the same settings, from the same decoded and scaled frames, so size,
@@ -98,6 +99,10 @@ EXCLUDED = {
 }
 """Sample videos left out because their frames are already in the set (see the module docstring)."""
 DEFAULT_TEST_PERSON = "pexels_woman"
+DEFAULT_VAL_PEOPLE = ("carphone_man", "feat_man")
+"""The validation people (``--val-people``): 3 clips (6 videos) that pick the best epoch and fit the calibration
+(Platt scaling into ``best.pt``), so that scores on an unseen face mean what they say; the two men with the least
+footage, so training keeps almost all of it."""
 CLIP_SECONDS = 2.5
 """Default target clip duration (``--clip-seconds``): 2-3 s clips."""
 METHODS = tuple(GENERATORS)
@@ -382,7 +387,8 @@ def _previous_params(out: Path, name: str) -> dict[str, Any]:
 
 
 def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_seconds: float = CLIP_SECONDS,
-                    test_person: str = DEFAULT_TEST_PERSON, methods: tuple[str, ...] = METHODS, detect_step: int = 1,
+                    test_person: str = DEFAULT_TEST_PERSON, val_people: tuple[str, ...] = DEFAULT_VAL_PEOPLE,
+                    methods: tuple[str, ...] = METHODS, detect_step: int = 1,
                     max_clips: int = MAX_CLIPS, force: bool = False) -> dict[str, int]:
     """Build (or finish building) the demo data set; see the module docstring.
 
@@ -392,13 +398,15 @@ def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_se
         seed: seeds the names and the fakes (same seed, same blended pixels).
         clip_seconds: target clip duration.
         test_person: the person whose clips form the test split.
+        val_people: the people whose clips form the validation split (``()``: none, everyone else trains); the test
+            person among them is left out of it.
         methods: the fakes' generators (:data:`dfdetect.synth.GENERATORS`), taken in turn over each person's clips.
         detect_step: detect faces every N frames (interpolated in between; 1 = every frame).
         max_clips: at most this many clips per source, spread over it.
         force: rebuild when ``out`` holds a build with other settings.
 
     Returns:
-        Counts ``{"real", "fake", "train", "test"}``.
+        Counts ``{"real", "fake", "train", "val", "test"}``.
 
     Raises:
         InputError: missing samples folder, bad arguments (an unknown generator...), or ``out`` built with other
@@ -410,6 +418,9 @@ def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_se
         raise InputError(f"samples folder not found: {samples} (run `make data`)")
     if test_person not in people:
         raise InputError(f"unknown --test-person {test_person!r} (people: {', '.join(people)})")
+    if any(p not in people for p in val_people):
+        raise InputError(f"unknown --val-people {','.join(val_people)!r} (people: {', '.join(people)})")
+    val_people = tuple(p for p in val_people if p != test_person)  # the test person tests, never validates
     if not 0.5 <= clip_seconds <= 30:
         raise InputError(f"--clip-seconds must be in [0.5, 30], got {clip_seconds}")
     methods = tuple(methods)
@@ -460,7 +471,7 @@ def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_se
         for source in tqdm(sorted({c.source for c in clips}), desc="demo-data", unit="source"):
             meta.extend(_build_source(samples / source, plan["sources"][source],
                                       [c for c in clips if c.source == source], names, out, seed, method_of, pair_ids))
-    counts = _write_tables(out, plan, meta, test_person)
+    counts = _write_tables(out, plan, meta, test_person, val_people)
     log.info("demo data set in %s: %s (%.1f s)", out, counts, sum(timings.values()))
     return counts
 
@@ -506,10 +517,15 @@ def _build_source(path: Path, entry: dict[str, Any], clips: list[Clip], names: d
     return rows
 
 
-def _write_tables(out: Path, plan: dict[str, Any], meta: list[dict[str, Any]], test_person: str) -> dict[str, int]:
+def _write_tables(out: Path, plan: dict[str, Any], meta: list[dict[str, Any]], test_person: str,
+                  val_people: tuple[str, ...] = ()) -> dict[str, int]:
     """Write meta.csv, labels.csv, split.csv (by person) and sources.csv; returns the counts of build_demo_data."""
     meta = sorted(meta, key=lambda r: r["video_name"])
-    split = [{"video_name": r["video_name"], "split": "test" if r["person"] == test_person else "train"} for r in meta]
+
+    def part(person: str) -> str:
+        return "test" if person == test_person else "val" if person in val_people else "train"
+
+    split = [{"video_name": r["video_name"], "split": part(r["person"])} for r in meta]
     write_csv(out / "meta.csv", meta, META_COLUMNS)
     write_csv(out / "labels.csv", meta, (*LABELS_COLUMNS, METHOD_COLUMN))
     write_csv(out / "split.csv", split, SPLIT_COLUMNS)
@@ -521,12 +537,11 @@ def _write_tables(out: Path, plan: dict[str, Any], meta: list[dict[str, Any]], t
                             "clips": len(e.get("clips", []))}
     write_csv(out / "sources.csv", per_source.values(), SOURCE_COLUMNS)
     counts = {"real": sum(int(r["target"]) == 0 for r in meta), "fake": sum(int(r["target"]) == 1 for r in meta),
-              "train": sum(s["split"] == "train" for s in split), "test": sum(s["split"] == "test" for s in split)}
-    for part in ("train", "test"):
-        targets = {int(r["target"]) for r, s in zip(meta, split) if s["split"] == part}
-        if targets != {0, 1}:
-            log.warning("the %s split does not hold both reals and fakes (%s); try another --test-person", part,
-                        sorted(targets))
+              **{k: sum(s["split"] == k for s in split) for k in ("train", "val", "test")}}
+    for k in ("train", "val", "test"):
+        targets = {int(r["target"]) for r, s in zip(meta, split) if s["split"] == k}
+        if targets and targets != {0, 1}:
+            log.warning("the %s split does not hold both reals and fakes (%s); try other people", k, sorted(targets))
     return counts
 
 
@@ -541,6 +556,9 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help=f"target clip duration, s (clips are 0.8-1.2x it; default {CLIP_SECONDS})")
     p.add_argument("--test-person", default=DEFAULT_TEST_PERSON,
                    help=f"person whose clips are the test split (default {DEFAULT_TEST_PERSON})")
+    p.add_argument("--val-people", default=",".join(DEFAULT_VAL_PEOPLE),
+                   help=f"people whose clips are the validation split, comma-separated, '' for none (default "
+                        f"{','.join(DEFAULT_VAL_PEOPLE)})")
     p.add_argument("--methods", default=",".join(METHODS),
                    help=f"the fakes' generators, taken in turn over each person's clips (default {','.join(METHODS)})")
     p.add_argument("--detect-step", type=int, default=1,
@@ -560,6 +578,7 @@ def main(argv: list[str] | None = None) -> int:
         methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
         counts = build_demo_data(args.samples, args.out, seed=args.seed, clip_seconds=args.clip_seconds,
                                  test_person=args.test_person, methods=methods,
+                                 val_people=tuple(p.strip() for p in args.val_people.split(",") if p.strip()),
                                  detect_step=args.detect_step, max_clips=args.max_clips, force=args.force)
     except InputError as e:
         log.error("%s", e)

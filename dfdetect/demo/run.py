@@ -3,14 +3,14 @@
 Steps, each the project's own CLI entry point called in-process (so the demo runs exactly what a user runs):
 
 1. ``python -m dfdetect demo-data``: real clips cut from the sample videos of five people, one self-made fake per
-   clip (the generators of :data:`dfdetect.synth.GENERATORS` in turn), all at one resolution, a split by person: four
-   men train (54 videos), the woman is held out (16 videos: 8 reals, 2 fakes of each generator)
-   (:mod:`dfdetect.demo.data`).
+   clip (the generators of :data:`dfdetect.synth.GENERATORS` in turn), all at one resolution, a split by person: two
+   men train (48 videos), two validate (6 videos), the woman is held out (16 videos: 8 reals, 2 fakes of each
+   generator) (:mod:`dfdetect.demo.data`).
 2. ``python -m frame_extraction``: 15 frames at stride 2 from a random start, for the training videos.
 3. ``python -m face_crop``: MTCNN face crops; videos with too few faces are recorded in ``rejects.csv``.
 4. ``python train.py``: EfficientNet-Lite0 (offline ImageNet weights) + ConvLSTM with ``configs/demo.yaml``, on the
-   training people only (``split.csv``), each real clip with an on-the-fly twin from the generator mix
-   ``train.synth_methods``; no validation split is carved out of them, so ``best.pt`` is the last epoch.
+   training people (``split.csv``), each real clip with an on-the-fly twin from the generator mix
+   ``train.synth_methods``; the validation people pick ``best.pt`` and fit its calibration (Platt scaling).
 5. ``python eval.py best.pt``: the held-out person's raw videos, through the whole chain; AUC, log loss, accuracy,
    and the AUC of each generator (its fakes against all the person's reals).
 6. Pictures: an augmented frame grid (``python -m dfdetect grid``) and real/fake example frames side by side.
@@ -105,7 +105,7 @@ def run_demo(samples: str | Path, out: str | Path, config: str | Path = DEFAULT_
         threads: torch threads for the whole run (restored afterwards); the figures depend on it.
 
     Returns:
-        ``{"metrics", "n_train_videos", "n_test_videos", "torch_threads", "timings_s", "outputs"}``; ``metrics`` is
+        ``{"metrics", "n_train_videos", "n_val_videos", "n_test_videos", "torch_threads", "timings_s", "outputs"}``; ``metrics`` is
         evaluation's ``metrics.json``, ``timings_s`` the wall time of each step in seconds.
 
     Raises:
@@ -120,13 +120,13 @@ def run_demo(samples: str | Path, out: str | Path, config: str | Path = DEFAULT_
         _step("demo-data", demo_data.main, ["--samples", str(samples), "--out", str(data), "--seed", str(seed)],
               timings)
         split = {r["video_name"]: r["split"] for r in read_csv(data / "split.csv")}
-        train_videos = [str(data / v) for v, s in split.items() if s == "train"]
+        train_videos = [str(data / v) for v, s in split.items() if s in ("train", "val")]  # split.csv tells train.py
         test_videos = [str(data / v) for v, s in split.items() if s == "test"]
         # Each step gets the labels of the videos it sees (others would be reported as labels matching no input).
         all_labels = read_csv(data / "labels.csv")
         train_labels, test_labels = out / "train_labels.csv", out / "test_labels.csv"
         columns = (*LABELS_COLUMNS, METHOD_COLUMN)
-        write_csv(train_labels, [r for r in all_labels if split[r["video_name"]] == "train"], columns)
+        write_csv(train_labels, [r for r in all_labels if split[r["video_name"]] in ("train", "val")], columns)
         write_csv(test_labels, [r for r in all_labels if split[r["video_name"]] == "test"], columns)
         _step("frame_extraction", frames_cli.main,
               [*train_videos, str(frames), "--labels", str(train_labels), "--frames", str(cfg.data.sample_frames),
@@ -151,7 +151,8 @@ def run_demo(samples: str | Path, out: str | Path, config: str | Path = DEFAULT_
     timings = {k: round(v, 1) for k, v in timings.items()}
     summary = {
         "metrics": json.loads((ev / "metrics.json").read_text()),
-        "n_train_videos": len(train_videos),
+        "n_train_videos": sum(s == "train" for s in split.values()),
+        "n_val_videos": sum(s == "val" for s in split.values()),
         "n_test_videos": len(test_videos),
         "torch_threads": threads,
         "timings_s": timings,

