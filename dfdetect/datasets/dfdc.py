@@ -115,4 +115,8 @@ def scan_dfdc(root: Path, opts: Options) -> Scan:
         scan.videos.append(Video(PurePosixPath(rel).name, rel, LABELS[label], group=group,
                                  original=original if LABELS[label] else "", split=split))
     dedupe_names(scan)
+    placed = {v.name for v in scan.videos}
+    for v in scan.videos:
+        if v.original not in placed:
+            v.original = ""  # its original was set aside (a bad label): the group still keeps them together
     return scan

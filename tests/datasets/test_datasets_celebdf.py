@@ -65,3 +65,10 @@ def test_celebdf_malformed_list_is_one_line(celebdf_root: Path, tmp_path: Path, 
     (celebdf_root / "List_of_testing_videos.txt").write_text("1 Celeb-real/id0_0000.mp4\nREAL id1_0000.mp4\n")
     assert main(["celebdf", str(celebdf_root), "--out", str(tmp_path / "ds")]) == 2
     assert "List_of_testing_videos.txt:2: expected '<1 real | 0 fake> <folder>/<file>.mp4'" in caplog.text
+
+
+def test_celebdf_folder_spelling_of_other_copies(celebdf_root: Path, tmp_path: Path) -> None:
+    (celebdf_root / "YouTube-real").rename(celebdf_root / "Youtube-real")  # as some copies spell it
+    _run(celebdf_root, tmp_path / "ds")
+    test = read_labels(tmp_path / "ds" / "test" / "labels.csv")
+    assert test["Youtube-real_00000.mp4"] == 0 and len(test) == 3

@@ -31,8 +31,8 @@ def test_ffpp_within_data_set_protocol_end_to_end(tmp_path: Path, make_ffpp, one
                              str(ds / split / "labels.csv"), "--frames", "8", "--seed", "0", "--no-progress"]) == 0
         assert crop_main([str(tmp_path / "frames" / split), str(tmp_path / "crops" / split), "--size", "64",
                           "--min-faces", "2"]) == 0
-        crops = read_csv(tmp_path / "crops" / split / "crops.csv")
-        assert {r["video"] for r in crops} == set(read_labels(ds / split / "labels.csv"))  # names carried through
+        rows = read_csv(tmp_path / "crops" / split / "crops.csv")
+        assert {r["video"] for r in rows} == set(read_labels(ds / split / "labels.csv"))  # names carried through
 
     cfg = tmp_path / "tiny.yaml"  # evaluation samples and counts faces as these crops were made
     cfg.write_text("data:\n  sample_frames: 8\n  min_faces: 2\n")
