@@ -306,11 +306,14 @@ def summarize(scan: Scan) -> dict[str, Any]:
 
 
 def check_out(root: Path, out: Path) -> None:
-    """OUT must not be (inside) the data set folder, which is never written to."""
+    """OUT and the data set folder must lie apart: the data set is never written to (nor its links replaced)."""
     r, o = root.resolve(), out.resolve()
     if o == r or r in o.parents:
         raise InputError(f"--out {out} is inside the data set folder {root}, which is never written to: choose "
                          "another folder")
+    if o in r.parents:
+        raise InputError(f"the data set folder {root} is inside --out {out}, where this command replaces links: "
+                         "choose an --out apart from the data set")
     if out.exists() and not out.is_dir():
         raise InputError(f"--out is not a folder: {out}")
 
@@ -371,7 +374,7 @@ def write_dataset(scan: Scan, root: str | os.PathLike, out: str | os.PathLike,
         The summary written to ``OUT/summary.json`` (:func:`summarize` plus ``header``, ``root``, ``out``, ``info``).
 
     Raises:
-        InputError: ``out`` inside ``root``, a file in ``OUT/<split>/`` that is not one of our links.
+        InputError: ``out`` inside ``root`` or around it, a file in ``OUT/<split>/`` that is not one of our links.
         ValueError: two videos with one name or a video without a split (an adapter's bug).
     """
     root, out = Path(root), Path(out)

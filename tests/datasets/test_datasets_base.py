@@ -39,6 +39,14 @@ def test_write_refuses_out_inside_the_data_set(tmp_path: Path) -> None:
         build_dataset("folder", tmp_path / "ds", tmp_path / "ds" / "out")
 
 
+def test_write_refuses_the_data_set_inside_out(tmp_path: Path, face_video: Path) -> None:
+    (tmp_path / "train" / "real").mkdir(parents=True)
+    os.symlink(face_video, tmp_path / "train" / "real" / "a.mp4")  # a data set of links, where OUT/train would be
+    with pytest.raises(InputError, match="is inside --out"):
+        build_dataset("folder", tmp_path / "train", tmp_path)
+    assert (tmp_path / "train" / "real" / "a.mp4").is_symlink()
+
+
 def test_write_never_replaces_a_file_that_is_not_its_link(tmp_path: Path, face_video: Path) -> None:
     scan = Scan([Video("a.mp4", "real/a.mp4", 0, group="a", split="train")])
     (tmp_path / "out" / "train").mkdir(parents=True)

@@ -132,3 +132,23 @@ def test_ffpp_malformed_split_file(tmp_path: Path, make_ffpp, caplog) -> None:
     (root / "splits" / "val.json").write_text('[["001", "002", "003"]]')
     assert main(["ffpp", str(root), "--out", str(tmp_path / "ds")]) == 2
     assert "val.json: item 0 is ['001', '002', '003'], expected a pair of ids" in caplog.text
+
+
+def test_ffpp_deepfakedetection_is_test_only_with_its_actor_originals(tmp_path: Path, make_ffpp,
+                                                                      face_video: Path) -> None:
+    root = make_ffpp(tmp_path / "ffpp", methods=("Deepfakes",))
+    for rel in ("original_sequences/actors/c23/videos/01__exit_phone_room.mp4",
+                "manipulated_sequences/DeepFakeDetection/c23/videos/01_02__exit_phone_room__YVGY8LOK.mp4",
+                "manipulated_sequences/DeepFakeDetection/c23/videos/01_02.mp4"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(face_video, root / rel)
+    out = tmp_path / "ds"
+    assert main(["ffpp", str(root), "--out", str(out), "--methods", "Deepfakes,DeepFakeDetection"]) == 0
+    rows = {r["video_name"]: r for r in read_csv(out / "test" / "labels.csv")}
+    fake = rows["DeepFakeDetection_01_02__exit_phone_room__YVGY8LOK.mp4"]
+    assert fake["target"] == "1" and fake["original"] == "actors_01__exit_phone_room.mp4"
+    assert rows["actors_01__exit_phone_room.mp4"]["target"] == "0"
+    s = json.loads((out / "summary.json").read_text())
+    assert s["counts"]["by_method"]["DeepFakeDetection"] == {"test": 1}
+    assert {"path": "manipulated_sequences/DeepFakeDetection/c23/videos/01_02.mp4",
+            "reason": "name fits no DeepFakeDetection fake (NN_NN__scene__CODE.mp4)"} in s["unplaced"]
