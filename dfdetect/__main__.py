@@ -10,6 +10,8 @@ import sys
 
 COMMANDS = {
     "fetch-samples": ("dfdetect.demo.samples", "download the sample face videos (make data)"),
+    "dataset": ("dfdetect.datasets.cli", "read FF++, Celeb-DF, DFDC, Inclusion or real/fake folders as they come: "
+                "labels, splits by identity"),
     "synth": ("dfdetect.synth.cli", "write self-blended fake videos and labels.csv from real videos"),
     "demo-data": ("dfdetect.demo.data", "build the demo data set (real clips, fakes, labels, person split)"),
     "demo": ("dfdetect.demo.run", "run the whole demo: data -> frames -> crops -> train -> eval"),

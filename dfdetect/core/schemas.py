@@ -22,6 +22,14 @@ METHOD_COLUMN = "method"
 SPLIT_COLUMNS = ("video_name", "split")
 """Split file: ``video_name,split`` with split in :data:`SPLITS`."""
 SPLITS = ("train", "val", "test")
+DATASET_LABELS_COLUMNS = (*LABELS_COLUMNS, METHOD_COLUMN, "source", "original", "group")
+"""Labels written by ``python -m dfdetect dataset``: ``video_name`` (a unique name: the symlink in ``OUT/<split>/``),
+``target``, ``method`` (the fake's manipulation method; empty for reals), ``source`` (the file, relative to the data
+set's root), ``original`` (for a fake, the ``video_name`` of the real video it was made from, when the data set says),
+``group`` (the identity group the split keeps together). Readers of labels ignore the extra columns."""
+DATASET_SUMMARY_FILE = "summary.json"
+"""Beside the labels written by ``python -m dfdetect dataset``: counts per class, method and split, and every file
+of the data set that could not be placed, with the reason."""
 PREDICTION_COLUMNS = ("video_name", "score")
 """``predictions.csv`` (the challenge format): score = P(fake)."""
 STATUS_COLUMNS = ("video_name", "score", "status", "reason", "faces", "sampled", "clip_scores", "source")

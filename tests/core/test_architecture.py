@@ -1,10 +1,11 @@
 """The import rule, checked by reading every module's imports (nothing is imported or run).
 
-Layers, lowest first: ``dfdetect.core`` <- the stages (``frame_extraction``, ``face_crop``, ``models``) <-
-``dfdetect.synth`` <- ``dfdetect.data`` <- ``dfdetect.training`` / ``dfdetect.inference`` <- ``dfdetect.demo`` <- the
-entry points (``dfdetect/__init__``, ``dfdetect/__main__``, ``train.py``, ``eval.py``, ``bench/``). A module may import
-its own package and any lower layer, never a higher layer nor a sibling of its own layer; there is no cycle between
-modules; and no module hides an import of the project inside a function. See docs/ARCHITECTURE.md.
+Layers, lowest first: ``dfdetect.core`` <- the stages (``frame_extraction``, ``face_crop``, ``models``, and the data
+set adapters ``dfdetect.datasets``) <- ``dfdetect.synth`` <- ``dfdetect.data`` <- ``dfdetect.training`` /
+``dfdetect.inference`` <- ``dfdetect.demo`` <- the entry points (``dfdetect/__init__``, ``dfdetect/__main__``,
+``train.py``, ``eval.py``, ``bench/``). A module may import its own package and any lower layer, never a higher
+layer nor a sibling of its own layer; there is no cycle between modules; and no module hides an import of the project
+inside a function. See docs/ARCHITECTURE.md.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ LAYERS = {
     "frame_extraction": 1,
     "face_crop": 1,
     "models": 1,
+    "dfdetect.datasets": 1,  # data set adapters: they need only core
     "dfdetect.synth": 2,
     "dfdetect.data": 3,
     "dfdetect.training": 4,
