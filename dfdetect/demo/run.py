@@ -105,8 +105,8 @@ def run_demo(samples: str | Path, out: str | Path, config: str | Path = DEFAULT_
         threads: torch threads for the whole run (restored afterwards); the figures depend on it.
 
     Returns:
-        ``{"metrics", "n_train_videos", "n_val_videos", "n_test_videos", "torch_threads", "timings_s", "outputs"}``; ``metrics`` is
-        evaluation's ``metrics.json``, ``timings_s`` the wall time of each step in seconds.
+        ``{"metrics", "n_train_videos", "n_val_videos", "n_test_videos", "torch_threads", "timings_s", "outputs"}``;
+        ``metrics`` is evaluation's ``metrics.json``, ``timings_s`` the wall time of each step in seconds.
 
     Raises:
         DemoError: a step failed (the message names it).
