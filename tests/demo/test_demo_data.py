@@ -209,9 +209,9 @@ def test_quick_build_resume_and_settings_guard(carphone_only: Path, tmp_path: Pa
     assert {n: (out / n).stat().st_mtime_ns for n in labels} == stamps and read_csv(out / "meta.csv") == meta
     # another split needs no rebuild
     assert demo.main(argv[:-4] + ["--test-person", "pexels_woman", "--seed", "1"]) == 0
-    assert {r["split"] for r in read_csv(out / "split.csv")} == {"val"}  # carphone_man validates by default
-    assert demo.main(argv[:-4] + ["--test-person", "pexels_woman", "--val-people", "", "--seed", "1"]) == 0
     assert {r["split"] for r in read_csv(out / "split.csv")} == {"train"}
+    assert demo.main(argv[:-4] + ["--test-person", "pexels_woman", "--val-people", "carphone_man", "--seed", "1"]) == 0
+    assert {r["split"] for r in read_csv(out / "split.csv")} == {"val"}
     # other settings: refused without --force, rebuilt with it (stale outputs removed)
     assert demo.main(argv[:-1] + ["2"]) == 2
     assert demo.main(argv[:-1] + ["2", "--force"]) == 0
