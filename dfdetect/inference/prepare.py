@@ -52,7 +52,7 @@ from dfdetect.core.io import IMAGE_EXTENSIONS, load_image
 from dfdetect.core.runtime import timed
 from dfdetect.core.schemas import ScoreStatus
 from face_crop.crop import crop_face
-from face_crop.detect import Face, FaceDetector
+from face_crop.detect import Face, FaceDetector, face_side
 from face_crop.track import main_faces
 from frame_extraction.decode import VideoError, VideoScan, read_frames, scan_video
 from frame_extraction.sampling import eval_windows, evenly_spaced
@@ -122,17 +122,6 @@ def needed_faces(sampled: int, min_faces: int, sample_frames: int) -> int:
     """
     scaled = math.ceil(max(sampled, 0) * min_faces / max(1, sample_frames) - 1e-9)
     return int(max(1, min_faces, scaled))
-
-
-def face_side(face: Face) -> float:
-    """A face's size: the longer side of its box, in full-frame pixels (compared with ``cfg.data.min_face_size``).
-
-    Example:
-        >>> face_side(Face(np.array([10, 20, 40, 60], np.float32), 0.99, np.zeros((5, 2), np.float32)))
-        40.0
-    """
-    x1, y1, x2, y2 = (float(v) for v in face.box)
-    return max(x2 - x1, y2 - y1, 0.0)
 
 
 def face_windows(has_face: dict[int, bool], num_frames: int, clips: int, n: int, stride: int) -> list[list[int]]:
