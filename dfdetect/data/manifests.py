@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from dfdetect.core.io import InputError, read_csv
-from dfdetect.core.schemas import CROPS_REQUIRED, IMAGE_SPLIT_COLUMNS, SPLIT_COLUMNS, SPLITS
+from dfdetect.core.schemas import CROPS_REQUIRED, IMAGE_SPLIT_COLUMNS, SETTINGS_FILE, SPLIT_COLUMNS, SPLITS
+from face_crop.images import SOURCE_IMAGES
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +174,25 @@ def read_crops_manifest(path: str | Path, check_files: bool = True) -> dict[str,
             regions=regions if np.isfinite(regions).any() else None,
         )
     return videos
+
+
+def crops_source(manifest: str | Path) -> str:
+    """What a crops manifest was made from: ``"images"`` (``settings.json`` beside it says so), else ``"videos"``.
+
+    Example:
+        >>> crops_source("no/such/crops.csv")
+        'videos'
+    """
+    settings = Path(manifest).parent / SETTINGS_FILE
+    try:
+        return str(json.loads(settings.read_text()).get("source") or "videos")
+    except (OSError, ValueError, AttributeError):
+        return "videos"
+
+
+def from_images(manifest: str | Path) -> bool:
+    """The manifest's crops were made from single images (:mod:`face_crop.images`): they train a frame model only."""
+    return crops_source(manifest) == SOURCE_IMAGES
 
 
 def read_split(path: str | Path) -> dict[str, str]:

@@ -9,8 +9,8 @@ into the run folder by :func:`face_crop.images.run_image_crops` (THE image crop,
   minimum face size, and training reads ``OUT/crops/crops.csv``; ``OUT/crops/images.csv`` names every image and why
   one was left out.
 
-Crops made from images train a frame model only (``model.kind: frame``); :func:`crops_source` tells them apart by the
-``settings.json`` beside the manifest.
+Crops made from images train a frame model only (``model.kind: frame``); :func:`dfdetect.data.from_images` tells them
+apart by the ``settings.json`` beside the manifest.
 
 Example:
     >>> import tempfile
@@ -21,16 +21,15 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 from dfdetect.core.config import Config
 from dfdetect.core.io import InputError, collect_files, read_labels
 from dfdetect.core.runtime import resolve_device
-from dfdetect.core.schemas import SETTINGS_FILE
+from dfdetect.data import crops_source, from_images
 from face_crop.detect import FaceDetector
-from face_crop.images import CROPS_FILE, SOURCE_IMAGES, run_image_crops
+from face_crop.images import CROPS_FILE, run_image_crops
 
 log = logging.getLogger(__name__)
 
@@ -55,20 +54,6 @@ def manifest_path(path: str | Path) -> Path:
     """
     p = Path(path)
     return p / CROPS_FILE if p.is_dir() else p
-
-
-def crops_source(manifest: str | Path) -> str:
-    """``"images"`` for crops made from single images (``settings.json`` says so), else ``"videos"``."""
-    settings = Path(manifest).parent / SETTINGS_FILE
-    try:
-        return str(json.loads(settings.read_text()).get("source") or "videos")
-    except (OSError, ValueError, AttributeError):
-        return "videos"
-
-
-def from_images(manifest: str | Path) -> bool:
-    """The manifest's crops were made from single images (they train a frame model only)."""
-    return crops_source(manifest) == SOURCE_IMAGES
 
 
 def _crop_folder(folder: Path, labels: dict[str, int], crops_dir: Path, cfg: Config) -> Path:
@@ -121,3 +106,7 @@ def training_inputs(cfg: Config, data: str | Path, val: str | Path | None, label
         else:
             manifests.append(manifest_path(path))
     return manifests[0], manifests[1]
+
+
+__all__ = ["IMAGE_CROPS_DIR", "IMAGE_VAL_CROPS_DIR", "crops_source", "from_images", "is_image_folder", "manifest_path",
+           "training_inputs"]
