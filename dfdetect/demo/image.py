@@ -43,7 +43,7 @@ from dfdetect.core.resume import read_marker, write_marker
 from dfdetect.core.runtime import timed
 from dfdetect.core.schemas import IMAGE_LABELS_COLUMNS, IMAGE_SPLIT_COLUMNS
 from dfdetect.demo.data import EXCLUDED
-from dfdetect.demo.run import DEMO_THREADS, DemoError, torch_threads
+from dfdetect.demo.run import DemoError, torch_threads
 from dfdetect.demo.samples import SAMPLES, SAMPLES_DIR, STILLS, STILLS_DIR, fetch_samples
 from dfdetect.inference import evaluate
 from dfdetect.synth import generate
@@ -76,6 +76,10 @@ FACE_SIDE = 100
 """Every image is scaled down (never up) so that its face box's longer side is at most this many pixels: with the
 training margin the face crop is then about 160 px, close to the model's 128."""
 META_COLUMNS = ("img_name", "target", "method", "person", "split", "source", "frame")
+IMAGE_DEMO_THREADS = 1
+"""Torch threads of an image demo run (the README's figures). One: the frame model at 128 px is small, and on a
+2-core machine shared with another job a second torch thread made a training step 8x slower (11 s instead of 1.3 s,
+measured); the same seed and thread count give the same weights."""
 """``meta.csv``: every image of the data set and where it comes from."""
 
 
@@ -257,7 +261,7 @@ def _step(name: str, fn: Callable[[list[str]], int], argv: list[str], timings: d
 
 
 def run_image_demo(samples: str | Path, out: str | Path, config: str | Path = DEFAULT_CONFIG, seed: int = 0,
-                   threads: int = DEMO_THREADS) -> dict[str, Any]:
+                   threads: int = IMAGE_DEMO_THREADS, frames_per_person: int = FRAMES_PER_PERSON) -> dict[str, Any]:
     """Run every step of the image demo into ``out``; the summary is also written to ``out/summary.json``.
 
     Args:
@@ -266,9 +270,10 @@ def run_image_demo(samples: str | Path, out: str | Path, config: str | Path = DE
         config: training config (YAML differences from the defaults).
         seed: seeds the data set and training.
         threads: torch threads for the whole run (restored afterwards); the figures depend on it.
+        frames_per_person: frames taken from each video person (:data:`FRAMES_PER_PERSON`).
 
     Returns:
-        ``{"metrics", "counts", "model_size", "crops", "torch_threads", "timings_s", "outputs"}``.
+        ``{"metrics", "counts", "model_size", "calibration", "crops", "torch_threads", "timings_s", "outputs"}``.
 
     Raises:
         DemoError: a step failed (the message names it).
@@ -280,7 +285,7 @@ def run_image_demo(samples: str | Path, out: str | Path, config: str | Path = DE
     with torch_threads(threads), timed(timings, "total"):
         with timed(timings, "data"):
             fetch_samples(samples / STILLS_DIR, samples=STILLS)  # checksums only when they are there
-            counts = build_image_data(samples, data, seed=seed)
+            counts = build_image_data(samples, data, seed=seed, frames_per_person=frames_per_person)
         resume = ["--resume"] if (run / "last.pt").exists() else []
         _step("train", training_cli.main,
               ["--data", str(data / "train"), "--labels", str(data / "train_labels.csv"), "--split",
@@ -315,7 +320,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="demo_image_out", help="output folder")
     p.add_argument("--config", default=str(DEFAULT_CONFIG), help="training config (YAML differences from defaults)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=DEMO_THREADS, help=f"torch threads (default {DEMO_THREADS})")
+    p.add_argument("--threads", type=int, default=IMAGE_DEMO_THREADS,
+                   help=f"torch threads (default {IMAGE_DEMO_THREADS}, the README's figures)")
+    p.add_argument("--frames-per-person", type=int, default=FRAMES_PER_PERSON,
+                   help=f"frames taken from each video person (default {FRAMES_PER_PERSON})")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -328,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
         log.error("--threads must be >= 1, got %d", args.threads)
         return 1
     try:
-        s = run_image_demo(args.samples, args.out, args.config, seed=args.seed, threads=args.threads)
+        s = run_image_demo(args.samples, args.out, args.config, seed=args.seed, threads=args.threads,
+                           frames_per_person=args.frames_per_person)
     except (DemoError, InputError) as e:
         log.error("%s", e)
         return 1

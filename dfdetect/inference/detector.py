@@ -128,7 +128,8 @@ class Detector:
             is).
         device: torch device for the model and the face detector.
         clips: K clip windows per video (default ``cfg.train.val_clips``).
-        tta: views per clip (1 = none, 2 = + horizontal flip, more = + shifted windows).
+        tta: views per clip (1 = none, 2 = + horizontal flip, more = + shifted windows for a video model; for a frame
+            model + rotated +/-10 degrees, grayscale, centre crop, :data:`dfdetect.data.TTA_VIEWS`).
         aggregate: one of :data:`~dfdetect.inference.aggregate.AGGREGATIONS`.
         batch_size: clips per model forward (TTA views count as clips); clips of several inputs share a batch.
         face_detector: a :class:`face_crop.detect.FaceDetector` (built on first use otherwise).

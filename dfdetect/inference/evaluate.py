@@ -422,7 +422,7 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="clip windows per video (default: the checkpoint's train.val_clips); each window samples "
                    "data.sample_frames frames data.stride apart")
     p.add_argument("--tta", type=int, default=1, help="views per clip, averaged: 2 adds a horizontal flip, more add "
-                   "shifted windows (default 1)")
+                   "shifted windows (a frame model: rotations, grayscale, centre crop; up to 6) (default 1)")
     p.add_argument("--aggregate", choices=AGGREGATIONS, default="mean",
                    help="video score from clip scores: mean, or the DFDC winner's confident strategy")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
