@@ -15,6 +15,7 @@ COMMANDS = {
     "synth": ("dfdetect.synth.cli", "write self-blended fake videos and labels.csv from real videos"),
     "demo-data": ("dfdetect.demo.data", "build the demo data set (real clips, fakes, labels, person split)"),
     "demo": ("dfdetect.demo.run", "run the whole demo: data -> frames -> crops -> train -> eval"),
+    "demo-image": ("dfdetect.demo.image", "the image track's demo: face images -> frame model -> held-out AUC"),
     "grid": ("dfdetect.demo.grids", "write PNG grids of augmented training clips"),
     "score": ("dfdetect.inference.score_cli", "score videos or face images with a checkpoint"),
 }

@@ -1,9 +1,13 @@
-"""``python -m face_crop FRAMES CROPS``: MTCNN face crops for a frame_extraction output folder.
+"""``python -m face_crop FRAMES CROPS``: MTCNN face crops for a frame_extraction output folder, or for a folder of
+images (the image track: ``python -m face_crop IMAGES CROPS --labels labels.csv``, see :mod:`face_crop.images`).
 
-Exit codes: 0 done, 1 no video gave enough face crops, 2 malformed input (one-line message).
+A folder holding ``frames.csv`` is frame_extraction's output; any other folder (or image files) is a folder of images.
+
+Exit codes: 0 done, 1 no video (image) gave enough face crops, 2 malformed input (one-line message).
 
 Example:
     python -m face_crop out/frames out/crops --min-faces 10 --margin 0.3 --size 224 --workers 2
+    python -m face_crop images/ crops/ --labels labels.csv --size 224
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import logging
 from pathlib import Path
 
 from dfdetect.core.config import DataConfig
-from dfdetect.core.io import InputError, setup_logging
+from dfdetect.core.io import InputError, read_labels, setup_logging
 from dfdetect.core.runtime import resolve_device
 from face_crop.detect import BATCH_SIZE, MAX_SIDE, FaceDetector
+from face_crop.images import run_image_crops
 from face_crop.pipeline import REJECTS_FILE, run_crops
 
 log = logging.getLogger(__name__)
@@ -30,10 +35,15 @@ def get_args_parser() -> argparse.ArgumentParser:
         description="Detect, track and crop the main face of each video in a frame_extraction output folder. "
         "Writes CROPS/<video>/<frame:06d>.png, CROPS/crops.csv and CROPS/rejects.csv; resumes finished videos.",
     )
-    p.add_argument("frames", help="frame_extraction output folder (with frames.csv)")
+    p.add_argument("frames", nargs="+", help="frame_extraction output folder (with frames.csv), or a folder of "
+                   "images (or image files)")
     p.add_argument("crops", help="output folder")
+    p.add_argument("--labels", help="images only: labels CSV img_name,target (1 = fake)")
     p.add_argument("--min-faces", type=int, default=d.min_faces,
                    help=f"drop videos with fewer face crops (default {d.min_faces})")
+    p.add_argument("--min-face-size", type=int, default=d.min_face_size,
+                   help=f"images only: a face smaller than this (pixels) is too small to judge (default "
+                   f"{d.min_face_size})")
     p.add_argument("--margin", type=float, default=d.margin,
                    help=f"box margin per side, fraction of box size (default {d.margin})")
     p.add_argument("--size", type=int, default=d.size, help=f"crop side in pixels (default {d.size})")
@@ -66,8 +76,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.batch < 1 or args.max_side < 1 or args.workers < 0:
             raise InputError("--batch and --max-side must be >= 1, --workers >= 0")
         device = resolve_device(args.device)  # InputError when CUDA is asked for and absent
+        videos = len(args.frames) == 1 and (Path(args.frames[0]) / "frames.csv").is_file()
+        first = Path(args.frames[0])
+        if not videos and len(args.frames) == 1 and first.is_dir() and not any(first.iterdir()):
+            raise InputError(f"{first}: neither a frame_extraction folder (frames.csv) nor a folder of images")
+        if videos and args.labels:
+            raise InputError("--labels is for a folder of images; frame_extraction's frames.csv holds the labels")
         detector = FaceDetector(device=str(device), max_side=args.max_side, batch_size=args.batch)
-        summary = run_crops(args.frames, args.crops, detector, margin=args.margin, size=args.size,
+        if not videos:
+            labels = read_labels(args.labels) if args.labels else None
+            images = run_image_crops(args.frames, args.crops, detector, labels=labels, margin=args.margin,
+                                     size=args.size, min_face_size=args.min_face_size)
+            if images.ok == 0:
+                log.error("no image gave a face crop (see %s)", Path(args.crops) / REJECTS_FILE)
+                return 1
+            return 0
+        summary = run_crops(args.frames[0], args.crops, detector, margin=args.margin, size=args.size,
                             min_faces=args.min_faces, workers=args.workers)
     except InputError as e:
         log.error("%s", e)

@@ -139,8 +139,26 @@ def points_to_crop(
         >>> points_to_crop(np.array([[340.0, 150.0]]), box, 0.3, 640, 360, 224)  # the box centre -> crop centre
         array([[112., 112.]], dtype=float32)
     """
+    return points_to_region(points, expand_box(box, margin, width, height), size)
+
+
+def points_to_region(points: np.ndarray, region: BoxLike, size: int) -> np.ndarray:
+    """Map full-frame points into the crop of a known region (``expand_box``'s output, as a manifest records it).
+
+    Args:
+        points: (N, 2) float ``x, y`` in full-frame pixels.
+        region: integer ``(x1, y1, x2, y2)`` the crop was cut from (x2/y2 exclusive).
+        size: the crop side in pixels.
+
+    Returns:
+        float32 (N, 2) ``x, y`` in crop pixels.
+
+    Example:
+        >>> points_to_region(np.array([[50.0, 40.0]]), (0, 0, 100, 80), 100)  # a 100x80 image, letterboxed
+        array([[50., 50.]], dtype=float32)
+    """
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    x1, y1, x2, y2 = expand_box(box, margin, width, height)
+    x1, y1, x2, y2 = (int(v) for v in np.asarray(region).reshape(-1)[:4])
     new_w, new_h, pad_x, pad_y = _region_layout(x1, y1, x2, y2, size)
     # cv2.resize maps continuous coordinate u to u * (dst / src) on each axis; then the padding offset.
     sx, sy = new_w / (x2 - x1), new_h / (y2 - y1)

@@ -83,6 +83,17 @@ class Face:
         return float(max(self.box[2] - self.box[0], 0.0) * max(self.box[3] - self.box[1], 0.0))
 
 
+def face_side(face: Face) -> float:
+    """A face's size: the longer side of its box, in full-frame pixels (compared with ``data.min_face_size``).
+
+    Example:
+        >>> face_side(Face(np.array([10, 20, 40, 60], np.float32), 0.99, np.zeros((5, 2), np.float32)))
+        40.0
+    """
+    x1, y1, x2, y2 = (float(v) for v in face.box)
+    return max(x2 - x1, y2 - y1, 0.0)
+
+
 @dataclass(frozen=True)
 class RetryStats:
     """What the small-face retry of the last :meth:`FaceDetector.detect_all` call did.

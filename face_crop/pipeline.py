@@ -10,7 +10,8 @@ Layout written (``CROPS``):
 - ``CROPS/crops.csv``: ``video,label,frame,path,x1,y1,x2,y2,prob,landmarks`` (``path`` relative to ``CROPS``; box and
   landmarks in full-frame pixels; landmarks = 10 space-separated floats ``x y x y ...``), then ``width,height``: the
   full frame's size, which :func:`face_crop.crop.points_to_crop` needs to reproduce a crop clamped at the right or
-  bottom border. Only videos with at least ``min_faces`` crops are listed.
+  bottom border, and ``region``: the square cut from the frame. Only videos with at least ``min_faces`` crops are
+  listed.
 - ``CROPS/rejects.csv``: ``video,label,faces,reason`` for every dropped video (e.g. ``"3 faces < min 10"``,
   ``"no frames"``).
 - ``CROPS/.state/<video_name>.json``: a video's resume marker (:mod:`dfdetect.core.resume`; settings = the crop
@@ -45,7 +46,7 @@ from dfdetect.core.config import DataConfig
 from dfdetect.core.io import InputError, load_image, read_csv, save_image, write_csv, write_json
 from dfdetect.core.resume import read_marker, write_marker
 from dfdetect.core.schemas import CROPS_COLUMNS, FRAMES_COLUMNS, REJECTS_COLUMNS, SETTINGS_FILE, STATE_DIR, CropStatus
-from face_crop.crop import crop_face
+from face_crop.crop import crop_face, expand_box
 from face_crop.detect import Face, FaceDetector
 
 log = logging.getLogger(__name__)
@@ -287,10 +288,11 @@ def process_video(
             rel = f"{vf.video}/{index:06d}.png"
             save_image(crops_dir / rel, crop)
             x1, y1, x2, y2 = (float(v) for v in face.box)
+            region = expand_box(face.box, settings.margin, shape[1], shape[0])  # the square crop_face cut
             return {"video": vf.video, "label": vf.label, "frame": index, "path": rel,
                     "x1": f"{x1:.2f}", "y1": f"{y1:.2f}", "x2": f"{x2:.2f}", "y2": f"{y2:.2f}",
                     "prob": f"{face.prob:.4f}", "landmarks": _fmt(face.landmarks.reshape(-1)),
-                    "width": shape[1], "height": shape[0]}
+                    "width": shape[1], "height": shape[0], "region": " ".join(str(v) for v in region)}
 
         done["rows"] = _map(write_one, jobs, workers)
         done.update(status=CropStatus.OK, reason="")

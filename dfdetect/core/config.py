@@ -25,6 +25,9 @@ from dfdetect.core.io import InputError, atomic_write
 BALANCE_MODES = ("undersample", "none")
 SCHEDULERS = ("cosine", "none")
 TEMPORAL_MODELS = ("convlstm", "mean")
+MODEL_KINDS = ("video", "frame")
+"""``model.kind``: ``video`` (clips of T frames, the ConvLSTM or the frame mean) or ``frame`` (one image in, a pooled
+head, no temporal part at all: the image track's model and the frame-level baseline)."""
 
 
 @dataclass
@@ -32,6 +35,11 @@ class ModelConfig:
     """Everything needed to rebuild the network; ``build_model(cfg)`` turns it into a module.
 
     Attributes:
+        kind: ``"video"`` (default: clips ``(B, T, C, H, W)`` through the encoder and ``temporal``) or ``"frame"``
+            (one face image ``(B, C, H, W)`` through the encoder, a pooled head, one logit; no ConvLSTM parameters at
+            all). ``frame`` fixes ``data.frames`` to 1, and ``temporal``, ``reduce_channels``, ``hidden``,
+            ``kernel_size`` and ``num_layers`` are not used. A frame model scores a video as the mean of its
+            per-frame scores. The checkpoint records the kind and ``Detector``/``eval.py`` dispatch on it.
         backbone: ``"efficientnet-b0"`` (default, efficientnet-pytorch) or ``"efficientnet-lite0"`` (offline weights).
         pretrained: load ImageNet weights for the backbone (an error, never a silent fallback, when unavailable).
         weights: path to a backbone weights file (e.g. ``efficientnet-b0-355c32eb.pth``) used instead of a download.
@@ -43,12 +51,14 @@ class ModelConfig:
         num_layers: stacked ConvLSTM layers.
         fc_hidden: width of the first of the two dense layers.
         dropout: dropout between the two dense layers.
-        max_params: parameter-count cap checked by ``build_model`` (the challenge allows 200M).
+        max_params: parameter-count cap checked by ``build_model``, on the plain count and on thop's (the image
+            track's rule: one model of at most 200M parameters counted with thop).
         logit_scale: Platt scaling of the logit (Platt, 1999): P(fake) = sigmoid(logit_scale * logit + logit_bias).
             1 and 0 (no change) until ``train.calibrate`` fits them on the validation videos into ``best.pt``.
         logit_bias: see ``logit_scale``.
     """
 
+    kind: str = "video"
     backbone: str = "efficientnet-b0"
     pretrained: bool = True
     weights: str | None = None
@@ -209,11 +219,29 @@ def _nest(flat: dict[str, Any]) -> dict[str, Any]:
 
 
 def config_from_dict(d: dict[str, Any], overrides: dict[str, Any] | None = None) -> Config:
-    """Build a :class:`Config` from nested plain values (defaults for missing keys; unknown keys raise)."""
+    """Build a :class:`Config` from nested plain values (defaults for missing keys; unknown keys raise).
+
+    ``model.kind: frame`` sets ``data.frames`` to 1 (a frame model takes one image); asking for another T with it is
+    an error.
+
+    Example:
+        >>> config_from_dict({"model": {"kind": "frame"}}).data.frames
+        1
+        >>> config_from_dict({"model": {"kind": "frame"}}, {"data.frames": 4})
+        Traceback (most recent call last):
+        ...
+        dfdetect.core.io.InputError: model.kind frame takes one image: data.frames must be 1, got 4
+    """
     cfg = Config()
     _update(cfg, d or {})
-    if overrides:
-        _update(cfg, _nest({k: v for k, v in overrides.items() if v is not None}))
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if given:
+        _update(cfg, _nest(given))
+    if cfg.model.kind == "frame":
+        asked = given.get("data.frames", ((d or {}).get("data") or {}).get("frames"))
+        if asked is not None and cfg.data.frames != 1:
+            raise InputError(f"model.kind frame takes one image: data.frames must be 1, got {cfg.data.frames}")
+        cfg.data.frames = 1
     return cfg
 
 
@@ -255,6 +283,9 @@ def validate_config(cfg: Config) -> None:
         dfdetect.core.io.InputError: train.lr must be > 0, got -1.0
     """
     checks = [
+        (cfg.model.kind in MODEL_KINDS, f"model.kind must be {'|'.join(MODEL_KINDS)}, got {cfg.model.kind!r}"),
+        (cfg.model.kind != "frame" or cfg.data.frames == 1,
+         f"model.kind frame takes one image: data.frames must be 1, got {cfg.data.frames}"),
         (cfg.train.epochs >= 0, f"train.epochs must be >= 0, got {cfg.train.epochs}"),
         (cfg.train.batch_size >= 1, f"train.batch_size must be >= 1, got {cfg.train.batch_size}"),
         (cfg.train.lr > 0, f"train.lr must be > 0, got {cfg.train.lr}"),

@@ -20,8 +20,9 @@ from typing import IO, Any
 
 import cv2
 import numpy as np
+from PIL import Image, ImageOps
 
-from dfdetect.core.schemas import LABELS_COLUMNS, METHOD_COLUMN
+from dfdetect.core.schemas import IMAGE_LABELS_COLUMNS, LABELS_COLUMNS, METHOD_COLUMN
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +111,95 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+ALPHA_BACKGROUND = (255, 255, 255)
+"""What a transparent pixel of an input image shows: white, as a browser shows the image on a white page."""
+_SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read a user's image as the viewer sees it: RGB uint8 (H, W, 3), whatever its encoding (Pillow).
+
+    THE reader of input images (training from a folder of images, ``eval.py``, ``Detector.score``); the project's
+    own crops are read with the faster :func:`load_image`.
+
+    - EXIF orientation is applied (a phone photo stored sideways comes out upright);
+    - grayscale (and 1-bit, palette) images are converted to three equal channels;
+    - an alpha channel (RGBA, LA, palette transparency) is composited over :data:`ALPHA_BACKGROUND`, not dropped:
+      dropping it would show whatever colour the transparent pixels happen to store;
+    - 16-bit images are scaled to 8 bits (``round(v / 257)``): Pillow opens 16-bit RGB PNGs as 8-bit RGB itself, and
+      16-bit grayscale is scaled here (Pillow's own conversion clips every value above 255 to white);
+    - CMYK JPEGs (Adobe's inverted ones included) are converted to RGB by Pillow;
+    - animated files: the first frame.
+
+    Args:
+        path: an image file.
+
+    Returns:
+        uint8 (H, W, 3) RGB.
+
+    Raises:
+        OSError: unreadable, truncated or not an image; the message names the file and the cause in one line.
+
+    Example:
+        >>> import tempfile
+        >>> from PIL import Image
+        >>> path = Path(tempfile.mkdtemp()) / "gray16.png"
+        >>> Image.fromarray(np.full((4, 6), 65535, np.uint16)).save(path)
+        >>> img = read_image(path)
+        >>> img.shape, img.dtype, int(img.max())
+        ((4, 6, 3), dtype('uint8'), 255)
+    """
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)  # a copy, upright
+            if im.mode in _SIXTEEN_BIT_MODES:
+                values = np.asarray(im, dtype=np.float64)  # (H, W)
+                scale = 257.0 if im.mode != "I" or values.max() > 255 else 1.0
+                gray = np.clip(np.round(values / scale), 0, 255).astype(np.uint8)  # (H, W)
+                return np.repeat(gray[:, :, None], 3, axis=2)  # (H, W, 3)
+            if im.mode == "F":
+                gray = np.clip(np.round(np.asarray(im, dtype=np.float64)), 0, 255).astype(np.uint8)
+                return np.repeat(gray[:, :, None], 3, axis=2)
+            has_alpha = "A" in im.mode or im.mode in ("RGBa", "La") or "transparency" in im.info
+            if has_alpha:
+                rgba = im.convert("RGBA")
+                canvas = Image.new("RGBA", rgba.size, (*ALPHA_BACKGROUND, 255))
+                return np.asarray(Image.alpha_composite(canvas, rgba).convert("RGB"), dtype=np.uint8).copy()
+            return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()  # (H, W, 3)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise OSError(f"cannot read image {path}: {reason}") from None
+
+
+NAME_COLUMNS = (LABELS_COLUMNS[0], IMAGE_LABELS_COLUMNS[0])
+"""The name column of a labels or split file: ``video_name`` (videos) or ``img_name`` (the image track)."""
+
+
+def name_column(columns: Sequence[str], path: str | os.PathLike, other: str = LABELS_COLUMNS[1]) -> str:
+    """The one name column of :data:`NAME_COLUMNS` in a header that also has the column ``other``.
+
+    Raises:
+        InputError: neither or both name columns, or no ``other`` column, naming the file.
+
+    Example:
+        >>> name_column(["img_name", "target"], "labels.csv")
+        'img_name'
+    """
+    found = [c for c in NAME_COLUMNS if c in columns]
+    if len(found) != 1 or other not in columns:
+        raise InputError(f"{path}: header must have the columns 'video_name,{other}' (or 'img_name,{other}' for "
+                         f"images; others are ignored), got {','.join(columns)!r}")
+    return found[0]
+
+
 def read_labels(path: str | os.PathLike) -> dict[str, int]:
-    """Read a labels CSV with the columns ``video_name,target`` (1 = fake) and validate it.
+    """Read a labels CSV with the columns ``video_name,target`` or ``img_name,target`` (1 = fake) and validate it.
 
     Other columns (``split``, ``notes``...) may be present, in any order, and are ignored.
 
     Raises:
-        InputError: missing file, a header without ``video_name`` and ``target``, no row, a target outside {0, 1}, an
-            empty or duplicated name.
+        InputError: missing file, a header without a name column (:data:`NAME_COLUMNS`) and ``target``, no row, a
+            target outside {0, 1}, an empty or duplicated name.
 
     Example:
         >>> import tempfile
@@ -125,6 +207,9 @@ def read_labels(path: str | os.PathLike) -> dict[str, int]:
         >>> _ = path.write_text("video_name,target,notes\\nv0001.mp4,0,\\nv0002.mp4,1,blurry\\n")
         >>> read_labels(path)
         {'v0001.mp4': 0, 'v0002.mp4': 1}
+        >>> _ = path.write_text("img_name,target\\nface1.jpg,1\\n")
+        >>> read_labels(path)
+        {'face1.jpg': 1}
     """
     path = Path(path)
     if not path.is_file():
@@ -137,13 +222,11 @@ def read_labels(path: str | os.PathLike) -> dict[str, int]:
     reader = iter(rows)
     header = next(reader, None)
     columns = [h.strip() for h in header or []]
-    if any(c not in columns for c in LABELS_COLUMNS):
-        raise InputError(f"{path}: header must have the columns 'video_name,target' (others are ignored), got "
-                         f"{','.join(header or [])!r}")
-    for c in LABELS_COLUMNS:
+    name_col, target_col = name_column(columns, path), LABELS_COLUMNS[1]
+    for c in (name_col, target_col):
         if columns.count(c) > 1:
             raise InputError(f"{path}: column {c!r} appears {columns.count(c)} times in the header")
-    i_name, i_target = (columns.index(c) for c in LABELS_COLUMNS)
+    i_name, i_target = columns.index(name_col), columns.index(target_col)
     needed = max(i_name, i_target) + 1
     labels: dict[str, int] = {}
     for lineno, row in enumerate(reader, start=2):
@@ -153,14 +236,14 @@ def read_labels(path: str | os.PathLike) -> dict[str, int]:
             raise InputError(f"{path}:{lineno}: expected {len(columns)} columns, got {len(row)}")
         name, target = row[i_name].strip(), row[i_target].strip()
         if not name:
-            raise InputError(f"{path}:{lineno}: empty video_name")
+            raise InputError(f"{path}:{lineno}: empty {name_col}")
         if target not in ("0", "1"):
             raise InputError(f"{path}:{lineno}: target must be 0 or 1 (1 = fake), got {target!r}")
         if name in labels:
-            raise InputError(f"{path}:{lineno}: duplicate video_name {name!r}")
+            raise InputError(f"{path}:{lineno}: duplicate {name_col} {name!r}")
         labels[name] = int(target)
     if not labels:
-        raise InputError(f"{path}: no rows, only a header: write one 'video_name,target' row per video")
+        raise InputError(f"{path}: no rows, only a header: write one '{name_col},target' row per input")
     return labels
 
 
@@ -182,8 +265,9 @@ def read_label_methods(path: str | os.PathLike, column: str = METHOD_COLUMN) -> 
         if column not in fields:
             return {}
         reader.fieldnames = fields
-        return {r["video_name"].strip(): r[column].strip() for r in reader
-                if (r.get("video_name") or "").strip() and (r.get(column) or "").strip()}
+        name_col = name_column(fields, path, other=column)
+        return {r[name_col].strip(): r[column].strip() for r in reader
+                if (r.get(name_col) or "").strip() and (r.get(column) or "").strip()}
 
 
 def collect_files(inputs: Sequence[str | os.PathLike]) -> list[Path]:

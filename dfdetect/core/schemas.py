@@ -16,6 +16,9 @@ from enum import Enum
 # --- user-facing CSVs --------------------------------------------------------------------------------------------
 LABELS_COLUMNS = ("video_name", "target")
 """Labels: ``video_name,target`` (1 = fake)."""
+IMAGE_LABELS_COLUMNS = ("img_name", "target")
+"""Labels of the image track (the challenge's FFDI format): ``img_name,target`` (1 = fake). Every reader of labels and
+split files takes either name column."""
 METHOD_COLUMN = "method"
 """Optional labels column naming each fake's manipulation method (``Deepfakes``, ``sbi``...; empty for reals):
 ``eval.py`` then reports the metrics of every method against all the reals."""
@@ -30,20 +33,34 @@ set's root), ``original`` (for a fake, the ``video_name`` of the real video it w
 DATASET_SUMMARY_FILE = "summary.json"
 """Beside the labels written by ``python -m dfdetect dataset``: counts per class, method and split, and every file
 of the data set that could not be placed, with the reason."""
+IMAGE_SPLIT_COLUMNS = ("img_name", "split")
+"""Split file of the image track: ``img_name,split``."""
 PREDICTION_COLUMNS = ("video_name", "score")
 """``predictions.csv`` (the challenge format): score = P(fake)."""
+IMAGE_PREDICTION_COLUMNS = ("img_name", "score")
+"""``predictions.csv`` of the image track (the challenge's FFDI format): score = P(fake)."""
 STATUS_COLUMNS = ("video_name", "score", "status", "reason", "faces", "sampled", "clip_scores", "source")
 """``predictions_status.csv``: why a video got its score, and eval's resume state."""
+IMAGE_STATUS_COLUMNS = (IMAGE_LABELS_COLUMNS[0], *STATUS_COLUMNS[1:])
+"""``predictions_status.csv`` of the image track: the same columns, named by ``img_name``."""
 
 # --- stage manifests ---------------------------------------------------------------------------------------------
 FRAMES_COLUMNS = ("video", "label", "frame", "path", "width", "height")
 """``frames.csv`` written by ``frame_extraction``, read by ``face_crop``."""
 VIDEOS_COLUMNS = ("video", "label", "status", "reason", "num_frames", "fps", "width", "height", "sampled")
 """``videos.csv`` written by ``frame_extraction``: one row per input."""
-CROPS_COLUMNS = ("video", "label", "frame", "path", "x1", "y1", "x2", "y2", "prob", "landmarks", "width", "height")
-"""``crops.csv`` written by ``face_crop``."""
+CROPS_COLUMNS = (
+    "video", "label", "frame", "path", "x1", "y1", "x2", "y2", "prob", "landmarks", "width", "height", "region",
+)
+"""``crops.csv`` written by ``face_crop`` (for a folder of images: ``video`` is the image's name, ``frame`` 0).
+``region`` is the square cut from the frame, ``"x1 y1 x2 y2"`` (integers, x2/y2 exclusive): what
+:func:`face_crop.crop.expand_box` gave, or the whole image for an image that is already a face crop."""
 CROPS_REQUIRED = CROPS_COLUMNS[:10]
-"""The columns a crops manifest must have (``width``/``height`` are optional, for manifests made by other tools)."""
+"""The columns a crops manifest must have (``width``/``height``/``region`` are optional, for manifests made by other
+tools or before they existed)."""
+IMAGES_COLUMNS = ("img_name", "label", "status", "reason", "faces", "tight", "coverage", "width", "height")
+"""``images.csv`` written by ``face_crop`` for a folder of images: one row per input image (cropped, used as a face
+crop already (``tight``), or skipped with the reason), ``coverage`` = the share of the image the crop region covers."""
 REJECTS_COLUMNS = ("video", "label", "faces", "reason")
 """``rejects.csv`` written by ``face_crop``: videos left out (never deleted) and why."""
 TRAIN_METRICS_COLUMNS = (

@@ -8,14 +8,24 @@ eval-time transform), :mod:`~dfdetect.data.augmentation` (clip-consistent traini
 """
 
 from dfdetect.data.augmentation import augment_clip, build_clip_augmentation, seed_augmentation
-from dfdetect.data.dataset import ClipDataset, ClipSpec, clip_geometry, epoch_plan, val_plan, video_scores
+from dfdetect.data.dataset import (
+    SINGLE_IMAGE_GENERATORS,
+    ClipDataset,
+    ClipSpec,
+    check_frame_methods,
+    clip_geometry,
+    epoch_plan,
+    val_plan,
+    video_scores,
+)
 from dfdetect.data.grid import CELL_INCHES, DPI, TITLE_INCHES, clip_title, render_clips, save_clip_grid, training_clips
-from dfdetect.data.manifests import VideoCrops, read_crops_manifest, read_split
+from dfdetect.data.manifests import VideoCrops, crops_source, from_images, read_crops_manifest, read_split
 from dfdetect.data.splits import DataSplit, prepare_data, split_videos
-from dfdetect.data.transforms import from_tensor_clip, load_crop, to_tensor_clip
+from dfdetect.data.transforms import TTA_VIEWS, from_tensor_clip, load_crop, to_tensor_clip, view_transform
 from dfdetect.data.windows import clip_windows, random_window
 
 __all__ = [
+    "SINGLE_IMAGE_GENERATORS", "TTA_VIEWS", "check_frame_methods", "crops_source", "from_images", "view_transform",
     "CELL_INCHES", "DPI", "TITLE_INCHES", "ClipDataset", "ClipSpec", "DataSplit", "VideoCrops", "augment_clip",
     "build_clip_augmentation", "clip_geometry", "clip_title", "clip_windows", "epoch_plan", "from_tensor_clip",
     "load_crop", "prepare_data", "random_window", "read_crops_manifest", "read_split", "render_clips",

@@ -39,12 +39,13 @@ import torch
 from torch.utils.data import Dataset
 
 from dfdetect.core.config import BALANCE_MODES, DataConfig, TrainConfig
+from dfdetect.core.io import InputError
 from dfdetect.data.augmentation import augment_clip
 from dfdetect.data.manifests import VideoCrops
 from dfdetect.data.transforms import load_crop, to_tensor_clip
 from dfdetect.data.windows import clip_windows, random_window
 from dfdetect.synth import GENERATORS, Donors, clip_faces, draw_method, generate, parse_mix
-from face_crop.crop import points_to_crop
+from face_crop.crop import expand_box, points_to_region
 
 # Frame size used by points_to_crop when the manifest has no width/height columns: only the left/top shift of the
 # crop region is reproduced then (a region clamped at the right/bottom border maps slightly off).
@@ -73,6 +74,42 @@ class ClipSpec:
     seed: int = 0
     method: str = "sbi"
     donor: tuple[int, ...] = ()
+
+
+SINGLE_IMAGE_GENERATORS = ("sbi", "resample")
+"""The generators that make a fake from one image alone (a frame model's twins on a folder of images): ``sbi`` and
+``resample`` blend a re-rendered copy of the face back into the same image. ``temporal`` needs time (its mask, colour
+and ratio drift from frame to frame; on one frame it may even leave the image untouched, a real labelled fake) and
+``selfswap`` needs another moment of the same video (its donor): an image has neither."""
+
+
+def check_frame_methods(synth_methods: str, single_images: bool) -> None:
+    """Refuse a generator mix a frame model cannot be trained with, in one line.
+
+    Args:
+        synth_methods: ``train.synth_methods``.
+        single_images: the training items are single images (no other moment to take a ``selfswap`` donor from);
+            False for a frame model trained on videos' crops, where ``selfswap`` takes another frame as donor.
+
+    Raises:
+        InputError: ``temporal`` in the mix, or ``selfswap`` with single images.
+
+    Example:
+        >>> check_frame_methods("sbi:2,resample", single_images=True)
+        >>> check_frame_methods("sbi,temporal", single_images=False)
+        Traceback (most recent call last):
+        ...
+        dfdetect.core.io.InputError: train.synth_methods 'sbi,temporal': temporal needs several frames; a frame \
+model's twins can be made by sbi, resample (and selfswap on videos' crops)
+    """
+    names = list(parse_mix(synth_methods))
+    bad = [m for m in names if m not in SINGLE_IMAGE_GENERATORS and (single_images or m != "selfswap")]
+    if bad:
+        why = {"temporal": "temporal needs several frames", "selfswap": "selfswap needs another moment of the same "
+               "video as donor, which a single image has not"}
+        raise InputError(f"train.synth_methods {synth_methods!r}: {why.get(bad[0], bad[0] + ' is not for images')}; a "
+                         f"frame model's twins can be made by {', '.join(SINGLE_IMAGE_GENERATORS)} (and selfswap on "
+                         "videos' crops)")
 
 
 def donor_window(n: int, window: Sequence[int], rng: np.random.Generator) -> tuple[int, ...]:
@@ -213,8 +250,10 @@ def clip_geometry(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Face boxes and landmarks of a clip in crop pixels (the inputs of the :mod:`dfdetect.synth` generators).
 
-    The frame size comes from the manifest's optional ``width``/``height`` columns; without them the mapping assumes
-    the crop region was not clamped at the right/bottom frame border.
+    The square each crop was cut from is the manifest's ``region`` where it has one (exact, also for an image used
+    whole as a face crop); otherwise it is recomputed from the box and ``margin`` with the frame size of the optional
+    ``width``/``height`` columns (without them the mapping assumes the crop region was not clamped at the right/bottom
+    frame border).
 
     Args:
         video: the video's crops (boxes and landmarks in full-frame pixels).
@@ -238,9 +277,12 @@ def clip_geometry(
     boxes, marks = [], []
     for i in window:
         box = video.boxes[i]  # (4,)
-        corners = points_to_crop(box.reshape(2, 2), box, margin, width, height, size)  # (2, 2) -> x1y1, x2y2
+        region = video.regions[i] if video.regions is not None else None  # (4,) or None
+        if region is None or not np.isfinite(region).all():
+            region = np.asarray(expand_box(box, margin, width, height), np.float32)  # as crop_face cut it
+        corners = points_to_region(box.reshape(2, 2), region, size)  # (2, 2) -> x1y1, x2y2
         boxes.append(corners.reshape(4))
-        marks.append(points_to_crop(video.landmarks[i], box, margin, width, height, size))  # (5, 2)
+        marks.append(points_to_region(video.landmarks[i], region, size))  # (5, 2)
     lms = np.stack(marks).astype(np.float32)  # (T, 5, 2)
     return np.stack(boxes).astype(np.float32), (None if np.isnan(lms).any() else lms)
 

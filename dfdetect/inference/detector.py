@@ -1,17 +1,24 @@
 """The scoring API: ``Detector.load(weights).score(path) -> P(fake)`` for a video or a face image.
 
+The image track's test API is that one line: ``score = Detector.load("best.pt").score``, then ``score(img_path)``
+returns P(fake) (``from dfdetect import Detector`` imports nothing heavy until it is used, and has no side effect).
+
 THE one implementation of "input -> score", used by ``Detector.score`` and by ``eval.py``
 (:mod:`dfdetect.inference.evaluate` calls :meth:`Detector.predict`), so both give the same number for the same video.
-One input, top to bottom:
+The checkpoint's ``model.kind`` decides what a clip is: ``video``, T consecutive crops through the clip model;
+``frame``, every crop on its own through the frame model (an image is one crop; a video's score is then the mean of
+its per-frame scores). One input, top to bottom:
 
 1. :func:`dfdetect.inference.prepare.prepare_input`: decode the sampled frames, detect and crop the faces (see that
    module for sampling, faces and the windows used).
-2. Clips: in each window, one clip of ``T = cfg.data.frames`` consecutive crops per clip window
-   (:func:`dfdetect.data.clip_windows`, the validation windows of training; a window with fewer than T faces repeats
-   its last crop).
-3. TTA (:func:`dfdetect.inference.aggregate.tta_views`; ``tta = N`` views per clip, probabilities averaged): view
-   ``v`` is horizontally flipped when ``v`` is odd and taken ``shift`` crops later/earlier in the window for
-   ``v >= 2``: more clips from the frames already decoded.
+2. Clips: a video model takes, in each window, one clip of ``T = cfg.data.frames`` consecutive crops per clip
+   window (:func:`dfdetect.data.clip_windows`, the validation windows of training; a window with fewer than T faces
+   repeats its last crop); a frame model takes every crop of every window as a clip of its own.
+3. TTA (``tta = N`` views per clip, probabilities averaged): for a video model
+   (:func:`dfdetect.inference.aggregate.tta_views`) view ``v`` is horizontally flipped when ``v`` is odd and taken
+   ``shift`` crops later/earlier in the window for ``v >= 2``: more clips from the frames already decoded; for a
+   frame model (:func:`dfdetect.inference.aggregate.image_tta_views`) the first N of
+   :data:`dfdetect.data.TTA_VIEWS`: as is, flipped, rotated +/-10 degrees, grayscale, centre crop.
 4. Model: clips of several inputs go through the model together (``batch_size`` views per forward), under
    ``torch.inference_mode`` with the model in eval mode; :func:`dfdetect.data.to_tensor_clip` is the transform.
 5. Video score (:func:`dfdetect.inference.aggregate.aggregate_scores`): the mean of the clip scores, or the DFDC
@@ -56,8 +63,8 @@ from dfdetect.core.config import Config
 from dfdetect.core.io import InputError
 from dfdetect.core.runtime import resolve_device, timed
 from dfdetect.core.schemas import ScoreStatus
-from dfdetect.data import clip_windows, to_tensor_clip
-from dfdetect.inference.aggregate import AGGREGATIONS, aggregate_scores, tta_views
+from dfdetect.data import clip_windows, to_tensor_clip, view_transform
+from dfdetect.inference.aggregate import AGGREGATIONS, aggregate_scores, image_tta_views, tta_views
 from dfdetect.inference.prepare import PreparedVideo, prepare_input
 from face_crop.detect import FaceDetector
 from models.build import load_model
@@ -103,7 +110,7 @@ class _Pending:
     """An input waiting for its clips to go through the model."""
 
     prepared: PreparedVideo
-    clips: list[list[tuple[list[int], bool]]]  # per clip: its TTA views as (frame indices, hflip)
+    clips: list[list[tuple[list[int], str]]]  # per clip: its TTA views as (frame indices, view of TTA_VIEWS)
     probs: dict[tuple[int, int], float] = field(default_factory=dict)  # (clip, view) -> P(fake)
     result: VideoScore | None = None
 
@@ -116,11 +123,13 @@ class Detector:
     """Scores videos and face images with a trained checkpoint (see the module docstring for the pipeline).
 
     Args:
-        model: a :class:`models.VideoClassifier` (put in eval mode here).
-        cfg: the checkpoint's config (``cfg.data`` gives sampling, crop margin/size, T).
+        model: a :class:`models.Classifier` of ``cfg.model.kind`` (put in eval mode here).
+        cfg: the checkpoint's config (``cfg.data`` gives sampling, crop margin/size, T; ``cfg.model.kind`` what a clip
+            is).
         device: torch device for the model and the face detector.
         clips: K clip windows per video (default ``cfg.train.val_clips``).
-        tta: views per clip (1 = none, 2 = + horizontal flip, more = + shifted windows).
+        tta: views per clip (1 = none, 2 = + horizontal flip, more = + shifted windows for a video model; for a frame
+            model + rotated +/-10 degrees, grayscale, centre crop, :data:`dfdetect.data.TTA_VIEWS`).
         aggregate: one of :data:`~dfdetect.inference.aggregate.AGGREGATIONS`.
         batch_size: clips per model forward (TTA views count as clips); clips of several inputs share a batch.
         face_detector: a :class:`face_crop.detect.FaceDetector` (built on first use otherwise).
@@ -150,7 +159,9 @@ class Detector:
         self.cfg = cfg
         self.clips, self.tta, self.aggregate, self.batch_size = int(clips), int(tta), aggregate, int(batch_size)
         self.mean, self.std = tuple(model.mean), tuple(model.std)
+        self.kind = str(getattr(model, "kind", cfg.model.kind))
         self._face_detector = face_detector
+        self._warned_image = False
 
     @classmethod
     def load(
@@ -199,13 +210,21 @@ class Detector:
 
     # ---------------------------------------------------------------- model
 
-    def _plan(self, prep: PreparedVideo) -> list[list[tuple[list[int], bool]]]:
-        """Per clip, its TTA views as (frame indices, hflip)."""
+    def _plan(self, prep: PreparedVideo) -> list[list[tuple[list[int], str]]]:
+        """Per clip, its TTA views as (frame indices, view name of :data:`dfdetect.data.TTA_VIEWS`)."""
+        if self.kind == "frame":  # every crop is a clip of its own; a video's score is the mean over its frames
+            views = image_tta_views(self.tta)
+            frames = [i for window in prep.windows for i in window]
+            return [[([i], v) for v in views] for i in dict.fromkeys(frames)]
+        if prep.clip_len == 1 and not self._warned_image:
+            log.warning("%s: a video model scores an image as a one-frame clip, which it was not trained for; train a "
+                        "frame model for images (model.kind frame)", prep.name)
+            self._warned_image = True
         clips = []
         for window in prep.windows:
             for cw in clip_windows(len(window), prep.clip_len, prep.clips_per_window):
                 views = tta_views(cw, len(window), self.tta)
-                clips.append([([window[i] for i in idx], flip) for idx, flip in views])
+                clips.append([([window[i] for i in idx], "hflip" if flip else "none") for idx, flip in views])
         return clips
 
     def _forward(self, pending: Sequence[_Pending], timings: dict[str, float] | None) -> None:
@@ -221,9 +240,9 @@ class Detector:
                 with timed(timings, "transform"):
                     tensors = []
                     for p, c, v in group:
-                        frames, flip = p.clips[c][v]
-                        x = to_tensor_clip(np.stack([p.prepared.crops[i] for i in frames]), self.mean, self.std)
-                        tensors.append(torch.flip(x, dims=[-1]) if flip else x)  # (T, C, H, W); flip = mirror W
+                        frames, view = p.clips[c][v]
+                        crops = np.stack([view_transform(p.prepared.crops[i], view) for i in frames])  # (T, H, W, 3)
+                        tensors.append(to_tensor_clip(crops, self.mean, self.std))  # (T, C, H, W)
                     batch = torch.stack(tensors).to(self.device)  # (B, T, C, H, W)
                 with timed(timings, "model"), torch.inference_mode():
                     probs = self.model.probability(self.model(batch)).cpu().numpy()  # (B,) calibrated P(fake)

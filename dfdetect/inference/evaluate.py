@@ -12,10 +12,15 @@ Inputs (in the order given; folders are expanded, sorted by name):
   the manifest's ``rejects.csv`` are listed too, with their reason. Labels come from the manifest unless ``--labels``
   is given.
 
+Images (``.jpg``, ``.png``..., or a crops manifest made from images) are inputs too: when every input is an image (the
+image track), the name column of the outputs is ``img_name`` (the challenge's ``img_name,score``), else
+``video_name``. A frame checkpoint (``model.kind: frame``) scores each face image once (``--tta N``: flip, rotations,
+grayscale, centre crop) and a video as the mean of its per-frame scores.
+
 Outputs (in OUTDIR, or beside the given ``.csv``), all written atomically:
 
-- ``predictions.csv``: ``video_name,score`` (score = P(fake)), every input exactly once, in input order; an input
-  that cannot be scored gets 0.5;
+- ``predictions.csv``: ``video_name,score`` (``img_name,score`` for images; score = P(fake)), every input exactly
+  once, in input order; an input that cannot be scored (unreadable, no face) gets 0.5;
 - ``predictions_status.csv``: ``video_name,score,status,reason,faces,sampled,clip_scores,source`` (why a video got
   0.5, how many faces were found, the per-clip scores); also the resume state, saved every ``--save-every`` videos:
   an interrupted run started again with the same command skips the videos already done (same checkpoint file and
@@ -31,6 +36,7 @@ could be scored, 0 otherwise.
 
 Example:
     $ python eval.py runs/demo/best.pt data/demo/test --labels data/demo/labels.csv --out eval_out --tta 2
+    $ python eval.py runs/image/best.pt images/ --labels labels.csv --out eval_out  # img_name,score
 """
 
 
@@ -57,12 +63,18 @@ from dfdetect.core.io import (
 )
 from dfdetect.core.metrics import compute_metrics, format_metrics, metrics_by_method
 from dfdetect.core.resume import read_marker, write_marker
-from dfdetect.core.schemas import PREDICTION_COLUMNS, STATUS_COLUMNS, ScoreStatus
-from dfdetect.data import load_crop, read_crops_manifest
+from dfdetect.core.schemas import (
+    IMAGE_PREDICTION_COLUMNS,
+    IMAGE_STATUS_COLUMNS,
+    PREDICTION_COLUMNS,
+    STATUS_COLUMNS,
+    ScoreStatus,
+)
+from dfdetect.data import from_images, load_crop, read_crops_manifest
 from dfdetect.inference.aggregate import AGGREGATIONS
 from dfdetect.inference.detector import BATCH_SIZE, NEUTRAL_SCORE, Detector, VideoScore
 from dfdetect.inference.plots import plot_roc, plot_score_histogram
-from dfdetect.inference.prepare import PreparedVideo, prepare_crops
+from dfdetect.inference.prepare import PreparedVideo, is_image, prepare_crops
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +90,7 @@ class EvalInput:
         crop_paths: ``{frame: crop image}`` for manifest inputs.
         rejected: the manifest's rejection reason, for videos in ``rejects.csv``.
         label: the manifest's label (None when unknown or for raw inputs).
+        image: a single image (an image file, or a manifest entry made from one): the image track.
     """
 
     name: str
@@ -86,6 +99,7 @@ class EvalInput:
     crop_paths: dict[int, Path] | None = None
     rejected: str | None = None
     label: int | None = None
+    image: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,10 +141,11 @@ def output_paths(out: str | Path) -> OutputPaths:
 def _read_manifest(path: Path) -> list[EvalInput]:
     """The videos of a crop manifest and of the ``rejects.csv`` beside it, sorted by name."""
     items: dict[str, EvalInput] = {}
+    image = from_images(path)
     # check_files=False: a video whose crop files are gone is scored 0.5 as unreadable, never silently dropped.
     for name, v in read_crops_manifest(path, check_files=False).items():
         items[name] = EvalInput(name=name, source=f"{path.resolve()}::{name}",
-                                crop_paths=dict(zip(v.frames, v.paths)), label=v.label)
+                                crop_paths=dict(zip(v.frames, v.paths)), label=v.label, image=image)
     rejects = path.parent / "rejects.csv"
     if rejects.is_file():
         for lineno, row in enumerate(read_csv(rejects), start=2):
@@ -145,6 +160,7 @@ def _read_manifest(path: Path) -> list[EvalInput]:
                 source=f"{path.resolve()}::{name}",
                 rejected=(row.get("reason") or "").strip() or "rejected by face_crop",
                 label=int(label_text) if label_text in ("0", "1") else None,
+                image=image,
             )
     return [items[n] for n in sorted(items)]
 
@@ -185,7 +201,7 @@ def resolve_inputs(inputs: Sequence[str | Path], exclude: Collection[str | Path]
             for f in collect_files([p]):
                 source = os.path.abspath(f)  # not resolve(): a symlink and its target stay two inputs
                 if not (p.is_dir() and source in skip):
-                    items.append(EvalInput(name=f.name, source=source, path=f))
+                    items.append(EvalInput(name=f.name, source=source, path=f, image=is_image(f)))
     if not items:
         raise InputError(f"no video found in {', '.join(str(i) for i in inputs)}")
     seen: dict[str, str] = {}
@@ -213,10 +229,28 @@ def _prepared_stream(items: Sequence[EvalInput], det: Detector) -> Iterator[str 
             yield prepare_crops(it.name, crops, det.cfg.data, det.clips)
 
 
-def _status_row(r: VideoScore, source: str) -> dict[str, Any]:
-    """A row of ``predictions_status.csv`` (:data:`dfdetect.core.schemas.STATUS_COLUMNS`)."""
+def name_columns(items: Sequence[EvalInput]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The columns of ``predictions.csv`` and ``predictions_status.csv``: named by ``img_name`` when every input is an
+    image (the image track's format), by ``video_name`` otherwise.
+
+    Example:
+        >>> name_columns([EvalInput("a.jpg", "/a.jpg", image=True)])[0]
+        ('img_name', 'score')
+    """
+    if items and all(it.image for it in items):
+        return IMAGE_PREDICTION_COLUMNS, IMAGE_STATUS_COLUMNS
+    return PREDICTION_COLUMNS, STATUS_COLUMNS
+
+
+def _row_name(row: dict[str, Any]) -> str:
+    """An input's name in a status row, whichever name column the row was written with."""
+    return row.get(STATUS_COLUMNS[0]) or row.get(IMAGE_STATUS_COLUMNS[0]) or ""
+
+
+def _status_row(r: VideoScore, source: str, name_col: str = STATUS_COLUMNS[0]) -> dict[str, Any]:
+    """A row of ``predictions_status.csv`` (:data:`dfdetect.core.schemas.STATUS_COLUMNS`, named by ``name_col``)."""
     return {
-        "video_name": r.name,
+        name_col: r.name,
         "score": f"{r.score:.6f}",
         "status": str(r.status),
         "reason": r.reason,
@@ -287,10 +321,12 @@ def load_resume_state(paths: OutputPaths, signature: dict[str, Any]) -> dict[str
     return done
 
 
-def save_state(paths: OutputPaths, signature: dict[str, Any], rows: Sequence[dict[str, Any]]) -> None:
+def save_state(paths: OutputPaths, signature: dict[str, Any], rows: Sequence[dict[str, Any]],
+               columns: Sequence[str] = STATUS_COLUMNS) -> None:
     """Write the status file, then the resume marker that vouches for its rows (last, so an interruption in between
     leaves a marker that does not match and the rows are scored again)."""
-    write_csv(paths.status, rows, STATUS_COLUMNS)
+    name_col = columns[0]
+    write_csv(paths.status, [{**r, name_col: _row_name(r)} for r in rows], columns)
     write_marker(paths.run, signature, {"rows": len(rows)})
 
 
@@ -373,19 +409,20 @@ def get_args_parser() -> argparse.ArgumentParser:
     """The ``python eval.py`` command line."""
     p = argparse.ArgumentParser(
         prog="python eval.py",
-        description="Score videos with a checkpoint, write predictions.csv (video_name,score = P(fake)) and, with "
-        "labels, metrics.json, roc.png and scores_hist.png.",
+        description="Score videos or face images with a checkpoint, write predictions.csv (video_name,score or "
+        "img_name,score = P(fake)) and, with labels, metrics.json, roc.png and scores_hist.png.",
     )
     p.add_argument("weights", help="checkpoint (.pt) written by train.py")
-    p.add_argument("videos", nargs="+", help="videos, folders of videos, or a face-crop manifest (crops.csv)")
-    p.add_argument("--labels", help="labels CSV video_name,target (1 = fake); an optional method column adds the "
-                   "metrics per method (its fakes against all reals); default: the manifest's labels")
+    p.add_argument("videos", nargs="+", help="videos or face images, folders of them, or a face-crop manifest "
+                   "(crops.csv)")
+    p.add_argument("--labels", help="labels CSV video_name,target or img_name,target (1 = fake); an optional method "
+                   "column adds the metrics per method (its fakes against all reals); default: the manifest's labels")
     p.add_argument("--out", default="eval_out", help="output folder, or the predictions .csv file (default eval_out)")
     p.add_argument("--clips", type=int, default=None,
                    help="clip windows per video (default: the checkpoint's train.val_clips); each window samples "
                    "data.sample_frames frames data.stride apart")
     p.add_argument("--tta", type=int, default=1, help="views per clip, averaged: 2 adds a horizontal flip, more add "
-                   "shifted windows (default 1)")
+                   "shifted windows (a frame model: rotations, grayscale, centre crop; up to 6) (default 1)")
     p.add_argument("--aggregate", choices=AGGREGATIONS, default="mean",
                    help="video score from clip scores: mean, or the DFDC winner's confident strategy")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
@@ -415,9 +452,10 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as e:
         log.error("%s", e)
         return 2
-    log.info("%d inputs; %d clip window(s) per video of %d frames (stride %d), T = %d, TTA %d, aggregate %s, %s",
-             len(items), det.clips, det.cfg.data.sample_frames, det.cfg.data.stride, det.cfg.data.frames, det.tta,
-             det.aggregate, det.device)
+    prediction_columns, status_columns = name_columns(items)
+    log.info("%d inputs (%d images); %s model; %d clip window(s) per video of %d frames (stride %d), T = %d, TTA %d, "
+             "aggregate %s, %s", len(items), sum(it.image for it in items), det.kind, det.clips,
+             det.cfg.data.sample_frames, det.cfg.data.stride, det.cfg.data.frames, det.tta, det.aggregate, det.device)
 
     signature = run_signature(args.weights, det)
     done = {} if args.no_resume else load_resume_state(paths, signature)
@@ -428,29 +466,30 @@ def main(argv: list[str] | None = None) -> int:
     todo = [it for it in items if it.source not in rows]
 
     def save() -> None:
-        save_state(paths, signature, [rows[it.source] for it in items if it.source in rows])
+        save_state(paths, signature, [rows[it.source] for it in items if it.source in rows], status_columns)
 
     results = det.predict(_prepared_stream(todo, det), progress=True, total=len(todo))
     for n, r in enumerate(results, start=1):  # one result per input, in order
         it = todo[n - 1]
         r.name = it.name
-        rows[it.source] = _status_row(r, it.source)
+        rows[it.source] = _status_row(r, it.source, status_columns[0])
         if n % max(1, args.save_every) == 0:
             save()
     save()
 
     ordered = [rows[it.source] for it in items]
-    names = [r["video_name"] for r in ordered]
+    names = [_row_name(r) for r in ordered]
     scores = [float(r["score"]) for r in ordered]
     statuses = [r["status"] for r in ordered]
-    write_csv(paths.predictions, [{"video_name": n, "score": f"{s:.6f}"} for n, s in zip(names, scores)],
-              PREDICTION_COLUMNS)
+    name_col, score_col = prediction_columns
+    write_csv(paths.predictions, [{name_col: n, score_col: f"{s:.6f}"} for n, s in zip(names, scores)],
+              prediction_columns)
     n_ok = statuses.count(ScoreStatus.OK)
     counts = {s: statuses.count(s) for s in sorted(set(statuses))}
-    log.info("scored %d of %d videos (%s); predictions in %s", n_ok, len(items),
+    log.info("scored %d of %d inputs (%s); predictions in %s", n_ok, len(items),
              ", ".join(f"{k} {v}" for k, v in counts.items()), paths.predictions)
     if n_ok < len(items):
-        log.warning("%d video(s) got the neutral score %.1f; reasons in %s", len(items) - n_ok, NEUTRAL_SCORE,
+        log.warning("%d input(s) got the neutral score %.1f; reasons in %s", len(items) - n_ok, NEUTRAL_SCORE,
                     paths.status)
 
     unmatched = unmatched_labels_message(labels, names)
@@ -480,7 +519,7 @@ def _report(names: Sequence[str], scores: Sequence[float], statuses: Sequence[st
             log.warning("no input has a label: no metrics")
         _warn_stale(paths.metrics, paths.roc)
         return
-    log.info("video-level metrics (%d labelled videos, %d unscored at %.1f):\n%s", metrics["n"],
+    log.info("metrics (%d labelled inputs, %d unscored at %.1f):\n%s", metrics["n"],
              metrics["n_unscored"], NEUTRAL_SCORE, format_metrics(metrics))
     write_json(paths.metrics, {**metrics, **{k: settings[k] for k in ("weights", "clips", "tta", "aggregate")}})
     if metrics["n_real"] and metrics["n_fake"]:

@@ -24,9 +24,10 @@ A video, top to bottom (:func:`prepare_video`; the ``timings`` key of each step 
    ``no_face``, or ``too_few_faces`` with the rule (or "face too small") in the reason. The usual video (a face in
    the first window) never pays for this.
 
-Images (``.jpg``, ``.png``...; :func:`prepare_image`): a one-frame clip (T = 1). The face is detected and cropped as
-in videos; if no face is detected the image is taken to be a face crop already and the whole image is used
-(letterboxed to a square by the same crop function), with a warning.
+Images (``.jpg``, ``.png``...; :func:`prepare_image`): one crop (a one-frame clip), made by
+:func:`face_crop.images.crop_image` exactly as training made crops from images: the face is detected (again inside a
+border when it fills the image) and cut out with the same crop function, or, when the crop region would cover at least
+80 % of the image, the image is a face crop already and is used whole. An image without a face found is not scored.
 
 Crops that already exist (a crop manifest; :func:`prepare_crops`) form one window.
 
@@ -48,11 +49,12 @@ from pathlib import Path
 import numpy as np
 
 from dfdetect.core.config import DataConfig
-from dfdetect.core.io import IMAGE_EXTENSIONS, load_image
+from dfdetect.core.io import IMAGE_EXTENSIONS, read_image
 from dfdetect.core.runtime import timed
 from dfdetect.core.schemas import ScoreStatus
 from face_crop.crop import crop_face
-from face_crop.detect import Face, FaceDetector
+from face_crop.detect import Face, FaceDetector, face_side
+from face_crop.images import crop_image
 from face_crop.track import main_faces
 from frame_extraction.decode import VideoError, VideoScan, read_frames, scan_video
 from frame_extraction.sampling import eval_windows, evenly_spaced
@@ -122,17 +124,6 @@ def needed_faces(sampled: int, min_faces: int, sample_frames: int) -> int:
     """
     scaled = math.ceil(max(sampled, 0) * min_faces / max(1, sample_frames) - 1e-9)
     return int(max(1, min_faces, scaled))
-
-
-def face_side(face: Face) -> float:
-    """A face's size: the longer side of its box, in full-frame pixels (compared with ``cfg.data.min_face_size``).
-
-    Example:
-        >>> face_side(Face(np.array([10, 20, 40, 60], np.float32), 0.99, np.zeros((5, 2), np.float32)))
-        40.0
-    """
-    x1, y1, x2, y2 = (float(v) for v in face.box)
-    return max(x2 - x1, y2 - y1, 0.0)
 
 
 def face_windows(has_face: dict[int, bool], num_frames: int, clips: int, n: int, stride: int) -> list[list[int]]:
@@ -355,16 +346,18 @@ def prepare_crops(name: str, crops: dict[int, np.ndarray], cfg_data: DataConfig,
 
 def prepare_image(path_or_image: str | Path | np.ndarray, cfg_data: DataConfig,
                   face_detector: FaceDetector) -> PreparedVideo:
-    """A face image as a one-frame clip: the detected face cropped as in videos, or the whole image if no face is
-    found (it is then assumed to be a face crop already; a warning is logged).
+    """A face image as one crop (a one-frame clip): :func:`face_crop.images.crop_image`, the crop training made from
+    images: the face cut out, or the whole image when it already is a face crop (detected, never assumed).
 
     Args:
-        path_or_image: image file, or an RGB uint8 (H, W, 3) array (named ``<image>``).
-        cfg_data: the checkpoint's data config (crop margin and size).
+        path_or_image: image file (read with :func:`dfdetect.core.io.read_image`: EXIF orientation, grayscale,
+            alpha, 16-bit, CMYK), or an RGB uint8 (H, W, 3) array (named ``<image>``).
+        cfg_data: the checkpoint's data config (crop margin and size, ``min_face_size``).
         face_detector: the MTCNN detector.
 
     Returns:
-        One crop under frame index 0, or status ``unreadable`` when the file cannot be read as an image.
+        One crop under frame index 0; or status ``unreadable`` (the file cannot be read as an image) or ``no_face``
+        (no face found, or only one too small to judge), with the reason.
     """
     if isinstance(path_or_image, np.ndarray):
         name, image = "<image>", path_or_image
@@ -373,18 +366,14 @@ def prepare_image(path_or_image: str | Path | np.ndarray, cfg_data: DataConfig,
     prep = PreparedVideo(name=name, clip_len=1, sampled=1)
     if image is None:
         try:
-            image = load_image(path_or_image)  # (H, W, 3) uint8
+            image = read_image(path_or_image)  # (H, W, 3) uint8, upright
         except OSError as e:
             return prep.failed(ScoreStatus.UNREADABLE, str(e))
     d = cfg_data
-    face = main_faces(face_detector.detect_all([image]))[0]
-    if face is not None:
-        crop = crop_face(image, face.box, margin=d.margin, size=d.size)  # (size, size, 3)
-    else:
-        h, w = image.shape[:2]
-        log.warning("%s: no face detected; scoring the whole image as a face crop", name)
-        crop = crop_face(image, (0, 0, w, h), margin=0.0, size=d.size)  # letterboxed, aspect kept
-    prep.crops, prep.windows, prep.faces = {0: crop}, [[0]], 1
+    made = crop_image(image, face_detector, margin=d.margin, size=d.size, min_face_size=d.min_face_size)
+    if made.crop is None:
+        return prep.failed(ScoreStatus.NO_FACE, made.reason)
+    prep.crops, prep.windows, prep.faces = {0: made.crop}, [[0]], 1  # crop (size, size, 3)
     return prep
 
 

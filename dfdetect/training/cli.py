@@ -1,9 +1,14 @@
-"""``python train.py --data CROPS_MANIFEST [--val ...] [--split ...] [--out runs/NAME] ...``: train the clip model.
+"""``python train.py --data CROPS_MANIFEST [--val ...] [--split ...] [--out runs/NAME] ...``: train the clip model;
+``python train.py --data IMAGES/ --labels labels.csv ...``: train the frame model of the image track.
 
 Reads a face-crop manifest (``crops.csv``), splits it by video, and trains the clip model (Adam, BCE-with-logits on
 the single logit) with clip-consistent augmentation, optional on-the-fly self-blended fakes and per-epoch real/fake
 balancing (:func:`dfdetect.training.loop.train`). ``--resume`` continues from ``OUT/last.pt`` and gives the same
 result as an uninterrupted run.
+
+A folder of images (``--data IMAGES/ --labels img_name,target``) is cropped first into ``OUT/crops/``
+(:mod:`dfdetect.training.inputs`) and trains a frame model (``--kind frame``, set by itself for images); ``--split``
+then takes ``img_name,split``. ``--kind frame`` on videos' crops trains the frame-level baseline of the video model.
 
 Flags that override config keys are declared with :func:`dfdetect.core.config.add_override` (their help names the
 key and its default); they win over ``--config``, which wins over the defaults. ``--clip-len`` is T, the timesteps
@@ -31,8 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from dfdetect.core.config import BALANCE_MODES, add_override, load_config, overrides_from_args
+from dfdetect.core.config import BALANCE_MODES, MODEL_KINDS, add_override, load_config, overrides_from_args
 from dfdetect.core.io import InputError, setup_logging
+from dfdetect.training.inputs import from_images, is_image_folder, manifest_path
 from dfdetect.training.loop import NothingToTrainError, train
 from models import WeightsUnavailableError
 
@@ -62,8 +68,10 @@ def get_args_parser() -> argparse.ArgumentParser:
         prog="train.py", description="Train the deepfake clip model on a face-crop manifest (crops.csv)."
     )
     p.set_defaults(**{_DEPRECATED_DEST: ()})
-    p.add_argument("--data", required=True, help="training crops manifest (crops.csv from python -m face_crop)")
-    p.add_argument("--val", help="a separate validation crops manifest")
+    p.add_argument("--data", required=True, help="training crops manifest (crops.csv from python -m face_crop), or a "
+                   "folder of images (with --labels)")
+    p.add_argument("--val", help="a separate validation crops manifest, or a folder of images")
+    p.add_argument("--labels", help="labels CSV img_name,target (1 = fake) of a folder of images")
     p.add_argument("--split", help="split file video_name,split (train|val|test) applied to --data")
     p.add_argument("--out", help="run folder (default runs/run-YYYYmmdd-HHMMSS)")
     p.add_argument("--config", help="YAML config holding differences from the defaults (unknown keys are errors)")
@@ -74,6 +82,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     add_override(g, "--clip-len", "data.frames", "timesteps T per clip", type=int, metavar="T")
     g.add_argument("--frames", dest="data.frames", type=int, action=_DeprecatedAlias, help=argparse.SUPPRESS)
     add_override(g, "--size", "data.size", "crop side fed to the model, pixels", type=int, metavar="PX")
+    add_override(g, "--kind", "model.kind", "video (clips, ConvLSTM) | frame (one image, pooled head; the default "
+                 "for a folder of images)", choices=MODEL_KINDS)
     add_override(g, "--backbone", "model.backbone", "efficientnet-b0 | efficientnet-lite0", metavar="NAME")
     add_override(g, "--no-pretrained", "model.pretrained", "random backbone initialisation", action="store_const",
                  const=False)
@@ -112,13 +122,17 @@ def main(argv: list[str] | None = None) -> int:
         log.warning("--frames is deprecated, use --clip-len (timesteps T per clip; frame_extraction's --frames is "
                     "the number of frames sampled per video)")
     try:
-        cfg = load_config(args.config, overrides_from_args(args))
+        overrides = overrides_from_args(args)
+        if "model.kind" not in overrides and (is_image_folder(args.data) or from_images(manifest_path(args.data))):
+            log.info("%s holds single images: training a frame model (model.kind frame)", args.data)
+            overrides["model.kind"] = "frame"
+        cfg = load_config(args.config, overrides)
         if args.resume and not args.out:
             raise InputError("--resume needs --out (the run folder to continue)")
         out = Path(args.out) if args.out else Path("runs") / time.strftime("run-%Y%m%d-%H%M%S")
         summary = train(
             cfg, args.data, out, val=args.val, split=args.split, resume=args.resume,
-            show_augmentations=args.show_augmentations,
+            show_augmentations=args.show_augmentations, labels=args.labels,
         )
     except InputError as e:  # includes CheckpointError
         log.error("%s", e)

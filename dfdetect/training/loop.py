@@ -40,6 +40,7 @@ from dfdetect.data import (
     DataSplit,
     VideoCrops,
     build_clip_augmentation,
+    check_frame_methods,
     epoch_plan,
     prepare_data,
     render_clips,
@@ -56,8 +57,9 @@ from dfdetect.training.build import (
     training_extras,
 )
 from dfdetect.training.calibration import fit_platt
+from dfdetect.training.inputs import from_images, training_inputs
 from dfdetect.training.step import predict_clips, predict_logits, train_step
-from models.build import build_model
+from models.build import build_model, model_complexity
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,7 @@ def adopt_preprocessing(cfg: Config, data: str | Path) -> Config:
 
     Returns:
         A copy of ``cfg`` with ``data.margin``, ``data.min_faces``, ``data.sample_frames`` and ``data.stride`` (this one
-        only for random sampling) as the crops were made.
+        only for random sampling), and ``data.min_face_size`` for crops of images, as the crops were made.
 
     Raises:
         InputError: a settings file without the expected entries.
@@ -106,6 +108,8 @@ def adopt_preprocessing(cfg: Config, data: str | Path) -> Config:
     try:
         crops = json.loads(path.read_text())
         found = {"margin": float(crops["margin"]), "min_faces": int(crops["min_faces"])}
+        if "min_face_size" in crops:  # crops of images: the smallest face they judged
+            found["min_face_size"] = int(crops["min_face_size"])
         frames = crops.get("frames") or {}
         if frames:
             found["sample_frames"] = int(frames["n"])
@@ -282,7 +286,8 @@ class RunFolder:
         split: the training and validation videos.
         device: the training device.
         threads: torch's CPU thread count.
-        inputs: ``data``, ``val`` and ``split_file`` as absolute paths (``None`` when not given).
+        inputs: ``data``, ``val``, ``labels`` and ``split_file`` as given, ``data_crops``/``val_crops`` the manifests
+            read (a folder of images' crops in the run folder), as absolute paths (``None`` when not given).
     """
 
     out: Path
@@ -293,6 +298,7 @@ class RunFolder:
     inputs: dict[str, str | None]
 
     calibration: dict[str, Any] | None = None
+    model_size: dict[str, Any] | None = None
 
     def summary(self, state: TrainingState, status: str) -> dict[str, Any]:
         """The content of ``run.json``: status, inputs, split, balance, per-epoch counts, the best epoch and its
@@ -301,6 +307,7 @@ class RunFolder:
         return {
             "calibration": self.calibration,
             "status": status,
+            "model_size": self.model_size,
             **self.inputs,
             "epochs_done": len(history),
             "epochs": self.cfg.train.epochs,
@@ -373,35 +380,49 @@ def train(
     resume: bool = False,
     show_augmentations: int = 0,
     stop_after: int | None = None,
+    labels: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Train a clip model on a face-crop manifest and write the run folder.
+    """Train a clip model (or a frame model) on a face-crop manifest or a folder of images and write the run folder.
 
     Run folder: ``config.yaml`` (resolved config), ``metrics.csv`` (a line per epoch), ``run.json`` (split, balance
     and counts per epoch, best epoch), ``last.pt`` (resumable), ``best.pt`` (best validation AUC, then log loss),
-    ``val_predictions.csv`` (the latest epoch's video scores), ``augmentations.png`` (``show_augmentations``).
+    ``val_predictions.csv`` (the latest epoch's video scores), ``augmentations.png`` (``show_augmentations``);
+    ``crops/`` (and ``val_crops/``) when ``data`` (``val``) is a folder of images
+    (:func:`dfdetect.training.inputs.training_inputs`).
 
     Args:
         cfg: the resolved config.
-        data: training crops manifest.
+        data: training crops manifest (or its folder), or a folder of images (with ``labels``).
         out: run folder (must not hold a run unless ``resume``).
-        val: separate validation crops manifest.
+        val: separate validation crops manifest, or a folder of images.
         split: split file ``video_name,split`` applied to ``data``.
         resume: continue from ``out/last.pt`` (a fresh start when there is none).
         show_augmentations: write this many augmented clips to ``out/augmentations.png`` before training.
         stop_after: stop after this many epochs in this call (a time-boxed job; continue later with ``resume``).
+        labels: ``img_name,target`` labels of a folder of images.
 
     Returns:
         The run summary also written to ``run.json`` (status ``done``, or ``stopped`` after ``stop_after``).
 
     Raises:
-        InputError: bad data/config, an existing run without ``resume``, or a config that differs from the run
-            being resumed.
+        InputError: bad data/config, an existing run without ``resume``, a config that differs from the run
+            being resumed, images with a video model, or a generator a frame model cannot use.
         NothingToTrainError: no labelled training video.
         models.WeightsUnavailableError: pretrained backbone weights that cannot be had.
     """
     validate_config(cfg)
-    cfg = adopt_preprocessing(cfg, data)
     out = Path(out)
+    if not resume:
+        resume_checkpoint(out, cfg, resume)  # an existing run is an error before any image is cropped
+    given = {"data": data, "val": val, "labels": labels}
+    data, val = training_inputs(cfg, data, val, labels, out)
+    cfg = adopt_preprocessing(cfg, data)
+    images = from_images(data)
+    if images and cfg.model.kind != "frame":
+        raise InputError(f"{data}: the training data are single images; they train a frame model (--kind frame, "
+                         "model.kind: frame)")
+    if cfg.model.kind == "frame" and cfg.train.synth_fakes > 0:
+        check_frame_methods(cfg.train.synth_methods, single_images=images)
     ckpt = resume_checkpoint(out, cfg, resume)
     device = resolve_device(cfg.train.device)
     threads = set_cpu_threads(cfg.data.workers) if device.type == "cpu" else torch.get_num_threads()
@@ -411,12 +432,17 @@ def train(
     state = build_training(cfg, device, ckpt)
     if ckpt is not None:
         log.info("resumed %s at epoch %d/%d", out, state.start_epoch, cfg.train.epochs)
+    size = model_complexity(state.model, cfg.data.frames, cfg.data.size)
+    log.info("%s model: %s parameters (thop %s), %.3f GMACs per input %s (thop)", cfg.model.kind,
+             f"{size.params:,}", f"{size.thop_params:,}", size.macs / 1e9, "x".join(map(str, size.input_shape)))
     del ckpt
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out / "config.yaml")
     inputs = {k: (str(Path(v).resolve()) if v is not None else None) for k, v in
-              {"data": data, "val": val, "split_file": split}.items()}
+              {**given, "split_file": split, "data_crops": data, "val_crops": val}.items()}
     run = RunFolder(out, cfg, ds_split, device, threads, inputs)
+    run.model_size = {"kind": cfg.model.kind, "params": size.params, "thop_params": size.thop_params,
+                      "macs": size.macs, "input_shape": list(size.input_shape)}
 
     augment = build_clip_augmentation(cfg.data.size) if cfg.data.augment else None
     if show_augmentations > 0:
@@ -456,7 +482,8 @@ def calibrate_best(out: Path, cfg: Config, videos: list[VideoCrops], device: tor
     """Fit Platt scaling on ``best.pt``'s validation clip logits and write it into ``best.pt``'s config.
 
     Skipped (``None``, with the reason logged) when ``train.calibrate`` is off, when the validation videos lack a
-    class, or when the fit would invert the ranking (scale <= 0: the model ranks validation fakes below reals).
+    class, or when the fit would invert the ranking (scale <= 0: the model ranks validation fakes below reals); a
+    ``best.pt`` calibrated already (a finished run resumed) is left untouched and its record returned.
 
     Args:
         out: the run folder (holds ``best.pt``).
@@ -473,6 +500,9 @@ def calibrate_best(out: Path, cfg: Config, videos: list[VideoCrops], device: tor
         log.info("calibration skipped: it needs real and fake validation videos")
         return None
     ckpt = load_checkpoint(out / BEST_CHECKPOINT)
+    if isinstance(ckpt.get("calibration"), dict):  # a finished run resumed again: best.pt is left as it is
+        log.info("best.pt is calibrated already (%s)", out / BEST_CHECKPOINT)
+        return ckpt["calibration"]
     model = build_model(dataclasses.replace(cfg.model, pretrained=False)).to(device)
     model.load_state_dict(ckpt["model"], strict=True)
     specs = val_plan(videos, cfg.data.frames, cfg.train.val_clips)

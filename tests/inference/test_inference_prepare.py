@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
 from dfdetect.core.config import DataConfig
 from dfdetect.core.io import load_image, save_image
@@ -15,6 +13,7 @@ from dfdetect.core.schemas import ScoreStatus
 from dfdetect.inference.prepare import needed_faces, prepare_crops, prepare_image, prepare_input, prepare_video
 from face_crop.crop import crop_face
 from face_crop.detect import Face, FaceDetector, RetryStats
+from face_crop.images import TIGHT_COVERAGE, image_coverage
 from face_crop.track import main_faces
 from frame_extraction.decode import read_frames
 from frame_extraction.sampling import eval_windows
@@ -93,27 +92,29 @@ def test_prepare_crops_makes_one_window_of_every_crop() -> None:
     assert (empty.status, empty.reason) == (ScoreStatus.NO_FACE, "no face crop listed")
 
 
-def test_prepare_image_crops_the_face_or_letterboxes_the_whole_image(det, prepared, no_face_video: Path,
-                                                                    tmp_path: Path,
-                                                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_prepare_image_uses_a_face_crop_whole_and_never_guesses(det, prepared, no_face_video: Path,
+                                                               tmp_path: Path) -> None:
     d = det.cfg.data
     face = tmp_path / "face.jpg"
     crop = prepared.crops[sorted(prepared.crops)[0]]
     save_image(face, cv2.resize(crop, (160, 160), interpolation=cv2.INTER_CUBIC))  # a face crop saved as JPEG
     image = load_image(face)
     found = main_faces(det.face_detector.detect_all([image]))[0]
-    assert found is not None  # MTCNN finds the face in the crop: it is re-cropped as in videos
-    with caplog.at_level(logging.WARNING):
-        prep = prepare_image(face, d, det.face_detector)
+    assert found is not None  # MTCNN finds the face in the crop...
+    assert image_coverage(found.box, d.margin, 160, 160) >= TIGHT_COVERAGE  # ...and it fills the image: a face crop
+    prep = prepare_image(face, d, det.face_detector)
     assert (prep.status, prep.name, prep.windows, prep.clip_len) == (ScoreStatus.OK, "face.jpg", [[0]], 1)
-    assert np.array_equal(prep.crops[0], crop_face(image, found.box, d.margin, d.size))
-    assert "whole image" not in caplog.text
-    # No face in a cartoon frame: the whole image is used (letterboxed), with a warning; an array is named <image>.
+    assert np.array_equal(prep.crops[0], crop_face(image, (0, 0, 160, 160), 0.0, d.size))  # used whole
+    # The same face in a larger photo is cut out with the crop function, as in videos.
+    photo = np.zeros((480, 640, 3), np.uint8)
+    photo[200:360, 300:460] = image
+    prep = prepare_image(photo, d, det.face_detector)
+    box = main_faces(det.face_detector.detect_all([photo]))[0].box
+    assert prep.name == "<image>" and np.array_equal(prep.crops[0], crop_face(photo, box, d.margin, d.size))
+    # No face in a cartoon frame: not scored, with the reason (never assumed to be a face crop).
     cartoon = read_frames(no_face_video, [0])[0]  # (540, 960, 3)
-    with caplog.at_level(logging.WARNING):
-        prep = prepare_image(cartoon, d, det.face_detector)
-    assert prep.name == "<image>" and "whole image" in caplog.text
-    assert np.array_equal(prep.crops[0], crop_face(cartoon, (0, 0, 960, 540), 0.0, d.size))
+    prep = prepare_image(cartoon, d, det.face_detector)
+    assert (prep.status, prep.reason, prep.crops) == (ScoreStatus.NO_FACE, "no face found in the 960x540 image", {})
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not an image")
     prep = prepare_image(broken, d, det.face_detector)
