@@ -396,7 +396,8 @@ def test_full_demo_file_size_does_not_give_the_label_away(full_demo):
 
 @pytest.mark.slow
 def test_full_demo_fakes_differ_from_reals_on_the_face_only(full_demo, samples_dir: Path):
-    """Away from the face a fake is its real up to codec noise, and its background is no worse encoded."""
+    """Away from the face a fake (of any generator) is its real up to codec noise, its background is no worse
+    encoded, and its face changed."""
     out, _ = full_demo
     plan = json.loads((out / demo.PLAN_FILE).read_text())["payload"]
     meta = {r["video_name"]: r for r in read_csv(out / "meta.csv")}
@@ -422,4 +423,7 @@ def test_full_demo_fakes_differ_from_reals_on_the_face_only(full_demo, samples_d
         noise = np.mean(real_src)  # what re-encoding alone does to the background
         assert np.mean(fake_real) < noise, f"{r['video_name']}: more than codec noise away from the face"
         assert np.mean(fake_src) < noise * 1.1 + 0.1, f"{r['video_name']}: background encoded worse than the real's"
-        assert np.mean(face) > max(1.0, 2 * np.mean(fake_real)), f"{r['video_name']}: the face barely changed"
+        # The face changed: more than the background, and clearly in at least one sampled frame (a `temporal` fake may
+        # blend part of the clip only; SBI's magnitudes are subtle: measured 1.6x the background on one such fake).
+        excess = np.array(face) - np.array(fake_real)
+        assert np.mean(face) > np.mean(fake_real) and excess.max() > 1.0, f"{r['video_name']}: the face barely changed"
