@@ -44,7 +44,7 @@ from dfdetect.data.augmentation import augment_clip
 from dfdetect.data.manifests import VideoCrops
 from dfdetect.data.transforms import load_crop, to_tensor_clip
 from dfdetect.data.windows import clip_windows, random_window
-from dfdetect.synth import GENERATORS, Donors, clip_faces, draw_method, generate, parse_mix
+from dfdetect.synth import GENERATORS, SINGLE_IMAGE_GENERATORS, Donors, clip_faces, draw_method, generate, parse_mix
 from face_crop.crop import expand_box, points_to_region
 
 # Frame size used by points_to_crop when the manifest has no width/height columns: only the left/top shift of the
@@ -74,13 +74,6 @@ class ClipSpec:
     seed: int = 0
     method: str = "sbi"
     donor: tuple[int, ...] = ()
-
-
-SINGLE_IMAGE_GENERATORS = ("sbi", "resample")
-"""The generators that make a fake from one image alone (a frame model's twins on a folder of images): ``sbi`` and
-``resample`` blend a re-rendered copy of the face back into the same image. ``temporal`` needs time (its mask, colour
-and ratio drift from frame to frame; on one frame it may even leave the image untouched, a real labelled fake) and
-``selfswap`` needs another moment of the same video (its donor): an image has neither."""
 
 
 def check_frame_methods(synth_methods: str, single_images: bool) -> None:

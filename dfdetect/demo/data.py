@@ -370,16 +370,16 @@ def assign_methods(clips: list[Clip], methods: tuple[str, ...], seed: int) -> di
     return out
 
 
-def _previous_params(out: Path, name: str) -> dict[str, Any]:
-    """The generator parameters recorded for ``name`` by an earlier (interrupted) build, {} when none."""
+def _previous_params(out: Path) -> dict[str, dict[str, Any]]:
+    """The generator parameters an earlier (interrupted) build recorded in ``meta.csv``, by video name ({} if none)."""
     path = out / "meta.csv"
-    if not path.is_file():
-        return {}
-    row = next((r for r in read_csv(path) if r.get("video_name") == name), None)
-    try:
-        return dict(json.loads(row["params"])) if row and row.get("params") else {}
-    except (ValueError, TypeError):
-        return {}
+    found: dict[str, dict[str, Any]] = {}
+    for row in read_csv(path) if path.is_file() else []:
+        try:
+            found[row["video_name"]] = dict(json.loads(row["params"])) if row.get("params") else {}
+        except (ValueError, TypeError, KeyError):
+            continue
+    return found
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -468,17 +468,19 @@ def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_se
 
     # 3. Videos: one decoding pass per source, real + fake per clip; finished files are kept (resume).
     meta: list[dict[str, Any]] = []
+    previous = _previous_params(out)  # what an interrupted build recorded of the fakes it finished
     with timed(timings, "videos"):
         for source in tqdm(sorted({c.source for c in clips}), desc="demo-data", unit="source"):
-            meta.extend(_build_source(samples / source, plan["sources"][source],
+            meta.extend(_build_source(samples / source, plan["sources"][source], previous,
                                       [c for c in clips if c.source == source], names, out, seed, method_of, pair_ids))
     counts = _write_tables(out, plan, meta, test_person, val_people)
     log.info("demo data set in %s: %s (%.1f s)", out, counts, sum(timings.values()))
     return counts
 
 
-def _build_source(path: Path, entry: dict[str, Any], clips: list[Clip], names: dict[tuple, str], out: Path,
-                  seed: int, method_of: dict[Clip, str], pair_ids: dict[Clip, str]) -> list[dict[str, Any]]:
+def _build_source(path: Path, entry: dict[str, Any], previous: dict[str, dict[str, Any]], clips: list[Clip],
+                  names: dict[tuple, str], out: Path, seed: int, method_of: dict[Clip, str],
+                  pair_ids: dict[Clip, str]) -> list[dict[str, Any]]:
     """Write the real and fake videos of one source's clips; returns their meta rows."""
     track = FaceTrack.from_dict(entry["track"])
     fps = float(entry["fps"])
@@ -505,7 +507,7 @@ def _build_source(path: Path, entry: dict[str, Any], clips: list[Clip], names: d
             encode_video(out / fake_name, gen.frames, fps)
             record.update(gen.extra, **next((r for r in gen.records if r is not None), {}))
         else:  # finished earlier: its parameters are in the meta.csv of that run
-            record.update(_previous_params(out, fake_name))
+            record.update(previous.get(fake_name, {}))
         common = {"person": c.person, "source": c.source, "start_frame": c.start, "end_frame": c.stop - 1,
                   "frames": c.stop - c.start, "fps": round(fps, 6), "src_width": entry["width"],
                   "src_height": entry["height"]}

@@ -23,7 +23,7 @@ from dfdetect.synth.encode import (
     encoder_options,
 )
 from dfdetect.synth.landmarks import LandmarkModelError, dense_faces, load_landmarker
-from dfdetect.synth.registry import GENERATORS, Generator, draw_method, generate, parse_mix
+from dfdetect.synth.registry import GENERATORS, SINGLE_IMAGE_GENERATORS, Generator, draw_method, generate, parse_mix
 from dfdetect.synth.sbi import (
     BLEND_RATIOS,
     CANVAS,
@@ -37,7 +37,8 @@ from dfdetect.synth.sbi import (
 from dfdetect.synth.track import MAX_GAP, TRACK_SIGMA, FaceLike, FaceTrack, face_arrays, track_faces, true_runs
 
 __all__ = [
-    "GENERATORS", "Donors", "Face", "Generated", "Generator", "LandmarkModelError", "blend_region", "clip_faces",
+    "GENERATORS", "SINGLE_IMAGE_GENERATORS", "Donors", "Face", "Generated", "Generator", "LandmarkModelError",
+    "blend_region", "clip_faces",
     "dense_faces", "draw_method", "generate", "load_landmarker", "parse_mix",
     "BITS_PER_PIXEL", "BLEND_RATIOS", "CANVAS", "ENCODER", "ENCODER_PRESET", "MAX_GAP", "META_COLUMNS", "MIN_BITRATE",
     "NAME_PATTERN", "PIX_FMT", "TRACK_SIGMA", "BlendParams", "FaceLike", "FaceTrack", "assign_names", "blend_mask",

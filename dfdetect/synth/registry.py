@@ -37,6 +37,7 @@ class Generator:
         summary: one line: what it imitates.
         source: where the recipe comes from.
         needs_donors: it uses other moments of the same video (training loads them).
+        needs_time: it works across frames (on one image it may leave the face untouched: a real labelled fake).
     """
 
     name: str
@@ -44,19 +45,25 @@ class Generator:
     summary: str
     source: str
     needs_donors: bool = False
+    needs_time: bool = False
 
 
 GENERATORS: dict[str, Generator] = {g.name: g for g in (
     Generator("sbi", sbi_clip, "self-blended face: colour, sharpness and alignment mismatch under a soft mask",
               "Shiohara & Yamasaki, CVPR 2022, src/utils/sbi.py"),
     Generator("temporal", temporal_clip, "a self-blend whose mask, colour, sharpness and ratio drift per frame, "
-              "possibly over part of the clip only", "FTCN (ICCV 2021), AltFreezing (CVPR 2023): per-frame generation"),
+              "possibly over part of the clip only", "FTCN (ICCV 2021), AltFreezing (CVPR 2023): per-frame generation",
+              needs_time=True),
     Generator("resample", resample_clip, "the face re-rendered through down-up scaling, blur, JPEG and smoothing",
               "SBI's quality branch; Durall et al. CVPR 2020, Frank et al. ICML 2020 (upsampling traces)"),
     Generator("selfswap", selfswap_clip, "the same person's face from another moment, landmark-aligned and blended",
               "the FaceSwap pipeline of FaceForensics++ (ICCV 2019), donor of the same identity", needs_donors=True),
 )}
 """Every generator, by name."""
+SINGLE_IMAGE_GENERATORS = tuple(g.name for g in GENERATORS.values() if not (g.needs_time or g.needs_donors))
+"""The generators that make a fake from one image alone (a frame model's twins on a folder of images): ``sbi`` and
+``resample`` blend a re-rendered copy of the face back into the same image; ``temporal`` needs time and ``selfswap``
+another moment of the same video (its donor): an image has neither."""
 
 
 def parse_mix(spec: str) -> dict[str, float]:
