@@ -64,8 +64,8 @@ class Classifier(nn.Module):
     def probability(self, logits: torch.Tensor) -> torch.Tensor:
         """P(fake) from :meth:`forward`'s logits, calibrated: ``sigmoid(logit_scale * logit + logit_bias)`` (B,).
 
-        The calibration is configuration, not a weight (``model.logit_scale``/``logit_bias``, fitted after training
-        by ``train.calibrate``): training's loss and the state dict see the raw logit.
+        The calibration is configuration, not a weight (``model.logit_scale``/``logit_bias``, a temperature fitted
+        after training by ``train.calibrate``): training's loss and the state dict see the raw logit.
 
         Example:
             >>> model = VideoClassifier(Encoder("efficientnet-lite0", pretrained=False), logit_scale=2.0,
@@ -180,7 +180,7 @@ class FrameClassifier(Classifier):
         encoder: the backbone.
         fc_hidden: width of the first dense layer.
         dropout: dropout between the two dense layers, in [0, 1).
-        logit_scale, logit_bias: the Platt calibration (see :meth:`Classifier.probability`).
+        logit_scale, logit_bias: the calibration (see :meth:`Classifier.probability`).
 
     Raises:
         InputError: a non-positive ``fc_hidden`` or a dropout outside [0, 1).

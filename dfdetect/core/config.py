@@ -53,9 +53,10 @@ class ModelConfig:
         dropout: dropout between the two dense layers.
         max_params: parameter-count cap checked by ``build_model``, on the plain count and on thop's (the image
             track's rule: one model of at most 200M parameters counted with thop).
-        logit_scale: Platt scaling of the logit (Platt, 1999): P(fake) = sigmoid(logit_scale * logit + logit_bias).
-            1 and 0 (no change) until ``train.calibrate`` fits them on the validation videos into ``best.pt``.
-        logit_bias: see ``logit_scale``.
+        logit_scale: the calibration of the logit: P(fake) = sigmoid(logit_scale * logit + logit_bias). 1 (no
+            change) until ``train.calibrate`` fits a temperature on the validation videos into ``best.pt``
+            (``logit_scale = 1 / T``, never above 1: :mod:`dfdetect.training.calibration`).
+        logit_bias: see ``logit_scale``; 0 unless set by hand (calibration keeps the balanced training threshold).
     """
 
     kind: str = "video"
@@ -128,9 +129,9 @@ class TrainConfig:
         seed: seeds sampling, augmentation and initialisation.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
         val_clips: fixed clip windows per video at validation.
-        calibrate: after training, fit ``model.logit_scale``/``model.logit_bias`` on the validation clips of
-            ``best.pt`` (needs real and fake validation videos) and write them into ``best.pt``'s config: scores on
-            new videos then mean what they say (a model whose every score sits below 0.5 gets a useful threshold).
+        calibrate: after training, fit temperature scaling (``model.logit_scale``, never sharper than trained) on the
+            validation clips of ``best.pt`` (needs real and fake validation videos) and write it into ``best.pt``'s
+            config: an over-confident model's scores on new videos then mean what they say.
     """
 
     epochs: int = 10

@@ -101,7 +101,8 @@ EXCLUDED = {
 DEFAULT_TEST_PERSON = "pexels_woman"
 DEFAULT_VAL_PEOPLE = ("franck",)
 """The validation people (``--val-people``): franck's 8 clips (16 videos, 64 real/fake pairs) pick the best epoch and
-fit the calibration (Platt scaling into ``best.pt``), so that scores on an unseen face mean what they say. Measured:
+fit the calibration (temperature scaling into ``best.pt``), so that scores on an unseen face mean what they say.
+Measured:
 carphone_man and feat_man (3 clips, 9 pairs) were too few: the validation AUC moved in steps of 1/9 and picked epoch
 5 of 30; carphone_man's footage (176x144, upscaled) is also unlike anyone else's."""
 CLIP_SECONDS = 2.5

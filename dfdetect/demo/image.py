@@ -16,7 +16,7 @@ Steps (each step's CLI is the one a user runs, called in-process):
 2. ``python train.py --data DATA/train --labels ... --split ...`` with ``configs/demo_image.yaml``: the frame model
    (``model.kind: frame``, EfficientNet-Lite0 with its offline ImageNet weights, 128 px), faces found and cropped
    from the images by the one image crop (portraits that already are face crops are used whole), validation
-   on the validation people, Platt calibration on them.
+   on the validation people, temperature calibration on them.
 3. ``python eval.py best.pt DATA/test --labels ...``: the held-out people's images, through the whole chain;
    ``predictions.csv`` as ``img_name,score``, ROC AUC, log loss, TPR at FPR 1e-2 and 1e-3, per-generator AUC.
 

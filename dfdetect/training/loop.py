@@ -56,7 +56,7 @@ from dfdetect.training.build import (
     resume_checkpoint,
     training_extras,
 )
-from dfdetect.training.calibration import fit_platt
+from dfdetect.training.calibration import fit_temperature
 from dfdetect.training.inputs import from_images, training_inputs
 from dfdetect.training.step import predict_clips, predict_logits, train_step
 from models.build import build_model, model_complexity
@@ -479,11 +479,11 @@ def train(
 
 
 def calibrate_best(out: Path, cfg: Config, videos: list[VideoCrops], device: torch.device) -> dict[str, Any] | None:
-    """Fit Platt scaling on ``best.pt``'s validation clip logits and write it into ``best.pt``'s config.
+    """Fit temperature scaling (never sharper: ``T >= 1``) on ``best.pt``'s validation clip logits and write it into
+    ``best.pt``'s config (``model.logit_scale = 1 / T``; :mod:`dfdetect.training.calibration` says why).
 
-    Skipped (``None``, with the reason logged) when ``train.calibrate`` is off, when the validation videos lack a
-    class, or when the fit would invert the ranking (scale <= 0: the model ranks validation fakes below reals); a
-    ``best.pt`` calibrated already (a finished run resumed) is left untouched and its record returned.
+    Skipped (``None``, with the reason logged) when ``train.calibrate`` is off or when the validation videos lack a
+    class; a ``best.pt`` calibrated already (a finished run resumed) is left untouched and its record returned.
 
     Args:
         out: the run folder (holds ``best.pt``).
@@ -492,7 +492,8 @@ def calibrate_best(out: Path, cfg: Config, videos: list[VideoCrops], device: tor
         device: where to run the model.
 
     Returns:
-        ``{"scale", "bias", "val_log_loss_before", "val_log_loss_after", "n_clips"}`` (also in ``run.json``) or None.
+        ``{"scale", "temperature", "val_log_loss_before", "val_log_loss_after", "n_clips"}`` (also in ``run.json``)
+        or None.
     """
     if not cfg.train.calibrate:
         return None
@@ -507,21 +508,22 @@ def calibrate_best(out: Path, cfg: Config, videos: list[VideoCrops], device: tor
     model.load_state_dict(ckpt["model"], strict=True)
     specs = val_plan(videos, cfg.data.frames, cfg.train.val_clips)
     ds = _dataset(videos, specs, model, cfg, augment=None)
-    logits = predict_logits(model, _loader(ds, cfg.train.batch_size, cfg.data.workers, device), device)
+    # the trained model's own scale and bias (1 and 0 unless the config set them) stay under the temperature
+    logits = cfg.model.logit_scale * predict_logits(model, _loader(ds, cfg.train.batch_size, cfg.data.workers, device),
+                                                    device)
     labels = np.array([videos[s.video].label for s in specs])
-    scale, bias = fit_platt(logits, labels)
-    if scale <= 0:
-        log.warning("calibration skipped: the fitted scale %.3f would invert the ranking of the validation videos",
-                    scale)
-        return None
+    scale = fit_temperature(logits, labels)
     y = [v.label for v in videos]
-    before = compute_metrics(y, video_scores(specs, 1 / (1 + np.exp(-logits)), len(videos)))["log_loss"]
+    bias = cfg.model.logit_bias
+    before = compute_metrics(y, video_scores(specs, 1 / (1 + np.exp(-(logits + bias))), len(videos)))["log_loss"]
     after = compute_metrics(y, video_scores(specs, 1 / (1 + np.exp(-(scale * logits + bias))), len(videos)))
-    calibrated = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, logit_scale=scale, logit_bias=bias))
-    record = {"scale": scale, "bias": bias, "val_log_loss_before": before, "val_log_loss_after": after["log_loss"],
-              "n_clips": len(specs)}
+    calibrated_model = dataclasses.replace(cfg.model, logit_scale=cfg.model.logit_scale * scale)
+    calibrated = dataclasses.replace(cfg, model=calibrated_model)
+    record = {"scale": calibrated.model.logit_scale, "temperature": 1 / scale, "val_log_loss_before": before,
+              "val_log_loss_after": after["log_loss"], "n_clips": len(specs)}
     extra = {k: v for k, v in ckpt.items() if k not in ("model", "config")}
     save_checkpoint(out / BEST_CHECKPOINT, model, calibrated, **{**extra, "calibration": record})
-    log.info("calibrated best.pt on %d validation clips: P(fake) = sigmoid(%.3f * logit %+.3f); validation log loss "
-             "%.4f -> %.4f", len(specs), scale, bias, before, after["log_loss"])
+    log.info("calibrated best.pt on %d validation clips: temperature %.3f (P(fake) = sigmoid(%.3f * logit)); "
+             "validation log loss %.4f -> %.4f", len(specs), 1 / scale, calibrated.model.logit_scale, before,
+             after["log_loss"])
     return record

@@ -33,7 +33,7 @@ def prepared(det: Detector, face_video: Path) -> PreparedVideo:
 
 @pytest.fixture(scope="module")
 def p_fake(det: Detector) -> Callable[..., float]:
-    """P(fake) of one clip computed by hand: the documented transform, the model, the checkpoint's Platt scaling
+    """P(fake) of one clip computed by hand: the documented transform, the model, the checkpoint's calibration
     (``model.logit_scale``/``logit_bias`` in its config), a sigmoid."""
 
     def compute(crops: list[np.ndarray], flip: bool = False) -> float:
