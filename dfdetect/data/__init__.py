@@ -15,6 +15,7 @@ from dfdetect.data.dataset import (
     check_frame_methods,
     clip_geometry,
     epoch_plan,
+    rank_batches,
     val_plan,
     video_scores,
 )
@@ -30,5 +31,5 @@ __all__ = [
     "build_clip_augmentation", "clip_geometry", "clip_title", "clip_windows", "epoch_plan", "from_tensor_clip",
     "load_crop", "prepare_data", "random_window", "read_crops_manifest", "read_split", "render_clips",
     "save_clip_grid", "seed_augmentation", "split_videos", "to_tensor_clip", "training_clips", "val_plan",
-    "video_scores",
+    "video_scores", "rank_batches",
 ]
