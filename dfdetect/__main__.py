@@ -18,6 +18,8 @@ COMMANDS = {
     "demo-image": ("dfdetect.demo.image", "the image track's demo: face images -> frame model -> held-out AUC"),
     "grid": ("dfdetect.demo.grids", "write PNG grids of augmented training clips"),
     "score": ("dfdetect.inference.score_cli", "score videos or face images with a checkpoint"),
+    "pack-shards": ("dfdetect.data.shards", "write a crops manifest's face crops into WebDataset tar shards"),
+    "merge": ("dfdetect.merge", "join the --shard K/N outputs of frame_extraction, face_crop, synth or eval.py"),
 }
 
 

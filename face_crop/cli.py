@@ -19,6 +19,7 @@ from pathlib import Path
 from dfdetect.core.config import DataConfig
 from dfdetect.core.io import InputError, read_labels, setup_logging
 from dfdetect.core.runtime import resolve_device
+from dfdetect.core.shards import parse_shard
 from face_crop.detect import BATCH_SIZE, MAX_SIDE, FaceDetector
 from face_crop.images import run_image_crops
 from face_crop.pipeline import REJECTS_FILE, run_crops
@@ -52,6 +53,8 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help=f"detect on copies this long at most (default {MAX_SIDE})")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="MTCNN device (default cpu)")
     p.add_argument("--workers", type=int, default=1, help="threads reading frames and writing crops (default 1)")
+    p.add_argument("--shard", metavar="K/N", help="videos only: crop only shard K of N (videos split by a hash of "
+                   "their name); join the shards with python -m dfdetect merge CROPS")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
 
@@ -82,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError(f"{first}: neither a frame_extraction folder (frames.csv) nor a folder of images")
         if videos and args.labels:
             raise InputError("--labels is for a folder of images; frame_extraction's frames.csv holds the labels")
+        shard = parse_shard(args.shard) if args.shard else None
+        if shard is not None and not videos:
+            raise InputError("--shard is for a frame_extraction folder (frames.csv), not a folder of images")
         detector = FaceDetector(device=str(device), max_side=args.max_side, batch_size=args.batch)
         if not videos:
             labels = read_labels(args.labels) if args.labels else None
@@ -92,14 +98,14 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             return 0
         summary = run_crops(args.frames[0], args.crops, detector, margin=args.margin, size=args.size,
-                            min_faces=args.min_faces, workers=args.workers)
+                            min_faces=args.min_faces, workers=args.workers, shard=shard)
     except InputError as e:
         log.error("%s", e)
         return 2
     per_frame = 1000 * summary.seconds / summary.frames_processed if summary.frames_processed else 0.0
     log.info("%d videos cropped (%d resumed), %d rejected, %d crops; %.1f ms per processed frame",
              summary.ok, summary.resumed, summary.rejected, summary.crops, per_frame)
-    if summary.ok == 0:
+    if summary.ok == 0 and (shard is None or summary.rejected):  # an empty shard is no failure
         log.error("no video gave at least %d face crops (see %s)", args.min_faces, Path(args.crops) / REJECTS_FILE)
         return 1
     return 0

@@ -46,6 +46,7 @@ from dfdetect.core.config import DataConfig
 from dfdetect.core.io import InputError, load_image, read_csv, save_image, write_csv, write_json
 from dfdetect.core.resume import read_marker, write_marker
 from dfdetect.core.schemas import CROPS_COLUMNS, FRAMES_COLUMNS, REJECTS_COLUMNS, SETTINGS_FILE, STATE_DIR, CropStatus
+from dfdetect.core.shards import Shard, merge_csv_shards, shard_file
 from face_crop.crop import crop_face, expand_box
 from face_crop.detect import Face, FaceDetector
 
@@ -55,6 +56,18 @@ CROPS_FILE = "crops.csv"
 REJECTS_FILE = "rejects.csv"
 _DATA = DataConfig()  # THE defaults: margin, size, min_faces
 _RESERVED_NAMES = (".", "..", STATE_DIR, CROPS_FILE, REJECTS_FILE, SETTINGS_FILE)  # not usable as a video folder
+
+
+
+def crops_order(row: dict[str, Any]) -> tuple[str, int]:
+    """The order of ``crops.csv``: by video name, then frame index (also how shards are merged)."""
+    return row["video"], int(row["frame"])
+
+
+def rejects_order(row: dict[str, Any]) -> str:
+    """The order of ``rejects.csv``: by video name (also how shards are merged)."""
+    return row["video"]
+
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -325,14 +338,16 @@ class RunSummary:
 
 
 def rebuild_manifests(crops_dir: Path, videos: dict[str, VideoFrames], done: dict[str, dict[str, Any]],
-                      extra_rejects: Sequence[dict] = ()) -> None:
-    """Write ``crops.csv`` and ``rejects.csv`` (atomically) from this run's video payloads.
+                      extra_rejects: Sequence[dict] = (), shard: Shard | None = None) -> None:
+    """Write ``crops.csv`` and ``rejects.csv`` (atomically) from this run's video payloads, sorted by
+    :func:`crops_order` and :func:`rejects_order` (``crops.shard-K-of-N.csv``... for a ``shard``).
 
     Args:
         crops_dir: output folder.
         videos: the videos of the run (``frames.csv``), in manifest order; their labels are the ones written.
         done: ``{video: marker payload}`` of the run (ok, rejected or error); a video without one is not listed.
         extra_rejects: ``rejects.csv`` rows of videos that have no frames.
+        shard: the shard this run did (None: all).
     """
     rows: list[dict[str, Any]] = []
     rejects: list[dict[str, Any]] = list(extra_rejects)
@@ -345,8 +360,24 @@ def rebuild_manifests(crops_dir: Path, videos: dict[str, VideoFrames], done: dic
             rows.extend({**r, "label": vf.label} for r in payload["rows"])
         else:
             rejects.append({"video": name, "label": vf.label, "faces": payload["faces"], "reason": payload["reason"]})
-    write_csv(crops_dir / CROPS_FILE, rows, CROPS_COLUMNS)
-    write_csv(crops_dir / REJECTS_FILE, rejects, REJECTS_COLUMNS)
+    write_csv(shard_file(crops_dir / CROPS_FILE, shard), sorted(rows, key=crops_order), CROPS_COLUMNS)
+    write_csv(shard_file(crops_dir / REJECTS_FILE, shard), sorted(rejects, key=rejects_order), REJECTS_COLUMNS)
+
+
+def merge_crops(crops_dir: str | Path) -> tuple[int, int]:
+    """Join the ``--shard K/N`` manifests of ``crops_dir`` into ``crops.csv`` and ``rejects.csv``, as one run writes.
+
+    Returns:
+        The number of rows of ``crops.csv`` and ``rejects.csv``.
+
+    Raises:
+        InputError: no shard manifests, or a shard missing.
+    """
+    crops_dir = Path(crops_dir)
+    crops = merge_csv_shards(crops_dir / CROPS_FILE, CROPS_COLUMNS, crops_order)
+    rejects = merge_csv_shards(crops_dir / REJECTS_FILE, REJECTS_COLUMNS, rejects_order)
+    log.info("merged %d crops, %d rejected videos into %s", len(crops), len(rejects), crops_dir / CROPS_FILE)
+    return len(crops), len(rejects)
 
 
 def run_crops(
@@ -357,8 +388,13 @@ def run_crops(
     size: int = _DATA.size,
     min_faces: int = _DATA.min_faces,
     workers: int = 1,
+    shard: Shard | None = None,
 ) -> RunSummary:
     """Crop the main face of every video in a frame_extraction folder; resumable; manifests rebuilt at the end.
+
+    With ``shard`` only that shard's videos (by a hash of the name, :mod:`dfdetect.core.shards`) are cropped, into
+    the same layout, and the manifests are ``crops.shard-K-of-N.csv`` and ``rejects.shard-K-of-N.csv``;
+    :func:`merge_crops` joins the N shards into what one run writes.
 
     Args:
         frames_dir: frame_extraction output folder (holds ``frames.csv``).
@@ -368,6 +404,7 @@ def run_crops(
         size: crop side in pixels.
         min_faces: a video with fewer crops is rejected (recorded in ``rejects.csv``).
         workers: threads for reading frames and writing crops.
+        shard: crop only this shard's videos (None: all).
 
     Returns:
         The counts of the run.
@@ -382,6 +419,10 @@ def run_crops(
         raise InputError(f"need margin >= 0, size >= 1, min_faces >= 0; got {margin}, {size}, {min_faces}")
     videos = read_frames_manifest(frames_dir)
     no_frames = _videos_without_frames(frames_dir, videos)
+    if shard is not None:
+        videos = {name: vf for name, vf in videos.items() if shard.holds(name)}
+        no_frames = [r for r in no_frames if shard.holds(r["video"])]
+        log.info("shard %d/%d: %d videos", shard.k, shard.n, len(videos))
     settings = CropSettings(margin=float(margin), size=int(size), min_faces=int(min_faces),
                             detector=detector.settings())
     summary = RunSummary()
@@ -412,7 +453,7 @@ def run_crops(
             log.info("%s: rejected (%s)", name, payload["reason"])
     summary.rejected += len(no_frames)
     summary.seconds = time.perf_counter() - t0
-    rebuild_manifests(crops_dir, videos, done, no_frames)
+    rebuild_manifests(crops_dir, videos, done, no_frames, shard)
     # What train.py records in the checkpoint, so that inference crops (and samples) as this data was made.
     frames_settings = frames_dir / SETTINGS_FILE
     sampling = json.loads(frames_settings.read_text()) if frames_settings.is_file() else None

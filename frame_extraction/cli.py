@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 from dfdetect.core.io import InputError, read_labels, setup_logging
+from dfdetect.core.shards import parse_shard
 from frame_extraction.extract import IMAGE_FORMATS, ExtractOptions, extract_videos
 from frame_extraction.sampling import MODES
 
@@ -53,6 +54,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_positive_int, default=1, help="videos processed in parallel (default 1)")
     p.add_argument("--format", choices=IMAGE_FORMATS, default=d.image_format,
                    help=f"image format (png is lossless; default {d.image_format})")
+    p.add_argument("--shard", metavar="K/N", help="extract only shard K of N (inputs split by a hash of their name); "
+                   "join the shards with python -m dfdetect merge OUT")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
@@ -78,12 +81,13 @@ def main(argv: list[str] | None = None) -> int:
                           image_format=args.format)
     try:
         labels = read_labels(args.labels) if args.labels else None
+        shard = parse_shard(args.shard) if args.shard else None
         result = extract_videos(args.inputs, args.out, labels=labels, opts=opts, balance=args.balance,
-                                workers=args.workers, progress=not args.no_progress)
+                                workers=args.workers, progress=not args.no_progress, shard=shard)
     except InputError as e:
         log.error("%s", e)
         return 2
-    if result.processed == 0:
+    if result.processed == 0 and not (shard is not None and not result.videos):  # an empty shard is no failure
         log.error("no video could be processed (see %s)", Path(args.out) / "videos.csv")
         return 1
     return 0

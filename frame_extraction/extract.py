@@ -30,6 +30,7 @@ from dfdetect.core.io import InputError, collect_files, save_image, write_csv, w
 from dfdetect.core.resume import read_marker, write_marker
 from dfdetect.core.schemas import FRAMES_COLUMNS, SETTINGS_FILE, VIDEOS_COLUMNS, VideoStatus
 from dfdetect.core.seeding import item_rng
+from dfdetect.core.shards import Shard, merge_csv_shards, shard_file
 from frame_extraction.decode import VideoError, probe_video, sample_video
 from frame_extraction.sampling import MODES, video_rng
 
@@ -42,6 +43,18 @@ _INFO_KEYS = {"num_frames", "fps", "width", "height"}
 _FRAME_FILE = re.compile(r"^\d{6}\.(png|jpg)$")  # the files this module writes in a video folder
 _BALANCE_STREAM = 0xBA1A  # balance_jobs' own random stream, apart from the per-video ones
 _DATA = DataConfig()
+FRAMES_FILE = "frames.csv"
+VIDEOS_FILE = "videos.csv"
+
+
+def videos_order(row: dict[str, Any]) -> tuple[str, bool]:
+    """The order of ``videos.csv``: by name, a duplicate after the file used (also how shards are merged)."""
+    return row["video"], row["reason"] == "duplicate name"
+
+
+def frames_order(row: dict[str, Any]) -> tuple[str, int]:
+    """The order of ``frames.csv``: by video name, then frame index (also how shards are merged)."""
+    return row["video"], int(row["frame"])
 
 
 @dataclass(frozen=True)
@@ -304,8 +317,14 @@ def extract_videos(
     balance: bool = False,
     workers: int = 1,
     progress: bool = True,
+    shard: Shard | None = None,
 ) -> ExtractResult:
     """Extract sampled frames from every video in ``inputs`` and write ``frames.csv`` and ``videos.csv`` in ``out_dir``.
+
+    With ``shard``, only the videos of that shard (:mod:`dfdetect.core.shards`: by a hash of the file name) are
+    extracted, into the same ``out_dir`` layout, and the manifests are written as ``frames.shard-K-of-N.csv`` and
+    ``videos.shard-K-of-N.csv``; :func:`merge_extraction` joins the N shards into what one run writes. ``balance``
+    is decided over every input first (it depends on the whole set), then the shard takes its part.
 
     Args:
         inputs: video files and/or folders (:func:`dfdetect.core.io.collect_files`).
@@ -317,9 +336,10 @@ def extract_videos(
         workers: videos processed in parallel (processes); decoder threads are split so the total stays within the
             cores.
         progress: show a tqdm bar over videos.
+        shard: extract only this shard's videos (None: all).
 
     Returns:
-        The rows written to ``videos.csv`` and ``frames.csv``.
+        The rows written to ``videos.csv`` and ``frames.csv`` (the shard's files with ``shard``).
 
     Raises:
         InputError: a named input does not exist, ``balance`` without labels, bad options.
@@ -363,6 +383,10 @@ def extract_videos(
             shown = ", ".join(names[:20]) + (f", ... ({len(names) - 20} more)" if len(names) > 20 else "")
             log.info("--balance: kept %d per class, left out %d: %s", len(jobs) // 2, len(names), shown)
         rows.extend(_skip_row(j.name, j.label, VideoStatus.EXCLUDED, "balance") for j in excluded)
+    if shard is not None:
+        jobs = [j for j in jobs if shard.holds(j.name)]
+        rows = [r for r in rows if shard.holds(r["video"])]
+        log.info("shard %d/%d: %d videos", shard.k, shard.n, len(jobs))
     out_dir.mkdir(parents=True, exist_ok=True)
     # Finished videos are read back here, so a resumed run neither decodes them nor starts workers for them.
     results: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
@@ -397,14 +421,34 @@ def extract_videos(
         row, frames = results[job.name]
         rows.append(row)
         frame_rows.extend(frames)
-    rows.sort(key=lambda r: (r["video"], r["reason"] == "duplicate name"))  # a duplicate after the file used
-    frame_rows.sort(key=lambda r: (r["video"], r["frame"]))
-    write_csv(out_dir / "videos.csv", rows, VIDEOS_COLUMNS)
-    write_csv(out_dir / "frames.csv", frame_rows, FRAMES_COLUMNS)
+    rows.sort(key=videos_order)
+    frame_rows.sort(key=frames_order)
+    write_csv(shard_file(out_dir / VIDEOS_FILE, shard), rows, VIDEOS_COLUMNS)
+    write_csv(shard_file(out_dir / FRAMES_FILE, shard), frame_rows, FRAMES_COLUMNS)
     # The sampling settings travel with the data: face_crop copies them, train.py puts them in the checkpoint, so
     # evaluation samples its windows the way training data was sampled.
     write_json(out_dir / SETTINGS_FILE, asdict(opts), indent=1)
     counts = {s: sum(r["status"] == s for r in rows) for s in VideoStatus}
     log.info("%s; %d frames; wrote %s and %s", ", ".join(f"{v} {k}" for k, v in counts.items()), len(frame_rows),
-             out_dir / "frames.csv", out_dir / "videos.csv")
+             shard_file(out_dir / FRAMES_FILE, shard), shard_file(out_dir / VIDEOS_FILE, shard))
     return ExtractResult(videos=rows, frames=frame_rows)
+
+
+def merge_extraction(out_dir: str | os.PathLike) -> tuple[int, int]:
+    """Join the ``--shard K/N`` manifests of ``out_dir`` into ``videos.csv`` and ``frames.csv``, as one run writes them.
+
+    Args:
+        out_dir: the output folder every shard wrote into.
+
+    Returns:
+        The number of rows of ``videos.csv`` and ``frames.csv``.
+
+    Raises:
+        InputError: no shard manifests, or a shard missing.
+    """
+    out_dir = Path(out_dir)
+    videos = merge_csv_shards(out_dir / VIDEOS_FILE, VIDEOS_COLUMNS, videos_order)
+    frames = merge_csv_shards(out_dir / FRAMES_FILE, FRAMES_COLUMNS, frames_order)
+    log.info("merged %d videos, %d frames into %s and %s", len(videos), len(frames), out_dir / VIDEOS_FILE,
+             out_dir / FRAMES_FILE)
+    return len(videos), len(frames)

@@ -104,10 +104,15 @@ def save_image(path: str | os.PathLike, rgb: np.ndarray, jpeg_quality: int = 95)
 
 def load_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as RGB uint8 (H, W, 3); raises ``OSError`` with the path if it cannot be decoded."""
-    data = np.fromfile(str(path), dtype=np.uint8)
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    return decode_image(np.fromfile(str(path), dtype=np.uint8), str(path))
+
+
+def decode_image(data: bytes | np.ndarray, where: str) -> np.ndarray:
+    """Decode an encoded image (PNG, JPEG...) as RGB uint8 (H, W, 3); ``OSError`` naming ``where`` if it cannot be."""
+    buf = np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray)) else data
+    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
     if bgr is None:
-        raise OSError(f"cannot decode image: {path}")
+        raise OSError(f"cannot decode image: {where}")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 

@@ -31,14 +31,18 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def set_cpu_threads(workers: int) -> int:
+def set_cpu_threads(workers: int, processes: int = 1) -> int:
     """Cap torch threads so loader workers + torch threads never exceed the cores (oversubscription slows a shared
     CPU 5-10x); a lower setting made by the caller (``torch.set_num_threads``, ``OMP_NUM_THREADS``) is kept.
+
+    Args:
+        workers: this process's loader workers.
+        processes: training processes sharing this machine's cores (``torchrun --nproc_per_node``).
 
     Returns:
         The torch thread count now in force.
     """
-    n = max(1, min(torch.get_num_threads(), (os.cpu_count() or 1) - workers))
+    n = max(1, min(torch.get_num_threads(), (os.cpu_count() or 1) // max(1, processes) - workers))
     torch.set_num_threads(n)
     return n
 

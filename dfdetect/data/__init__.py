@@ -15,11 +15,13 @@ from dfdetect.data.dataset import (
     check_frame_methods,
     clip_geometry,
     epoch_plan,
+    rank_batches,
     val_plan,
     video_scores,
 )
 from dfdetect.data.grid import CELL_INCHES, DPI, TITLE_INCHES, clip_title, render_clips, save_clip_grid, training_clips
 from dfdetect.data.manifests import VideoCrops, crops_source, from_images, read_crops_manifest, read_split
+from dfdetect.data.shards import SHARDS_INDEX, TarMember, is_shards, read_training_crops, write_crop_shards
 from dfdetect.data.splits import DataSplit, prepare_data, split_videos
 from dfdetect.data.transforms import TTA_VIEWS, from_tensor_clip, load_crop, to_tensor_clip, view_transform
 from dfdetect.data.windows import clip_windows, random_window
@@ -30,5 +32,6 @@ __all__ = [
     "build_clip_augmentation", "clip_geometry", "clip_title", "clip_windows", "epoch_plan", "from_tensor_clip",
     "load_crop", "prepare_data", "random_window", "read_crops_manifest", "read_split", "render_clips",
     "save_clip_grid", "seed_augmentation", "split_videos", "to_tensor_clip", "training_clips", "val_plan",
-    "video_scores",
+    "video_scores", "rank_batches", "SHARDS_INDEX", "TarMember", "is_shards", "read_training_crops",
+    "write_crop_shards",
 ]

@@ -217,6 +217,38 @@ def epoch_plan(
     return specs, counts
 
 
+def rank_batches(n: int, batch_size: int, rank: int = 0, world: int = 1) -> list[tuple[list[int], float]]:
+    """Rank ``rank``'s part of each GLOBAL batch of an epoch plan, and its loss weight (distributed training).
+
+    The plan's clips ``0..n-1`` are cut into global batches of ``batch_size`` in plan order, as one process would
+    batch them; each batch is cut into ``world`` contiguous parts (sizes differ by at most one). A rank's loss on its
+    part, times ``weight = len(part) * world / len(batch)``, averaged by DDP over the ranks, is the mean loss of the
+    whole global batch: the same gradient as one process. A rank whose part is empty (a last batch smaller than
+    ``world``) gets the batch's first clip with weight 0, so every rank takes every step.
+
+    Args:
+        n: clips in the epoch plan.
+        batch_size: the global batch (``train.batch_size``).
+        rank: this process's rank.
+        world: number of processes.
+
+    Returns:
+        One ``(clip positions, loss weight)`` per global batch.
+
+    Example:
+        >>> rank_batches(5, 4, rank=0, world=2), rank_batches(5, 4, rank=1, world=2)
+        ([([0, 1], 1.0), ([4], 2.0)], [([2, 3], 1.0), ([4], 0.0)])
+        >>> rank_batches(3, 2)
+        [([0, 1], 1.0), ([2], 1.0)]
+    """
+    out = []
+    for start in range(0, n, batch_size):
+        batch = np.arange(start, min(start + batch_size, n))
+        part = np.array_split(batch, world)[rank].tolist()
+        out.append((part, len(part) * world / len(batch)) if part else ([int(batch[0])], 0.0))
+    return out
+
+
 def val_plan(videos: Sequence[VideoCrops], t: int, k: int) -> list[ClipSpec]:
     """The fixed validation clips: :func:`~dfdetect.data.windows.clip_windows` of every video (no blending, no
     augmentation).

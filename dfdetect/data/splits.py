@@ -18,7 +18,8 @@ from pathlib import Path
 from dfdetect.core.io import InputError
 from dfdetect.core.schemas import SPLITS
 from dfdetect.core.seeding import hash_unit
-from dfdetect.data.manifests import VideoCrops, read_crops_manifest, read_split
+from dfdetect.data.manifests import VideoCrops, read_split
+from dfdetect.data.shards import read_training_crops
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +105,10 @@ def prepare_data(
     """
     if val is not None and split is not None:
         raise InputError("give either --val (a separate crops manifest) or --split (a split file), not both")
-    videos = read_crops_manifest(data)
+    videos = read_training_crops(data)
     skipped: dict[str, str] = {}
     if val is not None:
-        val_videos = read_crops_manifest(val)
+        val_videos = read_training_crops(val)
         both = sorted(set(videos) & set(val_videos))
         if both:
             raise InputError(f"{len(both)} video(s) in both --data and --val, e.g. {both[0]!r}: split by video")

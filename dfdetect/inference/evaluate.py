@@ -43,6 +43,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -70,6 +71,7 @@ from dfdetect.core.schemas import (
     STATUS_COLUMNS,
     ScoreStatus,
 )
+from dfdetect.core.shards import Shard, parse_shard
 from dfdetect.data import from_images, load_crop, read_crops_manifest
 from dfdetect.inference.aggregate import AGGREGATIONS
 from dfdetect.inference.detector import BATCH_SIZE, NEUTRAL_SCORE, Detector, VideoScore
@@ -77,6 +79,9 @@ from dfdetect.inference.plots import plot_roc, plot_score_histogram
 from dfdetect.inference.prepare import PreparedVideo, is_image, prepare_crops
 
 log = logging.getLogger(__name__)
+
+SHARD_RECORD = "shard.json"
+"""In a shard's folder: the whole input order, labels and settings, so the merge writes what one run would."""
 
 
 @dataclass
@@ -428,6 +433,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     p.add_argument("--batch-size", type=int, default=BATCH_SIZE,
                    help=f"clips per model forward, TTA views count (default {BATCH_SIZE})")
+    p.add_argument("--shard", metavar="K/N", help="score only shard K of N (inputs split by a hash of their name) into "
+                   "OUT/predictions.shard-K-of-N/; python -m dfdetect merge OUT joins the shards into OUT")
     p.add_argument("--save-every", type=int, default=25, help="save the resume state every N videos")
     p.add_argument("--no-resume", action="store_true", help="score everything again even if a run was interrupted")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -449,10 +456,21 @@ def main(argv: list[str] | None = None) -> int:
             labels = {it.name: it.label for it in items if it.label is not None}
         det = Detector.load(args.weights, device=args.device, clips=args.clips, tta=args.tta,
                             aggregate=args.aggregate, batch_size=args.batch_size)
+        shard = parse_shard(args.shard) if args.shard else None
     except InputError as e:
         log.error("%s", e)
         return 2
     prediction_columns, status_columns = name_columns(items)
+    if shard is not None:
+        paths = output_paths(shard_folder(paths, shard))
+        record = {"shard": [shard.k, shard.n], "inputs": [it.source for it in items], "labels": labels,
+                  "methods": methods, "signature": run_signature(args.weights, det),
+                  "columns": [list(prediction_columns), list(status_columns)]}
+        paths.predictions.parent.mkdir(parents=True, exist_ok=True)
+        write_json(paths.predictions.parent / SHARD_RECORD, record)
+        items = [it for it in items if shard.holds(it.name)]
+        log.info("shard %d/%d: %d of %d inputs, into %s", shard.k, shard.n, len(items), len(record["inputs"]),
+                 paths.predictions.parent)
     log.info("%d inputs (%d images); %s model; %d clip window(s) per video of %d frames (stride %d), T = %d, TTA %d, "
              "aggregate %s, %s", len(items), sum(it.image for it in items), det.kind, det.clips,
              det.cfg.data.sample_frames, det.cfg.data.stride, det.cfg.data.frames, det.tta, det.aggregate, det.device)
@@ -477,7 +495,17 @@ def main(argv: list[str] | None = None) -> int:
             save()
     save()
 
-    ordered = [rows[it.source] for it in items]
+    n_ok = write_results([rows[it.source] for it in items], prediction_columns, labels, paths, signature, methods)
+    return 0 if n_ok or (shard is not None and not items) else 1
+
+
+def write_results(ordered: Sequence[dict[str, Any]], prediction_columns: Sequence[str], labels: dict[str, int],
+                  paths: OutputPaths, settings: dict[str, Any], methods: dict[str, str] | None = None) -> int:
+    """``predictions.csv`` from the status rows in input order, then the metrics and plots (:func:`_report`).
+
+    Returns:
+        The number of inputs scored (status ok).
+    """
     names = [_row_name(r) for r in ordered]
     scores = [float(r["score"]) for r in ordered]
     statuses = [r["status"] for r in ordered]
@@ -486,17 +514,74 @@ def main(argv: list[str] | None = None) -> int:
               prediction_columns)
     n_ok = statuses.count(ScoreStatus.OK)
     counts = {s: statuses.count(s) for s in sorted(set(statuses))}
-    log.info("scored %d of %d inputs (%s); predictions in %s", n_ok, len(items),
+    log.info("scored %d of %d inputs (%s); predictions in %s", n_ok, len(ordered),
              ", ".join(f"{k} {v}" for k, v in counts.items()), paths.predictions)
-    if n_ok < len(items):
-        log.warning("%d input(s) got the neutral score %.1f; reasons in %s", len(items) - n_ok, NEUTRAL_SCORE,
+    if n_ok < len(ordered):
+        log.warning("%d input(s) got the neutral score %.1f; reasons in %s", len(ordered) - n_ok, NEUTRAL_SCORE,
                     paths.status)
 
     unmatched = unmatched_labels_message(labels, names)
     if unmatched:
         log.warning("%s", unmatched)
-    _report(names, scores, statuses, labels, paths, signature, methods)
-    return 0 if n_ok else 1
+    _report(names, scores, statuses, labels, paths, settings, methods)
+    return n_ok
+
+
+def shard_folder(paths: OutputPaths, shard: Shard) -> Path:
+    """Where shard ``K/N`` of an evaluation writes: ``OUT/predictions.shard-K-of-N/`` (beside a ``.csv`` OUT).
+
+    Example:
+        >>> shard_folder(output_paths("eval_out"), Shard(2, 3)).as_posix()
+        'eval_out/predictions.shard-2-of-3'
+    """
+    return paths.predictions.with_name(f"{paths.predictions.stem}.{shard.suffix}")
+
+
+def merge_eval(out: str | Path) -> int:
+    """Join the ``--shard K/N`` evaluations of ``out`` into what one run writes there: ``predictions.csv`` in input
+    order, ``predictions_status.csv`` (and its resume marker), ``metrics.json`` and the plots.
+
+    Args:
+        out: the ``--out`` the shards were given (a folder, or the predictions ``.csv``).
+
+    Returns:
+        The number of inputs scored (status ok).
+
+    Raises:
+        InputError: no shard, a shard missing or unfinished, or shards of different runs (inputs, weights, settings).
+    """
+    paths = output_paths(out)
+    stem = paths.predictions.stem
+    records = {}
+    for folder in sorted(paths.predictions.parent.glob(f"{stem}.shard-*-of-*")):
+        if (folder / SHARD_RECORD).is_file():
+            record = json.loads((folder / SHARD_RECORD).read_text())
+            records[tuple(record["shard"])] = (folder, record)
+    if not records:
+        raise InputError(f"no evaluation shards ({stem}.shard-K-of-N/{SHARD_RECORD}) in {paths.predictions.parent}")
+    n = {key[1] for key in records}
+    if len(n) > 1:
+        raise InputError(f"{paths.predictions.parent}: evaluation shards of different N ({sorted(n)})")
+    n_shards = n.pop()
+    missing = [k for k in range(1, n_shards + 1) if (k, n_shards) not in records]
+    if missing:
+        raise InputError(f"evaluation shard(s) {', '.join(f'{k}/{n_shards}' for k in missing)} missing in "
+                         f"{paths.predictions.parent}: run them first (--shard K/N)")
+    first = records[(1, n_shards)][1]
+    rows: dict[str, dict[str, Any]] = {}
+    for (k, _), (folder, record) in sorted(records.items()):
+        for what in ("inputs", "signature", "labels", "columns"):
+            if record[what] != first[what]:
+                raise InputError(f"{folder}: shard {k}/{n_shards} was run with other {what} than shard 1")
+        rows.update({r["source"]: r for r in read_csv(output_paths(folder).status)})
+    unfinished = [src for src in first["inputs"] if src not in rows]
+    if unfinished:
+        raise InputError(f"{len(unfinished)} input(s) have no score in any shard, e.g. {unfinished[0]}: a shard did "
+                         "not finish (run it again)")
+    ordered = [rows[src] for src in first["inputs"]]
+    prediction_columns, status_columns = (tuple(c) for c in first["columns"])
+    save_state(paths, first["signature"], ordered, status_columns)
+    return write_results(ordered, prediction_columns, first["labels"], paths, first["signature"], first["methods"])
 
 
 def _report(names: Sequence[str], scores: Sequence[float], statuses: Sequence[str], labels: dict[str, int],

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from dfdetect.core.io import InputError, collect_files, read_csv, setup_logging, write_csv
 from dfdetect.core.schemas import LABELS_COLUMNS, METHOD_COLUMN, ItemStatus
 from dfdetect.core.seeding import item_rng, stable_seed
+from dfdetect.core.shards import Shard, find_shards, parse_shard, shard_file
 from dfdetect.synth.encode import encode_video
 from dfdetect.synth.registry import GENERATORS, generate
 from dfdetect.synth.track import FaceTrack, track_faces
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 
 NAME_PATTERN = re.compile(r"^v\d{4,}\.mp4$")
 """Neutral output names (``v0007.mp4``): nothing in a name says real or fake."""
+META_FILE = "meta.csv"
+LABELS_FILE = "labels.csv"
 META_COLUMNS = ("video_name", "target", "source", "k", "method", "seed", "max_frames", "status", "reason",
                 "frames", "fps", "width", "height", "face_frames", "params")
 """``OUT/meta.csv``: one row per output (status ok) and one per skipped input (status skipped, with the reason)."""
@@ -91,6 +94,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, default=0,
                    help="use only the first N frames of each video (0 = all; bounds memory on long videos)")
     p.add_argument("--device", default="cpu", help="face detector device")
+    p.add_argument("--shard", metavar="K/N", help="make only the outputs of shard K of N (inputs split by a hash "
+                   "of the input's name; names are assigned over all inputs); join with python -m dfdetect merge OUT")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -104,6 +109,38 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as e:
         log.error("%s", e)
         return 2
+
+
+def write_tables(out: Path, rows: dict[Any, dict[str, Any]], skips: dict[str, dict[str, Any]],
+                 shard: Shard | None = None) -> None:
+    """Write ``meta.csv`` (outputs by name, then skipped inputs by name) and ``labels.csv`` (the outputs), atomically
+    (``meta.shard-K-of-N.csv``... for a shard)."""
+    table = sorted(rows.values(), key=lambda r: r["video_name"]) + sorted(skips.values(), key=lambda r: r["source"])
+    write_csv(shard_file(out / META_FILE, shard), table, META_COLUMNS)
+    labels = [{**r, METHOD_COLUMN: r["method"] if int(r["target"]) else ""}
+              for r in table if r["status"] == ItemStatus.OK]
+    write_csv(shard_file(out / LABELS_FILE, shard), labels, (*LABELS_COLUMNS, METHOD_COLUMN))
+
+
+def merge_synth(out: str | Path) -> int:
+    """Join the ``--shard K/N`` tables of ``out`` into ``meta.csv`` and ``labels.csv``, as one run writes them.
+
+    Returns:
+        The number of outputs listed in ``labels.csv``.
+
+    Raises:
+        InputError: no shard tables, or a shard missing.
+    """
+    out = Path(out)
+    shards = find_shards(out / META_FILE)
+    if not shards:
+        raise InputError(f"no shard files of {META_FILE} in {out}")
+    table = [r for p in shards for r in read_csv(p)]
+    rows = {i: r for i, r in enumerate(table) if r["status"] == ItemStatus.OK}
+    skips = {r["source"]: r for r in table if r["status"] != ItemStatus.OK}
+    write_tables(out, rows, skips)
+    log.info("merged %d outputs and %d skipped inputs into %s", len(rows), len(skips), out / META_FILE)
+    return len(rows)
 
 
 def _check_args(args: argparse.Namespace) -> list[Path]:
@@ -143,12 +180,17 @@ def _read_video(path: Path, max_frames: int) -> tuple[VideoInfo, list[np.ndarray
 
 def _run(args: argparse.Namespace) -> int:
     files = _check_args(args)
+    shard = parse_shard(args.shard) if args.shard else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    meta_path = out / "meta.csv"
+    meta_path = out / META_FILE
     old = read_csv(meta_path) if meta_path.is_file() else []
     if old and set(META_COLUMNS) - set(old[0]) - {"method"}:  # a file from before --method is still ours
         raise InputError(f"{meta_path} was not written by this tool (columns differ)")
+    merged = {r["video_name"] for r in old}  # the names meta.csv records (the state before a sharded run)
+    if shard is not None:  # what this shard made before (an interrupted shard resumes)
+        mine = shard_file(meta_path, shard)
+        old += read_csv(mine) if mine.is_file() else []
 
     # Outputs keyed by (source, target, k); a previous run's names are kept so that a resumed run continues.
     rows = {(r["source"], int(r["target"]), int(r["k"])): r for r in old
@@ -158,7 +200,12 @@ def _run(args: argparse.Namespace) -> int:
     wanted += [(f.name, 0, 0) for f in files] if args.with_reals else []
     # Never a name already in OUT (ours from meta.csv, or any file of the user's): nothing there is overwritten.
     taken = {r["video_name"] for r in rows.values()} | ({p.name for p in out.iterdir()} if out.is_dir() else set())
-    fresh = assign_names([k for k in wanted if k not in rows], taken, args.seed)
+    if shard is not None:
+        # The shards share OUT: a file another shard has just written must not move the names. Names are assigned
+        # over every input from what meta.csv (the merged state before this sharded run) records.
+        taken = merged | {p.name for p in out.iterdir() if not NAME_PATTERN.match(p.name)}
+    named = {k for k, r in rows.items() if shard is None or r["video_name"] in merged}
+    fresh = assign_names([k for k in wanted if k not in named], taken, args.seed)
     name_of = {k: rows[k]["video_name"] if k in rows else fresh[k] for k in wanted}
     settings = {"seed": str(args.seed), "method": args.method, "max_frames": str(args.max_frames)}
 
@@ -171,12 +218,12 @@ def _run(args: argparse.Namespace) -> int:
             return False
         return all(str(r.get(s) or ("sbi" if s == "method" else "")) == v for s, v in checked.items())
 
+    if shard is not None:
+        files = [f for f in files if shard.holds(f.name)]
+        log.info("shard %d/%d: %d inputs", shard.k, shard.n, len(files))
+
     def flush() -> None:
-        table = sorted(rows.values(), key=lambda r: r["video_name"]) + list(skips.values())
-        write_csv(meta_path, table, META_COLUMNS)
-        labels = [{**r, METHOD_COLUMN: r["method"] if int(r["target"]) else ""}
-                  for r in table if r["status"] == ItemStatus.OK]
-        write_csv(out / "labels.csv", labels, (*LABELS_COLUMNS, METHOD_COLUMN))
+        write_tables(out, rows, skips, shard)
 
     detector = None
     n_ok = n_skipped = 0
@@ -202,7 +249,10 @@ def _run(args: argparse.Namespace) -> int:
         else:
             n_ok += 1
         flush()
-    log.info("%d videos done, %d skipped; %s", n_ok, n_skipped, out / "labels.csv")
+    log.info("%d videos done, %d skipped; %s", n_ok, n_skipped, shard_file(out / LABELS_FILE, shard))
+    if shard is not None and not files:
+        flush()  # an empty shard writes its (empty) tables: the merge needs every shard
+        return 0
     return 0 if n_ok else 1
 
 

@@ -18,6 +18,9 @@ frames sampled per video, ``data.sample_frames``).
 ``--show-augmentations N`` writes ``OUT/augmentations.png`` (N clips of the first epoch to run, exactly the tensors
 the model receives, de-normalised) and then trains as usual; with ``--epochs 0`` it only writes the picture.
 
+``torchrun --nproc_per_node N train.py ...`` trains on N processes (DDP; ``train.batch_size`` is the global batch;
+:mod:`dfdetect.training.distributed`), with the same flags, and gives the weights one process would.
+
 Exit codes: 0 done, 1 training could not run (nothing labelled, weights unavailable, an unreadable crop, interrupted),
 2 malformed input (one-line message).
 
@@ -38,6 +41,7 @@ import numpy as np
 
 from dfdetect.core.config import BALANCE_MODES, MODEL_KINDS, add_override, load_config, overrides_from_args
 from dfdetect.core.io import InputError, setup_logging
+from dfdetect.training.distributed import context_from_env
 from dfdetect.training.inputs import from_images, is_image_folder, manifest_path
 from dfdetect.training.loop import NothingToTrainError, train
 from models import WeightsUnavailableError
@@ -118,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     """CLI entry point: 0 done, 1 when training could not run, 2 for malformed input (one-line message)."""
     args = get_args_parser().parse_args(sys.argv[1:] if argv is None else argv)
     setup_logging(args.verbose)
+    if not context_from_env().main:  # torchrun: rank 0 logs; the others say only what goes wrong
+        logging.getLogger().setLevel(logging.WARNING)
     if "--frames" in getattr(args, _DEPRECATED_DEST):
         log.warning("--frames is deprecated, use --clip-len (timesteps T per clip; frame_extraction's --frames is "
                     "the number of frames sampled per video)")

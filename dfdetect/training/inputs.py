@@ -27,7 +27,7 @@ from pathlib import Path
 from dfdetect.core.config import Config
 from dfdetect.core.io import InputError, collect_files, read_labels
 from dfdetect.core.runtime import resolve_device
-from dfdetect.data import crops_source, from_images
+from dfdetect.data import SHARDS_INDEX, crops_source, from_images, is_shards
 from face_crop.detect import FaceDetector
 from face_crop.images import CROPS_FILE, run_image_crops
 
@@ -42,17 +42,20 @@ IMAGE_VAL_CROPS_DIR = "val_crops"
 def is_image_folder(path: str | Path) -> bool:
     """A folder that is neither a crops folder (``crops.csv``) nor frame_extraction's output (``frames.csv``)."""
     p = Path(path)
-    return p.is_dir() and not (p / CROPS_FILE).is_file() and not (p / "frames.csv").is_file()
+    return p.is_dir() and not (p / CROPS_FILE).is_file() and not (p / "frames.csv").is_file() and not is_shards(p)
 
 
 def manifest_path(path: str | Path) -> Path:
-    """``crops.csv`` itself, or the ``crops.csv`` of a crops folder.
+    """``crops.csv`` itself, the ``crops.csv`` of a crops folder, or the ``shards.json`` of a shards folder
+    (:mod:`dfdetect.data.shards`).
 
     Example:
         >>> manifest_path("runs/x/crops.csv").as_posix()
         'runs/x/crops.csv'
     """
     p = Path(path)
+    if p.is_dir() and is_shards(p):
+        return p / SHARDS_INDEX
     return p / CROPS_FILE if p.is_dir() else p
 
 

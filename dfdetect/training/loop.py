@@ -32,7 +32,7 @@ from dfdetect.core.checkpoint import load_checkpoint, save_checkpoint, unwrap_mo
 from dfdetect.core.config import Config, save_config, validate_config
 from dfdetect.core.io import InputError, write_csv, write_json
 from dfdetect.core.metrics import compute_metrics
-from dfdetect.core.runtime import resolve_device, set_cpu_threads, timed
+from dfdetect.core.runtime import set_cpu_threads, timed
 from dfdetect.core.schemas import SETTINGS_FILE, TRAIN_METRICS_COLUMNS, VAL_PREDICTION_COLUMNS, RunStatus
 from dfdetect.data import (
     ClipDataset,
@@ -43,6 +43,7 @@ from dfdetect.data import (
     check_frame_methods,
     epoch_plan,
     prepare_data,
+    rank_batches,
     render_clips,
     training_clips,
     val_plan,
@@ -57,6 +58,16 @@ from dfdetect.training.build import (
     training_extras,
 )
 from dfdetect.training.calibration import fit_temperature
+from dfdetect.training.distributed import (
+    DistContext,
+    barrier,
+    epoch_seed,
+    gather_by_index,
+    init_distributed,
+    shutdown,
+    sum_over_ranks,
+    wrap_model,
+)
 from dfdetect.training.inputs import from_images, training_inputs
 from dfdetect.training.step import predict_clips, predict_logits, train_step
 from models.build import build_model, model_complexity
@@ -135,15 +146,18 @@ def _worker_init(_: int) -> None:
     cv2.setNumThreads(1)  # one core per worker; torch already sets 1 thread in workers
 
 
-def _loader(ds: ClipDataset, batch_size: int, workers: int, device: torch.device) -> DataLoader:
-    """The DataLoader of an epoch or of validation: the plan's order, never shuffled by the loader."""
+def _loader(ds: ClipDataset, batch_size: int, workers: int, device: torch.device,
+            batches: list[list[int]] | None = None) -> DataLoader:
+    """The DataLoader of an epoch or of validation: the plan's order, never shuffled by the loader; ``batches``: the
+    clip positions of each batch (a rank's parts of the global batches, :func:`dfdetect.data.rank_batches`)."""
+    kwargs: dict[str, Any] = {"batch_sampler": batches} if batches is not None else {"batch_size": batch_size}
     return DataLoader(
         ds,
-        batch_size=batch_size,
         shuffle=False,  # the order is part of the epoch plan (seeded), never the loader's
         num_workers=workers,
         pin_memory=device.type == "cuda",
         worker_init_fn=_worker_init,
+        **kwargs,
     )
 
 
@@ -184,8 +198,11 @@ def validate(
     cfg: Config,
     device: torch.device,
     amp_dtype: torch.dtype | None = None,
+    ctx: DistContext = DistContext(),
 ) -> tuple[dict[str, float], np.ndarray]:
     """Video-level validation: mean of sigmoid(logit) over the fixed clip windows, then compute_metrics.
+
+    Under torchrun every rank scores every ``world``-th clip and the scores are gathered: each rank returns the same.
 
     Args:
         model: the network (put in eval mode).
@@ -194,6 +211,7 @@ def validate(
             ``data.workers``.
         device: where the model is.
         amp_dtype: the autocast dtype, ``None`` for fp32.
+        ctx: the process's place among the torchrun processes (one process by default).
 
     Returns:
         The metrics (``auc``, ``log_loss``, ``accuracy`` NaN without validation videos) and the scores, float64
@@ -207,15 +225,22 @@ def validate(
     if not videos:
         return {"auc": math.nan, "log_loss": math.nan, "accuracy": math.nan}, np.zeros(0)
     specs = val_plan(videos, cfg.data.frames, cfg.train.val_clips)
-    ds = _dataset(videos, specs, model, cfg, augment=None)
+    mine = list(range(ctx.rank, len(specs), ctx.world))  # every clip for one process
+    ds = _dataset(videos, [specs[i] for i in mine], model, cfg, augment=None)
     clip_scores = predict_clips(model, _loader(ds, cfg.train.batch_size, cfg.data.workers, device), device, amp_dtype)
+    if ctx.enabled:
+        clip_scores = gather_by_index(len(specs), mine, clip_scores, ctx)  # (n_clips,) on every rank
     scores = video_scores(specs, clip_scores, len(videos))  # (V,)
     metrics = compute_metrics([v.label for v in videos], scores)
     return metrics, scores
 
 
-def train_epoch(state: TrainingState, ds: ClipDataset, cfg: Config, device: torch.device, desc: str) -> float:
+def train_epoch(state: TrainingState, ds: ClipDataset, cfg: Config, device: torch.device, desc: str,
+                ctx: DistContext = DistContext()) -> float:
     """One pass over an epoch's clips with :func:`~dfdetect.training.step.train_step`, then the schedule's step.
+
+    Under torchrun each rank trains its part of every global batch of ``train.batch_size`` clips
+    (:func:`dfdetect.data.rank_batches`), weighted so that DDP's gradient is the global batch's.
 
     Args:
         state: the model, optimiser, scheduler, scaler, loss and precision (updated in place).
@@ -223,22 +248,29 @@ def train_epoch(state: TrainingState, ds: ClipDataset, cfg: Config, device: torc
         cfg: ``train.batch_size`` and ``data.workers``.
         device: where the model is.
         desc: the progress bar's label.
+        ctx: the process's place among the torchrun processes (one process by default).
 
     Returns:
-        The mean training loss over the epoch's clips.
+        The mean training loss over the epoch's clips (over every rank's).
     """
     state.model.train()
     loss_sum, n_seen = 0.0, 0
-    bar = tqdm(_loader(ds, cfg.train.batch_size, cfg.data.workers, device), desc=desc, unit="batch", leave=False,
-               dynamic_ncols=True)
-    for batch in bar:
-        loss = train_step(state.model, batch, state.optimizer, state.scaler, state.criterion, device, state.amp_dtype)
-        loss_sum += float(loss) * len(batch["label"])
-        n_seen += len(batch["label"])
-        bar.set_postfix(loss=f"{loss_sum / n_seen:.4f}")
+    parts = rank_batches(len(ds), cfg.train.batch_size, ctx.rank, ctx.world) if ctx.enabled else None
+    loader = _loader(ds, cfg.train.batch_size, cfg.data.workers, device,
+                     batches=[p for p, _ in parts] if parts is not None else None)
+    bar = tqdm(loader, desc=desc, unit="batch", leave=False, dynamic_ncols=True, disable=not ctx.main)
+    for step, batch in enumerate(bar):
+        weight = parts[step][1] if parts is not None else 1.0
+        loss = train_step(state.model, batch, state.optimizer, state.scaler, state.criterion, device, state.amp_dtype,
+                          loss_weight=weight)
+        n = len(batch["label"]) if weight > 0 else 0  # a weight-0 filler clip is no training clip
+        loss_sum += float(loss) * n
+        n_seen += n
+        bar.set_postfix(loss=f"{loss_sum / max(n_seen, 1):.4f}")
     bar.close()
     if state.scheduler is not None:
         state.scheduler.step()
+    loss_sum, n_seen = sum_over_ranks([loss_sum, n_seen], ctx)
     return loss_sum / max(n_seen, 1)
 
 
@@ -299,6 +331,7 @@ class RunFolder:
 
     calibration: dict[str, Any] | None = None
     model_size: dict[str, Any] | None = None
+    writes: bool = True  # False on the ranks > 0 of a torchrun job: rank 0 alone writes the run folder
 
     def summary(self, state: TrainingState, status: str) -> dict[str, Any]:
         """The content of ``run.json``: status, inputs, split, balance, per-epoch counts, the best epoch and its
@@ -330,14 +363,18 @@ class RunFolder:
     def write_summary(self, state: TrainingState, status: str) -> dict[str, Any]:
         """Write ``run.json`` (NaN as null) and return its content."""
         summary = self.summary(state, status)
-        write_json(self.out / "run.json", summary)
+        if self.writes:
+            write_json(self.out / "run.json", summary)
         return summary
 
     def record(
         self, state: TrainingState, epoch: int, metrics: dict[str, float], scores: np.ndarray, improved: bool
     ) -> None:
         """After epoch ``epoch`` (from 1): ``metrics.csv``, ``val_predictions.csv``, ``best.pt`` when ``improved``,
-        ``last.pt`` and ``run.json``, in that order (``last.pt`` after everything it vouches for)."""
+        ``last.pt`` and ``run.json``, in that order (``last.pt`` after everything it vouches for); nothing on a
+        rank that does not write."""
+        if not self.writes:
+            return
         write_csv(self.out / "metrics.csv", [{k: _csv_value(v) for k, v in h.items()} for h in state.history],
                   TRAIN_METRICS_COLUMNS)
         if self.split.val:
@@ -414,8 +451,13 @@ def train(
     out = Path(out)
     if not resume:
         resume_checkpoint(out, cfg, resume)  # an existing run is an error before any image is cropped
+    ctx, device = init_distributed(cfg.train.device)
     given = {"data": data, "val": val, "labels": labels}
+    if not ctx.main:
+        barrier(ctx)  # rank 0 crops a folder of images first; the others then read its finished crops
     data, val = training_inputs(cfg, data, val, labels, out)
+    if ctx.main:
+        barrier(ctx)
     cfg = adopt_preprocessing(cfg, data)
     images = from_images(data)
     if images and cfg.model.kind != "frame":
@@ -424,8 +466,8 @@ def train(
     if cfg.model.kind == "frame" and cfg.train.synth_fakes > 0:
         check_frame_methods(cfg.train.synth_methods, single_images=images)
     ckpt = resume_checkpoint(out, cfg, resume)
-    device = resolve_device(cfg.train.device)
-    threads = set_cpu_threads(cfg.data.workers) if device.type == "cpu" else torch.get_num_threads()
+    threads = (set_cpu_threads(cfg.data.workers, ctx.local_world) if device.type == "cpu"
+               else torch.get_num_threads())
     ds_split = prepare_data(data, val=val, split=split, seed=cfg.train.seed)
     _log_data(ds_split, cfg, data)
 
@@ -436,16 +478,18 @@ def train(
     log.info("%s model: %s parameters (thop %s), %.3f GMACs per input %s (thop)", cfg.model.kind,
              f"{size.params:,}", f"{size.thop_params:,}", size.macs / 1e9, "x".join(map(str, size.input_shape)))
     del ckpt
-    out.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, out / "config.yaml")
+    state.model = wrap_model(state.model, ctx, device)  # DDP under torchrun
+    if ctx.main:
+        out.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, out / "config.yaml")
     inputs = {k: (str(Path(v).resolve()) if v is not None else None) for k, v in
               {**given, "split_file": split, "data_crops": data, "val_crops": val}.items()}
-    run = RunFolder(out, cfg, ds_split, device, threads, inputs)
+    run = RunFolder(out, cfg, ds_split, device, threads, inputs, writes=ctx.main)
     run.model_size = {"kind": cfg.model.kind, "params": size.params, "thop_params": size.thop_params,
                       "macs": size.macs, "input_shape": list(size.input_shape)}
 
     augment = build_clip_augmentation(cfg.data.size) if cfg.data.augment else None
-    if show_augmentations > 0:
+    if show_augmentations > 0 and ctx.main:
         specs = training_clips(ds_split.train, cfg, show_augmentations, first_epoch=state.start_epoch)
         render_clips(_dataset(ds_split.train, specs, state.model, cfg, augment), range(len(specs)),
                      out / AUGMENTATIONS_FILE)
@@ -454,6 +498,7 @@ def train(
     end_epoch = cfg.train.epochs if stop_after is None else min(cfg.train.epochs, state.start_epoch + stop_after)
     for epoch in range(state.start_epoch, end_epoch):
         timings: dict[str, float] = {}
+        epoch_seed(cfg.train.seed, epoch, ctx)
         with timed(timings, "epoch"):
             specs, counts = epoch_plan(
                 ds_split.train, epoch, cfg.train.seed, cfg.data.frames, cfg.data.balance, cfg.train.synth_fakes,
@@ -461,8 +506,8 @@ def train(
             )
             lr = state.optimizer.param_groups[0]["lr"]
             train_loss = train_epoch(state, _dataset(ds_split.train, specs, state.model, cfg, augment), cfg, device,
-                                     desc=f"epoch {epoch + 1}/{cfg.train.epochs}")
-            metrics, scores = validate(state.model, ds_split.val, cfg, device, state.amp_dtype)
+                                     desc=f"epoch {epoch + 1}/{cfg.train.epochs}", ctx=ctx)
+            metrics, scores = validate(state.model, ds_split.val, cfg, device, state.amp_dtype, ctx)
         row = _epoch_row(epoch + 1, train_loss, metrics, timings["epoch"], counts, lr)
         improved = _add_epoch(state, row, metrics, has_val=bool(ds_split.val))
         log.info(
@@ -473,9 +518,11 @@ def train(
         run.record(state, epoch + 1, metrics, scores, improved)
 
     done = len(state.history) >= cfg.train.epochs
-    if done:
+    if done and ctx.main:
         run.calibration = calibrate_best(out, cfg, ds_split.val, device)
-    return run.write_summary(state, status=RunStatus.DONE if done else RunStatus.STOPPED)
+    summary = run.write_summary(state, status=RunStatus.DONE if done else RunStatus.STOPPED)
+    shutdown(ctx)  # the other ranks wait for rank 0's last writes
+    return summary
 
 
 def calibrate_best(out: Path, cfg: Config, videos: list[VideoCrops], device: torch.device) -> dict[str, Any] | None:

@@ -30,6 +30,7 @@ def train_step(
     criterion: nn.Module,
     device: torch.device,
     amp_dtype: torch.dtype | None = None,
+    loss_weight: float = 1.0,
 ) -> torch.Tensor:
     """One optimiser step on a batch of clips: forward (autocast when ``amp_dtype``), loss in fp32, scaled backward.
 
@@ -42,9 +43,11 @@ def train_step(
         criterion: the loss on (logits, labels), e.g. ``BCEWithLogitsLoss``.
         device: where the model is.
         amp_dtype: the autocast dtype, ``None`` for fp32.
+        loss_weight: multiplies the loss before backward (distributed training: this rank's share of the global
+            batch, :func:`dfdetect.data.rank_batches`); 1 for one process.
 
     Returns:
-        The batch's mean loss, a detached 0-d float32 tensor on ``device``.
+        The batch's mean loss (unweighted), a detached 0-d float32 tensor on ``device``.
     """
     x = batch["clip"].to(device, non_blocking=True)  # (B, T, C, H, W)
     y = batch["label"].to(device)  # (B,)
@@ -52,7 +55,7 @@ def train_step(
     with autocast(device, amp_dtype):
         logits = model(x)  # (B,)
     loss = criterion(logits.float(), y)
-    scaler.scale(loss).backward()
+    scaler.scale(loss * loss_weight if loss_weight != 1.0 else loss).backward()
     scaler.step(optimizer)
     scaler.update()
     return loss.detach()
