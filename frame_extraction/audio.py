@@ -204,7 +204,29 @@ def clip_window(scan: VideoScan, indices: Sequence[int], seconds: float = _DATA.
         >>> [round(t, 3) + 0.0 for t in clip_window(scan, range(24), seconds=0.8)]  # 24 frames shown from 0 to 0.8 s
         [0.0, 0.8]
     """
-    times = frame_times(scan, indices)  # (K,)
-    fps = scan.info.fps or 25.0
+    return times_window(frame_times(scan, indices), scan.info.fps or 25.0, seconds)
+
+
+def times_window(times: Sequence[float], fps: float, seconds: float = _DATA.audio_seconds) -> tuple[float, float]:
+    """The audio window of frames shown at ``times`` (s, increasing): ``seconds`` long, centred on the span from the
+    first time to the last plus one frame duration (``1 / fps``).
+
+    Example:
+        >>> times_window([0.0, 0.5], fps=2.0, seconds=0.5)
+        (0.25, 0.75)
+    """
     centre = (float(times[0]) + float(times[-1]) + 1.0 / fps) / 2
     return centre - seconds / 2, centre + seconds / 2
+
+
+def track_windows(audio: Audio, k: int, seconds: float = _DATA.audio_seconds) -> np.ndarray:
+    """Start times (s, container clock) of ``k`` windows of ``seconds`` spread evenly over a track, first and last
+    at its ends (one window at the start of a track shorter than ``seconds``): an audio-only file's clips.
+
+    Example:
+        >>> track_windows(Audio(np.zeros(16000, np.float32), 8000, 1.0), 3, 0.5).tolist()
+        [1.0, 1.75, 2.5]
+    """
+    span = max(audio.duration - seconds, 0.0)
+    n = 1 if span == 0 else max(int(k), 1)
+    return audio.start + np.linspace(0.0, span, n)  # (n,)
