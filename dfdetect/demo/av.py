@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 from sklearn.metrics import roc_auc_score
 from torch import nn
 from torch.utils.data import DataLoader
@@ -34,12 +35,14 @@ from dfdetect.core.io import setup_logging
 from dfdetect.core.runtime import set_cpu_threads
 from dfdetect.data.av import AVClip, AVClipDataset
 from dfdetect.demo.samples import SAMPLES_DIR
+from dfdetect.inference.plots import save_figure
 from dfdetect.inference.prepare import prepare_video
 from dfdetect.synth import AUDIO_GENERATORS, generate, generate_audio
 from dfdetect.training.step import predict_batch, train_step
 from face_crop.detect import FaceDetector
 from frame_extraction.audio import AudioError, clip_window, decode_audio
 from frame_extraction.decode import scan_video
+from frame_extraction.melspec import data_log_mel
 from models.build import build_model
 
 log = logging.getLogger(__name__)
@@ -189,6 +192,37 @@ def run(samples: Path, epochs: int, windows: int, seed: int, config: str | None 
             "audio_s_per_video": timings.get("audio_decode", 0.0) / n_videos + mel_s}
 
 
+MEL_PICTURE = Path("docs/av_logmel.png")
+"""Where ``--picture`` writes the log-mel of a real window and of its audio fakes (the README shows it)."""
+
+
+def mel_picture(video: Path, out: Path, d: Config, start: float = 0.8, seed: int = 0) -> Path:
+    """Draw the log-mel (dB, :func:`frame_extraction.melspec.data_log_mel`) of ``video``'s audio window at ``start``
+    (s) beside the same window's :data:`dfdetect.synth.AUDIO_GENERATORS` fakes, side by side; write a PNG to ``out``.
+
+    Raises:
+        AudioError: the video has no readable audio track.
+    """
+    audio = decode_audio(video, d.data.audio_rate)
+    end = start + d.data.audio_seconds
+    rng = np.random.default_rng(seed)
+    waves = {"real": audio.segment(start, end)}
+    waves.update({m: generate_audio(m, audio, start, end, rng).samples for m in AUDIO_GENERATORS})
+    fig = Figure(figsize=(2.6 * len(waves), 2.6))
+    for k, (name, wave) in enumerate(waves.items()):
+        mel = data_log_mel(torch.from_numpy(np.ascontiguousarray(wave, np.float32)), d.data).numpy()  # (M, L)
+        ax = fig.add_subplot(1, len(waves), k + 1)
+        ax.imshow(mel, origin="lower", aspect="auto", cmap="magma", vmin=mel.max() - 80, vmax=mel.max(),
+                  extent=(0, d.data.audio_seconds, 0, d.data.n_mels))
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("s")
+        if k == 0:
+            ax.set_ylabel("mel band")
+    fig.suptitle(f"{video.name} {start:.1f}-{end:.1f} s: log-mel, {d.data.n_mels} bands to "
+                 f"{d.data.fmax / 1000:.0f} kHz", fontsize=10, y=1.06)
+    return save_figure(fig, out)
+
+
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], prog="python -m dfdetect demo-av")
     p.add_argument("--samples", default=SAMPLES_DIR, help="folder of the sample videos (make data)")
@@ -196,6 +230,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--windows", type=int, default=6, help="sampling windows per video")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--config", default=None, help="a YAML of config differences")
+    p.add_argument("--picture", nargs="?", const=MEL_PICTURE, default=None, type=Path,
+                   help=f"only draw the log-mel of a real window and its audio fakes (default {MEL_PICTURE})")
     return p
 
 
@@ -203,6 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     setup_logging()
     set_cpu_threads(0)
+    if args.picture is not None:
+        path = mel_picture(Path(args.samples) / AV_VIDEOS[0], args.picture, load_config(args.config, DEMO_OVERRIDES),
+                           seed=args.seed)
+        print(f"wrote {path}")
+        return 0
     out = run(Path(args.samples), args.epochs, args.windows, args.seed, args.config)
     print(f"audio-visual demo: {out['train']} training clips, {out['test']} held-out clips (later in single_face.mp4)")
     print(format_table(out["rows"], ("audio", "video", "av")))
