@@ -11,7 +11,7 @@ TCMALLOC := $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal
 MALLOC_ENV := $(if $(TCMALLOC),LD_PRELOAD=$(TCMALLOC))
 RUN := env $(MALLOC_ENV) NO_ALBUMENTATIONS_UPDATE=1 $(PY)
 
-.PHONY: install data demo demo-image test test-fast lint bench bench-generalise clean
+.PHONY: install data demo demo-image demo-av bench-av test test-fast lint bench bench-generalise clean
 
 $(VENV)/.installed: requirements.txt requirements-nodeps.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ demo: data
 # the frame model trained on the training people's reals and on-the-fly fakes; held-out AUC printed.
 demo-image: data
 	$(RUN) -m dfdetect demo-image --samples $(DATA) --out demo_image_out
+
+# The audio-video track: clips with sound and audio-visual fakes; audio, video and fused models; AUC of each printed.
+demo-av: data
+	$(RUN) -m dfdetect demo-av --samples $(DATA)
+
+bench-av: data
+	$(RUN) bench/av.py --samples $(DATA) --seeds 0 1
 
 lint: install
 	$(PY) -m ruff check .

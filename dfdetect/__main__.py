@@ -16,6 +16,7 @@ COMMANDS = {
     "demo-data": ("dfdetect.demo.data", "build the demo data set (real clips, fakes, labels, person split)"),
     "demo": ("dfdetect.demo.run", "run the whole demo: data -> frames -> crops -> train -> eval"),
     "demo-image": ("dfdetect.demo.image", "the image track's demo: face images -> frame model -> held-out AUC"),
+    "demo-av": ("dfdetect.demo.av", "the audio-video demo: audio-visual fakes, audio vs video vs fused AUC"),
     "grid": ("dfdetect.demo.grids", "write PNG grids of augmented training clips"),
     "score": ("dfdetect.inference.score_cli", "score videos or face images with a checkpoint"),
     "pack-shards": ("dfdetect.data.shards", "write a crops manifest's face crops into WebDataset tar shards"),

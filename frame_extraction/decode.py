@@ -71,11 +71,15 @@ class VideoScan:
         pts: ``pts[i]`` is frame ``i``'s presentation timestamp, in presentation order; None when the container gives
             none or duplicates (frames are then counted from the first, and there is no seeking).
         keyframes: frame indices of the keyframes (the points a seek can land on), increasing.
+        time_base: seconds per ``pts`` unit (the video stream's time base; 0 when unknown): frame ``i`` is shown at
+            ``pts[i] * time_base`` s on the container's clock, the clock the audio's timestamps use too
+            (:func:`frame_extraction.audio.frame_times`).
     """
 
     info: VideoInfo
     pts: tuple[int, ...] | None
     keyframes: tuple[int, ...]
+    time_base: float = 0.0
 
 
 @dataclass
@@ -174,6 +178,7 @@ def scan_video(path: str | os.PathLike) -> VideoScan:
     """
     with _open(path) as container:
         stream = _video_stream(container, path)
+        time_base = float(stream.time_base) if stream.time_base else 0.0
         cc = stream.codec_context
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         pts: list[int | None] = []
@@ -200,7 +205,7 @@ def scan_video(path: str | os.PathLike) -> VideoScan:
         # keyframes were recorded in decode order; map them to presentation order through their timestamps
         rank = {p: i for i, p in enumerate(sorted_pts)}
         keyframes = sorted(rank[pts[k]] for k in keyframes)
-    return VideoScan(info=info, pts=sorted_pts, keyframes=tuple(keyframes))
+    return VideoScan(info=info, pts=sorted_pts, keyframes=tuple(keyframes), time_base=time_base)
 
 
 def probe_video(path: str | os.PathLike) -> VideoInfo:

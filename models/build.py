@@ -22,8 +22,9 @@ import torch
 from torch import nn
 
 from dfdetect.core.checkpoint import CheckpointError, config_from_checkpoint, load_checkpoint, state_dict_mismatch
-from dfdetect.core.config import MODEL_KINDS, Config, ModelConfig
+from dfdetect.core.config import AUDIO_ENCODERS, MODALITIES, MODEL_KINDS, Config, ModelConfig
 from dfdetect.core.io import InputError
+from models.audio import AudioBranch, AudioClassifier, AudioCNN, AVClassifier, MelImageEncoder
 from models.classifier import Classifier, FrameClassifier, VideoClassifier
 from models.encoder import Encoder
 
@@ -40,6 +41,8 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
+PROFILE_MEL = (64, 81)
+"""(bands, frames) of the dummy log-mel an audio or ``av`` model is profiled with (0.8 s at the default settings)."""
 PROFILE_SIZE = 32
 """Side (pixels) of the dummy input :func:`build_model` counts parameters with: the smallest the encoders take (1/32
 of it is one feature cell); parameters do not depend on the input size, multiply-accumulates do (see
@@ -84,10 +87,15 @@ def model_complexity(model: nn.Module, frames: int = 1, size: int = PROFILE_SIZE
         (402, 402, 4176.0)
     """
     kind = getattr(model, "kind", "frame")
+    modalities = getattr(model, "modalities", "video")
     shape = (1, 3, size, size) if kind == "frame" else (1, max(1, frames), 3, size, size)
     device = next(iter(model.parameters()), torch.empty(0)).device
     x = torch.zeros(shape, device=device)
-    macs, thop_params = thop.profile(model, inputs=(x,), verbose=False)
+    mel = torch.zeros(1, *PROFILE_MEL, device=device)  # (1, M, L)
+    inputs = {"video": (x,), "audio": (mel,), "av": (x, mel)}[modalities]
+    if modalities == "audio":
+        shape = tuple(mel.shape)
+    macs, thop_params = thop.profile(model, inputs=inputs, verbose=False)
     return Complexity(params=count_parameters(model), thop_params=int(thop_params), macs=float(macs),
                       input_shape=tuple(shape))
 
@@ -111,13 +119,23 @@ def check_size(complexity: Complexity, cap: int) -> None:
                          f"model.max_params = {cap:,} (the challenge's cap, counted with thop)")
 
 
-def build_model(cfg: ModelConfig) -> Classifier:
+def _audio_branch(cfg: ModelConfig) -> AudioBranch:
+    if cfg.audio_encoder not in AUDIO_ENCODERS:
+        raise InputError(f"unknown model.audio_encoder {cfg.audio_encoder!r} (choose from {', '.join(AUDIO_ENCODERS)})")
+    if cfg.audio_encoder == "image":
+        return MelImageEncoder(Encoder(cfg.backbone, pretrained=cfg.pretrained, weights=cfg.weights))
+    return AudioCNN(cfg.audio_channels)
+
+
+def build_model(cfg: ModelConfig) -> Classifier | AudioClassifier | AVClassifier:
     """Build the classifier of ``cfg.kind``, loading backbone weights as configured, and check its size.
 
     ``kind: video`` gives a :class:`~models.classifier.VideoClassifier` (``temporal``: ConvLSTM or frame mean),
-    ``kind: frame`` a :class:`~models.classifier.FrameClassifier` (pooled head only). The parameter count, plain and
-    thop's, is logged at INFO (:func:`model_complexity` on a :data:`PROFILE_SIZE` px input) and checked against
-    ``cfg.max_params``.
+    ``kind: frame`` a :class:`~models.classifier.FrameClassifier` (pooled head only). ``modalities: audio`` gives an
+    :class:`~models.audio.AudioClassifier` (no picture), ``av`` an :class:`~models.audio.AVClassifier` around the
+    classifier of ``kind`` (``audio_encoder``: the audio CNN or the image backbone on the mel picture). The parameter
+    count, plain and thop's, is logged at INFO (:func:`model_complexity` on a :data:`PROFILE_SIZE` px input) and
+    checked against ``cfg.max_params``.
 
     Args:
         cfg: the model config.
@@ -131,6 +149,17 @@ def build_model(cfg: ModelConfig) -> Classifier:
     """
     if cfg.kind not in MODEL_KINDS:
         raise InputError(f"unknown model.kind {cfg.kind!r} (choose from {', '.join(MODEL_KINDS)})")
+    if cfg.modalities not in MODALITIES:
+        raise InputError(f"unknown model.modalities {cfg.modalities!r} (choose from {', '.join(MODALITIES)})")
+    if cfg.modalities == "audio":
+        branch = _audio_branch(cfg)
+        audio = AudioClassifier(branch, fc_hidden=cfg.fc_hidden, dropout=cfg.dropout, logit_scale=cfg.logit_scale,
+                                logit_bias=cfg.logit_bias)
+        size = model_complexity(audio)
+        log.info("model audio (%s): %.2fM parameters (thop %.2fM)", cfg.audio_encoder, size.params / 1e6,
+                 size.thop_params / 1e6)
+        check_size(size, cfg.max_params)
+        return audio
     encoder = Encoder(cfg.backbone, pretrained=cfg.pretrained, weights=cfg.weights)
     model: Classifier
     if cfg.kind == "frame":
@@ -149,6 +178,9 @@ def build_model(cfg: ModelConfig) -> Classifier:
             logit_scale=cfg.logit_scale,
             logit_bias=cfg.logit_bias,
         )
+    if cfg.modalities == "av":
+        model = AVClassifier(model, _audio_branch(cfg), fc_hidden=cfg.fc_hidden, dropout=cfg.dropout,
+                             logit_scale=cfg.logit_scale, logit_bias=cfg.logit_bias)
     size = model_complexity(model, frames=2)
     log.info(
         "model %s %s%s: %.2fM parameters (thop %.2fM; encoder %.2fM; cap %.0fM)",

@@ -38,6 +38,16 @@ def dense_head(channels: int, fc_hidden: int, dropout: float) -> nn.Sequential:
     )
 
 
+def calibrated(logits: torch.Tensor, scale: float, bias: float) -> torch.Tensor:
+    """THE calibrated probability of every model: ``sigmoid(scale * logit + bias)`` in float32 (``train.calibrate``).
+
+    Example:
+        >>> calibrated(torch.tensor([0.0, 0.5]), 2.0, -1.0)
+        tensor([0.2689, 0.5000])
+    """
+    return torch.sigmoid(scale * logits.float() + bias)
+
+
 def _check_head(fc_hidden: int, dropout: float) -> None:
     if fc_hidden < 1:
         raise InputError(f"model.fc_hidden must be positive, got {fc_hidden}")
@@ -54,6 +64,7 @@ class Classifier(nn.Module):
     """
 
     kind = ""
+    modalities = "video"
 
     def __init__(self, encoder: Encoder, logit_scale: float = 1.0, logit_bias: float = 0.0) -> None:
         super().__init__()
@@ -73,7 +84,7 @@ class Classifier(nn.Module):
             >>> model.probability(torch.tensor([0.0, 0.5]))
             tensor([0.2689, 0.5000])
         """
-        return torch.sigmoid(self.logit_scale * logits.float() + self.logit_bias)
+        return calibrated(logits, self.logit_scale, self.logit_bias)
 
     def freeze_encoder(self, blocks: int | None = None) -> None:
         """Freeze the whole encoder (``None``) or its stem and first ``blocks`` blocks; see :meth:`Encoder.freeze`."""
@@ -150,8 +161,17 @@ class VideoClassifier(Classifier):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.head = dense_head(channels, fc_hidden, dropout)
 
+    @property
+    def embed_dim(self) -> int:
+        """Width of :meth:`embed`'s clip vector (what the head takes)."""
+        return self.head[0].in_features
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, C, H, W) normalised frames -> (B,) logits."""
+        return self.head(self.embed(x)).squeeze(-1)  # (B,)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, C, H, W) normalised frames -> (B, D) clip vectors (the head's input; fused with audio in ``av``)."""
         if x.ndim != 5 or x.shape[2] != 3:
             raise ValueError(f"expected (B, T, 3, H, W) frames, got shape {tuple(x.shape)}")
         b, t = x.shape[:2]
@@ -165,7 +185,7 @@ class VideoClassifier(Classifier):
             _, states = self.convlstm(feats.unflatten(0, (b, t)))  # input (B, T, R, h, w)
             last_h = states[-1][0]  # (B, hidden, h, w): the last layer's hidden state after the last frame
             clip = self.pool(last_h).flatten(1)  # (B, hidden)
-        return self.head(clip).squeeze(-1)  # (B,)
+        return clip
 
 
 class FrameClassifier(Classifier):
@@ -210,3 +230,19 @@ class FrameClassifier(Classifier):
         feats = self.encode(x.flatten(0, 1))  # (B*T, 1280, h, w)
         logits = self.head(self.pool(feats).flatten(1)).squeeze(-1)  # (B*T,)
         return logits.unflatten(0, (b, t)).mean(dim=1)  # (B,)
+
+    @property
+    def embed_dim(self) -> int:
+        """Width of :meth:`embed`'s vector."""
+        return self.head[0].in_features
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, C, H, W) clips or (B, C, H, W) images -> (B, 1280): pooled features averaged over T (``av``'s video
+        vector)."""
+        if x.ndim == 4 and x.shape[1] == 3:
+            x = x.unsqueeze(1)  # (B, 1, C, H, W)
+        if x.ndim != 5 or x.shape[2] != 3:
+            raise ValueError(f"expected (B, T, 3, H, W) clips, got shape {tuple(x.shape)}")
+        b, t = x.shape[:2]
+        pooled = self.pool(self.encode(x.flatten(0, 1))).flatten(1)  # (B*T, 1280)
+        return pooled.unflatten(0, (b, t)).mean(dim=1)  # (B, 1280)

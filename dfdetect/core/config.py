@@ -26,6 +26,12 @@ BALANCE_MODES = ("undersample", "none")
 SCHEDULERS = ("cosine", "none")
 TEMPORAL_MODELS = ("convlstm", "mean")
 MODEL_KINDS = ("video", "frame")
+MODALITIES = ("video", "audio", "av")
+"""``model.modalities``: ``video`` (the picture only, as before), ``audio`` (the clip's log-mel only) or ``av`` (both
+branches and a fused head; a video without an audio track is then scored by the video branch alone)."""
+AUDIO_ENCODERS = ("cnn", "image")
+"""``model.audio_encoder``: ``cnn`` (a small CNN on the log-mel) or ``image`` (the image backbone on the log-mel drawn
+as a picture, as the FFDV baseline feeds a mel image to an ImageNet ResNet18)."""
 """``model.kind``: ``video`` (clips of T frames, the ConvLSTM or the frame mean) or ``frame`` (one image in, a pooled
 head, no temporal part at all: the image track's model and the frame-level baseline)."""
 
@@ -57,6 +63,11 @@ class ModelConfig:
             change) until ``train.calibrate`` fits a temperature on the validation videos into ``best.pt``
             (``logit_scale = 1 / T``, never above 1: :mod:`dfdetect.training.calibration`).
         logit_bias: see ``logit_scale``; 0 unless set by hand (calibration keeps the balanced training threshold).
+        modalities: ``"video"`` (default), ``"audio"`` or ``"av"`` (:data:`MODALITIES`): what the model hears and sees.
+            ``av`` trains three heads on the fused, the video and the audio embeddings (each with its own loss), so
+            a video without audio is scored by the video head and each branch can be read alone.
+        audio_encoder: ``"cnn"`` or ``"image"`` (:data:`AUDIO_ENCODERS`), the audio branch of ``audio``/``av``.
+        audio_channels: width of the first block of the audio CNN (doubled per block, 4 blocks).
     """
 
     kind: str = "video"
@@ -73,7 +84,9 @@ class ModelConfig:
     max_params: int = 200_000_000
     logit_scale: float = 1.0
     logit_bias: float = 0.0
-
+    modalities: str = "video"
+    audio_encoder: str = "cnn"
+    audio_channels: int = 16
 
 
 @dataclass
@@ -94,6 +107,16 @@ class DataConfig:
         balance: per-epoch real/fake balance: ``"undersample"`` (majority class sampled down to the minority each
             epoch, without deleting anything) or ``"none"``.
         workers: DataLoader workers (torch threads are reduced so the total never exceeds the cores).
+        audio_rate: audio sample rate (Hz) every track is resampled to, mono.
+        audio_seconds: length of a clip's audio window, centred on the clip's frames' time span (0.8 s = 10 frames at
+            stride 2 and 25 fps); fixed, so clips batch.
+        n_mels: mel bands of the log-mel spectrogram.
+        n_fft: FFT size of the spectrogram (samples; 400 = 25 ms at 16 kHz).
+        hop: hop between spectrogram frames (samples; 160 = 10 ms at 16 kHz).
+        fmax: highest mel band edge (Hz); 8 kHz as the FFDV baseline.
+        lead_jitter: in training, each clip's audio (real or fake alike) gets, with probability 1/2, up to this many
+            seconds of its start replaced by silence or its window moved earlier by as much: leading silence must not
+            tell real from fake (AVH-Align, CVPR 2025).
     """
 
     sample_frames: int = 15
@@ -106,6 +129,13 @@ class DataConfig:
     augment: bool = True
     balance: str = "undersample"
     workers: int = 0
+    audio_rate: int = 16000
+    audio_seconds: float = 0.8
+    n_mels: int = 64
+    n_fft: int = 400
+    hop: int = 160
+    fmax: float = 8000.0
+    lead_jitter: float = 0.2
 
 
 @dataclass
@@ -285,6 +315,17 @@ def validate_config(cfg: Config) -> None:
     """
     checks = [
         (cfg.model.kind in MODEL_KINDS, f"model.kind must be {'|'.join(MODEL_KINDS)}, got {cfg.model.kind!r}"),
+        (cfg.model.modalities in MODALITIES,
+         f"model.modalities must be {'|'.join(MODALITIES)}, got {cfg.model.modalities!r}"),
+        (cfg.model.audio_encoder in AUDIO_ENCODERS,
+         f"model.audio_encoder must be {'|'.join(AUDIO_ENCODERS)}, got {cfg.model.audio_encoder!r}"),
+        (cfg.data.audio_rate >= 4000, f"data.audio_rate must be >= 4000, got {cfg.data.audio_rate}"),
+        (cfg.data.audio_seconds > 0, f"data.audio_seconds must be > 0, got {cfg.data.audio_seconds}"),
+        (0 < cfg.data.fmax <= cfg.data.audio_rate / 2,
+         f"data.fmax must be in (0, audio_rate / 2], got {cfg.data.fmax}"),
+        (cfg.data.n_mels >= 1 and cfg.data.hop >= 1 and cfg.data.n_fft >= 2,
+         f"data.n_mels, hop, n_fft must be positive, got {cfg.data.n_mels}, {cfg.data.hop}, {cfg.data.n_fft}"),
+        (cfg.data.lead_jitter >= 0, f"data.lead_jitter must be >= 0, got {cfg.data.lead_jitter}"),
         (cfg.model.kind != "frame" or cfg.data.frames == 1,
          f"model.kind frame takes one image: data.frames must be 1, got {cfg.data.frames}"),
         (cfg.train.epochs >= 0, f"train.epochs must be >= 0, got {cfg.train.epochs}"),

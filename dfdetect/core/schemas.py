@@ -112,6 +112,7 @@ class ScoreStatus(Status):
     NO_FACE = "no_face"
     TOO_FEW_FACES = "too_few_faces"
     REJECTED = "rejected"  # listed in a crop manifest's rejects.csv
+    NO_AUDIO = "no_audio"  # an audio model's input without an audio track
     ERROR = "error"  # an unexpected failure on this input (logged); tried again by a resumed run
 
 

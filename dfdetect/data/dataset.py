@@ -41,6 +41,7 @@ from torch.utils.data import Dataset
 from dfdetect.core.config import BALANCE_MODES, DataConfig, TrainConfig
 from dfdetect.core.io import InputError
 from dfdetect.data.augmentation import augment_clip
+from dfdetect.data.av import SourceAudio, clip_audio
 from dfdetect.data.manifests import VideoCrops
 from dfdetect.data.transforms import load_crop, to_tensor_clip
 from dfdetect.data.windows import clip_windows, random_window
@@ -327,6 +328,10 @@ class ClipDataset(Dataset):
         augment: a clip augmentation (:func:`~dfdetect.data.augmentation.build_clip_augmentation`) or ``None``
             (validation).
         margin: the face margin the crops were cut with (maps boxes/landmarks into crops for blending).
+        audio: for an ``audio``/``av`` model, each video's :class:`~dfdetect.data.av.SourceAudio` by name: items then
+            also have ``mel`` (M, L) and ``has_audio`` (:func:`~dfdetect.data.av.clip_audio` of the clip's frames; a
+            twin keeps its real's audio; with ``augment``, the leading-silence jitter). ``None``: pictures only.
+        data: the audio window and log-mel settings (with ``audio``).
     """
 
     def __init__(
@@ -338,7 +343,10 @@ class ClipDataset(Dataset):
         std: Sequence[float],
         augment: Callable[..., dict] | None = None,
         margin: float = _DATA.margin,
+        audio: dict[str, SourceAudio] | None = None,
+        data: DataConfig = _DATA,
     ) -> None:
+        self.audio, self.data = audio, data
         self.videos = list(videos)
         self.specs = list(specs)
         self.size = int(size)
@@ -375,7 +383,7 @@ class ClipDataset(Dataset):
     def __getitem__(self, index: int) -> dict:
         clip, label = self.load_clip(index)
         spec = self.specs[index]
-        return {
+        item = {
             "clip": to_tensor_clip(clip, self.mean, self.std),  # (T, C, H, W)
             "label": torch.tensor(float(label)),
             "index": index,
@@ -383,6 +391,12 @@ class ClipDataset(Dataset):
             "synth": spec.synth,
             "method": spec.method if spec.synth else "",
         }
+        if self.audio is not None:
+            video = self.videos[spec.video]
+            rng = np.random.default_rng([spec.seed, 2]) if self.augment is not None else None
+            item["mel"], item["has_audio"] = clip_audio(self.audio.get(video.video), [video.frames[i] for i in
+                                                                                      spec.window], self.data, rng)
+        return item
 
 
 def video_scores(specs: Sequence[ClipSpec], clip_scores: Sequence[float], n_videos: int) -> np.ndarray:

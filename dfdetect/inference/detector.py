@@ -64,8 +64,9 @@ from dfdetect.core.io import InputError
 from dfdetect.core.runtime import resolve_device, timed
 from dfdetect.core.schemas import ScoreStatus
 from dfdetect.data import clip_windows, to_tensor_clip, view_transform
+from dfdetect.data.av import clip_audio, load_source_audio
 from dfdetect.inference.aggregate import AGGREGATIONS, aggregate_scores, image_tta_views, tta_views
-from dfdetect.inference.prepare import PreparedVideo, prepare_input
+from dfdetect.inference.prepare import PreparedVideo, prepare_audio, prepare_input
 from face_crop.detect import FaceDetector
 from models.build import load_model
 
@@ -160,6 +161,7 @@ class Detector:
         self.clips, self.tta, self.aggregate, self.batch_size = int(clips), int(tta), aggregate, int(batch_size)
         self.mean, self.std = tuple(model.mean), tuple(model.std)
         self.kind = str(getattr(model, "kind", cfg.model.kind))
+        self.modalities = str(getattr(model, "modalities", "video"))
         self._face_detector = face_detector
         self._warned_image = False
 
@@ -205,13 +207,35 @@ class Detector:
             timings: optional dict of seconds per stage (see :meth:`predict`).
         """
         if isinstance(item, PreparedVideo):
-            return item
-        return prepare_input(item, self.cfg.data, self.clips, self.face_detector, timings)
+            return self._with_sound(item)
+        if self.modalities == "audio":  # the sound only: no face to find
+            try:
+                return prepare_audio(item, self.cfg.data, self.clips)
+            except Exception as e:  # noqa: BLE001 - one bad input must not stop the batch
+                log.debug("preparing %s failed", item, exc_info=True)
+                return PreparedVideo(name=Path(item).name).failed(ScoreStatus.ERROR, f"{type(e).__name__}: {e}")
+        return self._with_sound(prepare_input(item, self.cfg.data, self.clips, self.face_detector, timings))
+
+    def _with_sound(self, prep: PreparedVideo) -> PreparedVideo:
+        """For an ``av`` model, the input's sound (:func:`dfdetect.data.av.load_source_audio`); without one, the
+        reason says the video head scores it (status stays ``ok``)."""
+        if self.modalities != "av" or prep.status != ScoreStatus.OK or prep.audio is not None:
+            return prep
+        if prep.path:
+            prep.audio = load_source_audio(prep.path, self.cfg.data)
+            why = prep.audio.reason
+        else:
+            why = "crops without their source video"
+        if prep.audio is None or prep.audio.audio is None:
+            prep.reason = f"{why}: scored by the video head alone"
+        return prep
 
     # ---------------------------------------------------------------- model
 
     def _plan(self, prep: PreparedVideo) -> list[list[tuple[list[int], str]]]:
         """Per clip, its TTA views as (frame indices, view name of :data:`dfdetect.data.TTA_VIEWS`)."""
+        if self.modalities == "audio":  # one clip per window: its frames' audio window
+            return [[(list(window), "none")] for window in prep.windows]
         if self.kind == "frame":  # every crop is a clip of its own; a video's score is the mean over its frames
             views = image_tta_views(self.tta)
             frames = [i for window in prep.windows for i in window]
@@ -238,16 +262,29 @@ class Detector:
                 by_len.setdefault(len(job[0].clips[job[1]][job[2]][0]), []).append(job)
             for group in by_len.values():
                 with timed(timings, "transform"):
-                    tensors = []
-                    for p, c, v in group:
-                        frames, view = p.clips[c][v]
-                        crops = np.stack([view_transform(p.prepared.crops[i], view) for i in frames])  # (T, H, W, 3)
-                        tensors.append(to_tensor_clip(crops, self.mean, self.std))  # (T, C, H, W)
-                    batch = torch.stack(tensors).to(self.device)  # (B, T, C, H, W)
+                    inputs = self._inputs(group)  # (clip,), (mel,) or (clip, mel, has_audio)
                 with timed(timings, "model"), torch.inference_mode():
-                    probs = self.model.probability(self.model(batch)).cpu().numpy()  # (B,) calibrated P(fake)
+                    probs = self.model.probability(self.model(*inputs)).cpu().numpy()  # (B,) calibrated P(fake)
                 for (p, c, v), prob in zip(group, probs.tolist()):
                     p.probs[(c, v)] = prob
+
+    def _inputs(self, group: Sequence[tuple[_Pending, int, int]]) -> tuple[torch.Tensor, ...]:
+        """The model's inputs for views ``(pending, clip, view)``: clips (B, T, C, H, W) and/or log-mels (B, M, L)
+        with ``has_audio`` (B,), by :attr:`modalities` (as :func:`dfdetect.training.step.model_inputs`)."""
+        out: list[torch.Tensor] = []
+        if self.modalities != "audio":
+            tensors = []
+            for p, c, v in group:
+                frames, view = p.clips[c][v]
+                crops = np.stack([view_transform(p.prepared.crops[i], view) for i in frames])  # (T, H, W, 3)
+                tensors.append(to_tensor_clip(crops, self.mean, self.std))  # (T, C, H, W)
+            out.append(torch.stack(tensors).to(self.device))  # (B, T, C, H, W)
+        if self.modalities != "video":
+            mels, has = zip(*(clip_audio(p.prepared.audio, p.clips[c][v][0], self.cfg.data) for p, c, v in group))
+            out.append(torch.stack(mels).to(self.device))  # (B, M, L)
+            if self.modalities == "av":
+                out.append(torch.stack(has).to(self.device))  # (B,)
+        return tuple(out)
 
     def _finish(self, p: _Pending) -> VideoScore:
         """The result of an input whose views have all been scored: TTA mean per clip, then the video score."""
@@ -257,6 +294,7 @@ class Detector:
             name=prep.name,
             score=aggregate_scores(clip_scores, self.aggregate),
             status=ScoreStatus.OK,
+            reason=prep.reason,
             faces=prep.faces,
             sampled=prep.sampled,
             clip_scores=clip_scores,

@@ -19,7 +19,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from dfdetect.core.io import write_bytes_atomic
 
 
-def _save(fig: Figure, path: str | Path, dpi: int = 120) -> Path:
+def save_figure(fig: Figure, path: str | Path, dpi: int = 120) -> Path:
     """Render ``fig`` on its own Agg canvas and write the PNG atomically."""
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
@@ -80,7 +80,7 @@ def plot_roc(
         ax_log.axvline(x, color="grey", lw=0.8, ls=":")
     ax_log.set_ylim(0, 1.01)
     ax_log.set_title("low false-positive region (log FPR)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_score_histogram(
@@ -137,4 +137,4 @@ def plot_score_histogram(
     ax.set_ylabel("videos")
     ax.set_title(title)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -52,6 +52,7 @@ from dfdetect.core.config import DataConfig
 from dfdetect.core.io import IMAGE_EXTENSIONS, read_image
 from dfdetect.core.runtime import timed
 from dfdetect.core.schemas import ScoreStatus
+from dfdetect.data.av import SourceAudio, load_source_audio
 from face_crop.crop import crop_face
 from face_crop.detect import Face, FaceDetector, face_side
 from face_crop.images import crop_image
@@ -81,7 +82,9 @@ class PreparedVideo:
         faces: sampled frames with a face.
         sampled: frames decoded.
         status: :attr:`ScoreStatus.OK` or why not.
-        reason: human-readable reason ("" when ok).
+        reason: human-readable reason ("" when ok; for an ``av`` model, also a note when ok: no sound).
+        path: the source file ("" for crops read from a manifest).
+        audio: its sound and frame clock (:func:`prepare_audio`, or loaded by an ``av`` detector), None until then.
     """
 
     name: str
@@ -93,6 +96,8 @@ class PreparedVideo:
     sampled: int = 0
     status: ScoreStatus = ScoreStatus.OK
     reason: str = ""
+    path: str = ""
+    audio: SourceAudio | None = None
 
     def failed(self, status: ScoreStatus, reason: str) -> PreparedVideo:
         """Mark as unscorable (keeps the counts, drops the crops).
@@ -293,7 +298,7 @@ def prepare_video(
         :func:`prepare_input`).
     """
     d = cfg_data
-    prep = PreparedVideo(name=Path(path).name, clips_per_window=1, clip_len=d.frames)
+    prep = PreparedVideo(name=Path(path).name, clips_per_window=1, clip_len=d.frames, path=str(path))
     try:
         with timed(timings, "probe"):
             scan = scan_video(path)  # one packet pass: frame count, timestamps, keyframes
@@ -374,6 +379,36 @@ def prepare_image(path_or_image: str | Path | np.ndarray, cfg_data: DataConfig,
     if made.crop is None:
         return prep.failed(ScoreStatus.NO_FACE, made.reason)
     prep.crops, prep.windows, prep.faces = {0: made.crop}, [[0]], 1  # crop (size, size, 3)
+    return prep
+
+
+def prepare_audio(path: str | Path, cfg_data: DataConfig, clips: int) -> PreparedVideo:
+    """An input of an ``audio`` model: its sound, no face (:func:`dfdetect.data.av.load_source_audio`). A video's
+    clips are its ``clips`` sampling windows' T-frame clips (the frames' times give their audio windows, as in
+    training), an audio-only file's ``clips`` windows spread over its track.
+
+    Returns:
+        ``windows``: one list of frame numbers per window (``clip_len``: T for a video, 1 for an audio-only file),
+        ``audio`` set; status ``no_audio`` (the reason says why) for a file without a readable audio track.
+
+    Example:
+        >>> prep = prepare_audio("data/samples/single_face.mp4", DataConfig(), clips=2)
+        >>> prep.status, len(prep.windows), prep.clip_len, round(prep.audio.audio.duration, 2)
+        (<ScoreStatus.OK: 'ok'>, 2, 10, 2.42)
+        >>> prepare_audio("data/samples/franck.mp4", DataConfig(), clips=2).reason
+        'no audio track'
+    """
+    d = cfg_data
+    source = load_source_audio(path, d, windows=clips)
+    prep = PreparedVideo(name=Path(path).name, path=str(path), audio=source, sampled=len(source.times),
+                         clip_len=d.frames)
+    if source.audio is None:
+        return prep.failed(ScoreStatus.NO_AUDIO, source.reason)
+    if source.audio_only:  # one pseudo-frame per window
+        prep.windows, prep.clip_len = [[k] for k in range(len(source.times))], 1
+    else:
+        starts = eval_windows(len(source.times), clips, n=d.sample_frames, stride=d.stride)
+        prep.windows = [list(w) for w in starts]
     return prep
 
 

@@ -9,8 +9,11 @@ face), ``selfswap`` (the same person's face from another moment). Modules, lowes
 :mod:`~dfdetect.synth.resample`, :mod:`~dfdetect.synth.selfswap`, :mod:`~dfdetect.synth.registry` (THE entry point:
 ``generate(name, images, faces, rng)`` on a clip of full frames or of face crops alike),
 :mod:`~dfdetect.synth.encode` (THE video writer) and :mod:`~dfdetect.synth.cli` (``python -m dfdetect synth``).
+Audio-visual fakes (:data:`AUDIO_GENERATORS`, :mod:`~dfdetect.synth.audio`): ``avshift``, ``avmoment``, ``vocoder``
+replace a clip's audio by the same person's (``generate_audio``); a visual generator's twin keeps its real audio.
 """
 
+from dfdetect.synth.audio import AUDIO_GENERATORS, AudioGenerator, GeneratedAudio, generate_audio
 from dfdetect.synth.base import Donors, Face, Generated, clip_faces
 from dfdetect.synth.cli import META_COLUMNS, NAME_PATTERN, assign_names, main
 from dfdetect.synth.encode import (
@@ -37,6 +40,10 @@ from dfdetect.synth.sbi import (
 from dfdetect.synth.track import MAX_GAP, TRACK_SIGMA, FaceLike, FaceTrack, face_arrays, track_faces, true_runs
 
 __all__ = [
+    "AUDIO_GENERATORS",
+    "AudioGenerator",
+    "GeneratedAudio",
+    "generate_audio",
     "GENERATORS", "SINGLE_IMAGE_GENERATORS", "Donors", "Face", "Generated", "Generator", "LandmarkModelError",
     "blend_region", "clip_faces",
     "dense_faces", "draw_method", "generate", "load_landmarker", "parse_mix",

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from dfdetect.core.config import BALANCE_MODES, MODEL_KINDS, add_override, load_config, overrides_from_args
+from dfdetect.core.config import BALANCE_MODES, MODALITIES, MODEL_KINDS, add_override, load_config, overrides_from_args
 from dfdetect.core.io import InputError, setup_logging
 from dfdetect.training.distributed import context_from_env
 from dfdetect.training.inputs import from_images, is_image_folder, manifest_path
@@ -77,6 +77,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--val", help="a separate validation crops manifest, or a folder of images")
     p.add_argument("--labels", help="labels CSV img_name,target (1 = fake) of a folder of images")
     p.add_argument("--split", help="split file video_name,split (train|val|test) applied to --data")
+    p.add_argument("--videos", help="folder of the source videos of --data (their sound, for --modalities audio|av)")
     p.add_argument("--out", help="run folder (default runs/run-YYYYmmdd-HHMMSS)")
     p.add_argument("--config", help="YAML config holding differences from the defaults (unknown keys are errors)")
     g = p.add_argument_group("overrides (take precedence over --config)")
@@ -88,6 +89,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     add_override(g, "--size", "data.size", "crop side fed to the model, pixels", type=int, metavar="PX")
     add_override(g, "--kind", "model.kind", "video (clips, ConvLSTM) | frame (one image, pooled head; the default "
                  "for a folder of images)", choices=MODEL_KINDS)
+    add_override(g, "--modalities", "model.modalities", "video | audio (the clip's log-mel) | av (both, fused; "
+                 "needs --videos)", choices=MODALITIES)
     add_override(g, "--backbone", "model.backbone", "efficientnet-b0 | efficientnet-lite0", metavar="NAME")
     add_override(g, "--no-pretrained", "model.pretrained", "random backbone initialisation", action="store_const",
                  const=False)
@@ -138,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out) if args.out else Path("runs") / time.strftime("run-%Y%m%d-%H%M%S")
         summary = train(
             cfg, args.data, out, val=args.val, split=args.split, resume=args.resume,
-            show_augmentations=args.show_augmentations, labels=args.labels,
+            show_augmentations=args.show_augmentations, labels=args.labels, videos=args.videos,
         )
     except InputError as e:  # includes CheckpointError
         log.error("%s", e)

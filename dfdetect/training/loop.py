@@ -49,6 +49,7 @@ from dfdetect.data import (
     val_plan,
     video_scores,
 )
+from dfdetect.data.av import SourceAudio, source_audios
 from dfdetect.training.build import (
     BEST_CHECKPOINT,
     LAST_CHECKPOINT,
@@ -168,11 +169,13 @@ def _normalization(model: nn.Module) -> tuple[tuple[float, ...], tuple[float, ..
 
 
 def _dataset(
-    videos: list[VideoCrops], specs: list[ClipSpec], model: nn.Module, cfg: Config, augment: Any
+    videos: list[VideoCrops], specs: list[ClipSpec], model: nn.Module, cfg: Config, augment: Any,
+    audio: dict[str, SourceAudio] | None = None,
 ) -> ClipDataset:
-    """The dataset of a plan, normalised for ``model``'s backbone."""
+    """The dataset of a plan, normalised for ``model``'s backbone (with each clip's sound for ``audio``/``av``)."""
     mean, std = _normalization(model)
-    return ClipDataset(videos, specs, cfg.data.size, mean, std, augment=augment, margin=cfg.data.margin)
+    return ClipDataset(videos, specs, cfg.data.size, mean, std, augment=augment, margin=cfg.data.margin,
+                       audio=audio, data=cfg.data)
 
 
 def selection_key(metrics: dict[str, float]) -> tuple[float, float]:
@@ -199,6 +202,7 @@ def validate(
     device: torch.device,
     amp_dtype: torch.dtype | None = None,
     ctx: DistContext = DistContext(),
+    audio: dict[str, SourceAudio] | None = None,
 ) -> tuple[dict[str, float], np.ndarray]:
     """Video-level validation: mean of sigmoid(logit) over the fixed clip windows, then compute_metrics.
 
@@ -212,6 +216,7 @@ def validate(
         device: where the model is.
         amp_dtype: the autocast dtype, ``None`` for fp32.
         ctx: the process's place among the torchrun processes (one process by default).
+        audio: each video's sound, for an ``audio``/``av`` model (:func:`dfdetect.data.av.source_audios`).
 
     Returns:
         The metrics (``auc``, ``log_loss``, ``accuracy`` NaN without validation videos) and the scores, float64
@@ -226,7 +231,7 @@ def validate(
         return {"auc": math.nan, "log_loss": math.nan, "accuracy": math.nan}, np.zeros(0)
     specs = val_plan(videos, cfg.data.frames, cfg.train.val_clips)
     mine = list(range(ctx.rank, len(specs), ctx.world))  # every clip for one process
-    ds = _dataset(videos, [specs[i] for i in mine], model, cfg, augment=None)
+    ds = _dataset(videos, [specs[i] for i in mine], model, cfg, augment=None, audio=audio)
     clip_scores = predict_clips(model, _loader(ds, cfg.train.batch_size, cfg.data.workers, device), device, amp_dtype)
     if ctx.enabled:
         clip_scores = gather_by_index(len(specs), mine, clip_scores, ctx)  # (n_clips,) on every rank
@@ -408,6 +413,34 @@ def _log_data(split: DataSplit, cfg: Config, data: str | Path) -> None:
                     len(split.train) - n_real)
 
 
+def _training_audio(cfg: Config, split: DataSplit, videos: str | Path | None) -> dict[str, SourceAudio] | None:
+    """The sound of every training and validation video for an ``audio``/``av`` model (None for ``video``); an
+    ``audio`` model leaves out the videos without sound (logged with the reason, and kept in ``split.skipped``).
+
+    Raises:
+        InputError: ``audio``/``av`` without ``videos``, or an ``audio`` model with visual twins (``synth_fakes``).
+    """
+    modalities = cfg.model.modalities
+    if modalities == "video":
+        return None
+    if videos is None:
+        raise InputError(f"model.modalities {modalities} needs --videos DIR: the videos the crops were cut from "
+                         "(the crops manifest holds pictures only; the sound is read from the source files)")
+    if modalities == "audio" and cfg.train.synth_fakes > 0:
+        raise InputError("model.modalities audio: the twins of train.synth_fakes are visual fakes with their real "
+                         "sound; set train.synth_fakes 0 (--synth-fakes 0)")
+    audio = source_audios([v.video for v in split.train + split.val], videos, cfg.data)
+    if modalities == "audio":
+        for part in (split.train, split.val):
+            kept = [v for v in part if audio[v.video].audio is not None]
+            for v in part:
+                if audio[v.video].audio is None:
+                    log.warning("%s left out of the audio model: %s", v.video, audio[v.video].reason)
+                    split.skipped[v.video] = f"no sound for the audio model: {audio[v.video].reason}"
+            part[:] = kept
+    return audio
+
+
 def train(
     cfg: Config,
     data: str | Path,
@@ -418,6 +451,7 @@ def train(
     show_augmentations: int = 0,
     stop_after: int | None = None,
     labels: str | Path | None = None,
+    videos: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train a clip model (or a frame model) on a face-crop manifest or a folder of images and write the run folder.
 
@@ -437,6 +471,9 @@ def train(
         show_augmentations: write this many augmented clips to ``out/augmentations.png`` before training.
         stop_after: stop after this many epochs in this call (a time-boxed job; continue later with ``resume``).
         labels: ``img_name,target`` labels of a folder of images.
+        videos: the folder of the videos the crops were cut from (``model.modalities: audio | av``): a video's sound
+            is ``videos/<video>`` (the manifest's name is the source file's name), its clips' windows from the crops'
+            frame numbers and the file's timestamps (:func:`dfdetect.data.av.source_audios`).
 
     Returns:
         The run summary also written to ``run.json`` (status ``done``, or ``stopped`` after ``stop_after``).
@@ -469,6 +506,7 @@ def train(
     threads = (set_cpu_threads(cfg.data.workers, ctx.local_world) if device.type == "cpu"
                else torch.get_num_threads())
     ds_split = prepare_data(data, val=val, split=split, seed=cfg.train.seed)
+    audio = _training_audio(cfg, ds_split, videos)
     _log_data(ds_split, cfg, data)
 
     state = build_training(cfg, device, ckpt)
@@ -483,7 +521,7 @@ def train(
         out.mkdir(parents=True, exist_ok=True)
         save_config(cfg, out / "config.yaml")
     inputs = {k: (str(Path(v).resolve()) if v is not None else None) for k, v in
-              {**given, "split_file": split, "data_crops": data, "val_crops": val}.items()}
+              {**given, "split_file": split, "data_crops": data, "val_crops": val, "videos": videos}.items()}
     run = RunFolder(out, cfg, ds_split, device, threads, inputs, writes=ctx.main)
     run.model_size = {"kind": cfg.model.kind, "params": size.params, "thop_params": size.thop_params,
                       "macs": size.macs, "input_shape": list(size.input_shape)}
@@ -491,7 +529,7 @@ def train(
     augment = build_clip_augmentation(cfg.data.size) if cfg.data.augment else None
     if show_augmentations > 0 and ctx.main:
         specs = training_clips(ds_split.train, cfg, show_augmentations, first_epoch=state.start_epoch)
-        render_clips(_dataset(ds_split.train, specs, state.model, cfg, augment), range(len(specs)),
+        render_clips(_dataset(ds_split.train, specs, state.model, cfg, augment, audio), range(len(specs)),
                      out / AUGMENTATIONS_FILE)
         log.info("wrote %s", out / AUGMENTATIONS_FILE)
 
@@ -505,9 +543,9 @@ def train(
                 cfg.train.synth_methods,
             )
             lr = state.optimizer.param_groups[0]["lr"]
-            train_loss = train_epoch(state, _dataset(ds_split.train, specs, state.model, cfg, augment), cfg, device,
-                                     desc=f"epoch {epoch + 1}/{cfg.train.epochs}", ctx=ctx)
-            metrics, scores = validate(state.model, ds_split.val, cfg, device, state.amp_dtype, ctx)
+            train_loss = train_epoch(state, _dataset(ds_split.train, specs, state.model, cfg, augment, audio), cfg,
+                                     device, desc=f"epoch {epoch + 1}/{cfg.train.epochs}", ctx=ctx)
+            metrics, scores = validate(state.model, ds_split.val, cfg, device, state.amp_dtype, ctx=ctx, audio=audio)
         row = _epoch_row(epoch + 1, train_loss, metrics, timings["epoch"], counts, lr)
         improved = _add_epoch(state, row, metrics, has_val=bool(ds_split.val))
         log.info(
@@ -519,13 +557,14 @@ def train(
 
     done = len(state.history) >= cfg.train.epochs
     if done and ctx.main:
-        run.calibration = calibrate_best(out, cfg, ds_split.val, device)
+        run.calibration = calibrate_best(out, cfg, ds_split.val, device, audio)
     summary = run.write_summary(state, status=RunStatus.DONE if done else RunStatus.STOPPED)
     shutdown(ctx)  # the other ranks wait for rank 0's last writes
     return summary
 
 
-def calibrate_best(out: Path, cfg: Config, videos: list[VideoCrops], device: torch.device) -> dict[str, Any] | None:
+def calibrate_best(out: Path, cfg: Config, videos: list[VideoCrops], device: torch.device,
+                   audio: dict[str, SourceAudio] | None = None) -> dict[str, Any] | None:
     """Fit temperature scaling (never sharper: ``T >= 1``) on ``best.pt``'s validation clip logits and write it into
     ``best.pt``'s config (``model.logit_scale = 1 / T``; :mod:`dfdetect.training.calibration` says why).
 
@@ -537,6 +576,7 @@ def calibrate_best(out: Path, cfg: Config, videos: list[VideoCrops], device: tor
         cfg: the run's config.
         videos: the labelled validation videos.
         device: where to run the model.
+        audio: each video's sound, for an ``audio``/``av`` model.
 
     Returns:
         ``{"scale", "temperature", "val_log_loss_before", "val_log_loss_after", "n_clips"}`` (also in ``run.json``)
@@ -554,7 +594,7 @@ def calibrate_best(out: Path, cfg: Config, videos: list[VideoCrops], device: tor
     model = build_model(dataclasses.replace(cfg.model, pretrained=False)).to(device)
     model.load_state_dict(ckpt["model"], strict=True)
     specs = val_plan(videos, cfg.data.frames, cfg.train.val_clips)
-    ds = _dataset(videos, specs, model, cfg, augment=None)
+    ds = _dataset(videos, specs, model, cfg, augment=None, audio=audio)
     # the trained model's own scale and bias (1 and 0 unless the config set them) stay under the temperature
     logits = cfg.model.logit_scale * predict_logits(model, _loader(ds, cfg.train.batch_size, cfg.data.workers, device),
                                                     device)

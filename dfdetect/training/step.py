@@ -21,6 +21,37 @@ from torch.utils.data import DataLoader
 
 from dfdetect.core.runtime import autocast
 
+AUX_WEIGHT = 0.5
+"""Weight of the video and audio heads' losses beside the fused head's in an ``av`` model (each branch keeps learning
+on its own, so it can score alone: a video without audio gets the video head)."""
+
+
+def model_inputs(model: nn.Module, batch: dict[str, torch.Tensor], device: torch.device) -> tuple[torch.Tensor, ...]:
+    """What ``model`` is called with, by its ``modalities``: ``(clip,)``, ``(mel,)`` or ``(clip, mel, has_audio)``.
+
+    Example:
+        >>> batch = {"clip": torch.zeros(2, 1, 3, 4, 4), "mel": torch.zeros(2, 64, 81)}
+        >>> [tuple(t.shape) for t in model_inputs(nn.Identity(), batch, torch.device("cpu"))]
+        [(2, 1, 3, 4, 4)]
+    """
+    modalities = getattr(model, "modalities", "video")
+    if modalities == "audio":
+        return (batch["mel"].to(device, non_blocking=True),)  # (B, M, L)
+    clip = batch["clip"].to(device, non_blocking=True)  # (B, T, C, H, W)
+    if modalities == "av":
+        has_audio = batch.get("has_audio")
+        return clip, batch["mel"].to(device, non_blocking=True), (None if has_audio is None else has_audio.to(device))
+    return (clip,)
+
+
+def batch_loss(criterion: nn.Module, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The loss of (B,) logits, or of an ``av`` model's (B, 3) ``[fused, video, audio]``: the fused head's plus
+    :data:`AUX_WEIGHT` times each branch head's."""
+    logits = logits.float()
+    if logits.ndim == 1:
+        return criterion(logits, y)
+    return criterion(logits[:, 0], y) + AUX_WEIGHT * (criterion(logits[:, 1], y) + criterion(logits[:, 2], y))
+
 
 def train_step(
     model: nn.Module,
@@ -35,9 +66,11 @@ def train_step(
     """One optimiser step on a batch of clips: forward (autocast when ``amp_dtype``), loss in fp32, scaled backward.
 
     Args:
-        model: clips ``(B, T, C, H, W)`` -> logits ``(B,)``; in train mode (the caller sets it).
+        model: clips ``(B, T, C, H, W)`` -> logits ``(B,)``; in train mode (the caller sets it). An audio or ``av``
+            model takes what :func:`model_inputs` gives it.
         batch: ``clip`` float ``(B, T, C, H, W)`` and ``label`` float ``(B,)`` (1 = fake), as
-            :class:`~dfdetect.data.ClipDataset` batches them.
+            :class:`~dfdetect.data.ClipDataset` batches them; ``mel`` ``(B, M, L)`` (and optionally ``has_audio``)
+            for audio and ``av`` models.
         optimizer: steps the trainable parameters.
         scaler: a GradScaler (disabled unless fp16: it then passes the loss and the step through unchanged).
         criterion: the loss on (logits, labels), e.g. ``BCEWithLogitsLoss``.
@@ -49,12 +82,12 @@ def train_step(
     Returns:
         The batch's mean loss (unweighted), a detached 0-d float32 tensor on ``device``.
     """
-    x = batch["clip"].to(device, non_blocking=True)  # (B, T, C, H, W)
+    inputs = model_inputs(model, batch, device)  # (clip,), (mel,) or (clip, mel, has_audio)
     y = batch["label"].to(device)  # (B,)
     optimizer.zero_grad(set_to_none=True)
     with autocast(device, amp_dtype):
-        logits = model(x)  # (B,)
-    loss = criterion(logits.float(), y)
+        logits = model(*inputs)  # (B,) or (B, 3)
+    loss = batch_loss(criterion, logits, y)
     scaler.scale(loss * loss_weight if loss_weight != 1.0 else loss).backward()
     scaler.step(optimizer)
     scaler.update()
@@ -63,7 +96,8 @@ def train_step(
 
 @torch.no_grad()
 def predict_batch(
-    model: nn.Module, batch: dict[str, torch.Tensor], device: torch.device, amp_dtype: torch.dtype | None = None
+    model: nn.Module, batch: dict[str, torch.Tensor], device: torch.device, amp_dtype: torch.dtype | None = None,
+    head: int = 0,
 ) -> torch.Tensor:
     """The logits of a batch of clips, without gradients (the caller picks train or eval mode).
 
@@ -72,14 +106,14 @@ def predict_batch(
         batch: ``clip`` float ``(B, T, C, H, W)``.
         device: where the model is.
         amp_dtype: the autocast dtype, ``None`` for fp32.
+        head: for an ``av`` model, the column of ``[fused, video, audio]`` returned.
 
     Returns:
         float32 logits ``(B,)`` on ``device``.
     """
-    x = batch["clip"].to(device, non_blocking=True)  # (B, T, C, H, W)
     with autocast(device, amp_dtype):
-        logits = model(x)  # (B,)
-    return logits.float()
+        logits = model(*model_inputs(model, batch, device))  # (B,) or (B, 3)
+    return (logits[:, head] if logits.ndim == 2 else logits).float()
 
 
 def predict_logits(

