@@ -18,6 +18,9 @@ COMMANDS = {
     "demo-image": ("dfdetect.demo.image", "the image track's demo: face images -> frame model -> held-out AUC"),
     "grid": ("dfdetect.demo.grids", "write PNG grids of augmented training clips"),
     "score": ("dfdetect.inference.score_cli", "score videos or face images with a checkpoint"),
+    "explain": ("dfdetect.inference.explain", "write Grad-CAM heat maps of the face crops the model scored"),
+    "export": ("dfdetect.inference.export", "export a checkpoint to ONNX or TorchScript"),
+    "serve": ("dfdetect.serve.cli", "the scoring web page and REST API (FastAPI + uvicorn)"),
 }
 
 

@@ -52,6 +52,7 @@ from pytorch_grad_cam.utils.image import show_cam_on_image
 from pytorch_grad_cam.utils.model_targets import BinaryClassifierOutputTarget
 from torch import nn
 
+from dfdetect.core.config import ServeConfig
 from dfdetect.core.io import InputError, setup_logging, write_bytes_atomic, write_json
 from dfdetect.core.schemas import ScoreStatus
 from dfdetect.inference.detector import Detector, VideoScore
@@ -59,7 +60,7 @@ from dfdetect.inference.prepare import PreparedVideo
 
 log = logging.getLogger(__name__)
 
-MAX_CLIPS = 4
+MAX_CLIPS = ServeConfig().max_clips
 """Clips explained per input by default (a video model's clip is T crops, so up to 4 * T heat maps)."""
 HEATMAP_WEIGHT = 0.45
 """How much of the colour map is blended over the crop (``show_cam_on_image``'s ``image_weight`` is 1 minus it)."""
