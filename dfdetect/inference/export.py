@@ -31,11 +31,13 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +58,8 @@ FORMATS = ("onnx", "torchscript")
 CONFIG_KEY = "dfdetect_config"
 """ONNX metadata key (and, + ``.json``, the TorchScript extra file) holding the resolved config as JSON."""
 INPUT_NAME, OUTPUT_NAME = "clips", "logit"
+QUIET_LOGGERS = ("onnx_ir", "onnxscript", "torch.onnx", "torch.export")
+"""Loggers of the exporter's internals (about 70 INFO lines per export), held at WARNING while it runs."""
 OPSET = 18
 """The ONNX opset written (the dynamo exporter's; onnxruntime 1.32 runs it)."""
 
@@ -70,6 +74,20 @@ def export_input(cfg: Config, batch: int = 2) -> torch.Tensor:
     """
     t = 1 if cfg.model.kind == "frame" else cfg.data.frames
     return torch.zeros(batch, t, 3, cfg.data.size, cfg.data.size)
+
+
+@contextlib.contextmanager
+def _quiet(names: tuple[str, ...]) -> Iterator[None]:
+    """Hold the named loggers at WARNING inside the block (their levels are restored after)."""
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 def export_model(weights: str | Path, fmt: str, out: str | Path) -> Path:
@@ -96,7 +114,7 @@ def export_model(weights: str | Path, fmt: str, out: str | Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".export-") as tmp:
         staged = Path(tmp) / out.name
-        with warnings.catch_warnings():  # the exporters' deprecation and tracer warnings are about their internals
+        with warnings.catch_warnings(), _quiet(QUIET_LOGGERS):  # the exporters' notes are about their internals
             warnings.simplefilter("ignore")
             if fmt == "onnx":
                 batch = torch.export.Dim("batch", min=1, max=4096)
