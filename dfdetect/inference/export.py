@@ -142,7 +142,7 @@ class OnnxClassifier:
     Args:
         path: an ONNX file written by :func:`export_model`.
         cfg: its config (from the file's metadata; :func:`load_onnx`).
-        threads: onnxruntime intra-op threads (0 = its default, the core count).
+        threads: onnxruntime intra-op threads (0 = as many as torch uses, ``torch.get_num_threads()``).
 
     Attributes:
         input_shape: ``(T, 3, S, S)``: what one clip must be (fixed at export).
@@ -151,7 +151,10 @@ class OnnxClassifier:
 
     def __init__(self, path: str | Path, cfg: Config, threads: int = 0) -> None:
         options = ort.SessionOptions()
-        options.intra_op_num_threads = int(threads)
+        options.intra_op_num_threads = int(threads) or torch.get_num_threads()
+        # No busy-waiting between runs: spinning onnxruntime threads slowed the torch face detector beside them ~10x
+        # on 2 cores (bench/score.py).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # errors only
         self.session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
         self.path, self.cfg = Path(path), cfg
