@@ -15,7 +15,8 @@ PAGE = """<!doctype html>
 body{font-family:system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d232b}
 header{background:#1d232b;color:#fff;padding:12px 24px}header h1{font-size:20px;margin:0}
 header small{color:#aab}main{max-width:1000px;margin:0 auto;padding:16px 24px}
-#drop{display:block;border:2px dashed #8894a5;border-radius:10px;padding:28px;text-align:center;background:#fff;cursor:pointer}
+#drop{display:block;border:2px dashed #8894a5;border-radius:10px;padding:28px;text-align:center;background:#fff;
+  cursor:pointer}
 #drop.over{background:#e8f0ff;border-color:#3d6fd8}
 .card{background:#fff;border-radius:10px;padding:16px;margin-top:16px;box-shadow:0 1px 3px #0002}
 #score{font-size:44px;font-weight:700}#verdict{font-size:22px;font-weight:600;margin-left:12px}
