@@ -93,6 +93,7 @@ def test_onnx_batch_is_dynamic_and_calibration_travels(untrained_checkpoints: di
         onnx_model(torch.zeros(1, 2, 3, 64, 64))
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
 def test_torchscript_gives_the_torch_logits_with_another_batch(
     untrained_checkpoints: dict[str, Path], exported: dict[str, Path], one_torch_thread: None
 ) -> None:
