@@ -9,6 +9,11 @@ frames), ``detect`` (``FaceDetector.detect_all``: one batched MTCNN call on down
 crops -> normalised tensor) and ``model``.
 Target: at most 2 s per 1080p video on a 2-core CPU with the default settings (one window of 15 frames, T = 10).
 
+Torch and onnxruntime side by side (``--onnx``, on by default): the checkpoint is also exported to ONNX
+(:func:`dfdetect.inference.export.export_model`, T fixed, batch dynamic) and the same videos are scored by
+``Detector.load("model.onnx")`` on the CPU; ``runtime`` says which, ``max_abs_diff`` is the largest score difference
+from torch over the videos (the export promises 1e-4).
+
 The 1080p video is made once by :func:`bench.common.make_hd_video` from a sample
 (``bench_out/hd_10s_1080p.mp4``, shared with bench/prep.py); the
 sample itself (640x360) is timed too. Without ``--weights`` an untrained model of ``--backbone`` is saved to a
@@ -18,6 +23,7 @@ with its stages, and the fastest total.
 
 Usage:
     python bench/score.py --samples data/samples [--weights runs/x/best.pt] [--repeat 3] [--tta 1] [--clips 1]
+        [--no-onnx]
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from dfdetect.core.checkpoint import save_checkpoint  # noqa: E402
 from dfdetect.core.config import Config  # noqa: E402
 from dfdetect.core.io import InputError, setup_logging, write_csv  # noqa: E402
 from dfdetect.inference.detector import TIMING_STAGES, Detector  # noqa: E402
+from dfdetect.inference.export import export_model  # noqa: E402
 from frame_extraction.decode import probe_video  # noqa: E402
 from models.build import build_model  # noqa: E402
 
@@ -61,6 +68,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--tta", type=int, default=1, help="views per clip")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, the core count)")
+    p.add_argument("--no-onnx", dest="onnx", action="store_false", help="time torch only (no ONNX export)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -88,7 +96,7 @@ def time_video(det: Any, video: Path, repeat: int) -> dict[str, Any]:
     runs.sort(key=lambda r: r[0])
     total, t, result = runs[len(runs) // 2]
     row: dict[str, Any] = {"video": video.name, "total_s": total, "status": result.status, "faces": result.faces,
-                           "sampled": result.sampled, "min_total_s": runs[0][0]}
+                           "sampled": result.sampled, "min_total_s": runs[0][0], "score": result.score}
     for s in TIMING_STAGES:
         row[f"{s}_s"] = t.get(s, 0.0)
     row["other_s"] = max(0.0, total - sum(row[f"{s}_s"] for s in TIMING_STAGES))
@@ -106,27 +114,38 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s not found (run `make data`)", source)
         return 2
     hd = make_hd_video(source, out / HD_NAME)
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
             weights = Path(args.weights) if args.weights else untrained_checkpoint(Path(tmp), args.backbone)
-            det = Detector.load(weights, device=args.device, clips=args.clips, tta=args.tta)
+            runtimes = {"torch": weights}
+            if args.onnx:
+                runtimes["onnxruntime"] = export_model(weights, "onnx", Path(tmp) / "model.onnx")
+            # onnxruntime runs on the CPU here; torch on --device
+            detectors = {name: Detector.load(path, device=args.device if name == "torch" else "cpu", clips=args.clips,
+                                             tta=args.tta) for name, path in runtimes.items()}
         except InputError as e:
             log.error("%s", e)
             return 2
+        det = detectors["torch"]
         d = det.cfg.data
         log.info("%s on %s, %d window(s) x %d frames (stride %d), T = %d, %d px, TTA %d, %d torch threads",
                  det.cfg.model.backbone, det.device, det.clips, d.sample_frames, d.stride, d.frames, d.size, det.tta,
                  torch.get_num_threads())
-        list(det.predict([hd]))  # warm-up, untimed
-        rows = []
-        for video in (hd, source):
-            info = probe_video(video)
-            row = time_video(det, video, args.repeat)
-            row["resolution"] = f"{info.width}x{info.height}"
-            row["videos_per_s"] = 1.0 / row["total_s"]
-            rows.append(row)
-    columns = ["video", "resolution", "videos_per_s", "total_s", "min_total_s", *(f"{s}_s" for s in TIMING_STAGES),
-               "other_s", "faces", "sampled", "status"]
+        for runtime, runtime_det in detectors.items():
+            list(runtime_det.predict([hd]))  # warm-up, untimed
+            for video in (hd, source):
+                info = probe_video(video)
+                row = time_video(runtime_det, video, args.repeat)
+                row["runtime"] = runtime
+                row["resolution"] = f"{info.width}x{info.height}"
+                row["videos_per_s"] = 1.0 / row["total_s"]
+                rows.append(row)
+    torch_scores = {r["video"]: r["score"] for r in rows if r["runtime"] == "torch"}
+    for r in rows:
+        r["max_abs_diff"] = abs(r["score"] - torch_scores[r["video"]])
+    columns = ["runtime", "video", "resolution", "videos_per_s", "total_s", "min_total_s",
+               *(f"{s}_s" for s in TIMING_STAGES), "other_s", "faces", "sampled", "status", "score", "max_abs_diff"]
     write_csv(out / "score.csv", rows, columns)
     shares = ", ".join(f"{s} {100 * rows[0][f'{s}_s'] / rows[0]['total_s']:.0f}%" for s in TIMING_STAGES)
     verdict = "within" if rows[0]["total_s"] <= TARGET_S else "OVER"

@@ -21,6 +21,9 @@ COMMANDS = {
     "score": ("dfdetect.inference.score_cli", "score videos or face images with a checkpoint"),
     "pack-shards": ("dfdetect.data.shards", "write a crops manifest's face crops into WebDataset tar shards"),
     "merge": ("dfdetect.merge", "join the --shard K/N outputs of frame_extraction, face_crop, synth or eval.py"),
+    "explain": ("dfdetect.inference.explain", "write Grad-CAM heat maps of the face crops the model scored"),
+    "export": ("dfdetect.inference.export", "export a checkpoint to ONNX or TorchScript"),
+    "serve": ("dfdetect.serve.cli", "the scoring web page and REST API (FastAPI + uvicorn)"),
 }
 
 

@@ -130,3 +130,36 @@ def tiny_image_run(face_images: Path, tmp_path_factory: pytest.TempPathFactory) 
     finally:
         torch.set_num_threads(threads)
     return run
+
+
+UNTRAINED_CALIBRATION = (1.5, -0.2)
+"""logit_scale, logit_bias of the untrained checkpoints: not the identity, so tests see whether calibration travels."""
+
+
+@pytest.fixture(scope="session")
+def untrained_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """``{"video": path, "frame": path}``: efficientnet-lite0 checkpoints with the shipped ImageNet encoder and an
+    untrained head (seeded; its last layer scaled up so that scores spread over inputs instead of all sitting within
+    1e-3 of each other), 64 px crops; the video model a ConvLSTM over T = 4 of 8 sampled frames (2 faces per window
+    suffice). PLUMBING ONLY: for the serving, export and heat-map tests, where what matters is that every path gives
+    the same numbers for the same input, not what they mean."""
+    import torch
+
+    from dfdetect.core.checkpoint import save_checkpoint
+    from dfdetect.core.config import Config, DataConfig, ModelConfig
+    from models.build import build_model
+
+    root = tmp_path_factory.mktemp("untrained")
+    scale, bias = UNTRAINED_CALIBRATION
+    out = {}
+    for kind, frames in (("video", TINY_FRAMES), ("frame", 1)):
+        cfg = Config(model=ModelConfig(kind=kind, backbone="efficientnet-lite0", pretrained=True, logit_scale=scale,
+                                       logit_bias=bias),
+                     data=DataConfig(size=CROP_SIZE, frames=frames, sample_frames=SAMPLE_FRAMES, min_faces=MIN_FACES))
+        torch.manual_seed(0)
+        model = build_model(cfg.model)
+        with torch.no_grad():
+            model.head[-1].weight.mul_(100.0)  # (1, fc_hidden): logits spread by ~1 instead of ~1e-2
+        out[kind] = root / f"{kind}.pt"
+        save_checkpoint(out[kind], model, cfg)
+    return out

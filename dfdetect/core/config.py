@@ -187,6 +187,29 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
+@dataclass
+class ServeConfig:
+    """``python -m dfdetect serve``: the web page and REST API (not part of a run's config nor of a checkpoint).
+
+    Attributes:
+        host: address to bind; localhost by default (reachable from this machine only).
+        port: TCP port.
+        max_upload_mb: largest upload accepted, in MB (10^6 bytes), enforced while the body streams in.
+        timeout_s: seconds a request may take, waiting for a free worker included; then 504 with the reason.
+        workers: requests scored at the same time (more wait their turn, inside their time limit).
+        threshold: the verdict "fake" from this P(fake) on.
+        max_clips: clips explained with heat maps per input.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_upload_mb: float = 200.0
+    timeout_s: float = 120.0
+    workers: int = 2
+    threshold: float = 0.5
+    max_clips: int = 4
+
+
 def _coerce(value: Any, tp: Any, key: str) -> Any:
     """Check/convert a YAML or CLI value to the dataclass field's type (ints accepted for floats)."""
     origin = typing.get_origin(tp)

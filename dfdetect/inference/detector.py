@@ -66,6 +66,7 @@ from dfdetect.core.schemas import ScoreStatus
 from dfdetect.data import clip_windows, to_tensor_clip, view_transform
 from dfdetect.data.av import clip_audio, load_source_audio
 from dfdetect.inference.aggregate import AGGREGATIONS, aggregate_scores, image_tta_views, tta_views
+from dfdetect.inference.export import OnnxClassifier, load_onnx
 from dfdetect.inference.prepare import PreparedVideo, prepare_audio, prepare_input
 from face_crop.detect import FaceDetector
 from models.build import load_model
@@ -124,7 +125,8 @@ class Detector:
     """Scores videos and face images with a trained checkpoint (see the module docstring for the pipeline).
 
     Args:
-        model: a :class:`models.Classifier` of ``cfg.model.kind`` (put in eval mode here).
+        model: a :class:`models.Classifier` of ``cfg.model.kind`` (put in eval mode here), or an
+            :class:`~dfdetect.inference.export.OnnxClassifier`.
         cfg: the checkpoint's config (``cfg.data`` gives sampling, crop margin/size, T; ``cfg.model.kind`` what a clip
             is).
         device: torch device for the model and the face detector.
@@ -141,7 +143,7 @@ class Detector:
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: torch.nn.Module | OnnxClassifier,
         cfg: Config,
         device: str = "cpu",
         clips: int | None = None,
@@ -175,10 +177,12 @@ class Detector:
         aggregate: str = "mean",
         batch_size: int = BATCH_SIZE,
     ) -> Detector:
-        """Rebuild the model from a checkpoint alone (:func:`models.build.load_model`: strict, weights_only).
+        """Rebuild the model from a checkpoint alone (:func:`models.build.load_model`: strict, weights_only), or open
+        an ONNX file written by ``python -m dfdetect export`` (:func:`~dfdetect.inference.export.load_onnx`: run by
+        onnxruntime on the CPU, its clip length T fixed at export, its config read from the file).
 
         Args:
-            weights: a checkpoint written by ``train.py``.
+            weights: a checkpoint written by ``train.py``, or a ``.onnx`` export of one.
             device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
             clips, tta, aggregate, batch_size: as in :class:`Detector`.
 
@@ -187,6 +191,10 @@ class Detector:
                 (names the missing/unexpected keys).
             InputError: CUDA asked for but not available, or a bad setting.
         """
+        if Path(weights).suffix.lower() == ".onnx":
+            onnx_model, cfg = load_onnx(weights)
+            return cls(onnx_model, cfg, device="cpu", clips=clips, tta=tta, aggregate=aggregate,  # type: ignore[arg-type]
+                       batch_size=batch_size)
         dev = str(resolve_device(device))
         model, cfg = load_model(weights, device=dev)
         return cls(model, cfg, device=dev, clips=clips, tta=tta, aggregate=aggregate, batch_size=batch_size)
@@ -234,6 +242,10 @@ class Detector:
 
     def _plan(self, prep: PreparedVideo) -> list[list[tuple[list[int], str]]]:
         """Per clip, its TTA views as (frame indices, view name of :data:`dfdetect.data.TTA_VIEWS`)."""
+        fixed = getattr(self.model, "input_shape", None)  # (T, 3, S, S) of an exported model: T fixed at export
+        if fixed is not None and self.kind == "video" and prep.clip_len != fixed[0]:
+            raise InputError(f"the exported model takes clips of T = {fixed[0]} frames (fixed at export); this input "
+                             f"gives clips of {prep.clip_len} (an image, or per-frame scores): use the checkpoint")
         if self.modalities == "audio":  # one clip per window: its frames' audio window
             return [[(list(window), "none")] for window in prep.windows]
         if self.kind == "frame":  # every crop is a clip of its own; a video's score is the mean over its frames
@@ -250,6 +262,23 @@ class Detector:
                 views = tta_views(cw, len(window), self.tta)
                 clips.append([([window[i] for i in idx], "hflip" if flip else "none") for idx, flip in views])
         return clips
+
+    def clip_tensor(self, prep: PreparedVideo, frames: Sequence[int], view: str = "none") -> torch.Tensor:
+        """THE model input of one clip view: the crops of ``frames`` in ``view`` (:data:`dfdetect.data.TTA_VIEWS`)
+        through :func:`dfdetect.data.to_tensor_clip` -> float32 ``(T, C, H, W)``, normalised for the model.
+
+        Used by scoring and by the heat maps (:mod:`dfdetect.inference.explain`), so both see the same tensor.
+        """
+        crops = np.stack([view_transform(prep.crops[i], view) for i in frames])  # (T, H, W, 3) uint8
+        return to_tensor_clip(crops, self.mean, self.std)  # (T, C, H, W)
+
+    def clips_of(self, prep: PreparedVideo) -> list[list[int]]:
+        """The frame indices of each clip the model scores for ``prep`` (its first TTA view, as ``clip_frames``).
+
+        Raises:
+            InputError: an exported model whose fixed T does not fit this input.
+        """
+        return [views[0][0] for views in self._plan(prep)]
 
     def _forward(self, pending: Sequence[_Pending], timings: dict[str, float] | None) -> None:
         """Run every view of the pending inputs through the model, ``batch_size`` views per forward."""
@@ -273,11 +302,7 @@ class Detector:
         with ``has_audio`` (B,), by :attr:`modalities` (as :func:`dfdetect.training.step.model_inputs`)."""
         out: list[torch.Tensor] = []
         if self.modalities != "audio":
-            tensors = []
-            for p, c, v in group:
-                frames, view = p.clips[c][v]
-                crops = np.stack([view_transform(p.prepared.crops[i], view) for i in frames])  # (T, H, W, 3)
-                tensors.append(to_tensor_clip(crops, self.mean, self.std))  # (T, C, H, W)
+            tensors = [self.clip_tensor(p.prepared, *p.clips[c][v]) for p, c, v in group]  # (T, C, H, W) each
             out.append(torch.stack(tensors).to(self.device))  # (B, T, C, H, W)
         if self.modalities != "video":
             mels, has = zip(*(clip_audio(p.prepared.audio, p.clips[c][v][0], self.cfg.data) for p, c, v in group))

@@ -30,6 +30,7 @@ LAYERS = {
     "dfdetect.training": 4,
     "dfdetect.inference": 4,
     "dfdetect.demo": 5,
+    "dfdetect.serve": 5,  # the web page and REST API, above inference (never imported by demo, nor it by demo)
     "dfdetect": 6,  # the package face (lazy Detector) and `python -m dfdetect`
     "train": 6,
     "eval": 6,

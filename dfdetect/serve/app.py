@@ -1,0 +1,292 @@
+"""The web app: ``GET /`` (the page), ``POST /v1/score`` (a file -> JSON), ``GET /healthz``, OpenAPI at ``/docs``.
+
+Why FastAPI + uvicorn: typed request/response models that become the OpenAPI docs by themselves, async request
+handling (an upload streams to disk without holding a worker thread), a plain thread pool for the CPU-bound scoring,
+and both are widely used and kept up to date; Gradio would bring its own page and upload handling, which this
+endpoint must control (limits, sniffing, cleanup).
+
+One request, top to bottom (:func:`create_app`'s ``score``):
+
+1. A private folder ``<tmp>/dfdetect-serve-XXXX/req-XXXX`` (mode 0700, :func:`tempfile.mkdtemp`) for this request.
+2. :func:`dfdetect.serve.uploads.receive_upload`: the body streamed there, refused past ``max_upload_mb`` while it
+   streams, the content sniffed (the name and ``Content-Type`` are never trusted, the name never used as a path).
+3. :func:`score_file` in a worker thread (at most ``workers`` at a time; the face detector and model are shared and
+   only read): THE scoring path (:meth:`dfdetect.inference.Detector.predict` on the prepared input), per-frame
+   scores (:meth:`~dfdetect.inference.Detector.frame_scores` on the same crops) and, when asked, the heat maps
+   (:class:`dfdetect.inference.explain.Explainer`, on its own model copy).
+4. The whole request has ``timeout_s`` (waiting for a worker included): past it the answer is 504 with the reason;
+   a scoring already running cannot be interrupted (a thread), it finishes in the background and its result is
+   dropped.
+5. The folder is removed whatever happened: by the request when scoring never started, else by the worker when it
+   ends. The app's temporary root is removed at shutdown.
+
+Each request has its own folder, its own prepared input and its own result object: nothing is shared between requests
+but the read-only models, so results cannot mix and a bad file only ever affects its own answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import anyio
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel
+
+from dfdetect.core.config import ServeConfig
+from dfdetect.core.io import InputError
+from dfdetect.core.schemas import ScoreStatus
+from dfdetect.inference import NEUTRAL_SCORE, Detector
+from dfdetect.inference.explain import Explainer
+from dfdetect.inference.export import OnnxClassifier
+from dfdetect.serve.page import PAGE
+from dfdetect.serve.uploads import UploadError, receive_upload
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "v1"
+
+
+class ClipScore(BaseModel):
+    frames: list[int]
+    score: float
+
+
+class FrameScore(BaseModel):
+    frame: int
+    score: float
+
+
+class HeatMapOut(BaseModel):
+    clip: int
+    frame: int
+    png: str  # data:image/png;base64,...
+
+
+class ScoreResponse(BaseModel):
+    """The answer of ``POST /v1/score`` (also for a refused upload: score 0.5, the status and the reason)."""
+
+    name: str
+    score: float
+    verdict: str  # "fake", "real" or "not scored"
+    threshold: float
+    status: str  # ok, unreadable, no_face, too_few_faces, error, too_large, timeout
+    reason: str
+    faces: int = 0
+    sampled: int = 0
+    clips: list[ClipScore] = []
+    frame_scores: list[FrameScore] = []
+    heatmaps: list[HeatMapOut] = []
+    heatmaps_reason: str = ""
+    model_name: str
+    model_version: str
+    seconds: float
+
+
+class Health(BaseModel):
+    status: str
+    model_name: str
+    model_kind: str
+    model_version: str
+    dfdetect_version: str
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the API reports about the loaded model: name (backbone + temporal part), kind, version (the first 12 hex
+    digits of the weights file's SHA-256: two files with the same version hold the same model)."""
+
+    name: str
+    kind: str
+    version: str
+
+    @classmethod
+    def of(cls, det: Detector, weights: str | Path) -> ModelInfo:
+        m = det.cfg.model
+        name = m.backbone if m.kind == "frame" else f"{m.backbone}+{m.temporal}"
+        digest = hashlib.sha256()
+        with open(weights, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        suffix = "-onnx" if Path(weights).suffix.lower() == ".onnx" else ""
+        return cls(name + suffix, m.kind, digest.hexdigest()[:12])
+
+
+def _package_version() -> str:
+    try:
+        return version("dfdetect")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def verdict(score: float, status: str, threshold: float) -> str:
+    """``fake``/``real`` by the threshold when scored, else ``not scored``.
+
+    Example:
+        >>> verdict(0.7, "ok", 0.5), verdict(0.2, "ok", 0.5), verdict(0.5, "no_face", 0.5)
+        ('fake', 'real', 'not scored')
+    """
+    if status != str(ScoreStatus.OK):
+        return "not scored"
+    return "fake" if score >= threshold else "real"
+
+
+def score_file(det: Detector, explainer: Explainer | None, path: Path, name: str, explain: bool) -> dict:
+    """Score one received file: the result, per-frame scores and heat maps, as the fields of :class:`ScoreResponse`.
+
+    Never raises for a bad file (the scoring path gives it a status and reason).
+    """
+    prep = det.prepare(path)
+    (result,) = det.predict([prep])
+    out: dict = {"score": result.score, "status": str(result.status), "reason": result.reason,
+                 "faces": result.faces, "sampled": result.sampled,
+                 "clips": [{"frames": f, "score": s} for f, s in zip(result.clip_frames, result.clip_scores)]}
+    if result.status != ScoreStatus.OK:
+        return out
+    if prep.clip_len > 1:  # a video: each crop alone too (for an image the one clip is the frame)
+        frames = det.frame_scores(prep)
+        out["frame_scores"] = [{"frame": f, "score": s} for f, s in frames.items()]
+    else:
+        out["frame_scores"] = [{"frame": c[0], "score": s} for c, s in zip(result.clip_frames, result.clip_scores)]
+    if explain and explainer is None:
+        out["heatmaps_reason"] = "heat maps need the torch checkpoint (this server runs an ONNX export)"
+    elif explain:
+        maps = explainer.heatmaps(prep)
+        out["heatmaps"] = [{"clip": h.clip, "frame": h.frame,
+                            "png": "data:image/png;base64," + base64.b64encode(h.png()).decode()} for h in maps]
+    log.info("%s: P(fake) %.4f (%s)", name, result.score, result.status)
+    return out
+
+
+class _Job:
+    """Who removes a request's folder: the request when scoring never started, the worker once it has."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.started, self.abandoned = folder, False, False
+        self._lock = threading.Lock()
+
+    def start(self) -> bool:
+        with self._lock:
+            if self.abandoned:
+                return False
+            self.started = True
+            return True
+
+    def leave(self) -> None:
+        """The request is done with the folder: remove it now unless a worker still uses it."""
+        with self._lock:
+            self.abandoned = True
+            if self.started:
+                return
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def finish(self) -> None:
+        """The worker is done: remove the folder (the request may already have answered)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def create_app(det: Detector, weights: str | Path, cfg: ServeConfig | None = None) -> FastAPI:
+    """The FastAPI app around one loaded :class:`~dfdetect.inference.Detector` (see the module docstring).
+
+    Args:
+        det: the detector, loaded once (its face detector is built here, before any request).
+        weights: its checkpoint or ONNX file (for the model version).
+        cfg: limits and settings (:class:`~dfdetect.core.config.ServeConfig` defaults when None).
+
+    Raises:
+        InputError: an audio or ``av`` model (not served yet).
+    """
+    cfg = cfg or ServeConfig()
+    if det.modalities != "video":
+        raise InputError(f"the server takes video and frame models; this is a {det.modalities!r} model "
+                         "(model.modalities): serving audio and av models is not built yet")
+    info = ModelInfo.of(det, weights)
+    _ = det.face_detector  # built now, not by two requests at once
+    explainer = None if isinstance(det.model, OnnxClassifier) else Explainer(det, max_clips=cfg.max_clips)
+    max_bytes = int(cfg.max_upload_mb * 1e6)
+    limiter = anyio.CapacityLimiter(max(1, cfg.workers))
+    state: dict[str, Path] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        state["root"] = Path(tempfile.mkdtemp(prefix="dfdetect-serve-"))  # mode 0700: this user only
+        log.info("model %s (%s), version %s; uploads up to %.0f MB in %s", info.name, info.kind, info.version,
+                 cfg.max_upload_mb, state["root"])
+        try:
+            yield
+        finally:
+            shutil.rmtree(state["root"], ignore_errors=True)
+
+    app = FastAPI(title="dfdetect", version=_package_version(), lifespan=lifespan,
+                  description="Score a video or face image: P(fake), per-clip and per-frame scores, heat maps.")
+
+    def answer(http_status: int, name: str, status: str, reason: str, start: float, **fields) -> JSONResponse:
+        score = fields.pop("score", NEUTRAL_SCORE)
+        body = ScoreResponse(name=name, score=score, verdict=verdict(score, status, cfg.threshold),
+                             threshold=cfg.threshold, status=status, reason=reason, model_name=info.name,
+                             model_version=info.version, seconds=round(time.perf_counter() - start, 3), **fields)
+        return JSONResponse(body.model_dump(), status_code=http_status)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> str:
+        return PAGE
+
+    @app.get("/healthz", response_model=Health)
+    async def healthz() -> Health:
+        return Health(status="ok", model_name=info.name, model_kind=info.kind, model_version=info.version,
+                      dfdetect_version=_package_version())
+
+    @app.post(
+        f"/{API_VERSION}/score", response_model=ScoreResponse,
+        responses={400: {"model": ScoreResponse}, 413: {"model": ScoreResponse}, 415: {"model": ScoreResponse},
+                   504: {"model": ScoreResponse}},
+        openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary",
+                                    "description": "a video or a face image"}}}}}}},
+    )
+    async def score(request: Request, explain: bool = Query(False, description="add the heat maps (PNG data URLs)")):
+        """Score one uploaded video or face image (multipart field ``file``): P(fake), status and reason, per-clip
+        and per-frame scores, and with ``explain=true`` a Grad-CAM heat map over each face crop the model saw."""
+        start = time.perf_counter()
+        folder = Path(tempfile.mkdtemp(prefix="req-", dir=state["root"]))
+        job = _Job(folder)
+        name = "upload"
+        try:
+            try:
+                upload = await receive_upload(request, folder, max_bytes)
+            except UploadError as e:
+                return answer(e.http_status, name, e.status, e.reason, start)
+            name = upload.name
+
+            def work() -> dict | None:
+                if not job.start():
+                    return None  # the request gave up before a worker was free
+                try:
+                    return score_file(det, explainer, upload.path, name, explain)
+                finally:
+                    job.finish()
+
+            try:
+                with anyio.fail_after(cfg.timeout_s):
+                    fields = await anyio.to_thread.run_sync(work, limiter=limiter, abandon_on_cancel=True)
+            except TimeoutError:
+                return answer(504, name, "timeout", f"not scored within the limit of {cfg.timeout_s:g} s", start)
+            except Exception as e:  # noqa: BLE001 - one request's failure is its own answer, never the server's
+                log.exception("%s: scoring failed", name)
+                return answer(500, name, str(ScoreStatus.ERROR), f"{type(e).__name__}: {e}", start)
+            return answer(200, name, fields.pop("status"), fields.pop("reason"), start, **fields)
+        finally:
+            job.leave()
+
+    return app

@@ -1,0 +1,77 @@
+"""``python -m dfdetect serve CHECKPOINT [--host 127.0.0.1] [--port 8000]``: the scoring page and REST API.
+
+Open ``http://HOST:PORT/`` for the page, ``/docs`` for the API (OpenAPI), ``/healthz`` for a health check. The
+checkpoint (or an ONNX export of it: no heat maps then) is loaded once. Defaults:
+:class:`dfdetect.core.config.ServeConfig`.
+
+Exit status: 2 for an unusable checkpoint or setting, else uvicorn's (0 after Ctrl-C).
+
+Example:
+    $ python -m dfdetect serve demo_out/run/best.pt --port 8000
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import uvicorn
+
+from dfdetect.core.config import ServeConfig
+from dfdetect.core.io import InputError, setup_logging
+from dfdetect.inference import Detector
+from dfdetect.serve.app import create_app
+
+log = logging.getLogger(__name__)
+
+_D = ServeConfig()  # THE defaults
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    """The ``python -m dfdetect serve`` command line."""
+    p = argparse.ArgumentParser(prog="python -m dfdetect serve", description=(
+        "Serve a page and a REST API (POST /v1/score) that score uploaded videos and face images, with heat maps."))
+    p.add_argument("weights", help="checkpoint (.pt) written by train.py, or its ONNX export")
+    p.add_argument("--host", default=_D.host, help=f"address to bind (default {_D.host}: this machine only)")
+    p.add_argument("--port", type=int, default=_D.port, help=f"TCP port (default {_D.port})")
+    p.add_argument("--max-upload-mb", type=float, default=_D.max_upload_mb,
+                   help=f"largest upload in MB (default {_D.max_upload_mb:g})")
+    p.add_argument("--timeout", type=float, default=_D.timeout_s,
+                   help=f"seconds a request may take (default {_D.timeout_s:g})")
+    p.add_argument("--workers", type=int, default=_D.workers,
+                   help=f"requests scored at the same time (default {_D.workers})")
+    p.add_argument("--threshold", type=float, default=_D.threshold,
+                   help=f"verdict fake from this P(fake) on (default {_D.threshold:g})")
+    p.add_argument("--max-clips", type=int, default=_D.max_clips,
+                   help=f"clips explained with heat maps (default {_D.max_clips})")
+    p.add_argument("--clips", type=int, default=None, help="clip windows per video (default: the checkpoint's)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dfdetect serve``: see the module docstring for the exit status."""
+    args = get_args_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    cfg = ServeConfig(host=args.host, port=args.port, max_upload_mb=args.max_upload_mb, timeout_s=args.timeout,
+                      workers=args.workers, threshold=args.threshold, max_clips=args.max_clips)
+    try:
+        if cfg.max_upload_mb <= 0 or cfg.timeout_s <= 0 or cfg.workers < 1 or cfg.max_clips < 0:
+            raise InputError("--max-upload-mb and --timeout must be > 0, --workers >= 1, --max-clips >= 0")
+        det = Detector.load(args.weights, device=args.device, clips=args.clips)
+        app = create_app(det, args.weights, cfg)
+    except InputError as e:
+        log.error("%s", e)
+        return 2
+    if cfg.host not in LOCAL_HOSTS:
+        log.warning("listening on %s: reachable from other machines (no authentication here)", cfg.host)
+    log.info("page at http://%s:%d/ , API docs at /docs", cfg.host, cfg.port)
+    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="debug" if args.verbose else "info")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
