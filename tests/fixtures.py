@@ -163,3 +163,34 @@ def untrained_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str,
         out[kind] = root / f"{kind}.pt"
         save_checkpoint(out[kind], model, cfg)
     return out
+
+
+@pytest.fixture(scope="session")
+def untrained_sound_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """``{"audio": path, "av": path}``: an ``audio`` model (the audio CNN, 4 channels) and an ``av`` model (the
+    efficientnet-lite0 ConvLSTM video model of :func:`untrained_checkpoints`, T = 4 of 8 frames, 64 px, with that
+    audio CNN and a fusion head), seeded, untrained, the last layer of every head scaled up as there. PLUMBING ONLY:
+    for the heat-map and serving tests of models that hear."""
+    import torch
+
+    from dfdetect.core.checkpoint import save_checkpoint
+    from dfdetect.core.config import Config, DataConfig, ModelConfig
+    from models.build import build_model
+
+    root = tmp_path_factory.mktemp("untrained_sound")
+    scale, bias = UNTRAINED_CALIBRATION
+    out = {}
+    for modalities in ("audio", "av"):
+        cfg = Config(model=ModelConfig(modalities=modalities, backbone="efficientnet-lite0", pretrained=True,
+                                       audio_channels=4, fc_hidden=16, logit_scale=scale, logit_bias=bias),
+                     data=DataConfig(size=CROP_SIZE, frames=TINY_FRAMES, sample_frames=SAMPLE_FRAMES,
+                                     min_faces=MIN_FACES))
+        torch.manual_seed(0)
+        model = build_model(cfg.model)
+        with torch.no_grad():
+            for head in [m for name, m in model.named_modules() if name.endswith("head")
+                         and isinstance(m, torch.nn.Sequential)]:
+                head[-1].weight.mul_(100.0)  # (1, fc_hidden): logits spread by ~1 instead of ~1e-2
+        out[modalities] = root / f"{modalities}.pt"
+        save_checkpoint(out[modalities], model, cfg)
+    return out

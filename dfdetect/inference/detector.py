@@ -77,6 +77,8 @@ NEUTRAL_SCORE = 0.5
 """The score of an input that cannot be scored (the DFDC convention: log loss ln 2 whatever the label)."""
 BATCH_SIZE = 8
 """Clips (TTA views count) per model forward by default."""
+NO_FRAME_SCORES_AUDIO = "an audio model scores windows of sound, not frames: its clip scores are per window"
+"""Why :meth:`Detector.frame_scores` is empty for an audio model (the server's ``frame_scores_reason``)."""
 TIMING_STAGES = ("probe", "decode", "detect", "crop", "transform", "model")
 """The keys of :meth:`Detector.predict`'s ``timings``, in pipeline order (probe/decode/detect/crop come from
 :func:`dfdetect.inference.prepare.prepare_video`)."""
@@ -272,6 +274,16 @@ class Detector:
         crops = np.stack([view_transform(prep.crops[i], view) for i in frames])  # (T, H, W, 3) uint8
         return to_tensor_clip(crops, self.mean, self.std)  # (T, C, H, W)
 
+    def clip_mel(self, prep: PreparedVideo, frames: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """THE audio input of one clip: the log-mel of the audio window of ``frames``
+        (:func:`dfdetect.data.av.clip_audio`) -> float32 ``(M, L)`` dB and ``has_audio`` (0-d bool; False, and a
+        silent window's log-mel, without a track).
+
+        Used by scoring and by the spectrogram heat maps (:mod:`dfdetect.inference.explain`), so both see the same
+        tensor.
+        """
+        return clip_audio(prep.audio, frames, self.cfg.data)
+
     def clips_of(self, prep: PreparedVideo) -> list[list[int]]:
         """The frame indices of each clip the model scores for ``prep`` (its first TTA view, as ``clip_frames``).
 
@@ -305,7 +317,7 @@ class Detector:
             tensors = [self.clip_tensor(p.prepared, *p.clips[c][v]) for p, c, v in group]  # (T, C, H, W) each
             out.append(torch.stack(tensors).to(self.device))  # (B, T, C, H, W)
         if self.modalities != "video":
-            mels, has = zip(*(clip_audio(p.prepared.audio, p.clips[c][v][0], self.cfg.data) for p, c, v in group))
+            mels, has = zip(*(self.clip_mel(p.prepared, p.clips[c][v][0]) for p, c, v in group))  # (M, L), ()
             out.append(torch.stack(mels).to(self.device))  # (B, M, L)
             if self.modalities == "av":
                 out.append(torch.stack(has).to(self.device))  # (B,)
@@ -405,8 +417,12 @@ class Detector:
             video: a video path, or its :meth:`prepare` result (reused as is: nothing is decoded again).
 
         Returns:
-            ``{frame index: score}`` for the sampled frames where a face was found (empty if none).
+            ``{frame index: score}`` for the sampled frames where a face was found (empty if none, and for an audio
+            model: it sees no frame, it hears windows of sound, and its clip scores are per window).
         """
+        if self.modalities == "audio":
+            log.info("no frame scores: %s", NO_FRAME_SCORES_AUDIO)
+            return {}
         prep = self.prepare(video)
         if prep.status != ScoreStatus.OK:
             log.warning("%s: no frame scores (%s): %s", prep.name, prep.status, prep.reason)

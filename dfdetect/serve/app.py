@@ -12,8 +12,9 @@ One request, top to bottom (:func:`create_app`'s ``score``):
    streams, the content sniffed (the name and ``Content-Type`` are never trusted, the name never used as a path).
 3. :func:`score_file` in a worker thread (at most ``workers`` at a time; the face detector and model are shared and
    only read): THE scoring path (:meth:`dfdetect.inference.Detector.predict` on the prepared input), per-frame
-   scores (:meth:`~dfdetect.inference.Detector.frame_scores` on the same crops) and, when asked, the heat maps
-   (:class:`dfdetect.inference.explain.Explainer`, on its own model copy).
+   scores (:meth:`~dfdetect.inference.Detector.frame_scores` on the same crops; none for an audio model, whose clips
+   are windows of sound) and, when asked, the heat maps (:class:`dfdetect.inference.explain.Explainer`, on its own
+   model copy): of the face crops, and for an audio or ``av`` model of each clip's log-mel spectrogram.
 4. The whole request has ``timeout_s`` (waiting for a worker included): past it the answer is 504 with the reason;
    a scoring already running cannot be interrupted (a thread), it finishes in the background and its result is
    dropped.
@@ -44,9 +45,9 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
 
 from dfdetect.core.config import ServeConfig
-from dfdetect.core.io import InputError
 from dfdetect.core.schemas import ScoreStatus
 from dfdetect.inference import NEUTRAL_SCORE, Detector
+from dfdetect.inference.detector import NO_FRAME_SCORES_AUDIO
 from dfdetect.inference.explain import Explainer
 from dfdetect.inference.export import OnnxClassifier
 from dfdetect.serve.page import PAGE
@@ -73,6 +74,12 @@ class HeatMapOut(BaseModel):
     png: str  # data:image/png;base64,...
 
 
+class SpectrogramOut(BaseModel):
+    clip: int
+    frames: list[int]  # the clip's frames: its audio window is theirs
+    png: str  # data:image/png;base64,... the log-mel (time on x, low bands at the bottom) with the heat map over it
+
+
 class ScoreResponse(BaseModel):
     """The answer of ``POST /v1/score`` (also for a refused upload: score 0.5, the status and the reason)."""
 
@@ -86,8 +93,11 @@ class ScoreResponse(BaseModel):
     sampled: int = 0
     clips: list[ClipScore] = []
     frame_scores: list[FrameScore] = []
+    frame_scores_reason: str = ""
     heatmaps: list[HeatMapOut] = []
     heatmaps_reason: str = ""
+    spectrograms: list[SpectrogramOut] = []
+    spectrograms_reason: str = ""
     model_name: str
     model_version: str
     seconds: float
@@ -97,29 +107,34 @@ class Health(BaseModel):
     status: str
     model_name: str
     model_kind: str
+    model_modalities: str
     model_version: str
     dfdetect_version: str
 
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What the API reports about the loaded model: name (backbone + temporal part), kind, version (the first 12 hex
+    """What the API reports about the loaded model: name (backbone + temporal part, ``audio-`` + the audio branch),
+    kind (``video``, ``frame`` or ``audio``), modalities (``video``, ``audio`` or ``av``), version (the first 12 hex
     digits of the weights file's SHA-256: two files with the same version hold the same model)."""
 
     name: str
     kind: str
+    modalities: str
     version: str
 
     @classmethod
     def of(cls, det: Detector, weights: str | Path) -> ModelInfo:
         m = det.cfg.model
-        name = m.backbone if m.kind == "frame" else f"{m.backbone}+{m.temporal}"
+        picture = m.backbone if m.kind == "frame" else f"{m.backbone}+{m.temporal}"
+        sound = "audio-" + ("cnn" if m.audio_encoder == "cnn" else m.backbone)
+        name = {"video": picture, "audio": sound, "av": f"{picture}+{sound}"}[det.modalities]
         digest = hashlib.sha256()
         with open(weights, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
         suffix = "-onnx" if Path(weights).suffix.lower() == ".onnx" else ""
-        return cls(name + suffix, m.kind, digest.hexdigest()[:12])
+        return cls(name + suffix, det.kind, det.modalities, digest.hexdigest()[:12])
 
 
 def _package_version() -> str:
@@ -144,6 +159,8 @@ def verdict(score: float, status: str, threshold: float) -> str:
 def score_file(det: Detector, explainer: Explainer | None, path: Path, name: str, explain: bool) -> dict:
     """Score one received file: the result, per-frame scores and heat maps, as the fields of :class:`ScoreResponse`.
 
+    An ``audio`` model has no per-frame scores (``frame_scores_reason`` says why; its clip scores are per window of
+    sound) and no face crops; an ``audio`` or ``av`` model's answer has the spectrogram heat maps with ``explain``.
     Never raises for a bad file (the scoring path gives it a status and reason).
     """
     prep = det.prepare(path)
@@ -153,7 +170,9 @@ def score_file(det: Detector, explainer: Explainer | None, path: Path, name: str
                  "clips": [{"frames": f, "score": s} for f, s in zip(result.clip_frames, result.clip_scores)]}
     if result.status != ScoreStatus.OK:
         return out
-    if prep.clip_len > 1:  # a video: each crop alone too (for an image the one clip is the frame)
+    if det.modalities == "audio":
+        out["frame_scores_reason"] = NO_FRAME_SCORES_AUDIO
+    elif prep.clip_len > 1:  # a video: each crop alone too (for an image the one clip is the frame)
         frames = det.frame_scores(prep)
         out["frame_scores"] = [{"frame": f, "score": s} for f, s in frames.items()]
     else:
@@ -161,11 +180,19 @@ def score_file(det: Detector, explainer: Explainer | None, path: Path, name: str
     if explain and explainer is None:
         out["heatmaps_reason"] = "heat maps need the torch checkpoint (this server runs an ONNX export)"
     elif explain:
-        maps = explainer.heatmaps(prep)
-        out["heatmaps"] = [{"clip": h.clip, "frame": h.frame,
-                            "png": "data:image/png;base64," + base64.b64encode(h.png()).decode()} for h in maps]
+        out["heatmaps"] = [{"clip": h.clip, "frame": h.frame, "png": _data_url(h.png())}
+                           for h in explainer.heatmaps(prep)]
+        if explainer.hears:
+            specs = explainer.spectrograms(prep)
+            out["spectrograms"] = [{"clip": m.clip, "frames": m.frames, "png": _data_url(m.png())} for m in specs]
+            if not specs:
+                out["spectrograms_reason"] = "no sound in this input: no spectrogram heat map"
     log.info("%s: P(fake) %.4f (%s)", name, result.score, result.status)
     return out
+
+
+def _data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 class _Job:
@@ -203,15 +230,11 @@ def create_app(det: Detector, weights: str | Path, cfg: ServeConfig | None = Non
         weights: its checkpoint or ONNX file (for the model version).
         cfg: limits and settings (:class:`~dfdetect.core.config.ServeConfig` defaults when None).
 
-    Raises:
-        InputError: an audio or ``av`` model (not served yet).
     """
     cfg = cfg or ServeConfig()
-    if det.modalities != "video":
-        raise InputError(f"the server takes video and frame models; this is a {det.modalities!r} model "
-                         "(model.modalities): serving audio and av models is not built yet")
     info = ModelInfo.of(det, weights)
-    _ = det.face_detector  # built now, not by two requests at once
+    if det.modalities != "audio":
+        _ = det.face_detector  # built now, not by two requests at once
     explainer = None if isinstance(det.model, OnnxClassifier) else Explainer(det, max_clips=cfg.max_clips)
     max_bytes = int(cfg.max_upload_mb * 1e6)
     limiter = anyio.CapacityLimiter(max(1, cfg.workers))
@@ -243,8 +266,8 @@ def create_app(det: Detector, weights: str | Path, cfg: ServeConfig | None = Non
 
     @app.get("/healthz", response_model=Health)
     async def healthz() -> Health:
-        return Health(status="ok", model_name=info.name, model_kind=info.kind, model_version=info.version,
-                      dfdetect_version=_package_version())
+        return Health(status="ok", model_name=info.name, model_kind=info.kind, model_modalities=info.modalities,
+                      model_version=info.version, dfdetect_version=_package_version())
 
     @app.post(
         f"/{API_VERSION}/score", response_model=ScoreResponse,
@@ -257,7 +280,8 @@ def create_app(det: Detector, weights: str | Path, cfg: ServeConfig | None = Non
     )
     async def score(request: Request, explain: bool = Query(False, description="add the heat maps (PNG data URLs)")):
         """Score one uploaded video or face image (multipart field ``file``): P(fake), status and reason, per-clip
-        and per-frame scores, and with ``explain=true`` a Grad-CAM heat map over each face crop the model saw."""
+        and per-frame scores, and with ``explain=true`` a Grad-CAM heat map over each face crop the model saw and,
+        for an audio or av model, over each clip's log-mel spectrogram it heard."""
         start = time.perf_counter()
         folder = Path(tempfile.mkdtemp(prefix="req-", dir=state["root"]))
         job = _Job(folder)

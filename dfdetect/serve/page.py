@@ -2,7 +2,8 @@
 
 A person drops a video or a face image (or picks one); the page posts it to ``POST /v1/score?explain=true`` and shows
 the score and verdict, the status and reason when it could not be scored, the timeline of per-clip and per-frame
-scores (an inline SVG), the face crops with their heat maps, and the seconds it took. ``body[data-state]`` is
+scores (an inline SVG), the face crops with their heat maps, for an audio or ``av`` model each clip's log-mel
+spectrogram with its heat map (under "What the model heard"), and the seconds it took. ``body[data-state]`` is
 ``idle``, ``scoring``, ``done`` or ``failed`` (what the browser test waits for).
 """
 
@@ -25,6 +26,9 @@ header small{color:#aab}main{max-width:1000px;margin:0 auto;padding:16px 24px}
 #heatmaps{display:flex;flex-wrap:wrap;gap:8px}
 #heatmaps figure{margin:0;text-align:center;font-size:12px;color:#55606e}
 #heatmaps img{width:112px;height:112px;image-rendering:pixelated;border-radius:6px;display:block}
+#spectrograms{display:flex;flex-wrap:wrap;gap:8px}
+#spectrograms figure{margin:0;text-align:center;font-size:12px;color:#55606e}
+#spectrograms img{height:160px;image-rendering:pixelated;border-radius:6px;display:block}
 svg text{font-size:11px;fill:#55606e}
 </style></head>
 <body data-state="idle">
@@ -44,6 +48,10 @@ svg text{font-size:11px;fill:#55606e}
 <div class="card" id="heatmaps-card" hidden><b>What the model looked at</b>
   <span class="meta">the face crops it scored, Grad-CAM over each (red: pushed towards fake)</span>
   <div id="heatmaps"></div><div class="meta" id="heatmaps-reason"></div></div>
+<div class="card" id="spectrograms-card" hidden><b>What the model heard</b>
+  <span class="meta">each clip's log-mel spectrogram (time left to right, low frequencies at the bottom), Grad-CAM
+  over it (red: pushed towards fake)</span>
+  <div id="spectrograms"></div><div class="meta" id="spectrograms-reason"></div></div>
 </main>
 <script>
 const $ = (id) => document.getElementById(id);
@@ -98,6 +106,18 @@ function show(r) {
     return fig;
   }));
   $('heatmaps-reason').textContent = r.heatmaps_reason || '';
+  const specs = r.spectrograms || [];
+  $('spectrograms-card').hidden = specs.length === 0 && !r.spectrograms_reason;
+  $('spectrograms').replaceChildren(...specs.map(m => {
+    const fig = document.createElement('figure');
+    const img = document.createElement('img');
+    img.src = m.png; img.alt = `clip ${m.clip} log-mel`; img.className = 'spectrogram';
+    const cap = document.createElement('figcaption');
+    cap.textContent = `clip ${m.clip}, frames ${m.frames[0]}-${m.frames[m.frames.length - 1]}`;
+    fig.append(img, cap);
+    return fig;
+  }));
+  $('spectrograms-reason').textContent = r.spectrograms_reason || '';
 }
 async function score(file) {
   document.body.dataset.state = 'scoring';
@@ -111,7 +131,7 @@ async function score(file) {
     document.body.dataset.state = 'done';
   } catch (e) {
     show({score: 0.5, verdict: 'not scored', status: 'error', reason: String(e), seconds: 0, faces: 0, sampled: 0,
-          name: file.name, clips: [], frame_scores: [], heatmaps: []});
+          name: file.name, clips: [], frame_scores: [], heatmaps: [], spectrograms: []});
     document.body.dataset.state = 'failed';
   }
   $('drop').firstChild.textContent = 'Drop another video or face image here, or click to choose one ';
