@@ -288,7 +288,7 @@ def create_app(det: Detector, weights: str | Path, cfg: ServeConfig | None = Non
         name = "upload"
         try:
             try:
-                upload = await receive_upload(request, folder, max_bytes)
+                upload = await receive_upload(request, folder, max_bytes, accept_audio=det.modalities == "audio")
             except UploadError as e:
                 return answer(e.http_status, name, e.status, e.reason, start)
             name = upload.name

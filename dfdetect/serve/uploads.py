@@ -36,18 +36,25 @@ _FTYP_QUICKTIME = (b"qt  ",)
 _QUICKTIME_ATOMS = (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
 
 
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+"""What :func:`sniff` names for sound alone: accepted only by a server running an audio model."""
+
+
 def sniff(head: bytes) -> str | None:
-    """The file extension the content's first bytes announce, or None when it is not a video or image we read.
+    """The file extension the content's first bytes announce, or None when it is not a video, image or sound we read.
 
     Args:
         head: the first :data:`SNIFF_BYTES` bytes (or fewer).
 
     Returns:
-        One of ``.mp4 .mov .mkv .avi .mpg .flv .wmv`` (videos) or ``.jpg .png .bmp .webp`` (images), or None.
+        One of ``.mp4 .mov .mkv .avi .mpg .flv .wmv`` (videos), ``.jpg .png .bmp .webp`` (images) or
+        :data:`AUDIO_EXTENSIONS` (sound), or None.
 
     Example:
         >>> sniff(b"\\x89PNG\\r\\n\\x1a\\n"), sniff(b"RIFF\\x00\\x00\\x00\\x00WEBPVP8 "), sniff(b"\\x1aE\\xdf\\xa3")
         ('.png', '.webp', '.mkv')
+        >>> sniff(b"RIFF\\x00\\x00\\x00\\x00WAVEfmt "), sniff(b"fLaC\\x00"), sniff(b"ID3\\x04")
+        ('.wav', '.flac', '.mp3')
     """
     box = head[4:8]
     if box == b"ftyp":
@@ -72,6 +79,14 @@ def sniff(head: bytes) -> str | None:
         return ".png"
     if head.startswith(b"BM") and len(head) >= 14:
         return ".bmp"
+    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+        return ".wav"
+    if head.startswith(b"fLaC"):
+        return ".flac"
+    if head.startswith(b"OggS"):
+        return ".ogg"
+    if head.startswith(b"ID3") or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
+        return ".mp3"  # an ID3 tag or an MPEG-1/2 layer III frame header
     return None
 
 
@@ -181,20 +196,22 @@ def _megabytes(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
-async def receive_upload(request: Request, folder: Path, max_bytes: int) -> Upload:
+async def receive_upload(request: Request, folder: Path, max_bytes: int, accept_audio: bool = False) -> Upload:
     """Stream the request's ``file`` field into ``folder`` (see the module docstring).
 
     Args:
         request: a ``multipart/form-data`` request with a ``file`` field.
         folder: a private folder of this request (created by the caller, removed by the caller).
         max_bytes: the largest file accepted.
+        accept_audio: accept sound alone (:data:`AUDIO_EXTENSIONS`; a server running an audio model).
 
     Returns:
         The :class:`Upload`, renamed to ``upload`` plus the sniffed extension.
 
     Raises:
         UploadError: not multipart (415), declared or streamed body too large (413), no ``file`` field or an empty
-            file (400), content that is not a video or image we read (415).
+            file (400), content that is not a video or image we read, or sound alone when ``accept_audio`` is off
+            (415).
     """
     ctype, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
@@ -231,5 +248,8 @@ async def receive_upload(request: Request, folder: Path, max_bytes: int) -> Uplo
     ext = sniff(part.head)
     if ext is None:
         raise UploadError(415, f"not a video or image we can read (content starts with {part.head[:8].hex(' ')})")
+    if ext in AUDIO_EXTENSIONS and not accept_audio:
+        raise UploadError(415, f"sound alone ({ext[1:]}): this model scores videos and face images (serve an audio "
+                               "model to score sound alone)")
     path = part.path.rename(folder / f"upload{ext}")
     return Upload(path=path, name=display_name(part.name), size=part.size)

@@ -8,6 +8,7 @@ import base64
 import io
 import threading
 import time
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from dfdetect.inference.detector import NO_FRAME_SCORES_AUDIO
 from dfdetect.inference.explain import SPECTROGRAM_ZOOM, Explainer
 from dfdetect.serve.app import create_app, score_file
 from dfdetect.serve.page import PAGE
+from frame_extraction.audio import decode_audio
 from tests.serve.conftest import free_port
 
 
@@ -94,3 +96,47 @@ def test_an_audio_model_answers_with_spectrogram_maps_and_window_scores(
     assert [s["frames"] for s in got["spectrograms"]] == [c["frames"] for c in got["clips"]]
     assert all(_png(s["png"]).ndim == 3 for s in got["spectrograms"])
     assert 'id="spectrograms"' in PAGE
+
+
+def _wav_of(video: Path, out: Path) -> Path:
+    """The sound of ``video`` as a 16-bit mono .wav (stdlib ``wave``)."""
+    audio = decode_audio(video)
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(audio.rate)
+        w.writeframes((np.clip(audio.samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return out
+
+
+def test_sound_alone_is_served_to_an_audio_model_and_refused_by_a_picture_model(
+    untrained_sound_checkpoints: dict[str, Path], face_video: Path, tmp_path: Path, one_torch_thread: None,
+) -> None:
+    """A .wav upload is sniffed as sound: an audio model scores it (spectrogram maps, no face), the av model (which
+    needs a picture) answers 415 with the reason; nothing is left in the upload folders."""
+    wav = _wav_of(face_video, tmp_path / "voice.wav")
+    for kind, expected in (("audio", 200), ("av", 415)):
+        weights = untrained_sound_checkpoints[kind]
+        app = create_app(Detector.load(weights, device="cpu", clips=2), weights, ServeConfig(max_clips=1))
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            for _ in range(200):
+                if server.started:
+                    break
+                time.sleep(0.05)
+            # the name lies (.mp4, video/mp4): the content decides
+            files = {"file": ("clip.mp4", wav.read_bytes(), "video/mp4")}
+            r = requests.post(f"http://127.0.0.1:{port}/v1/score", files=files, params={"explain": "true"},
+                              timeout=120)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=30)
+        assert r.status_code == expected, r.text
+        got = r.json()
+        if kind == "audio":
+            assert got["status"] == "ok" and got["faces"] == 0 and got["heatmaps"] == [] and got["spectrograms"]
+        else:
+            assert got["status"] == "unreadable" and "sound alone" in got["reason"]
