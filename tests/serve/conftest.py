@@ -3,10 +3,12 @@ localhost port, with its own TMPDIR (so a test can see every temporary file it l
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import requests
+import uvicorn
+from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_UPLOAD_MB = 1.0  # the sample videos used here are 0.2-0.6 MB; an oversize upload needs only 1 MB more
@@ -24,6 +28,25 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving_in_thread(app: FastAPI) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free localhost port (for tests that set the app up in-process);
+    yields its base URL and stops the server on exit."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 @dataclass

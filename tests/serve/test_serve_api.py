@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import requests
-import uvicorn
 
 from dfdetect.core.config import ServeConfig
 from dfdetect.inference import Detector
 from dfdetect.serve.app import create_app
 from dfdetect.serve.uploads import sniff
-from tests.serve.conftest import MAX_UPLOAD_MB, Served, free_port
+from tests.serve.conftest import MAX_UPLOAD_MB, Served, serving_in_thread
 
 IMAGE = "0-f1-su-ph.jpg"
 
@@ -138,22 +136,11 @@ def test_a_request_over_the_time_limit_gets_504_and_leaves_nothing(
     monkeypatch.setattr("tempfile.tempdir", None)  # re-read TMPDIR
     det = Detector.load(untrained_checkpoints["video"], device="cpu")
     app = create_app(det, untrained_checkpoints["video"], ServeConfig(timeout_s=0.05, max_clips=1))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            time.sleep(0.05)
-        r = post(f"http://127.0.0.1:{port}", face_video)
+    with serving_in_thread(app) as url:
+        r = post(url, face_video)
         assert r.status_code == 504 and r.json()["status"] == "timeout" and "0.05 s" in r.json()["reason"]
         deadline = time.monotonic() + 60  # the abandoned scoring finishes in the background, then cleans up
         while [p for p in tmp_path.glob("dfdetect-serve-*/*")] and time.monotonic() < deadline:
             time.sleep(0.2)
         assert list(tmp_path.glob("dfdetect-serve-*/*")) == []
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
     assert list(tmp_path.glob("dfdetect-serve-*")) == []  # the app's root is removed at shutdown

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import base64
 import io
-import threading
-import time
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
-import uvicorn
 from PIL import Image
 
 from dfdetect.core.config import ServeConfig
@@ -24,7 +21,7 @@ from dfdetect.inference.explain import SPECTROGRAM_ZOOM, Explainer
 from dfdetect.serve.app import create_app, score_file
 from dfdetect.serve.page import PAGE
 from frame_extraction.audio import decode_audio
-from tests.serve.conftest import free_port
+from tests.serve.conftest import serving_in_thread
 
 
 def _png(url: str) -> np.ndarray:
@@ -41,16 +38,7 @@ def test_an_av_model_scores_a_video_with_sound_and_returns_spectrogram_maps(
     weights = untrained_sound_checkpoints["av"]
     det = Detector.load(weights, device="cpu")
     app = create_app(det, weights, ServeConfig(max_clips=1))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            time.sleep(0.05)
+    with serving_in_thread(app) as url:
         health = requests.get(f"{url}/healthz", timeout=10).json()
         assert health["model_modalities"] == "av" and health["model_kind"] == "video"
         assert health["model_name"] == "efficientnet-lite0+convlstm+audio-cnn"
@@ -76,9 +64,6 @@ def test_an_av_model_scores_a_video_with_sound_and_returns_spectrogram_maps(
         assert silent["status"] == "ok" and "scored by the video head alone" in silent["reason"]
         assert silent["heatmaps"] and silent["spectrograms"] == []
         assert silent["spectrograms_reason"] == "no sound in this input: no spectrogram heat map"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
     assert list(tmp_path.glob("dfdetect-serve-*")) == []
 
 
@@ -118,22 +103,10 @@ def test_sound_alone_is_served_to_an_audio_model_and_refused_by_a_picture_model(
     for kind, expected in (("audio", 200), ("av", 415)):
         weights = untrained_sound_checkpoints[kind]
         app = create_app(Detector.load(weights, device="cpu", clips=2), weights, ServeConfig(max_clips=1))
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        try:
-            for _ in range(200):
-                if server.started:
-                    break
-                time.sleep(0.05)
+        with serving_in_thread(app) as url:
             # the name lies (.mp4, video/mp4): the content decides
             files = {"file": ("clip.mp4", wav.read_bytes(), "video/mp4")}
-            r = requests.post(f"http://127.0.0.1:{port}/v1/score", files=files, params={"explain": "true"},
-                              timeout=120)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=30)
+            r = requests.post(f"{url}/v1/score", files=files, params={"explain": "true"}, timeout=120)
         assert r.status_code == expected, r.text
         got = r.json()
         if kind == "audio":
