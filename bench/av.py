@@ -13,12 +13,17 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
+ROOT = Path(__file__).resolve().parents[1]
+# `python bench/av.py` puts bench/ first on the path, where this very file would shadow PyAV (``import av``): the
+# project's root takes its place.
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
-from dfdetect.core.io import setup_logging
-from dfdetect.core.runtime import set_cpu_threads
-from dfdetect.demo.av import format_table, run
-from dfdetect.demo.samples import SAMPLES_DIR
+import numpy as np  # noqa: E402
+
+from dfdetect.core.io import setup_logging  # noqa: E402
+from dfdetect.core.runtime import set_cpu_threads  # noqa: E402
+from dfdetect.demo.av import format_table, run  # noqa: E402
+from dfdetect.demo.samples import SAMPLES_DIR  # noqa: E402
 
 MODELS = ("audio", "video", "av")
 

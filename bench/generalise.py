@@ -32,8 +32,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # `python bench/generalise.py` puts bench/ first on the path, not the project
+# `python bench/generalise.py` puts bench/ first on the path, where its scripts' names would shadow packages
+# (bench/av.py is not PyAV): the project's root takes its place.
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 from bench.common import format_table  # noqa: E402
 from dfdetect.core.config import TEMPORAL_MODELS, load_config  # noqa: E402

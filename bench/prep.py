@@ -35,8 +35,9 @@ import torch
 from facenet_pytorch import MTCNN
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # `python bench/prep.py` puts bench/ first on the path, not the project
+# `python bench/prep.py` puts bench/ first on the path, where its scripts' names would shadow packages (bench/av.py is
+# not PyAV): the project's root takes its place.
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 from bench.common import HD_NAME, format_table, make_hd_video  # noqa: E402
 from dfdetect.core.config import DataConfig  # noqa: E402

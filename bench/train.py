@@ -35,8 +35,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # `python bench/train.py` puts bench/ first on the path, not the project
+# `python bench/train.py` puts bench/ first on the path, where its scripts' names would shadow packages (bench/av.py is
+# not PyAV): the project's root takes its place.
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
