@@ -56,9 +56,10 @@ bench: data
 	$(RUN) bench/train.py
 	$(RUN) bench/score.py --samples $(DATA)
 
-# Leave-one-generator-out on the held-out person, ConvLSTM vs frame mean (16 training runs: about 40 min on 2 cores).
+# Leave-one-generator-out on the held-out person, ConvLSTM vs frame mean: 16 training runs of the demo's 30 epochs,
+# about 75 min on 2 cores (README, Performance). `bench/generalise.py --epochs 10` for a quicker look.
 bench-generalise: data
-	$(RUN) bench/generalise.py --samples $(DATA) --seeds 0 1 --epochs 10
+	$(RUN) bench/generalise.py --samples $(DATA) --seeds 0 1
 
 clean:
 	rm -rf demo_out demo_image_out bench_out .pytest_cache .ruff_cache
