@@ -3,14 +3,18 @@ video (``make bench-av``).
 
 Runs :func:`dfdetect.demo.av.run` for each seed and prints its AUC table (all fakes, then each kind against all the
 reals) and the mean over seeds. The held-out clips are the later part of ``single_face.mp4``: the only sample video
-with a face and sound at the same time (see :mod:`dfdetect.demo.av`), so this is a split by time, not by speaker, and
-every generator is seen in training (no leave-one-generator-out yet).
+with a face and sound at the same time (see :mod:`dfdetect.demo.av`), so that table is a split by time, not by speaker.
+
+Then :func:`dfdetect.demo.av.run_speech` for each seed: audio-only models on real speech of held-out SPEAKERS (AMI
+excerpts), per fake kind by the sound alone, with the kind seen in training and left out of it (leave one generator
+out), for each audio branch (``--audio-encoders``: the small CNN and the image encoder on the mel picture).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,8 +26,8 @@ import numpy as np  # noqa: E402
 
 from dfdetect.core.io import setup_logging  # noqa: E402
 from dfdetect.core.runtime import set_cpu_threads  # noqa: E402
-from dfdetect.demo.av import format_table, run  # noqa: E402
-from dfdetect.demo.samples import SAMPLES_DIR  # noqa: E402
+from dfdetect.demo.av import format_table, run, run_speech, speech_columns  # noqa: E402
+from dfdetect.demo.samples import SAMPLES_DIR, SPEECH_DIR  # noqa: E402
 
 MODELS = ("audio", "video", "av")
 
@@ -34,19 +38,39 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--windows", type=int, default=16)
+    p.add_argument("--speech-epochs", type=int, default=8)
+    p.add_argument("--audio-encoders", nargs="+", default=["cnn"], choices=["cnn", "image"],
+                   help="audio branches to compare on the speech set (image: the backbone on the 224 px mel picture)")
+    p.add_argument("--no-av", action="store_true", help="only the speech table")
     args = p.parse_args(argv)
     setup_logging()
     set_cpu_threads(0)
-    runs = [run(Path(args.samples), args.epochs, args.windows, seed) for seed in args.seeds]
-    for seed, out in zip(args.seeds, runs):
-        print(f"seed {seed}: {out['train']} training clips, {out['test']} held-out clips")
-        print(format_table(out["rows"], MODELS))
-    mean = [{**r, **{m: float(np.nanmean([o["rows"][i][m] for o in runs])) for m in MODELS}}
-            for i, r in enumerate(runs[0]["rows"])]
-    print(f"mean over {len(runs)} seed(s):")
-    print(format_table(mean, MODELS))
-    print(f"audio part: {np.mean([o['audio_s_per_video'] for o in runs]):.3f} s per video (decode + log-mel)")
+    if not args.no_av:
+        runs = [run(Path(args.samples), args.epochs, args.windows, seed) for seed in args.seeds]
+        for seed, out in zip(args.seeds, runs):
+            print(f"seed {seed}: {out['train']} training clips, {out['test']} held-out clips")
+            print(format_table(out["rows"], MODELS))
+        print(f"mean over {len(runs)} seed(s):")
+        print(format_table(mean_rows(runs, MODELS), MODELS))
+        print(f"audio part: {np.mean([o['audio_s_per_video'] for o in runs]):.3f} s per video (decode + log-mel)")
+    cols = speech_columns(args.audio_encoders)
+    speech = [run_speech(Path(args.samples) / SPEECH_DIR, args.speech_epochs, seed, audio_encoders=args.audio_encoders)
+              for seed in args.seeds]
+    for seed, out in zip(args.seeds, speech):
+        print(f"\nspeech, seed {seed}: audio only, {out['train']} training clips of {out['speakers'][0]} speakers, "
+              f"{out['test']} held-out clips of {out['speakers'][1]} other speakers")
+        print(format_table(out["rows"], cols))
+    print(f"speech, mean over {len(speech)} seed(s) ('unseen': the kind left out of training):")
+    print(format_table(mean_rows(speech, cols), cols))
     return 0
+
+
+def mean_rows(runs: list[dict], columns: list[str] | tuple[str, ...]) -> list[dict]:
+    """The AUC table's rows averaged over runs (seeds), column by column."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column without an AUC (nan) in every run stays nan
+        return [{**r, **{m: float(np.nanmean([o["rows"][i][m] for o in runs])) for m in columns}}
+                for i, r in enumerate(runs[0]["rows"])]
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Generalisation benchmark: leave-one-generator-out on a held-out person, ConvLSTM against the same encoder averaged
-over frames.
+over frames and against both side by side (two-stream).
 
 ``python bench/generalise.py --samples data/samples [--out bench_out/generalise] [--seeds 0 1] [--epochs 40]``
 
@@ -10,8 +10,8 @@ Protocol (every number from one run of this script, same data and seeds for both
    offline fakes are not used: any of them could come from the generator left out).
 2. For each generator G of :data:`dfdetect.synth.GENERATORS`: a test set of the held-out person's real clips and one
    fake of each made by G (``python -m dfdetect synth --method G``; reals re-encoded with the same encoder).
-3. For each G, each model (``model.temporal`` convlstm and mean) and each seed: ``train.py`` on the training reals
-   with an on-the-fly twin for every real clip made by the OTHER generators (``--synth-fakes 1 --synth-methods``
+3. For each G, each model (``model.temporal``: convlstm, mean, two-stream) and each seed: ``train.py`` on the training
+   reals with an on-the-fly twin for every real clip made by the OTHER generators (``--synth-fakes 1 --synth-methods``
    all but G), then ``eval.py`` on G's test set: the video-level AUC on a person and a manipulation never seen.
 
 Prints a table of AUC per left-out generator (mean over seeds, and each seed) for both models and their mean, and
@@ -125,12 +125,12 @@ def run_one(crops: Path, test: Path, out: Path, left_out: str, temporal: str, se
             "accuracy": m["accuracy"], "train_methods": others, "seconds": round(time.perf_counter() - t0, 1)}
 
 
-def summarise(rows: list[dict], seeds: list[int]) -> list[dict]:
+def summarise(rows: list[dict], seeds: list[int], models: tuple[str, ...] | list[str] = TEMPORAL_MODELS) -> list[dict]:
     """One row per left-out generator (and their mean): AUC of each model, mean over seeds, and each seed."""
     table = []
     for g in [*GENERATORS, "mean"]:
         row: dict = {"left_out": g}
-        for temporal in TEMPORAL_MODELS:
+        for temporal in models:
             runs = [r for r in rows if r["temporal"] == temporal and (g == "mean" or r["left_out"] == g)]
             aucs = [float(r["auc"]) for r in runs if r["auc"] is not None]
             row[f"{temporal}_auc"] = statistics.mean(aucs) if aucs else float("nan")
@@ -149,6 +149,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="override the demo config's epochs (fewer: faster)")
     p.add_argument("--generators", nargs="+", default=list(GENERATORS), choices=list(GENERATORS),
                    help="generators to leave out in turn (default all)")
+    p.add_argument("--temporal", nargs="+", default=list(TEMPORAL_MODELS), choices=list(TEMPORAL_MODELS),
+                   help="temporal models to compare (default all)")
     p.add_argument("--threads", type=int, default=2, help="torch threads (as the demo: results depend on it)")
     return p
 
@@ -162,20 +164,20 @@ def main(argv: list[str] | None = None) -> int:
         crops, test_reals, prep_s = prepare(Path(args.samples), out, seed=0)
         for g in args.generators:
             test = test_set(test_reals, out, g, seed=0)
-            for temporal in TEMPORAL_MODELS:
+            for temporal in args.temporal:
                 for seed in args.seeds:
                     rows.append(run_one(crops, test, out, g, temporal, seed, args.epochs))
                     log.info("left out %s, %s, seed %d: AUC %.3f", g, temporal, seed, rows[-1]["auc"])
                     write_csv(out / "generalise.csv", rows, RUN_COLUMNS)
-    table = summarise(rows, args.seeds)
-    cols = ["left_out"] + [c for t in TEMPORAL_MODELS for c in (f"{t}_auc", f"{t}_seeds")]
+    table = summarise(rows, args.seeds, args.temporal)
+    cols = ["left_out"] + [c for t in args.temporal for c in (f"{t}_auc", f"{t}_seeds")]
     write_csv(out / "generalise_table.csv", table, cols)
     print("\nVideo AUC on the held-out person, each generator left out of training in turn "
           f"(seeds {' '.join(map(str, args.seeds))}; data set {prep_s:.0f} s):")
     print(format_table(table, cols))
-    best = max(TEMPORAL_MODELS, key=lambda t: table[-1][f"{t}_auc"])
-    print(f"\nSummary: mean AUC convlstm {table[-1]['convlstm_auc']:.3f}, mean {table[-1]['mean_auc']:.3f}: "
-          f"{best} generalises better to the left-out generators here.")
+    best = max(args.temporal, key=lambda t: table[-1][f"{t}_auc"])
+    means = ", ".join(f"{t} {table[-1][f'{t}_auc']:.3f}" for t in args.temporal)
+    print(f"\nSummary: mean AUC {means}: {best} generalises best to the left-out generators here.")
     return 0
 
 

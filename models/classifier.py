@@ -106,8 +106,11 @@ class VideoClassifier(Classifier):
 
     ``temporal="convlstm"``: the encoder's (B*T, 1280, h, w) maps are reduced by a 1x1 conv, run through a ConvLSTM,
     and the last hidden state is average-pooled. ``temporal="mean"``: each frame's map is pooled and the frame vectors
-    are averaged over time (the baseline the ConvLSTM must beat). Both end in the same head: dense, ReLU, dropout,
-    dense -> 1 logit.
+    are averaged over time (the baseline the ConvLSTM must beat). ``temporal="two-stream"``: both at once, as FTCN
+    (Zheng et al., ICCV 2021) keeps a temporal-only path beside the spatial one: the frame mean (the spatial stream,
+    1280) concatenated with a ConvLSTM that sees only the frame-to-frame DIFFERENCES of the reduced feature maps (the
+    temporal stream, ``hidden``: blind to what a single frame looks like, so it can only learn how the face changes
+    over time). All end in the same head: dense, ReLU, dropout, dense -> 1 logit.
 
     Attributes:
         mean, std: the per-channel input normalisation the encoder expects (for inputs scaled to [0, 1]).
@@ -147,7 +150,8 @@ class VideoClassifier(Classifier):
         channels = encoder.out_channels
         self.reduce: nn.Module | None = None
         self.convlstm: ConvLSTM | None = None
-        if temporal == "convlstm":
+        spatial = channels if temporal == "two-stream" else 0  # the frame mean's width beside the ConvLSTM's
+        if temporal in ("convlstm", "two-stream"):
             if reduce_channels:
                 # A 3x3 ConvLSTM on the raw 1280 channels would hold 14M parameters; 1x1 down to 256 first.
                 self.reduce = nn.Sequential(
@@ -159,7 +163,7 @@ class VideoClassifier(Classifier):
             self.convlstm = ConvLSTM(channels, hidden, kernel_size, num_layers=num_layers, batch_first=True)
             channels = hidden
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.head = dense_head(channels, fc_hidden, dropout)
+        self.head = dense_head(spatial + channels, fc_hidden, dropout)
 
     @property
     def embed_dim(self) -> int:
@@ -176,16 +180,21 @@ class VideoClassifier(Classifier):
             raise ValueError(f"expected (B, T, 3, H, W) frames, got shape {tuple(x.shape)}")
         b, t = x.shape[:2]
         feats = self.encode(x.flatten(0, 1))  # (B*T, 1280, h, w): every frame of every clip in ONE encoder call
-        if self.convlstm is None:
+        streams = []
+        if self.temporal in ("mean", "two-stream"):
             pooled = self.pool(feats).flatten(1)  # (B*T, 1280)
-            clip = pooled.unflatten(0, (b, t)).mean(dim=1)  # (B, 1280)
-        else:
+            streams.append(pooled.unflatten(0, (b, t)).mean(dim=1))  # (B, 1280)
+        if self.convlstm is not None:
             if self.reduce is not None:
                 feats = self.reduce(feats)  # (B*T, R, h, w)
-            _, states = self.convlstm(feats.unflatten(0, (b, t)))  # input (B, T, R, h, w)
-            last_h = states[-1][0]  # (B, hidden, h, w): the last layer's hidden state after the last frame
-            clip = self.pool(last_h).flatten(1)  # (B, hidden)
-        return clip
+            seq = feats.unflatten(0, (b, t))  # (B, T, R, h, w)
+            if self.temporal == "two-stream":
+                # (B, T-1, R, h, w): what changes between frames; a one-frame clip has no change (one zero step)
+                seq = seq[:, 1:] - seq[:, :-1] if t > 1 else torch.zeros_like(seq)
+            _, states = self.convlstm(seq)
+            last_h = states[-1][0]  # (B, hidden, h, w): the last layer's hidden state after the last step
+            streams.append(self.pool(last_h).flatten(1))  # (B, hidden)
+        return torch.cat(streams, dim=1) if len(streams) > 1 else streams[0]  # (B, 1280 + hidden) for two-stream
 
 
 class FrameClassifier(Classifier):

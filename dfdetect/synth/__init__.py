@@ -9,11 +9,12 @@ face), ``selfswap`` (the same person's face from another moment). Modules, lowes
 :mod:`~dfdetect.synth.resample`, :mod:`~dfdetect.synth.selfswap`, :mod:`~dfdetect.synth.registry` (THE entry point:
 ``generate(name, images, faces, rng)`` on a clip of full frames or of face crops alike),
 :mod:`~dfdetect.synth.encode` (THE video writer) and :mod:`~dfdetect.synth.cli` (``python -m dfdetect synth``).
-Audio-visual fakes (:data:`AUDIO_GENERATORS`, :mod:`~dfdetect.synth.audio`): ``avshift``, ``avmoment``, ``vocoder``
-replace a clip's audio by the same person's (``generate_audio``); a visual generator's twin keeps its real audio.
+Audio-visual fakes (:data:`AUDIO_GENERATORS`, :mod:`~dfdetect.synth.audio`): ``avshift``, ``avmoment``, ``splice``,
+``vocoder`` replace a clip's audio by the same person's (``generate_audio``); a visual generator's twin keeps its real
+audio. :data:`SOUND_GENERATORS` (``splice``, ``vocoder``) are fakes by their sound alone.
 """
 
-from dfdetect.synth.audio import AUDIO_GENERATORS, AudioGenerator, GeneratedAudio, generate_audio
+from dfdetect.synth.audio import AUDIO_GENERATORS, SOUND_GENERATORS, AudioGenerator, GeneratedAudio, generate_audio
 from dfdetect.synth.base import Donors, Face, Generated, clip_faces
 from dfdetect.synth.cli import META_COLUMNS, NAME_PATTERN, assign_names, main
 from dfdetect.synth.encode import (
@@ -41,6 +42,7 @@ from dfdetect.synth.track import MAX_GAP, TRACK_SIGMA, FaceLike, FaceTrack, face
 
 __all__ = [
     "AUDIO_GENERATORS",
+    "SOUND_GENERATORS",
     "AudioGenerator",
     "GeneratedAudio",
     "generate_audio",

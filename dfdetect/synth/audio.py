@@ -10,6 +10,8 @@ the real window has. The same generator state gives the same samples.
   (the audio-visual offset augmentation of the FFDV teams; lip-sync errors of talking-head generators).
 * ``avmoment``: the audio of another moment of the same track, at least 1 s and one window away: the same voice saying
   other words (a lip-sync deepfake driven by the person's own voice).
+* ``splice``: the window cut at a random point and its rest taken from another moment of the same track (words edited
+  in the speaker's own voice: partial spoofing).
 * ``vocoder``: the window's own audio re-synthesised from its mel spectrogram (Griffin-Lim phase recovery, Griffin &
   Lim 1984): same words, same timing, the smeared phase and band-limited texture of synthetic speech.
 
@@ -47,6 +49,8 @@ GRIFFIN_LIM_ITERS = 32
 """Griffin-Lim iterations of ``vocoder`` (with momentum 0.99; Perraudin et al. 2013)."""
 VOCODER_N_FFT = 512
 """FFT size of ``vocoder``'s analysis and re-synthesis (32 ms at 16 kHz), hop a quarter of it."""
+SPLICE_FADE = 0.005
+"""Cross-fade (s) at ``splice``'s seam: 5 ms, so the cut is not a click (an editor's default)."""
 VOCODER_MELS = 80
 """Mel bands ``vocoder`` keeps (a TTS vocoder's usual 80): the fine spectral detail above them is lost."""
 
@@ -90,6 +94,17 @@ def avshift_audio(audio: Audio, start: float, end: float, rng: np.random.Generat
     return GeneratedAudio(audio.segment(src, src + length), "avshift", record)
 
 
+def _other_moment(audio: Audio, start: float, length: float, rng: np.random.Generator) -> float:
+    """A start (s) of another window of ``length`` s in the track, at least ``max(1 s, length)`` from ``start`` (the
+    farthest when the track is too short for that), on a 10 ms grid."""
+    gap = max(MOMENT_MIN, length)
+    lo, hi = audio.start, max(audio.end - length, audio.start)  # possible source starts
+    step = 1.0 / audio.rate
+    starts = np.arange(lo, hi + step / 2, max(step, 0.01))  # candidates every 10 ms
+    far = starts[np.abs(starts - start) >= gap]
+    return float(rng.choice(far)) if len(far) else float(starts[np.argmax(np.abs(starts - start))])
+
+
 def avmoment_audio(audio: Audio, start: float, end: float, rng: np.random.Generator) -> GeneratedAudio:
     """The audio of another moment of the same track, at least ``max(1 s, window)`` away (the farthest moment when the
     track is too short for that).
@@ -101,14 +116,38 @@ def avmoment_audio(audio: Audio, start: float, end: float, rng: np.random.Genera
         (True, (12800,))
     """
     length = end - start
-    gap = max(MOMENT_MIN, length)
-    lo, hi = audio.start, max(audio.end - length, audio.start)  # possible source starts
-    step = 1.0 / audio.rate
-    starts = np.arange(lo, hi + step / 2, max(step, 0.01))  # candidates every 10 ms
-    far = starts[np.abs(starts - start) >= gap]
-    src = float(rng.choice(far)) if len(far) else float(starts[np.argmax(np.abs(starts - start))])
+    src = _other_moment(audio, start, length, rng)
     return GeneratedAudio(audio.segment(src, src + length), "avmoment",
                           {"offset": round(src - start, 6), "source": [src, src + length]})
+
+
+def splice_audio(audio: Audio, start: float, end: float, rng: np.random.Generator) -> GeneratedAudio:
+    """The window cut at a random point (30-70 % in) and its rest taken from another moment of the same track, the
+    seam cross-faded over :data:`SPLICE_FADE` s: an edited sentence in the speaker's own voice (words cut and joined,
+    the partial spoofs of PartialSpoof, Zhang et al. 2021, and AV-Deepfake1M's local edits). A fake by the sound
+    alone: an audio model can catch it without the picture.
+
+    Example:
+        >>> rate = 16000
+        >>> track = Audio(np.sin(np.arange(6 * rate) / 40.0).astype(np.float32), rate=rate, start=0.0)
+        >>> made = splice_audio(track, 1.0, 1.8, np.random.default_rng(0))
+        >>> real = track.segment(1.0, 1.8)
+        >>> cut = made.record["cut"]
+        >>> made.samples.shape, bool(np.array_equal(made.samples[:cut - 80], real[:cut - 80]))
+        ((12800,), True)
+    """
+    real = audio.segment(start, end)  # (N,)
+    n = len(real)
+    src = _other_moment(audio, start, end - start, rng)
+    other = audio.segment(src, src + (end - start))[:n]  # (N,)
+    fade = max(1, int(round(SPLICE_FADE * audio.rate)))
+    cut = int(rng.integers(max(fade, int(0.3 * n)), max(fade + 1, int(0.7 * n))))
+    out = real.copy()
+    out[cut:] = other[cut:]
+    w = np.linspace(0.0, 1.0, fade, dtype=np.float32)  # (fade,) the cross-fade before the cut
+    out[cut - fade:cut] = real[cut - fade:cut] * (1 - w) + other[cut - fade:cut] * w
+    record = {"cut": cut, "offset": round(src - start, 6), "source": [src, src + end - start]}
+    return GeneratedAudio(out, "splice", record)
 
 
 def griffin_lim(magnitude: torch.Tensor, n_fft: int, hop: int, length: int, iters: int = GRIFFIN_LIM_ITERS,
@@ -172,23 +211,31 @@ def vocoder_audio(audio: Audio, start: float, end: float, rng: np.random.Generat
 
 @dataclass(frozen=True)
 class AudioGenerator:
-    """A named audio generator: ``fn(audio, start, end, rng) -> GeneratedAudio``, what it imitates, its source."""
+    """A named audio generator: ``fn(audio, start, end, rng) -> GeneratedAudio``, what it imitates, its source.
+
+    ``picture`` is True for a fake only against the picture (the audio alone is real speech of the person: ``avshift``,
+    ``avmoment``); :data:`SOUND_GENERATORS` are the others, fakes by their sound alone (an audio-only data set's)."""
 
     name: str
     fn: Callable[..., GeneratedAudio]
     summary: str
     source: str
+    picture: bool = False
 
 
 AUDIO_GENERATORS: dict[str, AudioGenerator] = {g.name: g for g in (
     AudioGenerator("avshift", avshift_audio, "the person's own audio 0.2-1 s early or late: lip-sync broken",
-                   "audio-visual offset augmentation of the FFDV (Inclusion 2024) teams"),
+                   "audio-visual offset augmentation of the FFDV (Inclusion 2024) teams", picture=True),
     AudioGenerator("avmoment", avmoment_audio, "the same voice from another moment: other words on the lips",
-                   "lip-sync deepfakes driven by the person's own voice (Wav2Lip-style)"),
+                   "lip-sync deepfakes driven by the person's own voice (Wav2Lip-style)", picture=True),
+    AudioGenerator("splice", splice_audio, "the window's rest from another moment of the track: words edited",
+                   "partial spoofing (PartialSpoof, Zhang et al. 2021; AV-Deepfake1M's local edits)"),
     AudioGenerator("vocoder", vocoder_audio, "the window's audio re-synthesised from its mel by Griffin-Lim",
                    "synthetic-speech artefacts (Griffin & Lim 1984; mel vocoders of TTS)"),
 )}
 """Every audio generator, by name."""
+SOUND_GENERATORS: tuple[str, ...] = tuple(n for n, g in AUDIO_GENERATORS.items() if not g.picture)
+"""The audio generators whose fakes are fakes by the sound alone (``splice``, ``vocoder``): an audio-only set's."""
 
 
 def generate_audio(method: str, audio: Audio, start: float, end: float, rng: np.random.Generator) -> GeneratedAudio:

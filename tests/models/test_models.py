@@ -65,7 +65,7 @@ def imagenet_input(path: Path, mean, std) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------------------------------------ detector
-@pytest.mark.parametrize("temporal", ["convlstm", "mean"])
+@pytest.mark.parametrize("temporal", ["convlstm", "mean", "two-stream"])
 @pytest.mark.parametrize("t", [1, 10])
 def test_forward_shapes_and_finite(temporal, t):
     model = small_model(temporal).eval()
@@ -91,7 +91,7 @@ def test_all_frames_in_one_encoder_call():
     assert calls == [(10, 3, SIZE, SIZE)]
 
 
-@pytest.mark.parametrize("temporal", ["convlstm", "mean"])
+@pytest.mark.parametrize("temporal", ["convlstm", "mean", "two-stream"])
 def test_backward_reaches_every_trainable_parameter(temporal):
     model = small_model(temporal).train()
     loss = F.binary_cross_entropy_with_logits(model(clips(t=3)), torch.tensor([0.0, 1.0]))
@@ -99,6 +99,22 @@ def test_backward_reaches_every_trainable_parameter(temporal):
     missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
     zero = [n for n, p in model.named_parameters() if p.grad is not None and not p.grad.abs().sum() > 0]
     assert not missing and not zero, (missing, zero)
+
+
+def test_two_stream_temporal_stream_sees_only_change():
+    """The two-stream model's ConvLSTM is fed frame differences: two still clips of different faces get the same
+    temporal vector (and different spatial ones); the plain ConvLSTM tells them apart."""
+    model, plain = small_model("two-stream").eval(), small_model("convlstm").eval()
+    a, b = clips(b=1, t=1, seed=1).expand(1, 4, -1, -1, -1), clips(b=1, t=1, seed=2).expand(1, 4, -1, -1, -1)
+    with torch.no_grad():
+        ea, eb = model.embed(a), model.embed(b)  # (1, 1280 + 32)
+        moving = model.embed(clips(b=1, t=4, seed=3))
+    assert ea.shape == (1, 1280 + 32) and model.embed_dim == 1280 + 32
+    assert torch.equal(ea[:, 1280:], eb[:, 1280:])  # temporal stream: no change, same vector
+    assert not torch.allclose(ea[:, :1280], eb[:, :1280], rtol=1e-3, atol=0)  # spatial stream: different faces
+    assert not torch.allclose(moving[:, 1280:], ea[:, 1280:], rtol=1e-3, atol=0)  # change is seen
+    with torch.no_grad():
+        assert not torch.allclose(plain.embed(a), plain.embed(b), rtol=1e-3, atol=0)
 
 
 def test_freeze_whole_encoder():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from dfdetect.synth.audio import AUDIO_GENERATORS, SHIFT_RANGE, generate_audio
+from dfdetect.synth.audio import AUDIO_GENERATORS, SHIFT_RANGE, SOUND_GENERATORS, generate_audio
 from frame_extraction.audio import Audio, decode_audio
 from frame_extraction.melspec import log_mel
 
@@ -53,3 +53,24 @@ def test_vocoder_keeps_the_words_not_the_waveform(track: Audio) -> None:
     assert abs(np.corrcoef(real, fake)[0, 1]) < 0.5  # the phase is made up: another waveform
     mr, mf = (log_mel(torch.from_numpy(x)).numpy() for x in (real, fake))  # (64, 81) dB
     assert np.corrcoef(mr.ravel(), mf.ravel())[0, 1] > 0.8  # the same spectrogram, roughly: the same sounds
+
+
+def test_splice_keeps_the_start_and_takes_the_rest_from_elsewhere(track: Audio) -> None:
+    start, end = 1.5, 2.3
+    real = track.segment(start, end)
+    cuts = set()
+    for seed in range(5):
+        made = generate_audio("splice", track, start, end, np.random.default_rng(seed))
+        cut, (src, src_end) = made.record["cut"], made.record["source"]
+        fade = 80  # 5 ms at 16 kHz
+        assert 0.3 * len(real) <= cut <= 0.7 * len(real) and abs(made.record["offset"]) >= 1.0
+        assert np.array_equal(made.samples[:cut - fade], real[:cut - fade])  # the start is the real window's
+        assert np.array_equal(made.samples[cut:], track.segment(src, src_end)[cut:])  # the rest from elsewhere
+        seam = made.samples[cut - fade:cut]
+        lo = np.minimum(real[cut - fade:cut], track.segment(src, src_end)[cut - fade:cut])
+        hi = np.maximum(real[cut - fade:cut], track.segment(src, src_end)[cut - fade:cut])
+        assert np.all((seam >= lo - 1e-6) & (seam <= hi + 1e-6))  # a cross-fade between the two, no click
+        cuts.add(cut)
+    assert len(cuts) > 1  # the cut moves with the seed
+    assert "splice" in SOUND_GENERATORS and "vocoder" in SOUND_GENERATORS
+    assert not {"avshift", "avmoment"} & set(SOUND_GENERATORS)  # fakes only against the picture
