@@ -2,8 +2,8 @@
 video (``make bench-av``).
 
 Runs :func:`dfdetect.demo.av.run` for each seed and prints its AUC table (all fakes, then each kind against all the
-reals) and the mean over seeds. The held-out clips are the later part of ``single_face.mp4``: the only sample video
-with a face and sound at the same time (see :mod:`dfdetect.demo.av`), so that table is a split by time, not by speaker.
+reals) and the mean over seeds, on the sample videos with a face and sound, split by person
+(:data:`dfdetect.demo.av.HELD_OUT` are the test speakers).
 
 Then :func:`dfdetect.demo.av.run_speech` for each seed: audio-only models on real speech of held-out SPEAKERS (AMI
 excerpts), per fake kind by the sound alone, with the kind seen in training and left out of it (leave one generator
@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_av:
         runs = [run(Path(args.samples), args.epochs, args.windows, seed) for seed in args.seeds]
         for seed, out in zip(args.seeds, runs):
-            print(f"seed {seed}: {out['train']} training clips, {out['test']} held-out clips")
+            print(f"seed {seed}: {out['train']} training clips, {out['test']} held-out clips of "
+                  f"{', '.join(out['people'][1])}")
             print(format_table(out["rows"], MODELS))
         print(f"mean over {len(runs)} seed(s):")
         print(format_table(mean_rows(runs, MODELS), MODELS))

