@@ -49,6 +49,18 @@ def speech_dir(samples_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def av_dir(samples_dir: Path) -> Path:
+    """Talking faces with sound of four people (``make data`` puts them in ``data/samples/av``); fetched on first use
+    otherwise."""
+    from dfdetect.demo.samples import AV_DIR, AV_SAMPLES, fetch_samples
+
+    folder = samples_dir / AV_DIR
+    if not all((folder / s.name).exists() for s in AV_SAMPLES):
+        fetch_samples(folder, samples=AV_SAMPLES)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def face_video(samples_dir: Path) -> Path:
     """640x360, 30 fps, 72 frames, one man talking."""
     return samples_dir / "single_face.mp4"

@@ -16,8 +16,8 @@ def test_speech_audio_model_on_held_out_speakers(speech_dir: Path) -> None:
     out = run_speech(speech_dir, epochs=8, seed=0)
     rows = {r["fakes"]: r for r in out["rows"]}
     assert set(rows) == {"all", "splice", "vocoder"}
-    assert out["speakers"] == (13, 6)  # pyannote's train speakers with solo speech; its development + test ones
-    assert rows["vocoder"]["cnn"] >= 0.9  # measured 0.99: Griffin-Lim's smeared phase, on voices never heard
+    assert out["speakers"] == (12, 6)  # pyannote's train speakers with solo speech; its development + test ones
+    assert rows["vocoder"]["cnn"] >= 0.9  # measured 0.964: Griffin-Lim's smeared phase, on voices never heard
     for r in out["rows"][1:]:
         assert 0.0 <= r["cnn unseen"] <= 1.0  # each kind also scored by a model trained without it
     assert "cnn unseen" in format_table(out["rows"], speech_columns(["cnn"]))

