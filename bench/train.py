@@ -64,7 +64,7 @@ N_CROPS = 16  # distinct crops per bench video; clips are windows of T of them
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--backbone", default=default_of("model.backbone"), help="efficientnet-b0 | efficientnet-lite0")
-    p.add_argument("--temporal", default=default_of("model.temporal"), help="convlstm | mean")
+    p.add_argument("--temporal", default=default_of("model.temporal"), help="mean | convlstm | two-stream")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto = CUDA when available")
     p.add_argument(
         "--steps", type=int, default=None,

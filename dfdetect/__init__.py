@@ -1,4 +1,4 @@
-"""dfdetect: a deepfake video detector (frame sampling, MTCNN face crops, EfficientNet + ConvLSTM).
+"""dfdetect: a deepfake video detector (frame sampling, MTCNN face crops, EfficientNet clips: frame mean or ConvLSTM).
 
 The scoring API is ``from dfdetect import Detector`` (see :mod:`dfdetect.inference.detector`). It is handed out lazily
 (PEP 562) so that ``import dfdetect.core`` (which every stage does) does not import the inference stack and torch.

@@ -126,7 +126,7 @@ class VideoClassifier(Classifier):
     def __init__(
         self,
         encoder: Encoder,
-        temporal: str = "convlstm",
+        temporal: str = "mean",
         reduce_channels: int = 256,
         hidden: int = 256,
         kernel_size: int = 3,

@@ -154,7 +154,7 @@ def untrained_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     out = {}
     for kind, frames in (("video", TINY_FRAMES), ("frame", 1)):
         cfg = Config(model=ModelConfig(kind=kind, backbone="efficientnet-lite0", pretrained=True, logit_scale=scale,
-                                       logit_bias=bias),
+                                       logit_bias=bias, temporal="convlstm"),
                      data=DataConfig(size=CROP_SIZE, frames=frames, sample_frames=SAMPLE_FRAMES, min_faces=MIN_FACES))
         torch.manual_seed(0)
         model = build_model(cfg.model)
@@ -182,7 +182,8 @@ def untrained_sound_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dic
     out = {}
     for modalities in ("audio", "av"):
         cfg = Config(model=ModelConfig(modalities=modalities, backbone="efficientnet-lite0", pretrained=True,
-                                       audio_channels=4, fc_hidden=16, logit_scale=scale, logit_bias=bias),
+                                       temporal="convlstm", audio_channels=4, fc_hidden=16, logit_scale=scale,
+                                       logit_bias=bias),
                      data=DataConfig(size=CROP_SIZE, frames=TINY_FRAMES, sample_frames=SAMPLE_FRAMES,
                                      min_faces=MIN_FACES))
         torch.manual_seed(0)

@@ -39,7 +39,15 @@ from typing import Any
 
 import numpy as np
 
-from dfdetect.core.config import BALANCE_MODES, MODALITIES, MODEL_KINDS, add_override, load_config, overrides_from_args
+from dfdetect.core.config import (
+    BALANCE_MODES,
+    MODALITIES,
+    MODEL_KINDS,
+    TEMPORAL_MODELS,
+    add_override,
+    load_config,
+    overrides_from_args,
+)
 from dfdetect.core.io import InputError, setup_logging
 from dfdetect.training.distributed import context_from_env
 from dfdetect.training.inputs import from_images, is_image_folder, manifest_path
@@ -87,10 +95,12 @@ def get_args_parser() -> argparse.ArgumentParser:
     add_override(g, "--clip-len", "data.frames", "timesteps T per clip", type=int, metavar="T")
     g.add_argument("--frames", dest="data.frames", type=int, action=_DeprecatedAlias, help=argparse.SUPPRESS)
     add_override(g, "--size", "data.size", "crop side fed to the model, pixels", type=int, metavar="PX")
-    add_override(g, "--kind", "model.kind", "video (clips, ConvLSTM) | frame (one image, pooled head; the default "
-                 "for a folder of images)", choices=MODEL_KINDS)
+    add_override(g, "--kind", "model.kind", "video (clips: frame mean or ConvLSTM) | frame (one image, pooled head; "
+                 "the default for a folder of images)", choices=MODEL_KINDS)
     add_override(g, "--modalities", "model.modalities", "video | audio (the clip's log-mel) | av (both, fused; "
                  "needs --videos)", choices=MODALITIES)
+    add_override(g, "--temporal", "model.temporal", "mean (the frame mean) | convlstm | two-stream (both); what "
+                 "happens over a clip's frames", choices=TEMPORAL_MODELS)
     add_override(g, "--backbone", "model.backbone", "efficientnet-b0 | efficientnet-lite0", metavar="NAME")
     add_override(g, "--no-pretrained", "model.pretrained", "random backbone initialisation", action="store_const",
                  const=False)

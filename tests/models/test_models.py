@@ -184,7 +184,10 @@ def test_bad_config_is_input_error(kw):
 
 def test_default_sizes_and_normalization():
     model = build_model(ModelConfig(backbone="efficientnet-b0", pretrained=False))
-    assert 5e6 < count_parameters(model) < 15e6  # B0 without its classifier (4.0M) + 1x1 reduce + ConvLSTM + head
+    assert model.temporal == "mean" and model.convlstm is None  # the default: the frame mean (README, "Generalisation")
+    assert 4e6 < count_parameters(model) < 5e6  # B0 without its classifier (4.0M) + the dense head (0.33M)
+    convlstm = build_model(ModelConfig(backbone="efficientnet-b0", pretrained=False, temporal="convlstm"))
+    assert count_parameters(convlstm) == 9_121_405  # + 1x1 reduce + ConvLSTM (README's table)
     assert model.mean == backbone_normalization("efficientnet-b0")[0] == (0.485, 0.456, 0.406)
     assert backbone_normalization("efficientnet-lite0") == ((0.5,) * 3, (0.5,) * 3)
 

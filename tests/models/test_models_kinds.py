@@ -20,6 +20,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def tiny(kind: str, seed: int = 0, **kw) -> nn.Module:
     torch.manual_seed(seed)
+    kw.setdefault("temporal", "convlstm")  # the video model with every part (the 1x1 reduction, the ConvLSTM)
     return build_model(ModelConfig(kind=kind, backbone="efficientnet-lite0", pretrained=False, hidden=16,
                                    reduce_channels=16, fc_hidden=16, **kw))
 

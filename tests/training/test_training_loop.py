@@ -68,7 +68,8 @@ def test_load_model_rejects_mismatched_weights(tiny_checkpoint: Path, tmp_path: 
     with pytest.raises(CheckpointError, match=r"1 missing key\(s\).*1 unexpected key\(s\)") as exc:
         load_model(tmp_path / "renamed.pt")
     assert key in str(exc.value) and "\n" not in str(exc.value)
-    other = dict(ckpt, config={**ckpt["config"], "model": {**ckpt["config"]["model"], "hidden": 32}})
+    model_cfg = ckpt["config"]["model"]
+    other = dict(ckpt, config={**ckpt["config"], "model": {**model_cfg, "fc_hidden": model_cfg["fc_hidden"] + 1}})
     torch.save(other, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="shape"):
         load_model(tmp_path / "other.pt")
