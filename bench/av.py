@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--audio-encoders", nargs="+", default=["cnn"], choices=["cnn", "image"],
                    help="audio branches to compare on the speech set (image: the backbone on the 224 px mel picture)")
     p.add_argument("--no-av", action="store_true", help="only the speech table")
+    p.add_argument("--no-unseen", action="store_true",
+                   help="speech: skip the models trained without each kind (the 'unseen' columns stay nan)")
     args = p.parse_args(argv)
     setup_logging()
     set_cpu_threads(0)
@@ -55,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         print(format_table(mean_rows(runs, MODELS), MODELS))
         print(f"audio part: {np.mean([o['audio_s_per_video'] for o in runs]):.3f} s per video (decode + log-mel)")
     cols = speech_columns(args.audio_encoders)
-    speech = [run_speech(Path(args.samples) / SPEECH_DIR, args.speech_epochs, seed, audio_encoders=args.audio_encoders)
-              for seed in args.seeds]
+    speech = [run_speech(Path(args.samples) / SPEECH_DIR, args.speech_epochs, seed, audio_encoders=args.audio_encoders,
+                         unseen=not args.no_unseen) for seed in args.seeds]
     for seed, out in zip(args.seeds, speech):
         print(f"\nspeech, seed {seed}: audio only, {out['train']} training clips of {out['speakers'][0]} speakers, "
               f"{out['test']} held-out clips of {out['speakers'][1]} other speakers")

@@ -214,12 +214,12 @@ def run(samples: Path, epochs: int, windows: int, seed: int, config: str | None 
 
 
 def run_speech(speech: Path, epochs: int, seed: int, config: str | None = None,
-               audio_encoders: Sequence[str] = ("cnn",)) -> dict[str, object]:
+               audio_encoders: Sequence[str] = ("cnn",), unseen: bool = True) -> dict[str, object]:
     """Audio-only models on held-out SPEAKERS of the speech set (see the module docstring).
 
     For each audio encoder: one model trained with every kind of :data:`~dfdetect.synth.SOUND_GENERATORS` fake,
-    scored on the held-out speakers' reals and fakes (AUC on all fakes and per kind), and per kind G a model trained
-    without G's fakes, scored on the held-out reals and G's fakes (the kind never seen).
+    scored on the held-out speakers' reals and fakes (AUC on all fakes and per kind), and (``unseen``) per kind G a
+    model trained without G's fakes, scored on the held-out reals and G's fakes (the kind never seen; nan without).
 
     Returns:
         ``{"rows": [{"fakes", "n", "<encoder>", "<encoder> unseen"...}], "train": clips, "test": clips,
@@ -242,8 +242,9 @@ def run_speech(speech: Path, epochs: int, seed: int, config: str | None = None,
         seen = auc_table(test, {enc: scores})
         for row, s in zip(rows, seen):
             row[enc] = s[enc]
-        rows[0][f"{enc} unseen"] = float("nan")
-        for row in rows[1:]:
+        for row in rows:
+            row[f"{enc} unseen"] = float("nan")
+        for row in rows[1:] if unseen else []:
             g = str(row["fakes"])
             kept = [c for c in train if c.method != g]
             held = [c for c in test if c.label == 0 or c.method == g]
