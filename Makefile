@@ -56,8 +56,9 @@ bench: data
 	$(RUN) bench/train.py
 	$(RUN) bench/score.py --samples $(DATA)
 
-# Leave-one-generator-out on the held-out person, ConvLSTM vs frame mean: 16 training runs of the demo's 30 epochs,
-# about 75 min on 2 cores (README, Performance). `bench/generalise.py --epochs 10` for a quicker look.
+# Leave-one-generator-out on the held-out person, frame mean vs ConvLSTM vs two-stream: 24 training runs of the demo's
+# 30 epochs, about 110 min on 2 cores (README, Performance). `bench/generalise.py --epochs 10` or `--temporal mean`
+# for a quicker look.
 bench-generalise: data
 	$(RUN) bench/generalise.py --samples $(DATA) --seeds 0 1
 
