@@ -1,6 +1,7 @@
-"""The classifiers, one per ``model.kind``: the clip classifier (``video``: EfficientNet encoder per frame -> ConvLSTM
-over time, or a mean over frames -> one logit) and the frame classifier (``frame``: one image -> encoder -> pooled
-head -> one logit; no temporal part). Both share the head, the calibration and the freezing (:class:`Classifier`).
+"""The classifiers, one per ``model.kind``: the clip classifier (``video``: EfficientNet encoder per frame -> a mean
+over frames, a ConvLSTM over time, or both -> one logit) and the frame classifier (``frame``: one image -> encoder ->
+pooled head -> one logit; no temporal part). Both share the head, the calibration and the freezing
+(:class:`Classifier`).
 
 Example:
     >>> model = VideoClassifier(Encoder("efficientnet-lite0", pretrained=False)).eval()
@@ -104,13 +105,13 @@ class Classifier(nn.Module):
 class VideoClassifier(Classifier):
     """Clip classifier: (B, T, C, H, W) normalised frames -> (B,) logits; ``sigmoid(logit)`` = P(fake).
 
-    ``temporal="convlstm"``: the encoder's (B*T, 1280, h, w) maps are reduced by a 1x1 conv, run through a ConvLSTM,
-    and the last hidden state is average-pooled. ``temporal="mean"``: each frame's map is pooled and the frame vectors
-    are averaged over time (the baseline the ConvLSTM must beat). ``temporal="two-stream"``: both at once, as FTCN
-    (Zheng et al., ICCV 2021) keeps a temporal-only path beside the spatial one: the frame mean (the spatial stream,
-    1280) concatenated with a ConvLSTM that sees only the frame-to-frame DIFFERENCES of the reduced feature maps (the
-    temporal stream, ``hidden``: blind to what a single frame looks like, so it can only learn how the face changes
-    over time). All end in the same head: dense, ReLU, dropout, dense -> 1 logit.
+    ``temporal="mean"`` (the default: it generalised best, README "Generalisation"): each frame's map is pooled and
+    the frame vectors are averaged over time. ``temporal="convlstm"``: the encoder's (B*T, 1280, h, w) maps are reduced
+    by a 1x1 conv, run through a ConvLSTM, and the last hidden state is average-pooled. ``temporal="two-stream"``: both
+    at once, as FTCN (Zheng et al., ICCV 2021) keeps a temporal-only path beside the spatial one: the frame mean (the
+    spatial stream, 1280) concatenated with a ConvLSTM that sees only the frame-to-frame DIFFERENCES of the reduced
+    feature maps (the temporal stream, ``hidden``: blind to what a single frame looks like, so it can only learn how
+    the face changes over time). All end in the same head: dense, ReLU, dropout, dense -> 1 logit.
 
     Attributes:
         mean, std: the per-channel input normalisation the encoder expects (for inputs scaled to [0, 1]).
