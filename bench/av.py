@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,23 +50,28 @@ def main(argv: list[str] | None = None) -> int:
     set_cpu_threads(0)
     if not args.no_av:
         runs = [run(Path(args.samples), args.epochs, args.windows, seed) for seed in args.seeds]
-        for seed, out in zip(args.seeds, runs):
-            print(f"seed {seed}: {out['train']} training clips, {out['test']} held-out clips of "
-                  f"{', '.join(out['people'][1])}")
-            print(format_table(out["rows"], MODELS))
-        print(f"mean over {len(runs)} seed(s):")
-        print(format_table(mean_rows(runs, MODELS), MODELS))
+        print_runs(args.seeds, runs, MODELS, lambda o: f"{o['train']} training clips, {o['test']} held-out clips of "
+                   f"{', '.join(o['people'][1])}")
         print(f"audio part: {np.mean([o['audio_s_per_video'] for o in runs]):.3f} s per video (decode + log-mel)")
     cols = speech_columns(args.audio_encoders)
     speech = [run_speech(Path(args.samples) / SPEECH_DIR, args.speech_epochs, seed, audio_encoders=args.audio_encoders,
                          unseen=not args.no_unseen) for seed in args.seeds]
-    for seed, out in zip(args.seeds, speech):
-        print(f"\nspeech, seed {seed}: audio only, {out['train']} training clips of {out['speakers'][0]} speakers, "
-              f"{out['test']} held-out clips of {out['speakers'][1]} other speakers")
-        print(format_table(out["rows"], cols))
-    print(f"speech, mean over {len(speech)} seed(s) ('unseen': the kind left out of training):")
-    print(format_table(mean_rows(speech, cols), cols))
+    print()
+    print_runs(args.seeds, speech, cols, lambda o: f"audio only, {o['train']} training clips of {o['speakers'][0]} "
+               f"speakers, {o['test']} held-out clips of {o['speakers'][1]} other speakers",
+               "speech", " ('unseen': the kind left out of training)")
     return 0
+
+
+def print_runs(seeds: list[int], runs: list[dict], columns: list[str] | tuple[str, ...], what: Callable[[dict], str],
+               title: str = "", note: str = "") -> None:
+    """Each seed's AUC table headed by ``title`` and ``what(run)``, then their mean over seeds."""
+    head = f"{title}, " if title else ""
+    for seed, out in zip(seeds, runs):
+        print(f"{head}seed {seed}: {what(out)}")
+        print(format_table(out["rows"], columns))
+    print(f"{head}mean over {len(runs)} seed(s){note}:")
+    print(format_table(mean_rows(runs, columns), columns))
 
 
 def mean_rows(runs: list[dict], columns: list[str] | tuple[str, ...]) -> list[dict]:

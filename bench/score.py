@@ -45,7 +45,7 @@ import torch  # noqa: E402
 
 from bench.common import HD_NAME, format_table, make_hd_video  # noqa: E402
 from dfdetect.core.checkpoint import save_checkpoint  # noqa: E402
-from dfdetect.core.config import Config  # noqa: E402
+from dfdetect.core.config import TEMPORAL_MODELS, Config  # noqa: E402
 from dfdetect.core.io import InputError, setup_logging, write_csv  # noqa: E402
 from dfdetect.inference.detector import TIMING_STAGES, Detector  # noqa: E402
 from dfdetect.inference.export import export_model  # noqa: E402
@@ -63,6 +63,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", default=str(ROOT / "data" / "samples"), help="sample videos folder")
     p.add_argument("--weights", help="checkpoint to time (default: an untrained --backbone model)")
     p.add_argument("--backbone", default="efficientnet-b0", help="backbone of the untrained model without --weights")
+    p.add_argument("--temporal", default=Config().model.temporal, choices=TEMPORAL_MODELS,
+                   help="temporal model of the untrained model without --weights (default: the config's)")
     p.add_argument("--out", default="bench_out", help="where the 1080p video and score.csv go")
     p.add_argument("--repeat", type=int, default=3, help="timed runs per video (median reported)")
     p.add_argument("--clips", type=int, default=None, help="clip windows per video (default: the checkpoint's)")
@@ -74,10 +76,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     return p
 
 
-def untrained_checkpoint(folder: Path, backbone: str) -> Path:
-    """Save a randomly initialised model with the default config (but ``backbone``) as a checkpoint."""
+def untrained_checkpoint(folder: Path, backbone: str, temporal: str) -> Path:
+    """Save a randomly initialised model with the default config (but ``backbone``, ``temporal``) as a checkpoint."""
     cfg = Config()
-    cfg.model.backbone, cfg.model.pretrained, cfg.model.weights = backbone, False, None
+    cfg.model.backbone, cfg.model.temporal, cfg.model.pretrained, cfg.model.weights = backbone, temporal, False, None
     path = folder / "untrained.pt"
     save_checkpoint(path, build_model(cfg.model), cfg)
     return path
@@ -118,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            weights = Path(args.weights) if args.weights else untrained_checkpoint(Path(tmp), args.backbone)
+            weights = (Path(args.weights) if args.weights
+                       else untrained_checkpoint(Path(tmp), args.backbone, args.temporal))
             runtimes = {"torch": weights}
             if args.onnx:
                 runtimes["onnxruntime"] = export_model(weights, "onnx", Path(tmp) / "model.onnx")

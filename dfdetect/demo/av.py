@@ -25,6 +25,7 @@ out), the image-encoder audio branch beside the CNN when asked (``--audio-encode
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -102,6 +103,7 @@ def video_clips(path: Path, group: str, cfg: Config, detector: FaceDetector, win
     if np.abs(audio.samples).max() < SILENT:
         return [], "silent audio track"
     timings["audio_decode"] = timings.get("audio_decode", 0.0) + time.perf_counter() - t0
+    timings["audio_videos"] = timings.get("audio_videos", 0.0) + 1  # the tracks that time covers
     prep = prepare_video(path, cfg.data, windows, detector)
     if prep.status != "ok":
         return [], prep.reason
@@ -146,9 +148,8 @@ def train_and_score(modalities: str, train: list[AVClip], test: list[AVClip], cf
     """Train a model of ``modalities`` (and ``audio_encoder``, default the config's) on ``train`` and return P(fake)
     of every ``test`` clip."""
     torch.manual_seed(seed)
-    mcfg = cfg.model.__class__(**{**cfg.model.__dict__, "modalities": modalities,
-                                  "audio_encoder": audio_encoder or cfg.model.audio_encoder})
-    model = build_model(mcfg)
+    model = build_model(dataclasses.replace(cfg.model, modalities=modalities,
+                                            audio_encoder=audio_encoder or cfg.model.audio_encoder))
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.train.lr)
     scaler = torch.amp.GradScaler("cuda", enabled=False)
     loss_fn, device = nn.BCEWithLogitsLoss(), torch.device("cpu")
@@ -208,9 +209,9 @@ def run(samples: Path, epochs: int, windows: int, seed: int, config: str | None 
         AVClipDataset([c], cfg.data, (0.5,) * 3, (0.5,) * 3)[0]
     mel_s = (time.perf_counter() - t0) / min(8, len(test))
     scores = {m: train_and_score(m, train, test, cfg, epochs, seed) for m in ("audio", "video", "av")}
-    n_videos = len(AV_VIDEOS)
+    decode_s = timings.get("audio_decode", 0.0) / max(timings.get("audio_videos", 0.0), 1.0)
     return {"rows": auc_table(test, scores), "train": len(train), "test": len(test),
-            "audio_s_per_video": timings.get("audio_decode", 0.0) / n_videos + mel_s,
+            "audio_s_per_video": decode_s + mel_s,
             "people": (sorted({c.group for c in train}), sorted({c.group for c in test}))}
 
 
