@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,6 +177,24 @@ def lead_jitter(wave: np.ndarray, rate: int, max_seconds: float, rng: np.random.
     return out
 
 
+def batched_mels(waves: Iterable[np.ndarray], d: DataConfig, batch_size: int = 64) -> Iterator[torch.Tensor]:
+    """The log-mels of ``waves`` as scoring computes them (no jitter), ``(B, M, L)`` dB batches of ``batch_size``;
+    what :func:`dfdetect.training.step.refresh_batchnorm` recomputes the audio branch's statistics from.
+
+    Example:
+        >>> [tuple(m.shape) for m in batched_mels([np.zeros(12800, np.float32)] * 3, DataConfig(), batch_size=2)]
+        [(2, 64, 81), (1, 64, 81)]
+    """
+    chunk: list[np.ndarray] = []
+    for wave in waves:
+        chunk.append(np.ascontiguousarray(wave, np.float32))
+        if len(chunk) == batch_size:
+            yield data_log_mel(torch.from_numpy(np.stack(chunk)), d)
+            chunk = []
+    if chunk:
+        yield data_log_mel(torch.from_numpy(np.stack(chunk)), d)
+
+
 class AVClipDataset(Dataset):
     """:class:`AVClip` items as tensors.
 
@@ -198,6 +216,11 @@ class AVClipDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.clips)
+
+    def scoring_mels(self, batch_size: int = 64) -> Iterator[torch.Tensor]:
+        """The clips' log-mels without the jitter, ``(B, M, L)`` batches (:func:`batched_mels`); clips without sound
+        are left out."""
+        return batched_mels((c.wave for c in self.clips if c.wave is not None), self.d, batch_size)
 
     def __getitem__(self, index: int) -> dict:
         c = self.clips[index]

@@ -31,7 +31,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +41,7 @@ from torch.utils.data import Dataset
 from dfdetect.core.config import BALANCE_MODES, DataConfig, TrainConfig
 from dfdetect.core.io import InputError
 from dfdetect.data.augmentation import augment_clip
-from dfdetect.data.av import SourceAudio, clip_audio
+from dfdetect.data.av import SourceAudio, batched_mels, clip_audio
 from dfdetect.data.manifests import VideoCrops
 from dfdetect.data.transforms import load_crop, to_tensor_clip
 from dfdetect.data.windows import clip_windows, random_window
@@ -397,6 +397,15 @@ class ClipDataset(Dataset):
             item["mel"], item["has_audio"] = clip_audio(self.audio.get(video.video), [video.frames[i] for i in
                                                                                       spec.window], self.data, rng)
         return item
+
+    def scoring_mels(self, batch_size: int = 64) -> Iterator[torch.Tensor]:
+        """Every clip's log-mel as scoring computes it (no leading-silence jitter), ``(B, M, L)`` batches; clips of a
+        video without sound are left out; nothing without ``audio``."""
+        if self.audio is None:
+            return iter(())
+        waves = (self.audio[self.videos[s.video].video].wave([self.videos[s.video].frames[i] for i in s.window],
+                                                             self.data) for s in self.specs)
+        return batched_mels((w for w in waves if w is not None), self.data, batch_size)
 
 
 def video_scores(specs: Sequence[ClipSpec], clip_scores: Sequence[float], n_videos: int) -> np.ndarray:

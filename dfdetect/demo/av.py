@@ -47,7 +47,7 @@ from dfdetect.demo.samples import AV_DIR, AV_SAMPLES, SAMPLES, SAMPLES_DIR, SPEE
 from dfdetect.inference.plots import save_figure
 from dfdetect.inference.prepare import prepare_video
 from dfdetect.synth import AUDIO_GENERATORS, SOUND_GENERATORS, generate, generate_audio
-from dfdetect.training.step import predict_batch, train_step
+from dfdetect.training.step import predict_batch, refresh_batchnorm, train_step
 from face_crop.detect import FaceDetector
 from frame_extraction.audio import AudioError, clip_window, decode_audio
 from frame_extraction.decode import scan_video
@@ -159,6 +159,7 @@ def train_and_score(modalities: str, train: list[AVClip], test: list[AVClip], cf
         model.train()
         for batch in DataLoader(ds, batch_size=cfg.train.batch_size, shuffle=True, generator=gen):
             train_step(model, batch, opt, scaler, loss_fn, device)
+        refresh_batchnorm(model, ds.scoring_mels(), device)
     model.eval()
     loader = DataLoader(AVClipDataset(test, cfg.data, model.mean, model.std), batch_size=32)
     logits = torch.cat([predict_batch(model, b, device) for b in loader])  # (N,)

@@ -70,7 +70,7 @@ from dfdetect.training.distributed import (
     wrap_model,
 )
 from dfdetect.training.inputs import from_images, training_inputs
-from dfdetect.training.step import predict_clips, predict_logits, train_step
+from dfdetect.training.step import predict_clips, predict_logits, refresh_batchnorm, train_step
 from models.build import build_model, model_complexity
 
 log = logging.getLogger(__name__)
@@ -273,6 +273,9 @@ def train_epoch(state: TrainingState, ds: ClipDataset, cfg: Config, device: torc
         n_seen += n
         bar.set_postfix(loss=f"{loss_sum / max(n_seen, 1):.4f}")
     bar.close()
+    # The audio branch's BatchNorm statistics from this epoch's clips as scoring hears them (no jitter), with the
+    # final weights: the same on every rank (every rank sees the whole plan).
+    refresh_batchnorm(unwrap_model(state.model), ds.scoring_mels(), device)
     if state.scheduler is not None:
         state.scheduler.step()
     loss_sum, n_seen = sum_over_ranks([loss_sum, n_seen], ctx)

@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import torch
 from torch import nn
@@ -92,6 +94,55 @@ def train_step(
     scaler.step(optimizer)
     scaler.update()
     return loss.detach()
+
+
+@torch.no_grad()
+def refresh_batchnorm(model: nn.Module, mels: Iterable[torch.Tensor], device: torch.device) -> int:
+    """Recompute the running statistics of the audio branch's trainable BatchNorm layers from the log-mels scoring
+    will see (PreciseBN: Wu & Johnson, "Rethinking 'Batch' in BatchNorm", 2021; pycls, Detectron2).
+
+    Why: a BatchNorm's running statistics are a moving average over training batches, which (1) saw other inputs
+    than scoring (half the clips start with silence, ``data.lead_jitter``: it doubles the dB variance) and (2) were
+    computed with weights that kept moving. On a small set at a high rate the eval-mode model then answers
+    differently from the train-mode one: an audio model that learnt the vocoder answered "real" to everything in
+    eval mode on one CPU and not on another (issue 25). Called after each training epoch; a model without an audio
+    branch, or a branch without BatchNorm, is left as it is.
+
+    Args:
+        model: an ``audio`` or ``av`` model (``model.audio`` is its branch); other models are left alone.
+        mels: batches of log-mels ``(B, M, L)`` in dB, computed as scoring computes them (no jitter).
+        device: where the model is.
+
+    Returns:
+        The number of clips the statistics were computed on (0 when nothing was refreshed).
+
+    Example:
+        >>> from models.audio import AudioClassifier, AudioCNN
+        >>> m = AudioClassifier(AudioCNN(channels=2), fc_hidden=4)
+        >>> refresh_batchnorm(m, [torch.full((4, 64, 32), -40.0)], torch.device("cpu")), m.audio.norm.running_mean
+        (4, tensor([-40.]))
+    """
+    branch = getattr(model, "audio", None)
+    if getattr(model, "modalities", "video") == "video" or not isinstance(branch, nn.Module):
+        return 0
+    was_training = branch.training
+    branch.train()  # a frozen module stays in eval mode (Encoder.train): its statistics are kept
+    norms = [m for m in branch.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training]
+    if not norms:
+        branch.train(was_training)
+        return 0
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the batches, not a moving one
+    n = 0
+    for mel in mels:
+        branch(mel.to(device))  # (B, M, L) -> updates the statistics
+        n += len(mel)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    branch.train(was_training)
+    return n
 
 
 @torch.no_grad()
