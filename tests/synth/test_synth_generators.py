@@ -44,6 +44,27 @@ def test_generator_changes_only_the_face_and_is_seeded(name, clip, far_from_face
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_every_generator_says_where_and_when_it_changed_the_face(name, clip):
+    """One mask per frame, of the frame's size, in [0, 1]; None exactly where the frame is the input; pixels outside
+    the mask's support are the input's; ``manipulated`` is "has a mask with a value above 0"."""
+    frames, faces = clip
+    fs = _faces(faces[:N])
+    fs[2] = None  # a frame without a face is left alone
+    out = generate(name, frames[:N], fs, np.random.default_rng(1))
+    assert len(out.masks) == N and len(out.manipulated) == N
+    assert out.masks[2] is None and out.frames[2] is frames[2] and not out.manipulated[2]
+    for real, fake, mask, flag in zip(frames[:N], out.frames, out.masks, out.manipulated):
+        if mask is None:
+            assert np.array_equal(fake, real) and not flag
+            continue
+        assert mask.shape == real.shape[:2] and mask.dtype == np.float32
+        assert 0.0 <= mask.min() and mask.max() <= 1.0 and flag == (mask.max() > 0)
+        assert np.array_equal(fake[mask == 0], real[mask == 0]), f"{name}: pixels changed outside the mask"
+        assert not np.array_equal(fake, real), f"{name}: a mask on an unchanged frame"
+    assert sum(out.manipulated) >= 2
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_face_is_still_found_by_mtcnn(name, clip, detector):
     frames, faces = clip
     fakes = generate(name, frames[:N], _faces(faces[:N]), np.random.default_rng(5)).frames
