@@ -11,7 +11,7 @@ generator per self-blended twin (:func:`draw_method`, in
 
 Example:
     >>> sorted(GENERATORS)
-    ['resample', 'sbi', 'selfswap', 'temporal']
+    ['eyefreeze', 'facejitter', 'mouthretime', 'resample', 'sbi', 'selfswap', 'temporal']
     >>> parse_mix("sbi:2,temporal")
     {'sbi': 0.6666666666666666, 'temporal': 0.3333333333333333}
 """
@@ -25,6 +25,7 @@ import numpy as np
 
 from dfdetect.synth.base import Clip, Donors, Face, Generated, Plan, check_images
 from dfdetect.synth.landmarks import dense_faces
+from dfdetect.synth.motion import eyefreeze_plan, facejitter_plan, mouthretime_plan
 from dfdetect.synth.resample import resample_plan
 from dfdetect.synth.sbi import sbi_plan
 from dfdetect.synth.selfswap import selfswap_plan
@@ -66,12 +67,22 @@ GENERATORS: dict[str, Generator] = {g.name: g for g in (
               "SBI's quality branch; Durall et al. CVPR 2020, Frank et al. ICML 2020 (upsampling traces)"),
     Generator("selfswap", selfswap_plan, "the same person's face from another moment, landmark-aligned and blended",
               "the FaceSwap pipeline of FaceForensics++ (ICCV 2019), donor of the same identity", needs_donors=True),
+    Generator("mouthretime", mouthretime_plan, "each frame's mouth is the person's own mouth from another frame "
+              "(reversed, shuffled, frozen or lagging): real mouths, wrong speech",
+              "lip-sync: Wav2Lip (ACM MM 2020) as LipForensics (CVPR 2021) sees it; Agarwal et al. CVPRW 2020",
+              needs_time=True),
+    Generator("eyefreeze", eyefreeze_plan, "the eye region held from one frame, or replayed slowly, while the face "
+              "moves: no or abnormal blinking", "In Ictu Oculi (Li, Chang & Lyu, WIFS 2018)", needs_time=True),
+    Generator("facejitter", facejitter_plan, "the inner face re-pasted on its own frame with a small per-frame "
+              "shift, rotation and scale: the face shakes against the head",
+              "FTCN (Zheng et al., ICCV 2021): temporal incoherence of frame-by-frame swaps", needs_time=True),
 )}
 """Every generator, by name."""
 SINGLE_IMAGE_GENERATORS = tuple(g.name for g in GENERATORS.values() if not (g.needs_time or g.needs_donors))
 """The generators that make a fake from one image alone (a frame model's twins on a folder of images): ``sbi`` and
-``resample`` blend a re-rendered copy of the face back into the same image; ``temporal`` needs time and ``selfswap``
-another moment of the same video (its donor): an image has neither."""
+``resample`` blend a re-rendered copy of the face back into the same image; ``temporal``, ``mouthretime``,
+``eyefreeze`` and ``facejitter`` need time and ``selfswap`` another moment of the same video (its donor): an image has
+neither."""
 
 
 def parse_mix(spec: str) -> dict[str, float]:
