@@ -18,6 +18,7 @@ COMMANDS = {
     "demo-image": ("dfdetect.demo.image", "the image track's demo: face images -> frame model -> held-out AUC"),
     "demo-av": ("dfdetect.demo.av", "the audio-video demo: audio-visual fakes, audio vs video vs fused AUC"),
     "grid": ("dfdetect.demo.grids", "write PNG grids of augmented training clips"),
+    "synth-pictures": ("dfdetect.demo.synth_pictures", "write pictures of fakes over time (real, fake, difference)"),
     "score": ("dfdetect.inference.score_cli", "score videos or face images with a checkpoint"),
     "pack-shards": ("dfdetect.data.shards", "write a crops manifest's face crops into WebDataset tar shards"),
     "merge": ("dfdetect.merge", "join the --shard K/N outputs of frame_extraction, face_crop, synth or eval.py"),

@@ -16,6 +16,11 @@ sees, their difference). :func:`write_synth_examples` draws each fake generator 
 (``docs/synth_<name>.png``)::
 
     python -c "from dfdetect.demo.grids import write_synth_examples as w; w('data/samples/single_face.mp4', 'docs')"
+
+:func:`write_time_examples` draws a fake over time, for the generators whose fakes exist only in time (real frames,
+fake frames and their difference, one column per frame; ``docs/synth_<name>.png``)::
+
+    python -m dfdetect synth-pictures data/samples/single_face.mp4 docs
 """
 
 from __future__ import annotations
@@ -159,6 +164,98 @@ def write_synth_examples(video: str | Path, out_dir: str | Path, frames: int = 1
         write_bytes_atomic(path, buf.getvalue())
         paths.append(path)
     return paths
+
+
+TIME_AMPLIFY = 4
+"""The difference row of :func:`write_time_examples` shows ``|fake - real|`` times this."""
+TIME_METHODS = ("mouthretime", "eyefreeze", "facejitter")
+"""The generators :func:`write_time_examples` draws by default: those whose fakes exist only in time."""
+
+
+def write_time_examples(video: str | Path, out_dir: str | Path, frames: int = 24, columns: int = 8, seed: int = 0,
+                        methods: tuple[str, ...] | list[str] = TIME_METHODS) -> list[Path]:
+    """One picture per generator of a fake over time: real frames, fake frames and ``|fake - real|`` (one row each),
+    one column per frame.
+
+    The first ``frames`` frames of ``video`` go through the generator as one clip; ``columns`` of them, evenly spaced,
+    are drawn, each cropped with ONE box (the union of the clip's face boxes, grown by 30 %), so the head's own motion
+    stays visible against the fake's. The difference row is ``|fake - real| * TIME_AMPLIFY`` summed over the channels;
+    a column title says whether the generator changed that frame (its mask). Written to ``out_dir/synth_<name>.png``.
+
+    Args:
+        video: a real video with one face (e.g. ``data/samples/single_face.mp4``).
+        out_dir: the folder for the PNGs (``docs``).
+        frames: consecutive frames in the clip.
+        columns: frames drawn.
+        seed: the generators' seed.
+        methods: generator names of :data:`dfdetect.synth.GENERATORS`.
+
+    Returns:
+        The PNG paths.
+
+    Raises:
+        ExampleError: a frame of the clip has no face.
+        ValueError: an unknown generator.
+    """
+    images = list(read_frames(video, range(frames)).values())
+    faces = FaceDetector().detect(images)
+    if any(f is None for f in faces):
+        raise ExampleError(f"{video}: a frame of the first {frames} has no face")
+    boxes = np.stack([f.box for f in faces])  # (T, 4)
+    box = np.concatenate([boxes[:, :2].min(0), boxes[:, 2:].max(0)])
+    shown = np.unique(np.linspace(0, len(images) - 1, columns).round().astype(int))
+    paths = []
+    for name in methods:
+        if name not in GENERATORS:
+            raise ValueError(f"unknown fake generator {name!r}")
+        out = generate(name, images, [(f.box, f.landmarks) for f in faces], np.random.default_rng(seed))
+        fig = Figure(figsize=(1.6 * len(shown), 5.4), dpi=EXAMPLE_DPI)
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(3, len(shown), squeeze=False)
+        for col, t in enumerate(shown):
+            real = crop_face(images[t], box, margin=0.3, size=128)  # (128, 128, 3)
+            fake = crop_face(out.frames[t], box, margin=0.3, size=128)
+            diff = np.abs(fake.astype(np.int16) - real.astype(np.int16)).sum(-1) * TIME_AMPLIFY
+            for row, img in enumerate((real, fake, np.clip(diff, 0, 255))):
+                ax = axes[row, col]
+                ax.imshow(img, cmap="magma" if img.ndim == 2 else None, vmin=0, vmax=255)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if col == 0:
+                    ax.set_ylabel(("real", name, f"|diff| x{TIME_AMPLIFY}")[row], fontsize=9)
+            axes[0, col].set_title(f"frame {t}" + (" *" if out.manipulated[t] else ""), fontsize=8)
+        fig.suptitle(f"{name}: {GENERATORS[name].summary} (* changed; seed {seed})", fontsize=7)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=EXAMPLE_DPI)
+        path = Path(out_dir) / f"synth_{name}.png"
+        write_bytes_atomic(path, buf.getvalue())
+        paths.append(path)
+    return paths
+
+
+def time_examples_main(argv: list[str] | None = None) -> int:
+    """``python -m dfdetect synth-pictures VIDEO OUT_DIR [--frames N] [--columns K] [--seed S] [--methods A,B]``:
+    :func:`write_time_examples`. Exit 0, or 1 when the clip has a frame without a face."""
+    p = argparse.ArgumentParser(prog="python -m dfdetect synth-pictures",
+                                description="Pictures of fakes over time: real, fake and difference per frame.")
+    p.add_argument("video", help="a real video with one face")
+    p.add_argument("out_dir", help="folder for synth_<name>.png")
+    p.add_argument("--frames", type=int, default=24, help="consecutive frames in the clip (default 24)")
+    p.add_argument("--columns", type=int, default=8, help="frames drawn (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="the generators' seed (default 0)")
+    p.add_argument("--methods", default=",".join(TIME_METHODS), help="comma-separated generator names")
+    args = p.parse_args(argv)
+    setup_logging(False)
+    try:
+        paths = write_time_examples(args.video, args.out_dir, args.frames, args.columns, args.seed,
+                                    [m.strip() for m in args.methods.split(",") if m.strip()])
+    except ExampleError as e:
+        log.error("%s", e)
+        return 1
+    for path in paths:
+        log.info("wrote %s", path)
+    return 0
 
 
 def get_args_parser() -> argparse.ArgumentParser:

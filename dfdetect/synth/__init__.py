@@ -2,7 +2,9 @@
 
 Generators (:data:`GENERATORS`, :mod:`~dfdetect.synth.registry`): ``sbi`` (self-blended images, SBI's magnitudes,
 dense-landmark masks), ``temporal`` (blend parameters drifting per frame), ``resample`` (a lossy re-rendering of the
-face), ``selfswap`` (the same person's face from another moment). Modules, lowest first: :mod:`~dfdetect.synth.track`
+face), ``selfswap`` (the same person's face from another moment), and three fakes that exist only in time
+(:mod:`~dfdetect.synth.motion`): ``mouthretime`` (lip-sync: the mouth from other frames), ``eyefreeze`` (no blinking),
+``facejitter`` (the face shaking against the head). Modules, lowest first: :mod:`~dfdetect.synth.track`
 (per-frame detections -> a steady face track), :mod:`~dfdetect.synth.base` (the generators' inputs and outputs),
 :mod:`~dfdetect.synth.landmarks` (468 dense landmarks, five-point fallback),
 :mod:`~dfdetect.synth.sbi` (blend parameters, the mask, one blended frame), :mod:`~dfdetect.synth.temporal`,
@@ -15,7 +17,7 @@ audio. :data:`SOUND_GENERATORS` (``splice``, ``vocoder``) are fakes by their sou
 """
 
 from dfdetect.synth.audio import AUDIO_GENERATORS, SOUND_GENERATORS, AudioGenerator, GeneratedAudio, generate_audio
-from dfdetect.synth.base import Donors, Face, Generated, clip_faces
+from dfdetect.synth.base import Clip, Donors, Edit, Face, Generated, Plan, clip_faces
 from dfdetect.synth.cli import META_COLUMNS, NAME_PATTERN, assign_names, main
 from dfdetect.synth.encode import (
     BITS_PER_PIXEL,
@@ -34,6 +36,7 @@ from dfdetect.synth.sbi import (
     BlendParams,
     blend_mask,
     blend_region,
+    blend_with_mask,
     canvas_mask,
     sample_blend_params,
     self_blend,
@@ -46,8 +49,8 @@ __all__ = [
     "AudioGenerator",
     "GeneratedAudio",
     "generate_audio",
-    "GENERATORS", "SINGLE_IMAGE_GENERATORS", "Donors", "Face", "Generated", "Generator", "LandmarkModelError",
-    "blend_region", "clip_faces",
+    "GENERATORS", "SINGLE_IMAGE_GENERATORS", "Clip", "Donors", "Edit", "Face", "Generated", "Generator",
+    "LandmarkModelError", "Plan", "blend_region", "blend_with_mask", "clip_faces",
     "dense_faces", "draw_method", "generate", "load_landmarker", "parse_mix",
     "BITS_PER_PIXEL", "BLEND_RATIOS", "CANVAS", "ENCODER", "ENCODER_PRESET", "MAX_GAP", "META_COLUMNS", "MIN_BITRATE",
     "NAME_PATTERN", "PIX_FMT", "TRACK_SIGMA", "BlendParams", "FaceLike", "FaceTrack", "assign_names", "blend_mask",

@@ -8,7 +8,10 @@ generators training runs on the fly) and, unless ``--no-reals``, itself re-encod
 (:func:`dfdetect.synth.encode.encode_video`), so the codec settings do not tell fakes from reals. Outputs get neutral
 shuffled names (:data:`NAME_PATTERN`); ``OUT/labels.csv`` holds the labels (``video_name,target,method``: ``eval.py``
 reports the metrics per method) and ``OUT/meta.csv`` (:data:`META_COLUMNS`) the record: source, seed, parameters,
-and every skipped input with its reason. A rerun keeps the outputs made with the same settings (resume).
+per-frame manipulated flags (``manipulated``: one ``0``/``1`` per frame of the fake) and every skipped input with its
+reason. Each fake's per-frame masks (where and how much the face was replaced) go to ``OUT/masks/<name>.npz``
+(:func:`write_masks`, the ``masks`` column; read them with :func:`read_masks`). A rerun keeps the outputs made with the
+same settings (resume).
 
 Exit status: 0 at least one input done, 1 none, 2 bad arguments.
 """
@@ -16,6 +19,7 @@ Exit status: 0 at least one input done, 1 none, 2 bad arguments.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import re
@@ -27,7 +31,7 @@ import av
 import numpy as np
 from tqdm import tqdm
 
-from dfdetect.core.io import InputError, collect_files, read_csv, setup_logging, write_csv
+from dfdetect.core.io import InputError, collect_files, read_csv, setup_logging, write_bytes_atomic, write_csv
 from dfdetect.core.schemas import LABELS_COLUMNS, METHOD_COLUMN, ItemStatus
 from dfdetect.core.seeding import item_rng, stable_seed
 from dfdetect.core.shards import Shard, find_shards, parse_shard, shard_file
@@ -43,9 +47,49 @@ NAME_PATTERN = re.compile(r"^v\d{4,}\.mp4$")
 """Neutral output names (``v0007.mp4``): nothing in a name says real or fake."""
 META_FILE = "meta.csv"
 LABELS_FILE = "labels.csv"
+MASKS_DIR = "masks"
+"""``OUT/masks/<video stem>.npz``: a fake's per-frame masks (:func:`write_masks`)."""
 META_COLUMNS = ("video_name", "target", "source", "k", "method", "seed", "max_frames", "status", "reason",
-                "frames", "fps", "width", "height", "face_frames", "params")
-"""``OUT/meta.csv``: one row per output (status ok) and one per skipped input (status skipped, with the reason)."""
+                "frames", "fps", "width", "height", "face_frames", "params", "manipulated", "masks")
+"""``OUT/meta.csv``: one row per output (status ok) and one per skipped input (status skipped, with the reason).
+``manipulated``: one ``0``/``1`` per frame of a fake; ``masks``: its mask file, relative to OUT."""
+NEW_COLUMNS = ("method", "manipulated", "masks")
+"""Columns a meta.csv of an earlier version may lack (still ours: its fakes are made again, with masks)."""
+
+
+def write_masks(path: str | Path, masks: Sequence[np.ndarray | None], size: tuple[int, int]) -> None:
+    """Save one fake's per-frame masks, atomically, as a compressed ``.npz``.
+
+    Keys: ``masks`` uint8 (T, H, W), the float mask in [0, 1] times 255, rounded (0 where a frame was left alone);
+    ``manipulated`` bool (T,), the frame has a mask above 0. H, W are ``size``: the written video's (even) size.
+
+    Args:
+        path: the ``.npz`` file.
+        masks: per frame, float32 (H', W') in [0, 1] (H' >= H, W' >= W: cropped like the video) or None.
+        size: (H, W) of the encoded video.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "m.npz"
+        >>> write_masks(p, [None, np.full((3, 5), 0.5, np.float32)], (2, 4))
+        >>> m, flags = read_masks(p)
+        >>> m.shape, int(m[1, 0, 0]), flags.tolist()
+        ((2, 2, 4), 128, [False, True])
+    """
+    h, w = size
+    stack = np.zeros((len(masks), h, w), np.uint8)  # (T, H, W)
+    for t, m in enumerate(masks):
+        if m is not None:
+            stack[t] = np.rint(np.clip(m[:h, :w], 0, 1) * 255).astype(np.uint8)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, masks=stack, manipulated=stack.reshape(len(masks), -1).max(axis=1) > 0)
+    write_bytes_atomic(path, buf.getvalue())
+
+
+def read_masks(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """``(masks uint8 (T, H, W) = mask * 255, manipulated bool (T,))`` of a file of :func:`write_masks`."""
+    with np.load(path) as z:
+        return z["masks"], z["manipulated"]
 
 
 def assign_names(keys: Sequence[Any], taken: set[str], seed: int) -> dict[Any, str]:
@@ -185,7 +229,7 @@ def _run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     meta_path = out / META_FILE
     old = read_csv(meta_path) if meta_path.is_file() else []
-    if old and set(META_COLUMNS) - set(old[0]) - {"method"}:  # a file from before --method is still ours
+    if old and set(META_COLUMNS) - set(old[0]) - set(NEW_COLUMNS):  # a file from before --method is still ours
         raise InputError(f"{meta_path} was not written by this tool (columns differ)")
     merged = {r["video_name"] for r in old}  # the names meta.csv records (the state before a sharded run)
     if shard is not None:  # what this shard made before (an interrupted shard resumes)
@@ -215,6 +259,8 @@ def _run(args: argparse.Namespace) -> int:
             return False
         checked = settings if key[1] == 1 else {"max_frames": settings["max_frames"]}  # a real has no seed
         if r.get("flicker") == "1":  # made by the retired --flicker mode: not what any --method makes now
+            return False
+        if key[1] == 1 and not (r.get("masks") and (out / r["masks"]).is_file()):  # made before masks were written
             return False
         return all(str(r.get(s) or ("sbi" if s == "method" else "")) == v for s, v in checked.items())
 
@@ -269,9 +315,12 @@ def _write_output(path: Path, key: tuple[str, int, int], info: VideoInfo, frames
         rng = np.random.default_rng(seed)
         gen = generate(args.method, frames, [track.face(i) for i in range(len(track))], rng)
         first = next((r for r in gen.records if r is not None), {})
+        masks = Path(MASKS_DIR) / f"{path.stem}.npz"
+        write_masks(path.parent / masks, gen.masks, (row["height"], row["width"]))
         encode_video(path, gen.frames, info.fps)
         row.update(seed=settings["seed"], method=args.method, face_frames=int(track.valid.sum()),
-                   params=json.dumps({"mode": args.method, "seed": seed, **gen.extra, **first}))
+                   params=json.dumps({"mode": args.method, "seed": seed, **gen.extra, **first}),
+                   manipulated="".join("1" if f else "0" for f in gen.manipulated), masks=masks.as_posix())
     else:
         encode_video(path, frames, info.fps)
     log.info("%s -> %s (%s)", source, path.name, "fake" if target else "real")

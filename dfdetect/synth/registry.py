@@ -1,14 +1,17 @@
 """THE list of fake generators, by name, and the per-generator mix of ``train.synth_methods``.
 
-Every generator has the signature ``fn(images, faces, rng, donors=None) -> Generated``
+:func:`generate` is THE entry point, ``generate(name, images, faces, rng, donors=None) -> Generated``
 (:mod:`dfdetect.synth.base`): a clip of frames or face crops with one face (box, five landmarks) per image, a seeded
 generator, optionally donor images of the same video; only the face region changes and the same generator state gives
-the same bytes. Training draws one generator per self-blended twin (:func:`draw_method`, in
+the same bytes. It owns what every generator shares: it checks the images against the faces, runs the dense landmarks,
+asks the generator's recipe (``plan(clip, rng) -> Plan``) for each image's edit in time order and builds
+:class:`~dfdetect.synth.base.Generated` with the per-frame masks. A generator is only its recipe. Training draws one
+generator per self-blended twin (:func:`draw_method`, in
 :func:`dfdetect.data.epoch_plan`); ``python -m dfdetect synth --method NAME`` writes one kind offline.
 
 Example:
     >>> sorted(GENERATORS)
-    ['resample', 'sbi', 'selfswap', 'temporal']
+    ['eyefreeze', 'facejitter', 'mouthretime', 'resample', 'sbi', 'selfswap', 'temporal']
     >>> parse_mix("sbi:2,temporal")
     {'sbi': 0.6666666666666666, 'temporal': 0.3333333333333333}
 """
@@ -20,11 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dfdetect.synth.base import Donors, Face, Generated
-from dfdetect.synth.resample import resample_clip
-from dfdetect.synth.sbi import sbi_clip
-from dfdetect.synth.selfswap import selfswap_clip
-from dfdetect.synth.temporal import temporal_clip
+from dfdetect.synth.base import Clip, Donors, Face, Generated, Plan, check_images
+from dfdetect.synth.landmarks import dense_faces
+from dfdetect.synth.motion import eyefreeze_plan, facejitter_plan, mouthretime_plan
+from dfdetect.synth.resample import resample_plan
+from dfdetect.synth.sbi import sbi_plan
+from dfdetect.synth.selfswap import selfswap_plan
+from dfdetect.synth.temporal import temporal_plan
+from dfdetect.synth.track import face_arrays
 
 
 @dataclass(frozen=True)
@@ -33,37 +39,50 @@ class Generator:
 
     Attributes:
         name: its name in ``train.synth_methods`` and ``--method``.
-        fn: ``fn(images, faces, rng, donors=None) -> Generated``.
+        fn: the recipe, ``fn(clip, rng) -> Plan`` (:class:`~dfdetect.synth.base.Clip`,
+            :class:`~dfdetect.synth.base.Plan`).
         summary: one line: what it imitates.
         source: where the recipe comes from.
         needs_donors: it uses other moments of the same video (training loads them).
         needs_time: it works across frames (on one image it may leave the face untouched: a real labelled fake).
+        dense_landmarks: its clip gets the 468 dense landmarks (where the model runs) instead of the five points.
     """
 
     name: str
-    fn: Callable[..., Generated]
+    fn: Callable[[Clip, np.random.Generator], Plan]
     summary: str
     source: str
     needs_donors: bool = False
     needs_time: bool = False
+    dense_landmarks: bool = True
 
 
 GENERATORS: dict[str, Generator] = {g.name: g for g in (
-    Generator("sbi", sbi_clip, "self-blended face: colour, sharpness and alignment mismatch under a soft mask",
+    Generator("sbi", sbi_plan, "self-blended face: colour, sharpness and alignment mismatch under a soft mask",
               "Shiohara & Yamasaki, CVPR 2022, src/utils/sbi.py"),
-    Generator("temporal", temporal_clip, "a self-blend whose mask, colour, sharpness and ratio drift per frame, "
+    Generator("temporal", temporal_plan, "a self-blend whose mask, colour, sharpness and ratio drift per frame, "
               "possibly over part of the clip only", "FTCN (ICCV 2021), AltFreezing (CVPR 2023): per-frame generation",
               needs_time=True),
-    Generator("resample", resample_clip, "the face re-rendered through down-up scaling, blur, JPEG and smoothing",
+    Generator("resample", resample_plan, "the face re-rendered through down-up scaling, blur, JPEG and smoothing",
               "SBI's quality branch; Durall et al. CVPR 2020, Frank et al. ICML 2020 (upsampling traces)"),
-    Generator("selfswap", selfswap_clip, "the same person's face from another moment, landmark-aligned and blended",
+    Generator("selfswap", selfswap_plan, "the same person's face from another moment, landmark-aligned and blended",
               "the FaceSwap pipeline of FaceForensics++ (ICCV 2019), donor of the same identity", needs_donors=True),
+    Generator("mouthretime", mouthretime_plan, "each frame's mouth is the person's own mouth from another frame "
+              "(reversed, shuffled, frozen or lagging): real mouths, wrong speech",
+              "lip-sync: Wav2Lip (ACM MM 2020) as LipForensics (CVPR 2021) sees it; Agarwal et al. CVPRW 2020",
+              needs_time=True),
+    Generator("eyefreeze", eyefreeze_plan, "the eye region held from one frame, or replayed slowly, while the face "
+              "moves: no or abnormal blinking", "In Ictu Oculi (Li, Chang & Lyu, WIFS 2018)", needs_time=True),
+    Generator("facejitter", facejitter_plan, "the inner face re-pasted on its own frame with a small per-frame "
+              "shift, rotation and scale: the face shakes against the head",
+              "FTCN (Zheng et al., ICCV 2021): temporal incoherence of frame-by-frame swaps", needs_time=True),
 )}
 """Every generator, by name."""
 SINGLE_IMAGE_GENERATORS = tuple(g.name for g in GENERATORS.values() if not (g.needs_time or g.needs_donors))
 """The generators that make a fake from one image alone (a frame model's twins on a folder of images): ``sbi`` and
-``resample`` blend a re-rendered copy of the face back into the same image; ``temporal`` needs time and ``selfswap``
-another moment of the same video (its donor): an image has neither."""
+``resample`` blend a re-rendered copy of the face back into the same image; ``temporal``, ``mouthretime``,
+``eyefreeze`` and ``facejitter`` need time and ``selfswap`` another moment of the same video (its donor): an image has
+neither."""
 
 
 def parse_mix(spec: str) -> dict[str, float]:
@@ -120,16 +139,47 @@ def draw_method(mix: dict[str, float], rng: np.random.Generator) -> str:
 
 def generate(method: str, images: list[np.ndarray], faces: list[Face | None], rng: np.random.Generator,
              donors: Donors | None = None) -> Generated:
-    """Run the generator ``method`` (see :data:`GENERATORS`).
+    """Run the generator ``method`` (see :data:`GENERATORS`) on a clip.
+
+    Args:
+        method: a name of :data:`GENERATORS`.
+        images: RGB uint8 (H, W, 3) frames or crops of one clip, in time order.
+        faces: per image, (box, five landmarks or None) or None, in its pixels.
+        rng: the generator's random state (same state, same bytes).
+        donors: other moments of the same video, one per image (``selfswap``), or None.
+
+    Returns:
+        :class:`~dfdetect.synth.base.Generated`: per image the frame (the input array itself where it was left
+        alone), its record and its mask (None where it was left alone).
 
     Raises:
-        ValueError: an unknown name, or bad images.
+        ValueError: an unknown name, bad images, or bad donors.
 
     Example:
         >>> img = np.full((48, 48, 3), 100, np.uint8)
-        >>> generate("resample", [img], [(np.array([12.0, 10, 36, 40]), None)], np.random.default_rng(0)).method
-        'resample'
+        >>> out = generate("resample", [img], [(np.array([12.0, 10, 36, 40]), None)], np.random.default_rng(0))
+        >>> out.method, out.masks[0].shape, out.manipulated
+        ('resample', (48, 48), [True])
     """
     if method not in GENERATORS:
         raise ValueError(f"unknown fake generator {method!r}; known: {', '.join(GENERATORS)}")
-    return GENERATORS[method].fn(images, faces, rng, donors)
+    gen = GENERATORS[method]
+    images = check_images(images, faces)
+    given = list(faces)
+    targets = dense_faces(images, given) if gen.dense_landmarks else [None if f is None else face_arrays(f)
+                                                                       for f in given]
+    plan = gen.fn(Clip(images, targets, donors, given), rng)
+    frames: list[np.ndarray] = []
+    masks: list[np.ndarray | None] = []
+    records: list[dict | None] = []
+    for t, img in enumerate(images):
+        edit = plan.edit(t) if targets[t] is not None else None
+        if edit is None:
+            frames.append(img)
+            masks.append(None)
+            records.append(None)
+            continue
+        frames.append(edit.frame)
+        masks.append(None if edit.mask is None else np.clip(edit.mask, 0.0, 1.0).astype(np.float32, copy=False))
+        records.append(edit.record)
+    return Generated(frames, records, method, masks, plan.extra)

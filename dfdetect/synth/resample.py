@@ -18,9 +18,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from dfdetect.synth.base import Donors, Face, Generated, check_images
-from dfdetect.synth.landmarks import dense_faces
-from dfdetect.synth.sbi import MIN_DOWNSCALED_FACE, blend_region, sample_blend_params
+from dfdetect.synth.base import Clip, Edit, Plan
+from dfdetect.synth.sbi import MIN_DOWNSCALED_FACE, blend_with_mask, sample_blend_params
 from dfdetect.synth.track import face_arrays
 
 DOWNSCALE = (1.5, 4.0)
@@ -105,38 +104,31 @@ def lossy_render(patch: np.ndarray, p: ResampleParams, face_side: float) -> np.n
     return x
 
 
-def resample_clip(images: list[np.ndarray], faces: list[Face | None], rng: np.random.Generator,
-                  donors: Donors | None = None) -> Generated:
-    """The ``resample`` generator: one lossy path and one soft mask for the clip, no shift, no colour change.
+def resample_plan(clip: Clip, rng: np.random.Generator) -> Plan:
+    """The ``resample`` generator's recipe: one lossy path and one soft mask for the clip, no shift, no colour change.
 
     Args:
-        images: RGB uint8 (H, W, 3) frames or crops of one clip.
-        faces: per image, (box, five landmarks or None) or None, in its pixels.
+        clip: images and faces (:class:`~dfdetect.synth.base.Clip`); donors are not used.
         rng: the generator (same state, same bytes).
-        donors: unused.
 
     Returns:
-        :class:`~dfdetect.synth.base.Generated`.
+        The :class:`~dfdetect.synth.base.Plan`.
 
     Example:
         >>> img = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
-        >>> out = resample_clip([img], [(np.array([16.0, 12, 48, 52]), None)], np.random.default_rng(0))
-        >>> bool((out.frames[0][:, :4] == img[:, :4]).all()), bool((out.frames[0] != img).any())
-        (True, True)
+        >>> e = resample_plan(Clip([img], [(np.array([16.0, 12, 48, 52]), None)]), np.random.default_rng(0)).edit(0)
+        >>> bool((e.frame[:, :4] == img[:, :4]).all()), bool((e.frame != img).any()), float(e.mask[:, :4].max())
+        (True, True, 0.0)
     """
-    images = check_images(images, faces)
     mask = dataclasses.replace(sample_blend_params(rng), shift_x=0.0, shift_y=0.0, scale=1.0)
     path = sample_resample_params(rng)
     record = {**path.to_dict(), "mask": mask.to_dict()}
-    out: list[np.ndarray] = []
-    records: list[dict | None] = []
-    for img, face in zip(images, dense_faces(images, faces)):
-        if face is None:
-            out.append(img)
-            records.append(None)
-            continue
+
+    def edit(t: int) -> Edit:
+        face = clip.faces[t]
         box, _ = face_arrays(face)
         side = float(min(box[2] - box[0], box[3] - box[1]))
-        out.append(blend_region(img, face, mask, lambda src, s=side: lossy_render(src, path, s)))
-        records.append(record)
-    return Generated(out, records, "resample")
+        frame, m = blend_with_mask(clip.images[t], face, mask, lambda src: lossy_render(src, path, side))
+        return Edit(frame, m, record)
+
+    return Plan(edit)

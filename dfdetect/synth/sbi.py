@@ -17,8 +17,8 @@ visible change) and brightness/contrast ±0.1: the blend is meant to be hard to 
 :mod:`dfdetect.synth.landmarks`), or a hull / ellipse from MTCNN's five points when there are none.
 
 :func:`blend_region` is the one blending routine: the other generators (:mod:`~dfdetect.synth.temporal`,
-:mod:`~dfdetect.synth.resample`, :mod:`~dfdetect.synth.selfswap`) give it another source. :func:`sbi_clip` is the
-``sbi`` generator on a clip (one parameter set per clip); the encoder is :mod:`dfdetect.synth.encode`'s.
+:mod:`~dfdetect.synth.resample`, :mod:`~dfdetect.synth.selfswap`) give it another source. :func:`sbi_plan` is the
+``sbi`` generator's recipe on a clip (one parameter set per clip); the encoder is :mod:`dfdetect.synth.encode`'s.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from dfdetect.synth.base import Donors, Face, Generated, check_images
-from dfdetect.synth.landmarks import dense_faces, five_from_dense
+from dfdetect.synth.base import Clip, Edit, Plan
+from dfdetect.synth.landmarks import five_from_dense
 from dfdetect.synth.track import FaceLike, face_arrays
 
 CANVAS = 256
@@ -388,6 +388,50 @@ def blend_mask(shape: tuple[int, ...], face: FaceLike | tuple, params: BlendPara
     return out
 
 
+def blend_with_mask(frame: np.ndarray, face: FaceLike | tuple, params: BlendParams,
+                    render: Callable[[np.ndarray], np.ndarray], source: np.ndarray | None = None,
+                    source_to_frame: np.ndarray | None = None,
+                    interpolation: int = cv2.INTER_LINEAR) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`blend_region` that also returns the mask it blended through.
+
+    Args:
+        frame: RGB uint8 (H, W, 3).
+        face: box and landmarks (five or dense) in the frame's pixels.
+        params: mask shape, jitter affine, blur and ratio.
+        render: RGB uint8 (h, w, 3) -> RGB uint8 (h, w, 3), the source patch re-rendered.
+        source: RGB uint8 image the source pixels come from (default ``frame``).
+        source_to_frame: 3x3 affine, source pixels -> frame pixels (default identity).
+        interpolation: OpenCV interpolation of the source warp.
+
+    Returns:
+        ``(new frame, mask)``: the mask float32 (H, W) in [0, ratio] (zero outside the face's region), or None when
+        the face is degenerate or outside the frame (the frame is then a copy of the input).
+
+    Raises:
+        ValueError: the frame is not RGB uint8.
+    """
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+        raise ValueError(f"expected an RGB uint8 frame (H, W, 3), got {frame.dtype} {frame.shape}")
+    out = frame.copy()
+    geo = _blend_geometry(frame.shape, face, params)
+    if geo is None:
+        return out, None
+    (x0, y0, x1, y1), mask, roi_jit = geo
+    img = frame if source is None else source
+    to_roi = roi_jit if source_to_frame is None else roi_jit @ source_to_frame
+    # Source: pixels seen through the affines, computed only over the ROI (warpAffine's output size).
+    src = cv2.warpAffine(img, _cv_affine(to_roi), (x1 - x0, y1 - y0), flags=interpolation,
+                         borderMode=cv2.BORDER_REFLECT_101)  # (h, w, 3)
+    src = render(src)
+    tgt = frame[y0:y1, x0:x1].astype(np.float32)
+    m = mask[..., None]  # (h, w, 1)
+    blended = tgt + m * (src.astype(np.float32) - tgt)  # == tgt exactly where m == 0
+    out[y0:y1, x0:x1] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    full = np.zeros(frame.shape[:2], np.float32)  # (H, W)
+    full[y0:y1, x0:x1] = mask
+    return out, full
+
+
 def blend_region(frame: np.ndarray, face: FaceLike | tuple, params: BlendParams,
                  render: Callable[[np.ndarray], np.ndarray], source: np.ndarray | None = None,
                  source_to_frame: np.ndarray | None = None) -> np.ndarray:
@@ -396,6 +440,7 @@ def blend_region(frame: np.ndarray, face: FaceLike | tuple, params: BlendParams,
     The source image is seen through ``source_to_frame`` (default: the frame itself, identity), then through the
     jitter affine of ``params`` (shift / scale), computed only over the mask's bounding rectangle; ``render`` re-makes
     those pixels (colour jitter, a lossy path...). Pixels where the mask is zero are returned unchanged, bit for bit.
+    :func:`blend_with_mask` also returns the mask.
 
     Args:
         frame: RGB uint8 (H, W, 3).
@@ -408,24 +453,7 @@ def blend_region(frame: np.ndarray, face: FaceLike | tuple, params: BlendParams,
     Returns:
         A new RGB uint8 (H, W, 3) frame.
     """
-    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-        raise ValueError(f"expected an RGB uint8 frame (H, W, 3), got {frame.dtype} {frame.shape}")
-    out = frame.copy()
-    geo = _blend_geometry(frame.shape, face, params)
-    if geo is None:
-        return out
-    (x0, y0, x1, y1), mask, roi_jit = geo
-    img = frame if source is None else source
-    to_roi = roi_jit if source_to_frame is None else roi_jit @ source_to_frame
-    # Source: pixels seen through the affines, computed only over the ROI (warpAffine's output size).
-    src = cv2.warpAffine(img, _cv_affine(to_roi), (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REFLECT_101)  # (h, w, 3)
-    src = render(src)
-    tgt = frame[y0:y1, x0:x1].astype(np.float32)
-    m = mask[..., None]  # (h, w, 1)
-    blended = tgt + m * (src.astype(np.float32) - tgt)  # == tgt exactly where m == 0
-    out[y0:y1, x0:x1] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
-    return out
+    return blend_with_mask(frame, face, params, render, source, source_to_frame)[0]
 
 
 def self_blend(frame: np.ndarray, face: FaceLike | tuple, params: BlendParams) -> np.ndarray:
@@ -451,41 +479,40 @@ def self_blend(frame: np.ndarray, face: FaceLike | tuple, params: BlendParams) -
         >>> fake.shape, bool((fake[:, :20] == frame[:, :20]).all())
         ((120, 160, 3), True)
     """
+    return self_blend_with_mask(frame, face, params)[0]
+
+
+def self_blend_with_mask(frame: np.ndarray, face: FaceLike | tuple,
+                         params: BlendParams) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`self_blend` and the mask it blended through (:func:`blend_with_mask`)."""
     box, _ = face_arrays(face)
     side = float(min(box[2] - box[0], box[3] - box[1]))
-    return blend_region(frame, face, params, lambda src: _jitter_colour(src, params, face_side=side))
+    return blend_with_mask(frame, face, params, lambda src: _jitter_colour(src, params, face_side=side))
 
 
-def sbi_clip(images: list[np.ndarray], faces: list[Face | None], rng: np.random.Generator,
-             donors: Donors | None = None, consistent: bool = True) -> Generated:
-    """The ``sbi`` generator: every face of the clip self-blended (dense-landmark masks where the model runs).
+def sbi_plan(clip: Clip, rng: np.random.Generator, consistent: bool = True) -> Plan:
+    """The ``sbi`` generator's recipe: every face of the clip self-blended (dense-landmark masks where the model runs).
 
     Args:
-        images: RGB uint8 (H, W, 3) frames or crops of one clip.
-        faces: per image, (box, five landmarks or None) or None, in its pixels.
+        clip: images and faces (:class:`~dfdetect.synth.base.Clip`); donors are not used.
         rng: draws the parameters (once per clip, or per image when not ``consistent``).
-        donors: unused (the generators' common signature).
         consistent: one parameter set for the clip (True) or one per image (flicker).
 
     Returns:
-        :class:`~dfdetect.synth.base.Generated`; images without a face are the input arrays.
+        The :class:`~dfdetect.synth.base.Plan`; run it with :func:`dfdetect.synth.registry.generate`.
 
     Example:
         >>> img = np.full((64, 64, 3), 120, np.uint8)
-        >>> out = sbi_clip([img, img], [(np.array([16.0, 12, 48, 52]), None)] * 2, np.random.default_rng(0))
-        >>> len(out.frames), out.records[0] == out.records[1], out.method
-        (2, True, 'sbi')
+        >>> plan = sbi_plan(Clip([img, img], [(np.array([16.0, 12, 48, 52]), None)] * 2), np.random.default_rng(0))
+        >>> a, b = plan.edit(0), plan.edit(1)
+        >>> a.record == b.record, a.mask.shape, 0 < float(a.mask.max()) <= 1
+        (True, (64, 64), True)
     """
-    images = check_images(images, faces)
     fixed = sample_blend_params(rng) if consistent else None
-    out: list[np.ndarray] = []
-    records: list[dict[str, Any] | None] = []
-    for img, face in zip(images, dense_faces(images, faces)):
-        if face is None:
-            out.append(img)
-            records.append(None)
-            continue
+
+    def edit(t: int) -> Edit:
         p = fixed if fixed is not None else sample_blend_params(rng)
-        out.append(self_blend(img, face, p))
-        records.append(p.to_dict())
-    return Generated(out, records, "sbi")
+        frame, mask = self_blend_with_mask(clip.images[t], clip.faces[t], p)
+        return Edit(frame, mask, p.to_dict())
+
+    return Plan(edit)

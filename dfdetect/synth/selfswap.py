@@ -18,9 +18,9 @@ import dataclasses
 
 import numpy as np
 
-from dfdetect.synth.base import Donors, Face, Generated, check_images
+from dfdetect.synth.base import Clip, Donors, Edit, Face, Plan
 from dfdetect.synth.landmarks import dense_faces, five_from_dense
-from dfdetect.synth.sbi import blend_region, sample_blend_params
+from dfdetect.synth.sbi import blend_with_mask, sample_blend_params
 from dfdetect.synth.track import face_arrays
 
 
@@ -109,19 +109,16 @@ def self_donors(images: list[np.ndarray], faces: list[Face | None], rng: np.rand
     return Donors([images[j] for j in picks], [faces[j] for j in picks])
 
 
-def selfswap_clip(images: list[np.ndarray], faces: list[Face | None], rng: np.random.Generator,
-                  donors: Donors | None = None) -> Generated:
-    """The ``selfswap`` generator: each face replaced by the same person's face from another moment, blended softly.
+def selfswap_plan(clip: Clip, rng: np.random.Generator) -> Plan:
+    """The ``selfswap`` generator's recipe: each face replaced by the same person's face from another moment.
 
     Args:
-        images: RGB uint8 (H, W, 3) frames or crops of one clip.
-        faces: per image, (box, five landmarks or None) or None, in its pixels.
+        clip: images and faces (:class:`~dfdetect.synth.base.Clip`); its donors, one image and face per image (e.g.
+            another window of the same video), or None: the clip itself, shifted in time (:func:`self_donors`).
         rng: the generator (same state, same bytes).
-        donors: one donor image and face per image (e.g. another window of the same video), or None: the clip
-            itself, shifted in time (:func:`self_donors`).
 
     Returns:
-        :class:`~dfdetect.synth.base.Generated`; an image without a face or without a donor face is left alone.
+        The :class:`~dfdetect.synth.base.Plan`; an image without a donor face is left alone.
 
     Raises:
         ValueError: not one donor per image.
@@ -129,33 +126,34 @@ def selfswap_clip(images: list[np.ndarray], faces: list[Face | None], rng: np.ra
     Example:
         >>> rng = np.random.default_rng(0)
         >>> imgs = [rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2)]
-        >>> out = selfswap_clip(imgs, [(np.array([16.0, 12, 48, 52]), None)] * 2, np.random.default_rng(0))
-        >>> bool((out.frames[0][:, :4] == imgs[0][:, :4]).all()), bool((out.frames[0] != imgs[0]).any())
+        >>> e = selfswap_plan(Clip(imgs, [(np.array([16.0, 12, 48, 52]), None)] * 2), np.random.default_rng(0)).edit(0)
+        >>> bool((e.frame[:, :4] == imgs[0][:, :4]).all()), bool((e.frame != imgs[0]).any())
         (True, True)
     """
-    images = check_images(images, faces)
+    images, targets = clip.images, clip.faces
     mask = dataclasses.replace(sample_blend_params(rng), shift_x=0.0, shift_y=0.0, scale=1.0)
+    donors = clip.donors
     if donors is None:
-        donors = self_donors(images, faces, rng)
+        donors = self_donors(images, clip.given_faces, rng)  # the five points: the model runs on them again
     if len(donors.images) != len(images) or len(donors.faces) != len(images):
         raise ValueError(f"{len(images)} images but {len(donors.images)} donors")
-    targets = dense_faces(images, faces)
+    # The donors' own dense landmarks, smoothed along the donors' order (the clip's are in ``clip.faces``).
     sources = dense_faces(donors.images, donors.faces)
-    out: list[np.ndarray] = []
-    records: list[dict | None] = []
-    for img, face, donor, dface in zip(images, targets, donors.images, sources):
-        if face is None or dface is None:
-            out.append(img)
-            records.append(None)
-            continue
+
+    def edit(t: int) -> Edit | None:
+        img, face, donor, dface = images[t], targets[t], donors.images[t], sources[t]
+        if dface is None:
+            return None
         src_pts, dst_pts = _matching(dface, face)
         m = similarity(src_pts, dst_pts)  # donor pixels -> this image's pixels
         delta = (_box_mean(img, face) - _box_mean(donor, dface)).astype(np.float32)  # mean colour match
 
-        def render(src: np.ndarray, delta: np.ndarray = delta) -> np.ndarray:
+        def render(src: np.ndarray) -> np.ndarray:
             return np.clip(np.rint(src.astype(np.float32) + delta), 0, 255).astype(np.uint8)
 
-        out.append(blend_region(img, face, mask, render, source=donor, source_to_frame=m))
-        records.append({"mask": mask.to_dict(), "scale": round(float(np.sqrt(abs(np.linalg.det(m[:2, :2])))), 4),
-                        "rotation_deg": round(float(np.degrees(np.arctan2(m[1, 0], m[0, 0]))), 3)})
-    return Generated(out, records, "selfswap")
+        frame, m_used = blend_with_mask(img, face, mask, render, source=donor, source_to_frame=m)
+        return Edit(frame, m_used, {"mask": mask.to_dict(),
+                                    "scale": round(float(np.sqrt(abs(np.linalg.det(m[:2, :2])))), 4),
+                                    "rotation_deg": round(float(np.degrees(np.arctan2(m[1, 0], m[0, 0]))), 3)})
+
+    return Plan(edit)

@@ -15,9 +15,8 @@ import dataclasses
 
 import numpy as np
 
-from dfdetect.synth.base import Donors, Face, Generated, check_images
-from dfdetect.synth.landmarks import dense_faces
-from dfdetect.synth.sbi import BLEND_RATIOS, BlendParams, sample_blend_params, self_blend
+from dfdetect.synth.base import Clip, Edit, Plan
+from dfdetect.synth.sbi import BLEND_RATIOS, BlendParams, sample_blend_params, self_blend_with_mask
 
 PARTIAL_P = 0.5
 """Probability that only a contiguous part of the clip is blended."""
@@ -88,37 +87,32 @@ def blended_span(rng: np.random.Generator, n: int) -> tuple[int, int]:
     return (start, start + length) if partial and n > 1 else (0, n)
 
 
-def temporal_clip(images: list[np.ndarray], faces: list[Face | None], rng: np.random.Generator,
-                  donors: Donors | None = None) -> Generated:
-    """The ``temporal`` generator: self-blends whose mask, colour, sharpness and ratio drift and jitter per frame.
+def temporal_plan(clip: Clip, rng: np.random.Generator) -> Plan:
+    """The ``temporal`` generator's recipe: self-blends whose mask, colour, sharpness and ratio drift per frame.
 
     Args:
-        images: RGB uint8 (H, W, 3) frames or crops of one clip, in time order.
-        faces: per image, (box, five landmarks or None) or None, in its pixels.
+        clip: images in time order and their faces (:class:`~dfdetect.synth.base.Clip`); donors are not used.
         rng: the generator (same state, same bytes).
-        donors: unused.
 
     Returns:
-        :class:`~dfdetect.synth.base.Generated`; ``extra["span"]`` is the blended ``[start, stop)`` among the faces.
+        The :class:`~dfdetect.synth.base.Plan`; ``extra["span"]`` is the blended ``[start, stop)`` among the faces.
 
     Example:
         >>> img = np.full((64, 64, 3), 120, np.uint8)
-        >>> out = temporal_clip([img] * 3, [(np.array([16.0, 12, 48, 52]), None)] * 3, np.random.default_rng(1))
-        >>> out.method, len(out.frames)
-        ('temporal', 3)
+        >>> plan = temporal_plan(Clip([img] * 3, [(np.array([16.0, 12, 48, 52]), None)] * 3), np.random.default_rng(1))
+        >>> start, stop = plan.extra["span"]
+        >>> [plan.edit(t) is not None for t in range(3)] == [start <= t < stop for t in range(3)]
+        True
     """
-    images = check_images(images, faces)
-    with_face = [i for i, f in enumerate(faces) if f is not None]
+    with_face = [i for i, f in enumerate(clip.faces) if f is not None]
     params = drift_params(rng, len(with_face))
     start, stop = blended_span(rng, len(with_face))
     chosen = {i: params[j] for j, i in enumerate(with_face) if start <= j < stop}
-    out: list[np.ndarray] = []
-    records: list[dict | None] = []
-    for i, (img, face) in enumerate(zip(images, dense_faces(images, faces))):
-        if face is None or i not in chosen:
-            out.append(img)
-            records.append(None)
-            continue
-        out.append(self_blend(img, face, chosen[i]))
-        records.append(chosen[i].to_dict())
-    return Generated(out, records, "temporal", {"span": [start, stop]})
+
+    def edit(t: int) -> Edit | None:
+        if t not in chosen:
+            return None
+        frame, mask = self_blend_with_mask(clip.images[t], clip.faces[t], chosen[t])
+        return Edit(frame, mask, chosen[t].to_dict())
+
+    return Plan(edit, {"span": [start, stop]})

@@ -13,7 +13,14 @@ from dfdetect.core.io import load_image, read_csv, write_csv
 from dfdetect.core.schemas import SPLIT_COLUMNS
 from dfdetect.data import CELL_INCHES, DPI, TITLE_INCHES
 from dfdetect.demo import data as demo_data
-from dfdetect.demo.grids import EXAMPLE_DPI, ExampleError, get_args_parser, main, write_examples
+from dfdetect.demo.grids import (
+    EXAMPLE_DPI,
+    ExampleError,
+    get_args_parser,
+    main,
+    time_examples_main,
+    write_examples,
+)
 
 
 def _grid_shape(rows: int, cols: int) -> tuple[int, int]:
@@ -71,3 +78,13 @@ def test_write_examples_one_row_per_test_pair(carphone_set: Path, tmp_path: Path
     with pytest.raises(ExampleError):
         write_examples(no_test, tmp_path / "none.png", 0.3, 64)
     assert not (tmp_path / "none.png").exists()
+
+
+def test_time_examples_draw_real_fake_and_difference_per_frame(face_video, tmp_path):
+    """``python -m dfdetect synth-pictures``: one PNG per generator asked for, three rows (real, fake, difference) by
+    one column per drawn frame (the figure is 1.6 x 5.4 inches per column at EXAMPLE_DPI)."""
+    assert time_examples_main([str(face_video), str(tmp_path), "--frames", "6", "--columns", "3",
+                               "--methods", "facejitter"]) == 0
+    png = tmp_path / "synth_facejitter.png"
+    assert load_image(png).shape[:2] == (round(5.4 * EXAMPLE_DPI), round(3 * 1.6 * EXAMPLE_DPI))
+    assert not list(tmp_path.glob("synth_mouthretime.png"))

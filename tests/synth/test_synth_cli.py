@@ -3,6 +3,7 @@ method, the user's files never overwritten, exit codes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -81,3 +82,25 @@ def test_synth_cli_exit_codes(cli_inputs, tmp_path):
     assert cli.main([str(tmp_path / "missing.mp4"), str(tmp_path / "o1")]) == 2
     assert cli.main([str(cli_inputs / "broken.mp4"), str(tmp_path / "o2")]) == 1
     assert read_csv(tmp_path / "o2" / "meta.csv")[0]["status"] == "skipped"
+
+
+def test_synth_cli_writes_per_frame_masks_and_manipulated_flags(cli_inputs, tmp_path):
+    """meta.csv's ``manipulated`` (one flag per frame) and ``OUT/masks/<name>.npz`` agree with the generator: a
+    partial temporal fake (seed 5: frames 5-7 of 8) has masks on its span only, the size of the video."""
+    out = tmp_path / "masks"
+    argv = [str(cli_inputs / "talk.mp4"), str(out), "--method", "temporal", "--max-frames", "8", "--no-reals",
+            "--seed", "5"]
+    assert cli.main(argv) == 0
+    (row,) = read_csv(out / "meta.csv")
+    masks, flags = cli.read_masks(out / row["masks"])
+    assert row["masks"] == f"masks/{Path(row['video_name']).stem}.npz"
+    assert masks.shape == (8, int(row["height"]), int(row["width"])) and masks.dtype == np.uint8
+    assert row["manipulated"] == "".join("1" if f else "0" for f in flags) and len(row["manipulated"]) == 8
+    assert flags.tolist() == (masks.reshape(8, -1).max(1) > 0).tolist()
+    start, stop = json.loads(row["params"])["span"]
+    assert (start, stop) != (0, 8)  # partial: some frames are left alone
+    assert flags.tolist() == [start <= t < stop for t in range(8)]
+    # a fake made before masks were written (no masks file) is made again on resume
+    (out / row["masks"]).unlink()
+    assert cli.main(argv) == 0
+    assert (out / row["masks"]).is_file()
