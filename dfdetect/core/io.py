@@ -197,6 +197,22 @@ def name_column(columns: Sequence[str], path: str | os.PathLike, other: str = LA
     return found[0]
 
 
+def _binary_target(text: str) -> int | None:
+    """0 or 1 from a target cell: ``0``/``1``, or the floats pandas writes for them (``0.0``, ``1.0``); else None.
+
+    Example:
+        >>> _binary_target("1.0"), _binary_target("0"), _binary_target("0.5"), _binary_target("nan")
+        (1, 0, None, None)
+    """
+    if text in ("0", "1"):
+        return int(text)
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return int(value) if value in (0.0, 1.0) else None
+
+
 def read_labels(path: str | os.PathLike) -> dict[str, int]:
     """Read a labels CSV with the columns ``video_name,target`` or ``img_name,target`` (1 = fake) and validate it.
 
@@ -204,7 +220,7 @@ def read_labels(path: str | os.PathLike) -> dict[str, int]:
 
     Raises:
         InputError: missing file, a header without a name column (:data:`NAME_COLUMNS`) and ``target``, no row, a
-            target outside {0, 1}, an empty or duplicated name.
+            target outside {0, 1} (``0.0``/``1.0``, as pandas writes them, count as 0/1), an empty or duplicated name.
 
     Example:
         >>> import tempfile
@@ -242,11 +258,12 @@ def read_labels(path: str | os.PathLike) -> dict[str, int]:
         name, target = row[i_name].strip(), row[i_target].strip()
         if not name:
             raise InputError(f"{path}:{lineno}: empty {name_col}")
-        if target not in ("0", "1"):
+        value = _binary_target(target)
+        if value is None:
             raise InputError(f"{path}:{lineno}: target must be 0 or 1 (1 = fake), got {target!r}")
         if name in labels:
             raise InputError(f"{path}:{lineno}: duplicate {name_col} {name!r}")
-        labels[name] = int(target)
+        labels[name] = value
     if not labels:
         raise InputError(f"{path}: no rows, only a header: write one '{name_col},target' row per input")
     return labels
