@@ -92,9 +92,25 @@ class SampledVideo:
     short: bool  # fewer frames than asked for (short video, or frames past the real end)
 
 
+def ffmpeg_url(path: str | os.PathLike) -> str:
+    """The name to give FFmpeg for a local file: its absolute path, so a name is never read as a URL.
+
+    FFmpeg takes the text before the first ``:`` as a protocol when it holds only letters, digits, ``+ - .``: a file
+    ``Interview: part 1.mp4`` given relative to the current folder fails with "Protocol not found", and
+    ``http:x.mp4`` would be fetched from the network. An absolute path starts with ``/`` (or a drive), which no
+    protocol name holds, so FFmpeg opens it as a file. The folder is not resolved (a symlink keeps its own name).
+
+    Example:
+        >>> import os
+        >>> ffmpeg_url("Interview: part 1.mp4") == os.path.join(os.getcwd(), "Interview: part 1.mp4")
+        True
+    """
+    return os.path.abspath(os.fspath(path))
+
+
 def _open(path: str | os.PathLike) -> av.container.InputContainer:
     try:
-        return av.open(str(path), mode="r")
+        return av.open(ffmpeg_url(path), mode="r")
     except FileNotFoundError:
         raise VideoError(f"{path}: file not found") from None
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as e:
@@ -115,7 +131,7 @@ def _count_packets(path: str | os.PathLike, indices: list[int], limit: int = PRO
     """Packets of each stream in ``indices`` among the first ``limit`` packets of the file (no decoding)."""
     counts = dict.fromkeys(indices, 0)
     try:
-        with av.open(str(path), mode="r") as container:
+        with av.open(ffmpeg_url(path), mode="r") as container:
             streams = [container.streams[i] for i in indices]
             for n, packet in enumerate(container.demux(*streams)):
                 if n >= limit:

@@ -155,3 +155,19 @@ def test_make_hd_video_is_cached(face_video: Path, tmp_path: Path) -> None:
     mtime = dst.stat().st_mtime_ns
     assert make_hd_video(face_video, dst, seconds=2) == dst and dst.stat().st_mtime_ns == mtime  # not rewritten
     assert [p.name for p in tmp_path.iterdir()] == ["hd.mp4"]  # no temporary file left
+
+
+def test_colon_in_a_relative_name_is_a_file_not_a_url(samples_dir: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 23 item 5: "Interview: part 1.mp4" given relative to the current folder reached FFmpeg as the URL
+    # "Interview:..." ("Protocol not found")
+    from frame_extraction.audio import has_audio
+
+    (tmp_path / "Interview: part 1.mp4").write_bytes((samples_dir / "single_face.mp4").read_bytes())
+    (tmp_path / "http:clip.mp4").write_bytes((samples_dir / "single_face.mp4").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    for name in ("Interview: part 1.mp4", "http:clip.mp4"):
+        scan = scan_video(name)
+        assert scan.info.num_frames == 72
+        assert list(read_frames(name, [0, 40], scan=scan)) == [0, 40]
+        assert has_audio(name)
