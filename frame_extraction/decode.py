@@ -238,27 +238,55 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
 
 
 def _decode(container: av.container.InputContainer, stream: av.video.stream.VideoStream, path: str | os.PathLike,
-            before: Callable[[av.Packet], None] | None = None) -> Iterator[av.VideoFrame]:
-    """Yield decoded frames in presentation order; on a broken packet, drain the decoder and stop.
+            before: Callable[[av.Packet], None] | None = None,
+            damaged: list[int] | None = None) -> Iterator[av.VideoFrame]:
+    """Yield decoded frames in presentation order; skip a packet the decoder rejects and go on, as players and the
+    ffmpeg tool do; stop only where the container itself cannot be read further (then drain the decoder).
 
-    ``before(packet)`` runs before each packet is decoded (used to switch frame skipping on and off).
+    ``before(packet)`` runs before each packet is decoded (used to switch frame skipping on and off). The timestamp
+    of each skipped packet is appended to ``damaged`` (None where the packet has none): its frame is absent, the
+    frames after it come out (possibly with the decoder's concealment where they refer to it).
     """
+    skipped: list[int] = [] if damaged is None else damaged
+    packets = container.demux(stream)
     try:
-        for packet in container.demux(stream):
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except (av.error.FFmpegError, OSError) as e:
+                log.warning("%s: container unreadable from here (%s); later frames are absent", path, _reason(e))
+                break
             if before is not None:
                 before(packet)
-            yield from packet.decode()
-    except (av.error.FFmpegError, OSError) as e:
-        log.warning("%s: decoding stopped (%s); later frames are absent", path, _reason(e))
-        try:
-            # frames already decoded but held back for reordering (B-frames) are still good
-            yield from stream.codec_context.decode(None)
-        except (av.error.FFmpegError, OSError):
-            pass
+            try:
+                frames = packet.decode()
+            except (av.error.FFmpegError, OSError) as e:
+                skipped.append(packet.pts)
+                log.debug("%s: damaged packet at pts %s skipped (%s)", path, packet.pts, _reason(e))
+                continue
+            yield from frames
+    finally:  # also when the caller stops early (closing the generator)
+        if skipped:
+            log.warning("%s: %d damaged packet(s) skipped (their frames are absent), decoding went on", path,
+                        len(skipped))
+    try:
+        # frames already decoded but held back for reordering (B-frames) are still good
+        yield from stream.codec_context.decode(None)
+    except (av.error.FFmpegError, OSError):
+        pass
 
 
 class _IndexMismatch(Exception):
     """A decoded timestamp is not in the packet index: fall back to counting frames from the start."""
+
+
+def _lost(first: int, i: int, rank: dict[int, int], damaged: list[int]) -> bool:
+    """Whether the frames ``first..i-1`` that did not come out were all lost to damaged packets (so the timestamp
+    index still holds: counting frames instead would shift every later index by the frames lost)."""
+    lost = {rank.get(p) for p in damaged}
+    return bool(damaged) and all(j in lost for j in range(first, i))
 
 
 def _configure_threads(stream: av.video.stream.VideoStream, threads: int | None) -> None:
@@ -310,14 +338,15 @@ def _read(path: str | os.PathLike, wanted: list[int], scan: VideoScan | None,
 
             if start > 0:
                 container.seek(start_pts, stream=stream, backward=True, any_frame=False)
-        for ordinal, frame in enumerate(_decode(container, stream, path, before)):
+        damaged: list[int] = []  # timestamps of the packets the decoder rejected (their frames never come out)
+        for ordinal, frame in enumerate(_decode(container, stream, path, before, damaged)):
             if by_pts:
                 i = rank.get(frame.pts)
                 if i is None:
                     if frame.pts is not None and frame.pts < start_pts:
                         continue  # a leading frame of an open GOP, before the seek point
                     raise _IndexMismatch(f"decoded pts {frame.pts} not in the packet index")
-                if not out and i > wanted[0]:
+                if not out and i > wanted[0] and not _lost(wanted[0], i, rank, damaged):
                     # the first wanted frame never came out (seek landed past it, or it was dropped): count instead
                     raise _IndexMismatch(f"first decoded frame {i} is past the first wanted frame {wanted[0]}")
             else:

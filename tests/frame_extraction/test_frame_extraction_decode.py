@@ -171,3 +171,20 @@ def test_colon_in_a_relative_name_is_a_file_not_a_url(samples_dir: Path, tmp_pat
         assert scan.info.num_frames == 72
         assert list(read_frames(name, [0, 40], scan=scan)) == [0, 40]
         assert has_audio(name)
+
+
+def test_decoding_goes_on_past_a_damaged_packet(samples_dir: Path, tmp_path: Path, all_frames: dict,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    # issue 23 item 3: a bad NAL size in the 7th packet of 72 (frame 6); ffmpeg decodes the 71 others
+    from tests.media import damage_packets
+
+    bad = damage_packets(samples_dir / "single_face.mp4", tmp_path / "bad.mp4", {6})
+    assert scan_video(bad).info.num_frames == 72
+    with caplog.at_level("WARNING"):
+        got = read_frames(bad, range(72))
+    assert len(got) == 71 and 6 not in got
+    assert "1 damaged packet(s) skipped" in caplog.text and "decoding stopped" not in caplog.text
+    # the frames before it are exact (frame 5, a B-frame, refers to frame 6); later ones are decoded, the decoder
+    # concealing what referred to the lost frame
+    assert all(np.array_equal(got[i], all_frames["single_face.mp4"][i]) for i in range(5))
+    assert len(read_all_frames(bad)) == 71
