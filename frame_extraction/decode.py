@@ -28,7 +28,7 @@ import bisect
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import av
 import numpy as np
@@ -52,12 +52,18 @@ class VideoError(Exception):
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What :func:`scan_video` learns without decoding: real frame count, frame rate (fps), frame size (pixels)."""
+    """What :func:`scan_video` learns without decoding: real frame count, frame rate (fps), frame size (pixels).
+
+    ``width`` and ``height`` are the size of the decoded frames, in square pixels: the size players show. A stream
+    stored with non-square pixels (``sample_aspect`` != 1, e.g. 480x360 at 4:3, shown 640x360) is resampled on
+    decode (:func:`square_size`).
+    """
 
     num_frames: int
     fps: float
     width: int
     height: int
+    sample_aspect: float = field(default=1.0, repr=False)  # the stream's sample (pixel) aspect ratio, as stored
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,35 @@ def ffmpeg_url(path: str | os.PathLike) -> str:
         True
     """
     return os.path.abspath(os.fspath(path))
+
+
+def square_size(width: int, height: int, sample_aspect: float) -> tuple[int, int]:
+    """The frame size in square pixels of a ``width`` x ``height`` picture whose pixels are ``sample_aspect`` wide
+    (as tall as 1): the shape every player shows. Wide pixels widen the frame, narrow ones heighten it, so no detail
+    is thrown away; even sizes (what video encoders write).
+
+    Example:
+        >>> square_size(480, 360, 4 / 3), square_size(640, 360, 1.0), square_size(720, 480, 8 / 9)
+        ((640, 360), (640, 360), (720, 540))
+    """
+    if not sample_aspect or sample_aspect <= 0 or abs(sample_aspect - 1.0) < 1e-3:
+        return int(width), int(height)
+    if sample_aspect > 1:
+        return 2 * round(width * sample_aspect / 2), int(height)
+    return int(width), 2 * round(height / sample_aspect / 2)
+
+
+def _sample_aspect(stream: av.video.stream.VideoStream) -> float:
+    sar = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
+    return float(sar) if sar and sar.numerator > 0 and sar.denominator > 0 else 1.0
+
+
+def _rgb(frame: av.VideoFrame, sample_aspect: float) -> np.ndarray:
+    """The frame as RGB uint8 (H, W, 3) in square pixels (resampled by swscale when the pixels are not square)."""
+    if sample_aspect == 1.0:
+        return frame.to_ndarray(format="rgb24")
+    width, height = square_size(frame.width, frame.height, sample_aspect)
+    return frame.reformat(width=width, height=height, format="rgb24", interpolation="BICUBIC").to_ndarray()
 
 
 def _open(path: str | os.PathLike) -> av.container.InputContainer:
@@ -210,8 +245,14 @@ def scan_video(path: str | os.PathLike) -> VideoScan:
         except (av.error.FFmpegError, OSError) as e:
             log.warning("%s: container unreadable after %d packets (%s); later frames are absent", path, len(pts),
                         _reason(e))
-        info = VideoInfo(num_frames=len(pts), fps=float(rate) if rate else 0.0, width=int(cc.width),
-                         height=int(cc.height))
+        sample_aspect = _sample_aspect(stream)
+        width, height = square_size(cc.width, cc.height, sample_aspect)
+        if (width, height) != (cc.width, cc.height):
+            log.info("%s: non-square pixels (sample aspect ratio %s): frames resampled from %dx%d to %dx%d, as "
+                     "players show them", path, stream.sample_aspect_ratio or cc.sample_aspect_ratio, cc.width,
+                     cc.height, width, height)
+        info = VideoInfo(num_frames=len(pts), fps=float(rate) if rate else 0.0, width=width, height=height,
+                         sample_aspect=sample_aspect)
         if stream.frames and stream.frames != info.num_frames:
             log.debug("%s: container says %d frames, %d packets found", path, stream.frames, info.num_frames)
     # Frames come out in presentation order: sorting the packet timestamps gives frame i's timestamp.
@@ -319,6 +360,7 @@ def _read(path: str | os.PathLike, wanted: list[int], scan: VideoScan | None,
     with _open(path) as container:
         stream = _video_stream(container, path)
         _configure_threads(stream, threads)
+        sample_aspect = _sample_aspect(stream)
         before = None
         if by_pts:
             rank = {p: i for i, p in enumerate(scan.pts)}
@@ -352,7 +394,7 @@ def _read(path: str | os.PathLike, wanted: list[int], scan: VideoScan | None,
             else:
                 i = ordinal
             if i in wanted_set:
-                out[i] = frame.to_ndarray(format="rgb24")  # (H, W, 3) uint8
+                out[i] = _rgb(frame, sample_aspect)  # (H, W, 3) uint8, square pixels
             if i >= last:
                 break
     return dict(sorted(out.items()))
@@ -412,7 +454,8 @@ def read_all_frames(path: str | os.PathLike) -> list[np.ndarray]:
     """
     with _open(path) as container:
         stream = _video_stream(container, path)
-        return [frame.to_ndarray(format="rgb24") for frame in _decode(container, stream, path)]
+        sample_aspect = _sample_aspect(stream)
+        return [_rgb(frame, sample_aspect) for frame in _decode(container, stream, path)]
 
 
 def sample_video(

@@ -5,9 +5,11 @@ Plain functions, imported by the tests that need them (``from tests.media import
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 
 
 def damage_packets(src: Path, dst: Path, packets: set[int]) -> Path:
@@ -34,4 +36,22 @@ def damage_packets(src: Path, dst: Path, packets: set[int]) -> Path:
             packet.stream = copy
             out.mux(packet)
             n += 1
+    return dst
+
+
+def squeeze_pixels(src: Path, dst: Path, frames: int = 20, width: int = 480,
+                   sample_aspect: Fraction = Fraction(4, 3)) -> Path:
+    """The first ``frames`` frames of ``src`` stored ``width`` pixels wide (squeezed) with non-square pixels of
+    ``sample_aspect``, so every player shows them at the original shape (480x360 at 4:3 shows 640x360)."""
+    with av.open(str(src)) as inp:
+        pictures = [f.to_ndarray(format="rgb24") for _, f in zip(range(frames), inp.decode(video=0))]
+    height = pictures[0].shape[0]
+    with av.open(str(dst), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.sample_aspect_ratio = sample_aspect
+        for rgb in pictures:
+            squeezed = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)  # (H, width, 3)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(squeezed, format="rgb24")))
+        out.mux(stream.encode())
     return dst

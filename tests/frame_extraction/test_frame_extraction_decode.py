@@ -95,8 +95,11 @@ def test_sample_video(face_video: Path, all_frames: dict) -> None:
     assert not sv.short and len(sv.frames) == len(sv.indices) == 15
     assert sv.indices == sample_indices(72, 15, 2, "random", rng=video_rng(0, "single_face.mp4")).tolist()
     assert all(np.array_equal(f, all_frames["single_face.mp4"][i]) for i, f in zip(sv.indices, sv.frames))
-    short = sample_video(face_video, n=50, stride=2, rng=0)  # 50 frames at stride 2 do not fit in 72
-    assert short.short and short.indices == list(range(0, 72, 2))
+    # 50 frames at stride 2 do not fit in 72: at stride 1 they do (issue 23 item 4); 100 frames: all 72, short
+    fitted = sample_video(face_video, n=50, stride=2, rng=0)
+    assert not fitted.short and fitted.indices == list(range(fitted.indices[0], fitted.indices[0] + 50))
+    short = sample_video(face_video, n=100, stride=2, rng=0)
+    assert short.short and short.indices == list(range(72))
     lin = sample_video(face_video, n=8, mode="linspace")
     assert lin.indices[0] == 0 and lin.indices[-1] == 71 and not lin.short
 
@@ -188,3 +191,18 @@ def test_decoding_goes_on_past_a_damaged_packet(samples_dir: Path, tmp_path: Pat
     # concealing what referred to the lost frame
     assert all(np.array_equal(got[i], all_frames["single_face.mp4"][i]) for i in range(5))
     assert len(read_all_frames(bad)) == 71
+
+
+def test_non_square_pixels_are_resampled_to_the_shape_players_show(samples_dir: Path, tmp_path: Path,
+                                                                   all_frames: dict) -> None:
+    # issue 23 item 9: stored 480x360 with sample aspect ratio 4:3, shown 640x360: frames were used squeezed
+    from tests.media import squeeze_pixels
+
+    video = squeeze_pixels(samples_dir / "single_face.mp4", tmp_path / "sar.mp4")
+    info = scan_video(video).info
+    assert (info.width, info.height, info.sample_aspect) == (640, 360, 4 / 3)
+    got = read_frames(video, [0, 19])
+    assert got[19].shape == (360, 640, 3) and read_all_frames(video)[0].shape == (360, 640, 3)
+    assert sample_video(video, n=4, stride=2, rng=0).frames[0].shape == (360, 640, 3)  # preprocessing alike
+    original = all_frames["single_face.mp4"][19].astype(np.float32)
+    assert np.abs(got[19] - original).mean() < 4  # the same picture (the round trip through 480 px costs a little)

@@ -269,7 +269,7 @@ def test_a_changed_source_file_is_extracted_again(face_video: Path, samples_dir:
     assert read_csv(out / "videos.csv")[0]["width"] == "640"
     shutil.copy(samples_dir / "carphone_pristine.mp4", videos / "v.mp4")
     assert main([str(videos), str(out), "--no-progress"]) == 0
-    assert read_csv(out / "videos.csv")[0]["width"] == "176"
+    assert read_csv(out / "videos.csv")[0]["width"] == "192"  # 176x144 at 12:11 pixels: 192x144 (issue 23 item 9)
 
 
 def test_a_missing_frame_file_redoes_the_video(face_video: Path, tmp_path: Path) -> None:
