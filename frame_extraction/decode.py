@@ -96,6 +96,7 @@ class SampledVideo:
     indices: list[int]
     frames: list[np.ndarray]  # each RGB uint8 (H, W, 3)
     short: bool  # fewer frames than asked for (short video, or frames past the real end)
+    undecodable: int = 0  # sampled frames the decoder could not give (damaged data skipped)
 
 
 def ffmpeg_url(path: str | os.PathLike) -> str:
@@ -499,4 +500,5 @@ def sample_video(
     if len(frames) < len(indices):
         log.warning("%s: %d of %d sampled frames could not be decoded", path, len(indices) - len(frames),
                     len(indices))
-    return SampledVideo(info=scan.info, indices=list(frames), frames=list(frames.values()), short=len(frames) < n)
+    return SampledVideo(info=scan.info, indices=list(frames), frames=list(frames.values()), short=len(frames) < n,
+                        undecodable=len(indices) - len(frames))
