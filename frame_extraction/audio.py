@@ -30,7 +30,7 @@ import av
 import numpy as np
 
 from dfdetect.core.config import DataConfig
-from frame_extraction.decode import VideoScan
+from frame_extraction.decode import VideoScan, ffmpeg_url
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def has_audio(path: str | os.PathLike) -> bool:
         (True, False)
     """
     try:
-        with av.open(str(path), mode="r") as container:
+        with av.open(ffmpeg_url(path), mode="r") as container:
             return bool(container.streams.audio)
     except FileNotFoundError:
         raise AudioError(f"{path}: file not found") from None
@@ -134,7 +134,7 @@ def decode_audio(path: str | os.PathLike, rate: int = _DATA.audio_rate) -> Audio
         (16000, 0.0, 2.42, dtype('float32'))
     """
     try:
-        container = av.open(str(path), mode="r")
+        container = av.open(ffmpeg_url(path), mode="r")
     except FileNotFoundError:
         raise AudioError(f"{path}: file not found") from None
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as e:

@@ -28,7 +28,7 @@ import bisect
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import av
 import numpy as np
@@ -52,12 +52,18 @@ class VideoError(Exception):
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What :func:`scan_video` learns without decoding: real frame count, frame rate (fps), frame size (pixels)."""
+    """What :func:`scan_video` learns without decoding: real frame count, frame rate (fps), frame size (pixels).
+
+    ``width`` and ``height`` are the size of the decoded frames, in square pixels: the size players show. A stream
+    stored with non-square pixels (``sample_aspect`` != 1, e.g. 480x360 at 4:3, shown 640x360) is resampled on
+    decode (:func:`square_size`).
+    """
 
     num_frames: int
     fps: float
     width: int
     height: int
+    sample_aspect: float = field(default=1.0, repr=False)  # the stream's sample (pixel) aspect ratio, as stored
 
 
 @dataclass(frozen=True)
@@ -90,11 +96,57 @@ class SampledVideo:
     indices: list[int]
     frames: list[np.ndarray]  # each RGB uint8 (H, W, 3)
     short: bool  # fewer frames than asked for (short video, or frames past the real end)
+    undecodable: int = 0  # sampled frames the decoder could not give (damaged data skipped)
+
+
+def ffmpeg_url(path: str | os.PathLike) -> str:
+    """The name to give FFmpeg for a local file: its absolute path, so a name is never read as a URL.
+
+    FFmpeg takes the text before the first ``:`` as a protocol when it holds only letters, digits, ``+ - .``: a file
+    ``Interview: part 1.mp4`` given relative to the current folder fails with "Protocol not found", and
+    ``http:x.mp4`` would be fetched from the network. An absolute path starts with ``/`` (or a drive), which no
+    protocol name holds, so FFmpeg opens it as a file. The folder is not resolved (a symlink keeps its own name).
+
+    Example:
+        >>> import os
+        >>> ffmpeg_url("Interview: part 1.mp4") == os.path.join(os.getcwd(), "Interview: part 1.mp4")
+        True
+    """
+    return os.path.abspath(os.fspath(path))
+
+
+def square_size(width: int, height: int, sample_aspect: float) -> tuple[int, int]:
+    """The frame size in square pixels of a ``width`` x ``height`` picture whose pixels are ``sample_aspect`` wide
+    (as tall as 1): the shape every player shows. Wide pixels widen the frame, narrow ones heighten it, so no detail
+    is thrown away; even sizes (what video encoders write).
+
+    Example:
+        >>> square_size(480, 360, 4 / 3), square_size(640, 360, 1.0), square_size(720, 480, 8 / 9)
+        ((640, 360), (640, 360), (720, 540))
+    """
+    if not sample_aspect or sample_aspect <= 0 or abs(sample_aspect - 1.0) < 1e-3:
+        return int(width), int(height)
+    if sample_aspect > 1:
+        return 2 * round(width * sample_aspect / 2), int(height)
+    return int(width), 2 * round(height / sample_aspect / 2)
+
+
+def _sample_aspect(stream: av.video.stream.VideoStream) -> float:
+    sar = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
+    return float(sar) if sar and sar.numerator > 0 and sar.denominator > 0 else 1.0
+
+
+def _rgb(frame: av.VideoFrame, sample_aspect: float) -> np.ndarray:
+    """The frame as RGB uint8 (H, W, 3) in square pixels (resampled by swscale when the pixels are not square)."""
+    if sample_aspect == 1.0:
+        return frame.to_ndarray(format="rgb24")
+    width, height = square_size(frame.width, frame.height, sample_aspect)
+    return frame.reformat(width=width, height=height, format="rgb24", interpolation="BICUBIC").to_ndarray()
 
 
 def _open(path: str | os.PathLike) -> av.container.InputContainer:
     try:
-        return av.open(str(path), mode="r")
+        return av.open(ffmpeg_url(path), mode="r")
     except FileNotFoundError:
         raise VideoError(f"{path}: file not found") from None
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as e:
@@ -115,7 +167,7 @@ def _count_packets(path: str | os.PathLike, indices: list[int], limit: int = PRO
     """Packets of each stream in ``indices`` among the first ``limit`` packets of the file (no decoding)."""
     counts = dict.fromkeys(indices, 0)
     try:
-        with av.open(str(path), mode="r") as container:
+        with av.open(ffmpeg_url(path), mode="r") as container:
             streams = [container.streams[i] for i in indices]
             for n, packet in enumerate(container.demux(*streams)):
                 if n >= limit:
@@ -194,8 +246,14 @@ def scan_video(path: str | os.PathLike) -> VideoScan:
         except (av.error.FFmpegError, OSError) as e:
             log.warning("%s: container unreadable after %d packets (%s); later frames are absent", path, len(pts),
                         _reason(e))
-        info = VideoInfo(num_frames=len(pts), fps=float(rate) if rate else 0.0, width=int(cc.width),
-                         height=int(cc.height))
+        sample_aspect = _sample_aspect(stream)
+        width, height = square_size(cc.width, cc.height, sample_aspect)
+        if (width, height) != (cc.width, cc.height):
+            log.info("%s: non-square pixels (sample aspect ratio %s): frames resampled from %dx%d to %dx%d, as "
+                     "players show them", path, stream.sample_aspect_ratio or cc.sample_aspect_ratio, cc.width,
+                     cc.height, width, height)
+        info = VideoInfo(num_frames=len(pts), fps=float(rate) if rate else 0.0, width=width, height=height,
+                         sample_aspect=sample_aspect)
         if stream.frames and stream.frames != info.num_frames:
             log.debug("%s: container says %d frames, %d packets found", path, stream.frames, info.num_frames)
     # Frames come out in presentation order: sorting the packet timestamps gives frame i's timestamp.
@@ -222,27 +280,55 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
 
 
 def _decode(container: av.container.InputContainer, stream: av.video.stream.VideoStream, path: str | os.PathLike,
-            before: Callable[[av.Packet], None] | None = None) -> Iterator[av.VideoFrame]:
-    """Yield decoded frames in presentation order; on a broken packet, drain the decoder and stop.
+            before: Callable[[av.Packet], None] | None = None,
+            damaged: list[int] | None = None) -> Iterator[av.VideoFrame]:
+    """Yield decoded frames in presentation order; skip a packet the decoder rejects and go on, as players and the
+    ffmpeg tool do; stop only where the container itself cannot be read further (then drain the decoder).
 
-    ``before(packet)`` runs before each packet is decoded (used to switch frame skipping on and off).
+    ``before(packet)`` runs before each packet is decoded (used to switch frame skipping on and off). The timestamp
+    of each skipped packet is appended to ``damaged`` (None where the packet has none): its frame is absent, the
+    frames after it come out (possibly with the decoder's concealment where they refer to it).
     """
+    skipped: list[int] = [] if damaged is None else damaged
+    packets = container.demux(stream)
     try:
-        for packet in container.demux(stream):
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except (av.error.FFmpegError, OSError) as e:
+                log.warning("%s: container unreadable from here (%s); later frames are absent", path, _reason(e))
+                break
             if before is not None:
                 before(packet)
-            yield from packet.decode()
-    except (av.error.FFmpegError, OSError) as e:
-        log.warning("%s: decoding stopped (%s); later frames are absent", path, _reason(e))
-        try:
-            # frames already decoded but held back for reordering (B-frames) are still good
-            yield from stream.codec_context.decode(None)
-        except (av.error.FFmpegError, OSError):
-            pass
+            try:
+                frames = packet.decode()
+            except (av.error.FFmpegError, OSError) as e:
+                skipped.append(packet.pts)
+                log.debug("%s: damaged packet at pts %s skipped (%s)", path, packet.pts, _reason(e))
+                continue
+            yield from frames
+    finally:  # also when the caller stops early (closing the generator)
+        if skipped:
+            log.warning("%s: %d damaged packet(s) skipped (their frames are absent), decoding went on", path,
+                        len(skipped))
+    try:
+        # frames already decoded but held back for reordering (B-frames) are still good
+        yield from stream.codec_context.decode(None)
+    except (av.error.FFmpegError, OSError):
+        pass
 
 
 class _IndexMismatch(Exception):
     """A decoded timestamp is not in the packet index: fall back to counting frames from the start."""
+
+
+def _lost(first: int, i: int, rank: dict[int, int], damaged: list[int]) -> bool:
+    """Whether the frames ``first..i-1`` that did not come out were all lost to damaged packets (so the timestamp
+    index still holds: counting frames instead would shift every later index by the frames lost)."""
+    lost = {rank.get(p) for p in damaged}
+    return bool(damaged) and all(j in lost for j in range(first, i))
 
 
 def _configure_threads(stream: av.video.stream.VideoStream, threads: int | None) -> None:
@@ -275,6 +361,7 @@ def _read(path: str | os.PathLike, wanted: list[int], scan: VideoScan | None,
     with _open(path) as container:
         stream = _video_stream(container, path)
         _configure_threads(stream, threads)
+        sample_aspect = _sample_aspect(stream)
         before = None
         if by_pts:
             rank = {p: i for i, p in enumerate(scan.pts)}
@@ -294,20 +381,21 @@ def _read(path: str | os.PathLike, wanted: list[int], scan: VideoScan | None,
 
             if start > 0:
                 container.seek(start_pts, stream=stream, backward=True, any_frame=False)
-        for ordinal, frame in enumerate(_decode(container, stream, path, before)):
+        damaged: list[int] = []  # timestamps of the packets the decoder rejected (their frames never come out)
+        for ordinal, frame in enumerate(_decode(container, stream, path, before, damaged)):
             if by_pts:
                 i = rank.get(frame.pts)
                 if i is None:
                     if frame.pts is not None and frame.pts < start_pts:
                         continue  # a leading frame of an open GOP, before the seek point
                     raise _IndexMismatch(f"decoded pts {frame.pts} not in the packet index")
-                if not out and i > wanted[0]:
+                if not out and i > wanted[0] and not _lost(wanted[0], i, rank, damaged):
                     # the first wanted frame never came out (seek landed past it, or it was dropped): count instead
                     raise _IndexMismatch(f"first decoded frame {i} is past the first wanted frame {wanted[0]}")
             else:
                 i = ordinal
             if i in wanted_set:
-                out[i] = frame.to_ndarray(format="rgb24")  # (H, W, 3) uint8
+                out[i] = _rgb(frame, sample_aspect)  # (H, W, 3) uint8, square pixels
             if i >= last:
                 break
     return dict(sorted(out.items()))
@@ -367,7 +455,8 @@ def read_all_frames(path: str | os.PathLike) -> list[np.ndarray]:
     """
     with _open(path) as container:
         stream = _video_stream(container, path)
-        return [frame.to_ndarray(format="rgb24") for frame in _decode(container, stream, path)]
+        sample_aspect = _sample_aspect(stream)
+        return [_rgb(frame, sample_aspect) for frame in _decode(container, stream, path)]
 
 
 def sample_video(
@@ -411,4 +500,5 @@ def sample_video(
     if len(frames) < len(indices):
         log.warning("%s: %d of %d sampled frames could not be decoded", path, len(indices) - len(frames),
                     len(indices))
-    return SampledVideo(info=scan.info, indices=list(frames), frames=list(frames.values()), short=len(frames) < n)
+    return SampledVideo(info=scan.info, indices=list(frames), frames=list(frames.values()), short=len(frames) < n,
+                        undecodable=len(indices) - len(frames))

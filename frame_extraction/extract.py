@@ -288,6 +288,8 @@ def extract_video(job: VideoJob, out_dir: str | os.PathLike, opts: ExtractOption
         frames.append({"frame": idx, "path": rel})
     status = VideoStatus.SHORT if sv.short else VideoStatus.OK
     reason = f"{len(sv.indices)} of {opts.n} frames" if sv.short else ""
+    if sv.undecodable:  # damaged packets skipped: said, not silent
+        reason = f"{reason} ({sv.undecodable} sampled frame(s) could not be decoded: damaged data skipped)".strip()
     done = {"source": str(job.path), "status": status, "reason": reason, "info": asdict(sv.info), "frames": frames}
     write_marker(_marker_path(out_dir, job.name), _marker_settings(opts, size), done)  # last, after the frames
     return _video_row(job, done), _frame_rows(job, done)

@@ -3,6 +3,9 @@
 - ``random`` (:func:`sample_indices`, the default ``--mode``): one clip of ``n`` frames ``stride`` apart from a random
   start in the first half of the video: how training data is sampled.
 - ``linspace`` (``--mode linspace``): ``n`` frames spread evenly over the whole video, first and last included.
+- A video too short for ``n`` frames at the stride (a slideshow, a 1 fps clip) is sampled at the largest smaller stride
+  at which they fit (:func:`fitted_stride`; 1 at least), in preprocessing and scoring alike, so its frames are not
+  halved by a stride meant for 30 fps video.
 - Evaluation (:func:`eval_windows`): ``K`` windows of ``n`` frames at the training stride, their starts spread evenly
   over the video, so each window looks like one training clip (NOT linspace: frames spread over a whole video are far
   apart and look like jump cuts to a model trained at a small stride).
@@ -35,8 +38,9 @@ def sample_indices(
 
     ``random``: ``n`` frames ``stride`` apart from a start drawn uniformly from
     ``[0, min(num_frames // 2, num_frames - 1 - (n - 1) * stride)]``, so the clip starts no later than the middle of the
-    video and always fits whole when the video is long enough. A video too short for the whole clip starts at 0 and
-    yields fewer than ``n`` indices.
+    video and always fits whole when the video is long enough. A video too short for the clip at ``stride`` is
+    sampled at :func:`fitted_stride` (the largest smaller stride at which the clip fits, at least 1); one with fewer
+    than ``n`` frames gives all of them.
 
     ``linspace``: ``n`` indices spread evenly over the whole video, first and last frames included (``stride`` and
     ``rng`` are ignored); fewer than ``n`` when the video has fewer frames.
@@ -71,10 +75,24 @@ def sample_indices(
         return np.empty(0, dtype=np.int64)
     if mode == "linspace":
         return evenly_spaced(num_frames - 1, n)
+    stride = fitted_stride(num_frames, n, stride)
     max_start = min(num_frames // 2, num_frames - 1 - (n - 1) * stride)
     start = int(np.random.default_rng(rng).integers(0, max_start + 1)) if max_start > 0 else 0
     idx = start + stride * np.arange(n, dtype=np.int64)  # (n,)
     return idx[idx < num_frames]
+
+
+def fitted_stride(num_frames: int, n: int, stride: int) -> int:
+    """The stride at which ``n`` frames fit in a video of ``num_frames``: ``stride`` when they do, else the largest
+    smaller one at which they do, 1 at least (a 15-frame slideshow at 1 fps gives its 15 frames, not 8 at stride 2).
+
+    Example:
+        >>> fitted_stride(300, 15, 2), fitted_stride(29, 15, 2), fitted_stride(20, 15, 2), fitted_stride(8, 15, 2)
+        (2, 2, 1, 1)
+    """
+    if n <= 1 or num_frames <= 0:
+        return max(1, int(stride))
+    return max(1, min(int(stride), (int(num_frames) - 1) // (int(n) - 1)))
 
 
 def video_rng(seed: int, video_name: str) -> np.random.Generator:
@@ -107,7 +125,8 @@ def eval_windows(num_frames: int, clips: int, n: int, stride: int) -> list[list[
     """Frame indices of ``clips`` evaluation windows, each ``n`` frames ``stride`` apart, spread over the video.
 
     Window starts are evenly spaced from 0 to the last start at which a whole window fits; a video too short for one
-    window gives a single window from frame 0 (fewer than ``n`` frames). Identical windows are merged.
+    window at ``stride`` is sampled at :func:`fitted_stride` (as in preprocessing), and one with fewer than ``n``
+    frames gives a single window of all its frames. Identical windows are merged.
 
     Args:
         num_frames: frames in the video.
@@ -124,13 +143,14 @@ def eval_windows(num_frames: int, clips: int, n: int, stride: int) -> list[list[
     Example:
         >>> eval_windows(72, clips=2, n=4, stride=2)
         [[0, 2, 4, 6], [65, 67, 69, 71]]
-        >>> eval_windows(5, clips=3, n=4, stride=2)
-        [[0, 2, 4]]
+        >>> eval_windows(5, clips=3, n=4, stride=2), eval_windows(3, clips=3, n=4, stride=2)
+        ([[0, 1, 2, 3], [1, 2, 3, 4]], [[0, 1, 2]])
     """
     if clips < 1 or n < 1 or stride < 1:
         raise ValueError(f"clips, n and stride must be >= 1, got {clips}, {n}, {stride}")
     if num_frames <= 0:
         return []
+    stride = fitted_stride(num_frames, n, stride)
     last_start = max(0, num_frames - 1 - (n - 1) * stride)
     starts = evenly_spaced(last_start, clips)  # (<= clips,) distinct starts
     windows = []

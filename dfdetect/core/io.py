@@ -13,6 +13,8 @@ import json
 import logging
 import math
 import os
+import shutil
+import socket
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -56,6 +58,114 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Ite
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+class LockedError(InputError):
+    """Another live process holds the output folder's lock (:func:`output_lock`)."""
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (signal 0 checks without signalling)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def output_lock(path: str | os.PathLike, what: str = "outputs") -> Iterator[Path]:
+    """Hold ``path`` as a lock file (``pid host``, created exclusively) while the block runs; removed after.
+
+    Two runs writing the same outputs would silently lose one's results: the second one is refused instead. A lock
+    left by a process that no longer runs (killed, machine restarted) is taken over with a warning.
+
+    Args:
+        path: the lock file (hidden, beside the outputs it guards, e.g. ``OUT/.predictions.lock``).
+        what: what it guards, for the message.
+
+    Raises:
+        LockedError: a live process on this machine holds it (the message names its pid and the lock file).
+
+    Example:
+        >>> import tempfile
+        >>> lock = Path(tempfile.mkdtemp()) / ".out.lock"
+        >>> with output_lock(lock):
+        ...     try:
+        ...         with output_lock(lock):
+        ...             pass
+        ...     except LockedError as e:
+        ...         print(str(e).split(" (")[0])
+        another run is writing these outputs
+        >>> lock.exists()
+        False
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    host = socket.gethostname()
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid_text, _, owner = path.read_text().strip().partition(" ")
+                pid = int(pid_text)
+            except (OSError, ValueError):
+                pid, owner = -1, ""
+            if pid > 0 and (owner not in ("", host) or _alive(pid)):
+                raise LockedError(f"another run is writing these {what} (pid {pid} on {owner or host}; lock file "
+                                  f"{path}): wait for it to end, or give another --out") from None
+            log.warning("%s: taking over the lock of a run that no longer runs (pid %s)", path, pid_text or "?")
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{os.getpid()} {host}\n")
+        break
+    else:
+        raise LockedError(f"could not take the lock {path}: another run keeps taking it")
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+@contextlib.contextmanager
+def staged_outputs(finals: Sequence[str | os.PathLike]) -> Iterator[dict[Path, Path]]:
+    """Write a run's outputs into a hidden staging folder, then move them all into place together.
+
+    The block gets ``{final path: staged path}`` and writes the staged paths. When it succeeds, each staged file
+    that was written replaces its final path, and a final path the block did not write (an earlier run's
+    ``metrics.json`` when this run has no labels) is removed, so the folder never holds two runs' outputs side by
+    side. When it fails (disk full...), the staging folder is removed and the final paths are left as they were.
+
+    Example:
+        >>> import tempfile
+        >>> out = Path(tempfile.mkdtemp())
+        >>> _ = (out / "metrics.json").write_text("{}")  # an earlier run's
+        >>> with staged_outputs([out / "predictions.csv", out / "metrics.json"]) as staged:
+        ...     _ = staged[out / "predictions.csv"].write_text("video_name,score\\n")
+        >>> sorted(p.name for p in out.iterdir())
+        ['predictions.csv']
+    """
+    finals = [Path(f) for f in finals]
+    folder = finals[0].parent
+    folder.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".staged-", dir=folder))
+    try:
+        staged = {f: stage / f"{i}-{f.name}" for i, f in enumerate(finals)}
+        yield staged
+        for final, tmp in staged.items():
+            if tmp.exists():
+                os.replace(tmp, final)
+            elif final.exists():
+                log.info("%s: removed, an earlier run's (this run does not write it)", final)
+                final.unlink()
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
@@ -197,6 +307,22 @@ def name_column(columns: Sequence[str], path: str | os.PathLike, other: str = LA
     return found[0]
 
 
+def _binary_target(text: str) -> int | None:
+    """0 or 1 from a target cell: ``0``/``1``, or the floats pandas writes for them (``0.0``, ``1.0``); else None.
+
+    Example:
+        >>> _binary_target("1.0"), _binary_target("0"), _binary_target("0.5"), _binary_target("nan")
+        (1, 0, None, None)
+    """
+    if text in ("0", "1"):
+        return int(text)
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return int(value) if value in (0.0, 1.0) else None
+
+
 def read_labels(path: str | os.PathLike) -> dict[str, int]:
     """Read a labels CSV with the columns ``video_name,target`` or ``img_name,target`` (1 = fake) and validate it.
 
@@ -204,7 +330,7 @@ def read_labels(path: str | os.PathLike) -> dict[str, int]:
 
     Raises:
         InputError: missing file, a header without a name column (:data:`NAME_COLUMNS`) and ``target``, no row, a
-            target outside {0, 1}, an empty or duplicated name.
+            target outside {0, 1} (``0.0``/``1.0``, as pandas writes them, count as 0/1), an empty or duplicated name.
 
     Example:
         >>> import tempfile
@@ -242,11 +368,12 @@ def read_labels(path: str | os.PathLike) -> dict[str, int]:
         name, target = row[i_name].strip(), row[i_target].strip()
         if not name:
             raise InputError(f"{path}:{lineno}: empty {name_col}")
-        if target not in ("0", "1"):
+        value = _binary_target(target)
+        if value is None:
             raise InputError(f"{path}:{lineno}: target must be 0 or 1 (1 = fake), got {target!r}")
         if name in labels:
             raise InputError(f"{path}:{lineno}: duplicate {name_col} {name!r}")
-        labels[name] = int(target)
+        labels[name] = value
     if not labels:
         raise InputError(f"{path}: no rows, only a header: write one '{name_col},target' row per input")
     return labels

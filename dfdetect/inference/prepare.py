@@ -251,7 +251,12 @@ def _use_windows(prep: PreparedVideo, seen: _VideoFaces, windows: list[list[int]
             for i, face in zip(indices, faces)
             if face is not None
         }
-    prep.faces, prep.sampled = len(prep.crops), len(seen.frames)
+    # faces kept against the frames of the windows actually decoded (not the whole-video probes)
+    prep.faces, prep.sampled = len(prep.crops), len(indices)
+    asked = sorted({i for w in windows for i in w})
+    lost = [i for i in asked if i not in seen.frames]  # sampled frames the decoder could not give (damaged data)
+    damage = (f"{len(lost)} of {len(asked)} sampled frames could not be decoded (damaged data skipped)"
+              if lost else "")
     # A window is used only with enough faces, the preprocessing rule for one training sample; others are dropped.
     prep.windows = [
         [i for i in w if i in prep.crops]
@@ -259,18 +264,23 @@ def _use_windows(prep: PreparedVideo, seen: _VideoFaces, windows: list[list[int]
         if w and sum(i in prep.crops for i in w) >= needed_faces(len(w), d.min_faces, d.sample_frames)
     ]
     if prep.windows:
-        prep.status, prep.reason = ScoreStatus.OK, ""
+        prep.status, prep.reason = ScoreStatus.OK, damage
         return prep
     small = [seen.too_small[i] for w in decoded for i in w if i in seen.too_small]
-    if prep.faces == 0 and not small:
-        return prep.failed(ScoreStatus.NO_FACE, f"no face in {prep.sampled} sampled frames")
+    if prep.faces == 0 and not small and not lost:
+        return prep.failed(ScoreStatus.NO_FACE, f"no face in {len(seen.frames)} sampled frames")
     longest = max((w for w in decoded if w), key=len, default=[])
     need = needed_faces(len(longest), d.min_faces, d.sample_frames)
-    reason = (f"a face in {prep.faces} of {prep.sampled} sampled frames, no window of {len(longest)} frames "
-              f"with {need} faces (min_faces {d.min_faces})")
+    best = max((sum(i in prep.crops for i in w) for w in decoded), default=0)
+    reason = (f"a face in {prep.faces} of {prep.sampled} sampled frames (at most {best} in one window), no window "
+              f"of {len(longest)} frames with {need} faces (min_faces {d.min_faces})")
     if small:
         reason = f"face too small ({max(small):.0f} px < {d.min_face_size} px): {reason}"
-    return prep.failed(ScoreStatus.TOO_FEW_FACES, reason)
+    # The frames lost to decoding would have made a window: a decode problem, not too few faces.
+    if lost and any(sum(i in prep.crops or i in lost for i in w) >= needed_faces(len(w), d.min_faces, d.sample_frames)
+                    for w in windows if w):
+        return prep.failed(ScoreStatus.UNREADABLE, f"{damage}; {reason}")
+    return prep.failed(ScoreStatus.TOO_FEW_FACES, f"{damage}; {reason}" if damage else reason)
 
 
 def prepare_video(

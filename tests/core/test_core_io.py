@@ -23,12 +23,20 @@ def test_read_labels_ok(tmp_path: Path) -> None:
     assert read_labels(p) == {"a.mp4": 0, "b.mp4": 1}
 
 
+def test_read_labels_accepts_float_targets(tmp_path: Path) -> None:
+    # pandas writes an int column with a missing value, or a float column, as 0.0 / 1.0
+    p = _labels(tmp_path, "video_name,target\na.mp4,0.0\nb.mp4,1.0\nc.mp4,1\n")
+    assert read_labels(p) == {"a.mp4": 0, "b.mp4": 1, "c.mp4": 1}
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ("name,label\na.mp4,0\n", "header"),
         ("video_name,target\na.mp4,2\n", "target must be 0 or 1"),
         ("video_name,target\na.mp4,fake\n", "target must be 0 or 1"),
+        ("video_name,target\na.mp4,1.0\nb.mp4,0.5\n", "labels.csv:3: target must be 0 or 1"),
+        ("video_name,target\na.mp4,nan\n", "target must be 0 or 1"),
         ("video_name,target\na.mp4,0\na.mp4,1\n", "duplicate"),
         ("video_name,target\na.mp4\n", "2 columns"),
         ("", "header"),

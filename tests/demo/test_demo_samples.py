@@ -117,7 +117,7 @@ def test_npm_tarball_and_members_are_checksummed(tmp_path: Path, monkeypatch: py
 def test_speech_files_are_real_and_checksummed(speech_dir: Path) -> None:
     for s in samples_mod.SPEECH:
         assert hashlib.sha256((speech_dir / s.name).read_bytes()).hexdigest() == s.sha256
-        assert s.source == samples_mod.SDIST and s.package in samples_mod.SDIST_URLS
+        assert s.source == samples_mod.SDIST and s.package in samples_mod.SDIST_FILES
     assert {s.package for s in samples_mod.SPEECH} <= set(samples_mod.PACKAGE_SHA256)
 
 
@@ -130,9 +130,43 @@ def _sdist(path: Path, payloads: dict[str, bytes]) -> Path:
     return path
 
 
+def _local_index(root: Path, monkeypatch: pytest.MonkeyPatch, project: str, archives: list[Path]) -> str:
+    """A PEP 503 index folder (``root/simple/PROJECT/index.html`` linking to ``root/files/``, with each archive's
+    sha256), made pip's only index through pip's own environment variables; its URL."""
+    page = root / "simple" / project
+    page.mkdir(parents=True)
+    (root / "files").mkdir(exist_ok=True)
+    links = []
+    for a in archives:
+        (root / "files" / a.name).write_bytes(a.read_bytes())
+        links.append(f'<a href="../../files/{a.name}#sha256={hashlib.sha256(a.read_bytes()).hexdigest()}">{a.name}</a>')
+    (page / "index.html").write_text("<!DOCTYPE html><html><body>\n" + "\n".join(links) + "\n</body></html>\n")
+    index = (root / "simple").as_uri()
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "")
+    monkeypatch.setenv("PIP_FIND_LINKS", "")
+    return index
+
+
+def test_sdist_comes_through_pips_configured_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 23 item 12: the archives came from fixed files.pythonhosted.org addresses, whatever pip's index settings
+    spec, member = "pyannote.audio==4.0.7", "pyannote_audio-4.0.7/tests/data/tst00.wav"
+    archive = _sdist(tmp_path / "pyannote_audio-4.0.7.tar.gz", {member: b"speech"})
+    _local_index(tmp_path / "mirror", monkeypatch, "pyannote-audio", [archive])
+    assert samples_mod.pip_settings()["index-url"] == (tmp_path / "mirror" / "simple").as_uri()
+    monkeypatch.setitem(samples_mod.PACKAGE_SHA256, spec, hashlib.sha256(archive.read_bytes()).hexdigest())
+    good = samples_mod.Sample("tst00.wav", samples_mod.SDIST, spec, member, hashlib.sha256(b"speech").hexdigest(),
+                              None)
+    (path,) = samples_mod.fetch_samples(tmp_path / "out", samples=(good,))
+    assert path.read_bytes() == b"speech"
+    # the index lists another file under that name (its sha256 differs): refused
+    (tmp_path / "mirror" / "files" / archive.name).write_bytes(b"tampered")
+    with pytest.raises(samples_mod.FetchError, match="not the file the index lists"):
+        samples_mod.fetch_samples(tmp_path / "out2", samples=(good,))
+
+
 def test_sdist_download_failure_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = "pyannote.audio==4.0.7"
-    monkeypatch.setitem(samples_mod.SDIST_URLS, spec, (tmp_path / "gone.tar.gz").as_uri())
+    _local_index(tmp_path / "mirror", monkeypatch, "pyannote-audio", [])  # the index does not have it
     with pytest.raises(samples_mod.FetchError, match=r"could not download pyannote\.audio==4\.0\.7 .*missing: tst00"):
         samples_mod.fetch_samples(tmp_path / "out", names=["tst00.wav"], samples=samples_mod.SPEECH)
     assert not (tmp_path / "out" / "tst00.wav").exists()
@@ -141,7 +175,7 @@ def test_sdist_download_failure_is_one_line(tmp_path: Path, monkeypatch: pytest.
 def test_sdist_archive_and_members_are_checksummed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec, member = "pyannote.audio==4.0.7", "pyannote_audio-4.0.7/tests/data/tst00.wav"
     archive = _sdist(tmp_path / "pyannote_audio-4.0.7.tar.gz", {member: b"not speech"})
-    monkeypatch.setitem(samples_mod.SDIST_URLS, spec, archive.as_uri())
+    _local_index(tmp_path / "mirror", monkeypatch, "pyannote-audio", [archive])
     out = tmp_path / "out"
     with pytest.raises(samples_mod.FetchError, match=r"checksum mismatch for pyannote_audio-4\.0\.7\.tar\.gz"):
         samples_mod.fetch_samples(out, names=["tst00.wav"], samples=samples_mod.SPEECH)

@@ -95,8 +95,11 @@ def test_sample_video(face_video: Path, all_frames: dict) -> None:
     assert not sv.short and len(sv.frames) == len(sv.indices) == 15
     assert sv.indices == sample_indices(72, 15, 2, "random", rng=video_rng(0, "single_face.mp4")).tolist()
     assert all(np.array_equal(f, all_frames["single_face.mp4"][i]) for i, f in zip(sv.indices, sv.frames))
-    short = sample_video(face_video, n=50, stride=2, rng=0)  # 50 frames at stride 2 do not fit in 72
-    assert short.short and short.indices == list(range(0, 72, 2))
+    # 50 frames at stride 2 do not fit in 72: at stride 1 they do (issue 23 item 4); 100 frames: all 72, short
+    fitted = sample_video(face_video, n=50, stride=2, rng=0)
+    assert not fitted.short and fitted.indices == list(range(fitted.indices[0], fitted.indices[0] + 50))
+    short = sample_video(face_video, n=100, stride=2, rng=0)
+    assert short.short and short.indices == list(range(72))
     lin = sample_video(face_video, n=8, mode="linspace")
     assert lin.indices[0] == 0 and lin.indices[-1] == 71 and not lin.short
 
@@ -155,3 +158,51 @@ def test_make_hd_video_is_cached(face_video: Path, tmp_path: Path) -> None:
     mtime = dst.stat().st_mtime_ns
     assert make_hd_video(face_video, dst, seconds=2) == dst and dst.stat().st_mtime_ns == mtime  # not rewritten
     assert [p.name for p in tmp_path.iterdir()] == ["hd.mp4"]  # no temporary file left
+
+
+def test_colon_in_a_relative_name_is_a_file_not_a_url(samples_dir: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 23 item 5: "Interview: part 1.mp4" given relative to the current folder reached FFmpeg as the URL
+    # "Interview:..." ("Protocol not found")
+    from frame_extraction.audio import has_audio
+
+    (tmp_path / "Interview: part 1.mp4").write_bytes((samples_dir / "single_face.mp4").read_bytes())
+    (tmp_path / "http:clip.mp4").write_bytes((samples_dir / "single_face.mp4").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    for name in ("Interview: part 1.mp4", "http:clip.mp4"):
+        scan = scan_video(name)
+        assert scan.info.num_frames == 72
+        assert list(read_frames(name, [0, 40], scan=scan)) == [0, 40]
+        assert has_audio(name)
+
+
+def test_decoding_goes_on_past_a_damaged_packet(samples_dir: Path, tmp_path: Path, all_frames: dict,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    # issue 23 item 3: a bad NAL size in the 7th packet of 72 (frame 6); ffmpeg decodes the 71 others
+    from tests.media import damage_packets
+
+    bad = damage_packets(samples_dir / "single_face.mp4", tmp_path / "bad.mp4", {6})
+    assert scan_video(bad).info.num_frames == 72
+    with caplog.at_level("WARNING"):
+        got = read_frames(bad, range(72))
+    assert len(got) == 71 and 6 not in got
+    assert "1 damaged packet(s) skipped" in caplog.text and "decoding stopped" not in caplog.text
+    # the frames before it are exact (frame 5, a B-frame, refers to frame 6); later ones are decoded, the decoder
+    # concealing what referred to the lost frame
+    assert all(np.array_equal(got[i], all_frames["single_face.mp4"][i]) for i in range(5))
+    assert len(read_all_frames(bad)) == 71
+
+
+def test_non_square_pixels_are_resampled_to_the_shape_players_show(samples_dir: Path, tmp_path: Path,
+                                                                   all_frames: dict) -> None:
+    # issue 23 item 9: stored 480x360 with sample aspect ratio 4:3, shown 640x360: frames were used squeezed
+    from tests.media import squeeze_pixels
+
+    video = squeeze_pixels(samples_dir / "single_face.mp4", tmp_path / "sar.mp4")
+    info = scan_video(video).info
+    assert (info.width, info.height, info.sample_aspect) == (640, 360, 4 / 3)
+    got = read_frames(video, [0, 19])
+    assert got[19].shape == (360, 640, 3) and read_all_frames(video)[0].shape == (360, 640, 3)
+    assert sample_video(video, n=4, stride=2, rng=0).frames[0].shape == (360, 640, 3)  # preprocessing alike
+    original = all_frames["single_face.mp4"][19].astype(np.float32)
+    assert np.abs(got[19] - original).mean() < 4  # the same picture (the round trip through 480 px costs a little)

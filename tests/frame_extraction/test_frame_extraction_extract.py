@@ -269,7 +269,7 @@ def test_a_changed_source_file_is_extracted_again(face_video: Path, samples_dir:
     assert read_csv(out / "videos.csv")[0]["width"] == "640"
     shutil.copy(samples_dir / "carphone_pristine.mp4", videos / "v.mp4")
     assert main([str(videos), str(out), "--no-progress"]) == 0
-    assert read_csv(out / "videos.csv")[0]["width"] == "176"
+    assert read_csv(out / "videos.csv")[0]["width"] == "192"  # 176x144 at 12:11 pixels: 192x144 (issue 23 item 9)
 
 
 def test_a_missing_frame_file_redoes_the_video(face_video: Path, tmp_path: Path) -> None:
@@ -281,3 +281,17 @@ def test_a_missing_frame_file_redoes_the_video(face_video: Path, tmp_path: Path)
     assert extract_mod.load_done(out, job, ExtractOptions()) is None
     assert main([str(face_video), str(out), "--no-progress"]) == 0
     assert read_csv(out / "frames.csv") == first and (out / first[3]["path"]).is_file()
+
+
+def test_a_damaged_packet_is_skipped_and_said_in_videos_csv(face_video: Path, tmp_path: Path) -> None:
+    # issue 23 item 3, preprocessing: decoding goes on past the damaged packet, and videos.csv says what was lost
+    from tests.media import damage_packets
+
+    videos, out = tmp_path / "videos", tmp_path / "out"
+    videos.mkdir()
+    damage_packets(face_video, videos / "v.mp4", {6})
+    assert main([str(videos), str(out), "--mode", "linspace", "--frames", "72", "--no-progress"]) == 0
+    (row,) = read_csv(out / "videos.csv")
+    assert row["status"] == "short"
+    assert row["reason"] == "71 of 72 frames (1 sampled frame(s) could not be decoded: damaged data skipped)"
+    assert len(read_csv(out / "frames.csv")) == 71

@@ -46,9 +46,13 @@ def test_sampling_is_deterministic() -> None:
     assert len({sample_indices(500, rng=video_rng(s, "a.mp4"))[0] for s in range(20)}) > 5
 
 
-def test_short_video_starts_at_zero_and_yields_fewer() -> None:
+def test_short_video_fits_the_stride_or_yields_every_frame() -> None:
+    # issue 23 item 4: 20 frames cannot hold 15 at stride 2; at stride 1 they do (before: 10 frames at stride 2)
     idx = sample_indices(20, n=15, stride=2, mode="random", rng=0)
-    assert idx.tolist() == list(range(0, 20, 2))
+    assert len(idx) == 15 and np.diff(idx).tolist() == [1] * 14 and 0 <= idx[0] <= 5
+    # a 15-frame slideshow (1 fps): every frame, not 8
+    assert sample_indices(15, n=15, stride=2, rng=0).tolist() == list(range(15))
+    assert sample_indices(8, n=15, stride=2, rng=0).tolist() == list(range(8))
     assert sample_indices(1, rng=0).tolist() == [0]
     assert sample_indices(0, rng=0).tolist() == []
     # exactly long enough: the only start is 0
@@ -99,7 +103,10 @@ def test_eval_windows_spread_over_the_video_at_the_training_stride() -> None:
     windows = eval_windows(300, clips=3, n=15, stride=2)
     assert [w[0] for w in windows] == [0, 136, 271]  # 135.5 rounds half up
     assert all(w == list(range(w[0], w[0] + 29, 2)) for w in windows)
-    assert eval_windows(20, clips=4, n=15, stride=2) == [list(range(0, 20, 2))]  # too short: one partial window
+    # too short for stride 2 (issue 23 item 4): stride 1, whole windows; 15 frames: one window of all of them
+    assert eval_windows(20, clips=4, n=15, stride=2) == [list(range(s, s + 15)) for s in (0, 2, 3, 5)]
+    assert eval_windows(15, clips=2, n=15, stride=2) == [list(range(15))]
+    assert eval_windows(8, clips=2, n=15, stride=2) == [list(range(8))]
     assert eval_windows(29, clips=2, n=15, stride=2) == [list(range(0, 29, 2))]  # exactly one fits: merged
     assert eval_windows(0, clips=2, n=15, stride=2) == []
     with pytest.raises(ValueError, match="stride"):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shutil
+import socket
 import types
 from pathlib import Path
 
@@ -248,3 +250,89 @@ def test_eval_refuses_a_checkpoint_with_a_missing_or_extra_key(weights: Path, fa
     with caplog.at_level(logging.ERROR):
         assert main([str(bad), str(face_video), "--out", str(tmp_path / "o")]) == 2
     assert key in caplog.text
+
+
+# ------------------------------------------------------------------------- runs kept apart (issue 23 items 6, 7, 8)
+def _text_video(folder: Path) -> Path:
+    path = folder / "notes.mp4"
+    path.write_text("not a video")
+    return path
+
+
+@pytest.mark.parametrize("full_at", ["predictions_status.csv", ".staged-"])  # the resume state; the results
+def test_a_write_failure_is_one_line_and_leaves_no_mix_of_runs(weights: Path, corrupt_video: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch,
+                                                                caplog: pytest.LogCaptureFixture, full_at: str) -> None:
+    # issue 23 item 6: disk full gave a traceback, and the failed run's predictions.csv sat beside the earlier run's
+    # metrics.json and plots
+    import errno
+
+    import dfdetect.core.io as core_io
+
+    labels = tmp_path / "labels.csv"
+    labels.write_text("video_name,target\ncorrupt.mp4,0\nnotes.mp4,1\n")
+    out = tmp_path / "o"
+    args = [str(weights), str(corrupt_video), str(_text_video(tmp_path)), "--out", str(out), "--device", "cpu"]
+    assert main([*args, "--labels", str(labels)]) == 1  # nothing scorable, every output written
+    assert {"predictions.csv", "metrics.json", "roc.png", "scores_hist.png"} <= {p.name for p in out.iterdir()}
+    real_fdopen = core_io.os.fdopen
+
+    def full_disk(fd, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202 - the disk is full from that file on
+        if full_at in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fdopen(fd, *a, **k)
+
+    monkeypatch.setattr(core_io.os, "fdopen", full_disk)
+    caplog.clear()
+    assert main([*args[:2], *args[3:], "--no-resume"]) == 3  # another run, no labels
+    monkeypatch.undo()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "No space left on device" in errors[0].getMessage() and not errors[0].exc_info
+    assert "Traceback" not in caplog.text
+    # the earlier run's results were removed before this run wrote anything, and this run's results were never moved
+    # into place: at most this run's own resume state is left (a rerun resumes from it), nothing of the earlier run
+    left = {p.name for p in out.iterdir() if not p.name.startswith(".")}
+    assert left <= {"eval_run.json", "predictions_status.csv"}
+    if "predictions_status.csv" in left:
+        assert [r["video_name"] for r in read_csv(out / "predictions_status.csv")] == ["corrupt.mp4"]
+    assert not list(out.glob(".staged-*")) and not list(out.glob(".*.tmp"))
+
+
+def test_a_second_run_on_the_same_out_is_refused(weights: Path, corrupt_video: Path, tmp_path: Path,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    # issue 23 item 7: two runs on one --out both exited 0 and one run's results were lost
+    import subprocess
+    import sys
+
+    out = tmp_path / "o"
+    out.mkdir()
+    lock = out / ".predictions.lock"
+    lock.write_text(f"{os.getpid()} {socket.gethostname()}\n")  # a live process holds it
+    args = [str(weights), str(corrupt_video), "--out", str(out), "--device", "cpu"]
+    assert main(args) == 2
+    assert "another run is writing these evaluation outputs" in caplog.text and f"pid {os.getpid()}" in caplog.text
+    assert not (out / "predictions.csv").exists() and lock.is_file()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    lock.write_text(f"{dead.stdout.strip()} {socket.gethostname()}\n")  # left by a process that has ended
+    caplog.clear()
+    assert main(args) == 1  # runs (the corrupt video is not scorable)
+    assert "taking over the lock" in caplog.text and (out / "predictions.csv").is_file() and not lock.exists()
+
+
+def test_a_file_replaced_under_the_same_name_is_scored_again(weights: Path, face_video: Path, corrupt_video: Path,
+                                                             tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # issue 23 item 8: the resumed row of the old file was kept (matched by path and settings only)
+    videos, out = tmp_path / "videos", tmp_path / "o"
+    videos.mkdir()
+    shutil.copy(corrupt_video, videos / "v.mp4")
+    args = [str(weights), str(videos), "--out", str(out), "--device", "cpu"]
+    assert main(args) == 1
+    assert read_csv(out / "predictions_status.csv")[0]["status"] == "unreadable"
+    stat = (videos / "v.mp4").stat()
+    shutil.copy(face_video, videos / "v.mp4")
+    os.utime(videos / "v.mp4", ns=(stat.st_atime_ns, stat.st_mtime_ns))  # even with the old time
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        assert main(args) == 0
+    assert "1 file(s) changed since they were scored" in caplog.text
+    assert read_csv(out / "predictions_status.csv")[0]["status"] == "ok"

@@ -68,7 +68,10 @@ def test_prepare_video_uses_only_windows_with_enough_faces(face_video: Path) -> 
     # (then frames spread over the video are searched, in vain, and windows placed on the faces found: still 9)
     few = prepare_video(face_video, d, 2, StubFaces(set(range(9)) | set(range(15, 24)), every_call=False))
     assert few.status == ScoreStatus.TOO_FEW_FACES and few.faces == 18 and not few.crops
-    assert few.reason == "a face in 18 of 42 sampled frames, no window of 15 frames with 10 faces (min_faces 10)"
+    # issue 23 item 11: faces kept against the frames of the windows tried (35: the two, then one placed on the
+    # faces), not every decoded frame (42 with the probes)
+    assert few.reason == ("a face in 18 of 35 sampled frames (at most 9 in one window), no window of 15 frames with "
+                          "10 faces (min_faces 10)")
     none = prepare_video(face_video, d, 2, StubFaces(set()))
     assert (none.status, none.reason) == (ScoreStatus.NO_FACE, "no face in 38 sampled frames")
 
@@ -129,3 +132,19 @@ def test_prepared_video_follows_the_documented_sampling(det, prepared) -> None:
     assert prepared.faces == len(prepared.crops) >= needed_faces(d.sample_frames, d.min_faces, d.sample_frames)
     assert set(prepared.crops) <= {i for w in windows for i in w}
     assert all(c.shape == (d.size, d.size, 3) and c.dtype == np.uint8 for c in prepared.crops.values())
+
+
+def test_damaged_packets_are_skipped_and_named(face_video: Path, tmp_path: Path) -> None:
+    # issue 23 items 3 and 11: decoding goes on past a damaged packet and the reason says how many frames were lost;
+    # when the lost frames are what a window lacks, the status is a decode problem, not too_few_faces
+    from tests.media import damage_packets
+
+    d = DataConfig(size=32)
+    one = prepare_video(damage_packets(face_video, tmp_path / "one.mp4", {6}), d, 1, StubFaces())
+    assert one.status == ScoreStatus.OK and (one.sampled, one.faces) == (14, 14)
+    assert one.reason == "1 of 15 sampled frames could not be decoded (damaged data skipped)"
+    many = prepare_video(damage_packets(face_video, tmp_path / "many.mp4", set(range(1, 72, 2))), d, 1,
+                          StubFaces(every_call=False))
+    assert many.status == ScoreStatus.UNREADABLE, many.reason
+    assert many.reason.startswith("5 of 15 sampled frames could not be decoded (damaged data skipped); "
+                                  "a face in 8 of 10 ")

@@ -6,6 +6,7 @@ Every video here is built from the samples at test time with PyAV (a few dozen f
 from __future__ import annotations
 
 import dataclasses
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -18,7 +19,7 @@ from dfdetect.core.schemas import ScoreStatus
 from dfdetect.inference import NEUTRAL_SCORE, Detector
 from dfdetect.inference.prepare import face_windows, prepare_input
 from face_crop.detect import Face, FaceDetector, RetryStats
-from frame_extraction.decode import read_frames
+from frame_extraction.decode import read_frames, sample_video
 from frame_extraction.sampling import eval_windows
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # a shared 2-core machine: see tests/conftest.py
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")  # a shared 2-core mach
 FACE_FRAMES = range(96, 169)  # noface_face.mov: a cartoon, then a man in frames 96-168 of 169
 
 
-def write_video(path: Path, frames: list[np.ndarray], fps: int = 30) -> Path:
+def write_video(path: Path, frames: list[np.ndarray], fps: int | Fraction = 30) -> Path:
     """A small H.264 video of RGB frames (PyAV)."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=fps)
@@ -142,3 +143,15 @@ def test_a_face_too_small_to_judge_is_not_scored(det, face_frames, tmp_path: Pat
     # The checkpoint's own detector: never scored as if it were a face (too small, or not found at all).
     (r,) = det.predict([video])
     assert r.status != ScoreStatus.OK and r.score == NEUTRAL_SCORE
+
+
+@pytest.mark.parametrize("fps", [1, Fraction(1, 2)])
+def test_a_slideshow_shorter_than_one_window_keeps_every_frame(det, face_frames, tmp_path: Path, fps) -> None:
+    # issue 23 item 4: 15 frames at 1 fps (or 0.5), a face in each: stride 2 kept 8 of them (too_few_faces); the
+    # stride now fits the video, in preprocessing and scoring alike
+    video = write_video(tmp_path / "slides.mp4", face_frames[::2], fps=fps)
+    sampled = sample_video(video, n=15, stride=2, rng=0)  # preprocessing (python -m frame_extraction)
+    assert sampled.indices == list(range(15)) and not sampled.short
+    prep = prepare_input(video, DataConfig(size=32), 1, det.face_detector)  # scoring (min_faces 10)
+    assert prep.status == ScoreStatus.OK, prep.reason
+    assert (prep.sampled, prep.faces, prep.windows) == (15, 15, [list(range(15))])

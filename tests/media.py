@@ -1,0 +1,57 @@
+"""Real-world damage and oddities rebuilt from the sample videos at test time (PyAV only: no ffmpeg binary needed).
+
+Plain functions, imported by the tests that need them (``from tests.media import damage_packets``).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+
+
+def damage_packets(src: Path, dst: Path, packets: set[int]) -> Path:
+    """Copy the video stream of ``src`` into ``dst`` (no re-encoding), with a bad NAL size in each packet of
+    ``packets`` (decode order, from 0): its first 4 bytes, the length of the first NAL unit, set far past the packet.
+
+    The ffmpeg tool and players skip such a packet (its frame is absent, ``ffmpeg -i dst -f null -`` decodes the
+    other frames) and go on.
+    """
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        stream = inp.streams.video[0]
+        copy = out.add_stream_from_template(stream)
+        n = 0
+        for packet in inp.demux(stream):
+            if packet.size == 0:
+                continue
+            if n in packets:
+                data = bytearray(bytes(packet))
+                data[0:4] = (0x7FFFFF00).to_bytes(4, "big")  # the AVCC length prefix of the first NAL unit
+                bad = av.Packet(bytes(data))
+                bad.pts, bad.dts, bad.time_base, bad.is_keyframe = packet.pts, packet.dts, packet.time_base, \
+                    packet.is_keyframe
+                packet = bad
+            packet.stream = copy
+            out.mux(packet)
+            n += 1
+    return dst
+
+
+def squeeze_pixels(src: Path, dst: Path, frames: int = 20, width: int = 480,
+                   sample_aspect: Fraction = Fraction(4, 3)) -> Path:
+    """The first ``frames`` frames of ``src`` stored ``width`` pixels wide (squeezed) with non-square pixels of
+    ``sample_aspect``, so every player shows them at the original shape (480x360 at 4:3 shows 640x360)."""
+    with av.open(str(src)) as inp:
+        pictures = [f.to_ndarray(format="rgb24") for _, f in zip(range(frames), inp.decode(video=0))]
+    height = pictures[0].shape[0]
+    with av.open(str(dst), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.sample_aspect_ratio = sample_aspect
+        for rgb in pictures:
+            squeezed = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)  # (H, width, 3)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(squeezed, format="rgb24")))
+        out.mux(stream.encode())
+    return dst
