@@ -108,3 +108,21 @@ def test_model_build_on_reals_writes_checkpoint_and_card_and_score_uses_it(
     row = capsys.readouterr().out.splitlines()[1].split()
     assert row[0] == "single_face.mp4" and row[2] == "ok"
     assert float(row[1]) == pytest.approx(Detector.load(ckpt, device="cpu").score(face_video), abs=5e-5)
+
+
+@pytest.mark.slow
+def test_model_build_on_the_samples_trains_on_every_person(home: Path, samples_dir: Path, tmp_path: Path) -> None:
+    """``make model``'s path, made quick (one clip per sample video, the tiny recipe): no person is held out."""
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(TINY_RECIPE)
+    out = tmp_path / "m" / "det.pt"
+    assert dfdetect_main(["model", "build", "--samples", str(samples_dir), "--max-clips", "1", "--config", str(recipe),
+                          "--out", str(out), "--threads", "1"]) == 0
+    card = json.loads((out.parent / CARD_JSON).read_text())
+    assert card["data"]["people"] == ["carphone_man", "clm_man", "feat_man", "franck", "pexels_woman"]
+    clips = card["data"]["clips_per_person"]
+    assert min(clips.values()) >= 1 and sum(clips.values()) == card["data"]["videos_real"]
+    split = (out.parent / "build" / "data" / "split.csv").read_text().splitlines()[1:]
+    assert split and all(line.endswith(",train") for line in split)  # no test person, no validation person
+    assert card["data"]["train_videos"] + card["data"]["val_videos"] == card["data"]["videos_real"] * 2
+    assert not default_model_path().exists()  # --out: the default place is left alone
