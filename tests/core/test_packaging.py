@@ -91,7 +91,7 @@ def test_the_console_command_is_the_module_entry_point() -> None:
 def _copy_sources(dest: Path) -> Path:
     """The files a wheel is built from (pyproject's packages and modules), copied so the build leaves no trace here."""
     tool = PYPROJECT["tool"]["setuptools"]
-    for top in sorted({p.split(".")[0] for p in tool["packages"]}):
+    for top in sorted({p.split(".")[0] for p in tool["packages"]} | set(tool.get("package-dir", {}).values())):
         shutil.copytree(ROOT / top, dest / top, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for name in ["pyproject.toml", PYPROJECT["project"]["readme"], *(f"{m}.py" for m in tool["py-modules"])]:
         shutil.copy2(ROOT / name, dest / name)
@@ -148,6 +148,8 @@ def test_the_wheel_installs_into_a_fresh_venv_and_dfdetect_scores(tmp_path: Path
     assert r.returncode == 0, r.stderr
     r = run(py, "-c", "import dfdetect; print(dfdetect.__file__)")
     assert r.stdout.strip().startswith(str(venv_site)), r.stdout + r.stderr  # the wheel's copy, not this checkout
+    r = run(py, "-c", "from dfdetect.demo.run import DEFAULT_CONFIG as c; print(c.is_file(), c)")
+    assert r.stdout.split() == ["True", str(venv_site / "dfdetect" / "configs" / "demo.yaml")], r.stderr  # the recipe
     r = run(py, "-c", CHECK_REQUIREMENTS)
     assert r.returncode == 0, f"requirements of the wheel not met:\n{r.stdout}{r.stderr}"
 
