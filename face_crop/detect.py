@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from dfdetect.core.extras import NODEPS_HINT
 from face_crop.track import box_iou, main_faces, relative_box
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,11 @@ class FaceDetector:
         key_step: int = KEY_STEP,
     ) -> None:
         import torch
-        from facenet_pytorch import MTCNN  # heavy imports, only when a detector is built
+
+        try:
+            from facenet_pytorch import MTCNN  # heavy imports, only when a detector is built
+        except ModuleNotFoundError as e:  # pip installs it only with --no-deps (dfdetect.core.extras)
+            raise ModuleNotFoundError(f"face detection needs facenet-pytorch: {NODEPS_HINT}", name=e.name) from None
 
         if max_side < 1 or min_face_size < 1 or batch_size < 1 or retry_max_side < 0 or key_step < 1:
             raise ValueError("max_side, min_face_size, batch_size and key_step must be positive, retry_max_side not "

@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -212,6 +213,55 @@ class ServeConfig:
     workers: int = 2
     threshold: float = 0.5
     max_clips: int = 4
+
+
+HOME_ENV = "DFDETECT_HOME"
+"""Environment variable naming the folder of the default model (as ``TORCH_HOME`` and ``HF_HOME`` do for theirs)."""
+DEFAULT_MODEL_NAME = "dfdetect-v1"
+"""The default detector's versioned name: its folder under ``$DFDETECT_HOME/models/`` (a new recipe, a new name)."""
+CHECKPOINT_FILE, CARD_FILE, CARD_JSON = "model.pt", "MODEL_CARD.md", "model_card.json"
+"""The default detector's files, side by side in its folder: the checkpoint and its model card (Markdown, JSON)."""
+
+
+def dfdetect_home() -> Path:
+    """The folder of the project's downloaded or built artefacts (the field's cache convention).
+
+    ``$DFDETECT_HOME`` when set, else ``$XDG_CACHE_HOME/dfdetect``, else ``~/.cache/dfdetect`` (torch hub keeps its
+    weights in ``~/.cache/torch``, Hugging Face in ``~/.cache/huggingface``, each overridable the same way).
+
+    Example:
+        >>> os.environ[HOME_ENV] = "/tmp/dfd"; str(dfdetect_home()); del os.environ[HOME_ENV]
+        '/tmp/dfd'
+    """
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path("~/.cache").expanduser())
+    return Path(cache) / "dfdetect"
+
+
+def default_model_path() -> Path:
+    """The default detector's checkpoint, ``$DFDETECT_HOME/models/dfdetect-v1/model.pt`` (``dfdetect model build``).
+
+    Example:
+        >>> os.environ[HOME_ENV] = "/tmp/dfd"; str(default_model_path()); del os.environ[HOME_ENV]
+        '/tmp/dfd/models/dfdetect-v1/model.pt'
+    """
+    return dfdetect_home() / "models" / DEFAULT_MODEL_NAME / CHECKPOINT_FILE
+
+
+def resolve_weights(weights: str | Path | None) -> Path:
+    """The checkpoint a scoring command uses: ``weights`` when given, else the default detector.
+
+    Raises:
+        InputError: no ``weights`` and no default detector built yet; the one line says how to build it.
+    """
+    if weights is not None:
+        return Path(weights)
+    path = default_model_path()
+    if not path.is_file():
+        raise InputError(f"no checkpoint given and no default model at {path}: build it with `dfdetect model build` "
+                         "(`make model` in a clone), or pass --weights CHECKPOINT")
+    return path
 
 
 def _coerce(value: Any, tp: Any, key: str) -> Any:

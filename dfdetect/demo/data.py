@@ -389,7 +389,7 @@ def _previous_params(out: Path) -> dict[str, dict[str, Any]]:
 
 
 def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_seconds: float = CLIP_SECONDS,
-                    test_person: str = DEFAULT_TEST_PERSON, val_people: tuple[str, ...] = DEFAULT_VAL_PEOPLE,
+                    test_person: str | None = DEFAULT_TEST_PERSON, val_people: tuple[str, ...] = DEFAULT_VAL_PEOPLE,
                     methods: tuple[str, ...] = METHODS, detect_step: int = 1,
                     max_clips: int = MAX_CLIPS, force: bool = False) -> dict[str, int]:
     """Build (or finish building) the demo data set; see the module docstring.
@@ -399,7 +399,8 @@ def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_se
         out: output folder.
         seed: seeds the names and the fakes (same seed, same blended pixels).
         clip_seconds: target clip duration.
-        test_person: the person whose clips form the test split.
+        test_person: the person whose clips form the test split; ``None`` (or ``""``): none, every person trains (the
+            default detector, ``dfdetect model build``).
         val_people: the people whose clips form the validation split (``()``: none, everyone else trains); the test
             person among them is left out of it.
         methods: the fakes' generators (:data:`dfdetect.synth.GENERATORS`), taken in turn over each person's clips.
@@ -418,7 +419,7 @@ def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_se
     people = sorted({s.person for s in SAMPLES if s.person})
     if not samples.is_dir():
         raise InputError(f"samples folder not found: {samples} (run `make data`)")
-    if test_person not in people:
+    if test_person and test_person not in people:
         raise InputError(f"unknown --test-person {test_person!r} (people: {', '.join(people)})")
     if any(p not in people for p in val_people):
         raise InputError(f"unknown --val-people {','.join(val_people)!r} (people: {', '.join(people)})")
@@ -521,7 +522,7 @@ def _build_source(path: Path, entry: dict[str, Any], previous: dict[str, dict[st
     return rows
 
 
-def _write_tables(out: Path, plan: dict[str, Any], meta: list[dict[str, Any]], test_person: str,
+def _write_tables(out: Path, plan: dict[str, Any], meta: list[dict[str, Any]], test_person: str | None,
                   val_people: tuple[str, ...] = ()) -> dict[str, int]:
     """Write meta.csv, labels.csv, split.csv (by person) and sources.csv; returns the counts of build_demo_data."""
     meta = sorted(meta, key=lambda r: r["video_name"])
@@ -559,7 +560,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip-seconds", type=float, default=CLIP_SECONDS,
                    help=f"target clip duration, s (clips are 0.8-1.2x it; default {CLIP_SECONDS})")
     p.add_argument("--test-person", default=DEFAULT_TEST_PERSON,
-                   help=f"person whose clips are the test split (default {DEFAULT_TEST_PERSON})")
+                   help=f"person whose clips are the test split, '' for none (default {DEFAULT_TEST_PERSON})")
     p.add_argument("--val-people", default=",".join(DEFAULT_VAL_PEOPLE),
                    help=f"people whose clips are the validation split, comma-separated, '' for none (default "
                         f"{','.join(DEFAULT_VAL_PEOPLE)})")
@@ -581,7 +582,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
         counts = build_demo_data(args.samples, args.out, seed=args.seed, clip_seconds=args.clip_seconds,
-                                 test_person=args.test_person, methods=methods,
+                                 test_person=args.test_person or None, methods=methods,
                                  val_people=tuple(p.strip() for p in args.val_people.split(",") if p.strip()),
                                  detect_step=args.detect_step, max_clips=args.max_clips, force=args.force)
     except InputError as e:

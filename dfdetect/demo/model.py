@@ -1,0 +1,278 @@
+"""``dfdetect model build`` (``make model``): the default detector, and ``dfdetect model path``: where it lives.
+
+    dfdetect model build [--samples DIR | --reals DIR] [--out PATH] [--epochs N] [--seed S] [--threads N]
+    dfdetect model path
+
+The default detector is the project's current recipe (the demo's: ``configs/demo.yaml``, EfficientNet-Lite0 frame
+mean, every real clip with an on-the-fly twin from the whole generator family) trained on EVERY person the project can
+fetch, none held out. Steps, each the project's own CLI called in-process as :mod:`dfdetect.demo.run` calls them:
+
+1. Data. Default: the sample videos (``make data``) cut into clips of every person, one self-made fake per clip
+   (:func:`dfdetect.demo.data.build_demo_data` with no test and no validation person). ``--reals DIR``: a user's own
+   folder of real videos instead, each re-encoded with one self-blended (SBI) fake (``dfdetect synth``), so a detector
+   for their domain needs no fake of theirs (as SBI trains on real videos only).
+2. ``frame_extraction`` and ``face_crop`` with the recipe's sampling and crop settings.
+3. ``train.py`` with the recipe's config: the validation videos (which pick ``best.pt`` and fit its calibration) are a
+   stratified share of the videos (``dfdetect.data.splits.split_videos``), drawn from the same people.
+4. ``best.pt`` copied to ``--out`` (default :func:`dfdetect.core.config.default_model_path`,
+   ``$DFDETECT_HOME/models/dfdetect-v1/model.pt``), with ``MODEL_CARD.md`` and ``model_card.json`` beside it: data
+   and people, recipe, config, seed, threads, training time, software versions, and a section for the
+   leave-one-person-out figures (measured by a separate run that holds each person out; not yet written).
+
+The intermediate files go to ``--work`` (default ``build/`` beside the checkpoint); every step resumes, as the demo's.
+Same data, seed and ``--threads`` give the same weights on one machine (see :mod:`dfdetect.demo.run`).
+
+Exit status: 0 built, 1 a step failed, 2 bad arguments. ``model path`` prints the path; 0 when it is built, else 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from dfdetect.core.config import (
+    CARD_FILE,
+    CARD_JSON,
+    DEFAULT_MODEL_NAME,
+    config_to_dict,
+    default_model_path,
+    load_config,
+)
+from dfdetect.core.io import (
+    InputError,
+    atomic_write,
+    read_csv,
+    setup_logging,
+    write_bytes_atomic,
+    write_json,
+)
+from dfdetect.core.runtime import timed
+from dfdetect.demo import data as demo_data
+from dfdetect.demo.run import DEFAULT_CONFIG, DEMO_THREADS, DemoError, _step, torch_threads
+from dfdetect.demo.samples import SAMPLES_DIR
+from dfdetect.synth import cli as synth_cli
+from dfdetect.training import cli as training_cli
+from face_crop import cli as face_crop_cli
+from frame_extraction import cli as frames_cli
+
+log = logging.getLogger(__name__)
+
+REALS_METHOD = "sbi"
+"""The generator of the one fake made per real video of ``--reals`` (training's twins still draw the whole family)."""
+SOFTWARE = ("dfdetect", "torch", "torchvision", "numpy", "opencv-python", "av", "efficientnet-pytorch",
+            "facenet-pytorch", "albumentations", "scikit-learn")
+"""The distributions whose versions the card records (beside Python and the platform)."""
+
+
+def software_versions() -> dict[str, str]:
+    """``{name: version}`` of Python and :data:`SOFTWARE` (``"missing"`` for one not installed)."""
+    out = {"python": platform.python_version()}
+    for name in SOFTWARE:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "missing"
+    return out
+
+
+def _data_from_samples(samples: Path, data: Path, seed: int, timings: dict[str, float],
+                       extra: list[str]) -> dict[str, Any]:
+    """Step 1 on the sample videos: every person's clips and their fakes, no test and no validation person."""
+    _step("data", demo_data.main, ["--samples", str(samples), "--out", str(data), "--seed", str(seed),
+                                   "--test-person", "", "--val-people", "", *extra], timings)
+    meta = read_csv(data / "meta.csv")
+    people = sorted({r["person"] for r in meta})
+    return {"kind": "samples", "root": str(samples), "people": people,
+            "clips_per_person": {p: sum(r["person"] == p and r["target"] == "0" for r in meta) for p in people},
+            "sources": sorted({r["source"] for r in meta})}
+
+
+def _data_from_reals(reals: Path, data: Path, seed: int, timings: dict[str, float]) -> dict[str, Any]:
+    """Step 1 on a user's folder of real videos: each re-encoded with one self-blended fake (``dfdetect synth``)."""
+    if not reals.is_dir():
+        raise InputError(f"--reals: folder not found: {reals}")
+    _step("data", synth_cli.main, [str(reals), str(data), "--per-video", "1", "--seed", str(seed),
+                                   "--method", REALS_METHOD], timings)
+    sources = sorted({r["source"] for r in read_csv(data / "meta.csv") if r["status"] == "ok"})
+    return {"kind": "reals", "root": str(reals), "people": "unknown (a folder of real videos)",
+            "sources": [Path(s).name for s in sources], "fakes": f"one {REALS_METHOD} fake per real video"}
+
+
+def build_model(out: str | Path | None = None, samples: str | Path = SAMPLES_DIR, reals: str | Path | None = None,
+                work: str | Path | None = None, config: str | Path = DEFAULT_CONFIG, seed: int = 0,
+                epochs: int | None = None, threads: int = DEMO_THREADS,
+                data_args: list[str] | None = None) -> dict[str, Any]:
+    """Train the recipe on every person (or on ``reals``) and write the checkpoint and its model card.
+
+    Args:
+        out: the checkpoint to write (default :func:`dfdetect.core.config.default_model_path`); the card goes beside.
+        samples: the sample videos (``make data``); used unless ``reals`` is given.
+        reals: a folder of the user's real videos (fakes made from them).
+        work: intermediate files (default ``build/`` beside ``out``); a rerun resumes from them.
+        config: the recipe (YAML differences from the defaults).
+        seed: seeds the data, frame sampling and training.
+        epochs: overrides the recipe's ``train.epochs``.
+        threads: torch threads for the whole build (the weights depend on it).
+        data_args: extra arguments of ``dfdetect demo-data`` (e.g. ``--max-clips 1`` for a quick build).
+
+    Returns:
+        The model card (also written as ``model_card.json`` and ``MODEL_CARD.md`` beside ``out``).
+
+    Raises:
+        DemoError: a step failed (the message names it).
+        InputError: a malformed config, a missing folder.
+    """
+    out = Path(out) if out is not None else default_model_path()
+    work = Path(work) if work is not None else out.parent / "build"
+    cfg = load_config(config, {"train.epochs": epochs} if epochs is not None else None)
+    data, frames, crops, run = work / "data", work / "frames", work / "crops", work / "run"
+    timings: dict[str, float] = {}
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    with torch_threads(threads), timed(timings, "total"):
+        if reals is not None:
+            data_info = _data_from_reals(Path(reals), data, seed, timings)
+        else:
+            data_info = _data_from_samples(Path(samples), data, seed, timings, list(data_args or []))
+        labels = read_csv(data / "labels.csv")
+        videos = [str(data / r["video_name"]) for r in labels]
+        _step("frame_extraction", frames_cli.main,
+              [*videos, str(frames), "--labels", str(data / "labels.csv"), "--frames", str(cfg.data.sample_frames),
+               "--stride", str(cfg.data.stride), "--seed", str(seed), "--no-progress"], timings)
+        _step("face_crop", face_crop_cli.main,
+              [str(frames), str(crops), "--min-faces", str(cfg.data.min_faces), "--margin", str(cfg.data.margin),
+               "--size", str(cfg.data.size)], timings)
+        resume = ["--resume"] if (run / "last.pt").exists() else []
+        epochs_arg = ["--epochs", str(epochs)] if epochs is not None else []
+        _step("train", training_cli.main, ["--data", str(crops / "crops.csv"), "--config", str(config), "--out",
+                                           str(run), "--seed", str(seed), *epochs_arg, *resume], timings)
+    summary = json.loads((run / "run.json").read_text())
+    card = {
+        "name": DEFAULT_MODEL_NAME if out == default_model_path() else out.stem,
+        "checkpoint": out.name,
+        "built": started,
+        "data": {**data_info, "videos_real": sum(r["target"] == "0" for r in labels),
+                 "videos_fake": sum(r["target"] == "1" for r in labels),
+                 "train_videos": len(summary.get("train_videos", [])),
+                 "val_videos": len(summary.get("val_videos", []))},
+        "recipe": {"config_file": str(config), "held_out_people": [], "synth_methods": cfg.train.synth_methods,
+                   "synth_fakes": cfg.train.synth_fakes},
+        "config": config_to_dict(load_config(run / "config.yaml")),
+        "seed": seed,
+        "torch_threads": threads,
+        "device": summary.get("device"),
+        "training_time_s": {k: round(v, 1) for k, v in timings.items()},
+        "best_epoch": summary.get("best_epoch"),
+        "validation": summary.get("best"),
+        "held_out_figures": None,
+        "software": software_versions(),
+        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+                    "cpu_count": os.cpu_count()},
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(out, (run / "best.pt").read_bytes())
+    write_json(out.parent / CARD_JSON, card)
+    with atomic_write(out.parent / CARD_FILE) as f:
+        f.write(card_markdown(card))
+    log.info("default detector written: %s (card %s)", out, out.parent / CARD_FILE)
+    return card
+
+
+def card_markdown(card: dict[str, Any]) -> str:
+    """The model card as Markdown (the same content as ``model_card.json``)."""
+    d, r, v = card["data"], card["recipe"], card.get("validation") or {}
+    people = d["people"] if isinstance(d["people"], str) else ", ".join(d["people"])
+    lines = [
+        f"# Model card: {card['name']}",
+        "",
+        f"Checkpoint `{card['checkpoint']}`, built {card['built']} by `dfdetect model build` "
+        f"({card['training_time_s'].get('total', 0):.0f} s on {card['device']}, {card['torch_threads']} torch "
+        "threads).",
+        "",
+        "## Data",
+        f"- {d['kind']}: `{d['root']}`; people: {people} (none held out)",
+        f"- {d['videos_real']} real and {d['videos_fake']} fake videos; training {d['train_videos']}, validation "
+        f"{d['val_videos']} (validation videos come from the same people: they pick the epoch and the calibration)",
+        f"- sources: {', '.join(d['sources'])}",
+        "",
+        "## Recipe",
+        f"- config `{r['config_file']}`; on-the-fly twins: {r['synth_fakes']} per real clip, generators "
+        f"{r['synth_methods']}",
+        f"- seed {card['seed']}; best epoch {card['best_epoch']}; validation AUC "
+        f"{v.get('val_auc', 'n/a')} (people seen in training: not a measure of generalisation)",
+        "",
+        "## Held-out figures (leave one person out)",
+        "Not measured yet. They come from a separate run of this recipe that holds each person out in turn (AUC per "
+        "generator and overall, mean and spread), never from people the model trained on.",
+        "",
+        "## Software",
+        *[f"- {k} {val}" for k, val in card["software"].items()],
+        f"- machine: {card['machine']['platform']}, {card['machine']['processor']}, {card['machine']['cpu_count']} "
+        "CPUs",
+        "",
+        "## Config",
+        "```json",
+        *json.dumps(card["config"], indent=2, sort_keys=True).splitlines(),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    """The ``dfdetect model`` command line."""
+    p = argparse.ArgumentParser(prog="dfdetect model", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="action", required=True)
+    b = sub.add_parser("build", help="train the default detector and write its model card")
+    b.add_argument("--samples", default=SAMPLES_DIR, help="the sample videos (make data)")
+    b.add_argument("--reals", help="a folder of your own real videos instead (fakes made from them)")
+    b.add_argument("--out", help="checkpoint to write (default $DFDETECT_HOME/models/dfdetect-v1/model.pt, "
+                                 "DFDETECT_HOME defaulting to ~/.cache/dfdetect)")
+    b.add_argument("--work", help="intermediate files (default build/ beside --out); a rerun resumes")
+    b.add_argument("--config", default=str(DEFAULT_CONFIG), help="the recipe (default configs/demo.yaml)")
+    b.add_argument("--epochs", type=int, help="override the recipe's train.epochs")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--threads", type=int, default=DEMO_THREADS, help=f"torch threads (default {DEMO_THREADS})")
+    b.add_argument("--max-clips", type=int, help="at most N clips per sample video (default: the demo's)")
+    b.add_argument("-v", "--verbose", action="store_true")
+    sub.add_parser("path", help="print where the default detector is (exit 1 when it is not built)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: see the module docstring for the exit status."""
+    args = get_args_parser().parse_args(argv)
+    if args.action == "path":
+        path = default_model_path()
+        sys.stdout.write(f"{path}\n")
+        return 0 if path.is_file() else 1
+    setup_logging(args.verbose)
+    if args.threads < 1 or (args.epochs is not None and args.epochs < 1):
+        log.error("--threads and --epochs must be >= 1")
+        return 2
+    if not Path(args.config).is_file():
+        log.error("recipe not found: %s (pass --config)", args.config)
+        return 2
+    try:
+        build_model(args.out, samples=args.samples, reals=args.reals, work=args.work, config=args.config,
+                    seed=args.seed, epochs=args.epochs, threads=args.threads,
+                    data_args=["--max-clips", str(args.max_clips)] if args.max_clips else None)
+    except InputError as e:
+        log.error("%s", e)
+        return 2
+    except DemoError as e:
+        log.error("%s", e)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

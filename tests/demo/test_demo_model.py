@@ -1,0 +1,128 @@
+"""``dfdetect model build`` and the default detector: the checkpoint and its card, ``score``/``serve`` without a
+checkpoint (the default one, or one line saying how to build it)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+import dfdetect.__main__ as entry
+from dfdetect.__main__ import main as dfdetect_main
+from dfdetect.core.config import CARD_FILE, CARD_JSON, HOME_ENV, default_model_path
+from dfdetect.inference import Detector
+from dfdetect.serve.cli import main as serve_main
+
+REALS = ("single_face.mp4", "carphone_pristine.mp4")
+"""Two short sample videos (72 and 120 frames, one face each): the user's "folder of real videos". The whole build
+(synth, frames, crops, one epoch) takes about 15 s on one core, so the test is not marked slow."""
+
+# The demo's recipe made tiny (64 px, T = 4 of 8 frames, one epoch, SBI twins): plumbing, the scores mean nothing.
+TINY_RECIPE = """model:
+  backbone: efficientnet-lite0
+data:
+  frames: 4
+  sample_frames: 8
+  size: 64
+  min_faces: 2
+train:
+  epochs: 1
+  batch_size: 2
+  synth_fakes: 1.0
+  synth_methods: sbi
+"""
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty ``$DFDETECT_HOME``: nothing of the user's cache is read or written."""
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def test_without_the_default_model_score_and_serve_say_how_to_build_it(
+        home: Path, face_video: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture) -> None:
+    assert default_model_path() == home / "models" / "dfdetect-v1" / "model.pt"
+    with caplog.at_level(logging.ERROR):
+        assert dfdetect_main(["score", str(face_video)]) == 2
+        assert serve_main([]) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 2 and all("\n" not in e for e in errors)
+    for e in errors:
+        assert str(default_model_path()) in e and "dfdetect model build" in e and "make model" in e
+    assert dfdetect_main(["model", "path"]) == 1  # not built
+    assert capsys.readouterr().out.strip() == str(default_model_path())
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture) -> None:
+    assert dfdetect_main(["--help"]) == 0
+    listed = {line.split()[0] for line in capsys.readouterr().out.splitlines() if line.startswith("  ")}
+    assert {"score", "eval", "train", "serve", "explain", "export", "synth", "dataset", "model", "demo",
+            "fetch-samples", "pack-shards", "merge", "grid", "demo-data", "demo-image", "demo-av"} <= listed
+
+
+def test_a_missing_optional_part_is_one_install_line(monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    def missing(name: str) -> None:
+        raise ModuleNotFoundError(f"No module named {name!r}", name="fastapi")
+
+    monkeypatch.setattr(entry.importlib, "import_module", missing)
+    assert entry.main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert err == "dfdetect serve: fastapi is not installed: pip install 'dfdetect[serve]'\n"
+
+
+def test_model_build_on_reals_writes_checkpoint_and_card_and_score_uses_it(
+        home: Path, samples_dir: Path, face_video: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    reals = tmp_path / "reals"
+    reals.mkdir()
+    for name in REALS:
+        os.symlink(samples_dir / name, reals / name)
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(TINY_RECIPE)
+    assert dfdetect_main(["model", "build", "--reals", str(reals), "--config", str(recipe), "--threads", "1",
+                          "--seed", "3"]) == 0
+    ckpt = default_model_path()
+    assert ckpt.is_file() and (ckpt.parent / CARD_FILE).is_file()
+    card = json.loads((ckpt.parent / CARD_JSON).read_text())
+    assert card["name"] == "dfdetect-v1" and card["checkpoint"] == "model.pt" and card["seed"] == 3
+    assert card["data"]["kind"] == "reals" and card["data"]["sources"] == sorted(REALS)
+    assert (card["data"]["videos_real"], card["data"]["videos_fake"]) == (2, 2)  # each real + its one SBI fake
+    assert card["recipe"]["held_out_people"] == [] and card["held_out_figures"] is None
+    assert card["config"]["data"]["size"] == 64 and card["config"]["train"]["seed"] == 3
+    assert card["torch_threads"] == 1 and card["training_time_s"]["total"] > 0
+    assert card["software"]["torch"] == torch.__version__.split("+")[0]
+    md = (ckpt.parent / CARD_FILE).read_text()
+    assert "# Model card: dfdetect-v1" in md and "## Held-out figures" in md and "single_face.mp4" in md
+    assert sorted(os.listdir(reals)) == sorted(REALS)  # the user's folder is only read
+    capsys.readouterr()
+
+    # score with no checkpoint: the default detector, the same score as loading it by path
+    assert dfdetect_main(["model", "path"]) == 0
+    capsys.readouterr()
+    assert dfdetect_main(["score", str(face_video), "--device", "cpu"]) == 0
+    row = capsys.readouterr().out.splitlines()[1].split()
+    assert row[0] == "single_face.mp4" and row[2] == "ok"
+    assert float(row[1]) == pytest.approx(Detector.load(ckpt, device="cpu").score(face_video), abs=5e-5)
+
+
+@pytest.mark.slow
+def test_model_build_on_the_samples_trains_on_every_person(home: Path, samples_dir: Path, tmp_path: Path) -> None:
+    """``make model``'s path, made quick (one clip per sample video, the tiny recipe): no person is held out."""
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(TINY_RECIPE)
+    out = tmp_path / "m" / "det.pt"
+    assert dfdetect_main(["model", "build", "--samples", str(samples_dir), "--max-clips", "1", "--config", str(recipe),
+                          "--out", str(out), "--threads", "1"]) == 0
+    card = json.loads((out.parent / CARD_JSON).read_text())
+    assert card["data"]["people"] == ["carphone_man", "clm_man", "feat_man", "franck", "pexels_woman"]
+    clips = card["data"]["clips_per_person"]
+    assert min(clips.values()) >= 1 and sum(clips.values()) == card["data"]["videos_real"]
+    split = (out.parent / "build" / "data" / "split.csv").read_text().splitlines()[1:]
+    assert split and all(line.endswith(",train") for line in split)  # no test person, no validation person
+    assert card["data"]["train_videos"] + card["data"]["val_videos"] == card["data"]["videos_real"] * 2
+    assert not default_model_path().exists()  # --out: the default place is left alone
