@@ -12,15 +12,16 @@ its per-frame scores). One input, top to bottom:
 1. :func:`dfdetect.inference.prepare.prepare_input`: decode the sampled frames, detect and crop the faces (see that
    module for sampling, faces and the windows used).
 2. Clips: a video model takes, in each window, one clip of ``T = cfg.data.frames`` consecutive crops per clip
-   window (:func:`dfdetect.data.clip_windows`, the validation windows of training; a window with fewer than T faces
-   repeats its last crop); a frame model takes every crop of every window as a clip of its own.
+   window (:func:`dfdetect.clips.windows.clip_windows`, the validation windows of training; a window with fewer
+   than T faces repeats its last crop); a frame model takes every crop of every window as a clip of its own.
 3. TTA (``tta = N`` views per clip, probabilities averaged): for a video model
    (:func:`dfdetect.inference.aggregate.tta_views`) view ``v`` is horizontally flipped when ``v`` is odd and taken
    ``shift`` crops later/earlier in the window for ``v >= 2``: more clips from the frames already decoded; for a
    frame model (:func:`dfdetect.inference.aggregate.image_tta_views`) the first N of
-   :data:`dfdetect.data.TTA_VIEWS`: as is, flipped, rotated +/-10 degrees, grayscale, centre crop.
+   :data:`dfdetect.clips.transforms.TTA_VIEWS`: as is, flipped, rotated +/-10 degrees, grayscale, centre crop.
 4. Model: clips of several inputs go through the model together (``batch_size`` views per forward), under
-   ``torch.inference_mode`` with the model in eval mode; :func:`dfdetect.data.to_tensor_clip` is the transform.
+   ``torch.inference_mode`` with the model in eval mode; :func:`dfdetect.clips.transforms.to_tensor_clip` is the
+   transform.
 5. Video score (:func:`dfdetect.inference.aggregate.aggregate_scores`): the mean of the clip scores, or the DFDC
    winner's confident strategy.
 
@@ -59,12 +60,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from dfdetect.clips.audio import clip_audio, load_source_audio
+from dfdetect.clips.transforms import to_tensor_clip, view_transform
+from dfdetect.clips.windows import clip_windows
 from dfdetect.core.config import Config
 from dfdetect.core.io import InputError
 from dfdetect.core.runtime import resolve_device, timed
 from dfdetect.core.schemas import ScoreStatus
-from dfdetect.data import clip_windows, to_tensor_clip, view_transform
-from dfdetect.data.av import clip_audio, load_source_audio
 from dfdetect.inference.aggregate import AGGREGATIONS, aggregate_scores, image_tta_views, tta_views
 from dfdetect.inference.export import OnnxClassifier, load_onnx
 from dfdetect.inference.prepare import PreparedVideo, prepare_audio, prepare_input
@@ -134,7 +136,7 @@ class Detector:
         device: torch device for the model and the face detector.
         clips: K clip windows per video (default ``cfg.train.val_clips``).
         tta: views per clip (1 = none, 2 = + horizontal flip, more = + shifted windows for a video model; for a frame
-            model + rotated +/-10 degrees, grayscale, centre crop, :data:`dfdetect.data.TTA_VIEWS`).
+            model + rotated +/-10 degrees, grayscale, centre crop, :data:`dfdetect.clips.transforms.TTA_VIEWS`).
         aggregate: one of :data:`~dfdetect.inference.aggregate.AGGREGATIONS`.
         batch_size: clips per model forward (TTA views count as clips); clips of several inputs share a batch.
         face_detector: a :class:`face_crop.detect.FaceDetector` (built on first use otherwise).
@@ -227,7 +229,7 @@ class Detector:
         return self._with_sound(prepare_input(item, self.cfg.data, self.clips, self.face_detector, timings))
 
     def _with_sound(self, prep: PreparedVideo) -> PreparedVideo:
-        """For an ``av`` model, the input's sound (:func:`dfdetect.data.av.load_source_audio`); without one, the
+        """For an ``av`` model, the input's sound (:func:`dfdetect.clips.audio.load_source_audio`); without one, the
         reason says the video head scores it (status stays ``ok``)."""
         if self.modalities != "av" or prep.status != ScoreStatus.OK or prep.audio is not None:
             return prep
@@ -243,7 +245,7 @@ class Detector:
     # ---------------------------------------------------------------- model
 
     def _plan(self, prep: PreparedVideo) -> list[list[tuple[list[int], str]]]:
-        """Per clip, its TTA views as (frame indices, view name of :data:`dfdetect.data.TTA_VIEWS`)."""
+        """Per clip, its TTA views as (frame indices, view name of :data:`dfdetect.clips.transforms.TTA_VIEWS`)."""
         fixed = getattr(self.model, "input_shape", None)  # (T, 3, S, S) of an exported model: T fixed at export
         if fixed is not None and self.kind == "video" and prep.clip_len != fixed[0]:
             raise InputError(f"the exported model takes clips of T = {fixed[0]} frames (fixed at export); this input "
@@ -266,8 +268,9 @@ class Detector:
         return clips
 
     def clip_tensor(self, prep: PreparedVideo, frames: Sequence[int], view: str = "none") -> torch.Tensor:
-        """THE model input of one clip view: the crops of ``frames`` in ``view`` (:data:`dfdetect.data.TTA_VIEWS`)
-        through :func:`dfdetect.data.to_tensor_clip` -> float32 ``(T, C, H, W)``, normalised for the model.
+        """THE model input of one clip view: the crops of ``frames`` in ``view``
+        (:data:`dfdetect.clips.transforms.TTA_VIEWS`) through :func:`dfdetect.clips.transforms.to_tensor_clip` ->
+        float32 ``(T, C, H, W)``, normalised for the model.
 
         Used by scoring and by the heat maps (:mod:`dfdetect.inference.explain`), so both see the same tensor.
         """
@@ -276,7 +279,7 @@ class Detector:
 
     def clip_mel(self, prep: PreparedVideo, frames: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """THE audio input of one clip: the log-mel of the audio window of ``frames``
-        (:func:`dfdetect.data.av.clip_audio`) -> float32 ``(M, L)`` dB and ``has_audio`` (0-d bool; False, and a
+        (:func:`dfdetect.clips.audio.clip_audio`) -> float32 ``(M, L)`` dB and ``has_audio`` (0-d bool; False, and a
         silent window's log-mel, without a track).
 
         Used by scoring and by the spectrogram heat maps (:mod:`dfdetect.inference.explain`), so both see the same

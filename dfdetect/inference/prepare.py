@@ -48,11 +48,11 @@ from pathlib import Path
 
 import numpy as np
 
+from dfdetect.clips.audio import SourceAudio, load_source_audio
 from dfdetect.core.config import DataConfig
 from dfdetect.core.io import IMAGE_EXTENSIONS, read_image
 from dfdetect.core.runtime import timed
 from dfdetect.core.schemas import ScoreStatus
-from dfdetect.data.av import SourceAudio, load_source_audio
 from face_crop.crop import crop_face
 from face_crop.detect import Face, FaceDetector, face_side
 from face_crop.images import crop_image
@@ -77,7 +77,7 @@ class PreparedVideo:
         name: file name.
         crops: ``{frame index: (size, size, 3) uint8 crop}`` for every sampled frame with a face.
         windows: per sampling window, the frame indices (with a face) whose crops form its clips.
-        clips_per_window: clip windows taken in each sampling window (:func:`dfdetect.data.clip_windows`'s k).
+        clips_per_window: clip windows taken in each sampling window (:func:`dfdetect.clips.windows.clip_windows`'s k).
         clip_len: timesteps per clip (T; 1 for images and per-frame scores).
         faces: sampled frames with a face.
         sampled: frames decoded.
@@ -330,7 +330,7 @@ def prepare_video(
 
 def prepare_crops(name: str, crops: dict[int, np.ndarray], cfg_data: DataConfig, clips: int) -> PreparedVideo:
     """An input whose face crops already exist (a crop manifest): one window of all crops, ``clips`` clips from it
-    (:func:`dfdetect.data.clip_windows`, the validation clips of training).
+    (:func:`dfdetect.clips.windows.clip_windows`, the validation clips of training).
 
     Args:
         name: the video's file name.
@@ -383,7 +383,7 @@ def prepare_image(path_or_image: str | Path | np.ndarray, cfg_data: DataConfig,
 
 
 def prepare_audio(path: str | Path, cfg_data: DataConfig, clips: int) -> PreparedVideo:
-    """An input of an ``audio`` model: its sound, no face (:func:`dfdetect.data.av.load_source_audio`). A video's
+    """An input of an ``audio`` model: its sound, no face (:func:`dfdetect.clips.audio.load_source_audio`). A video's
     clips are its ``clips`` sampling windows' T-frame clips (the frames' times give their audio windows, as in
     training), an audio-only file's ``clips`` windows spread over its track.
 

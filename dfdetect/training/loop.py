@@ -28,6 +28,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from dfdetect.clips.audio import SourceAudio, source_audios
 from dfdetect.core.checkpoint import load_checkpoint, save_checkpoint, unwrap_model
 from dfdetect.core.config import Config, save_config, validate_config
 from dfdetect.core.io import InputError, write_csv, write_json
@@ -49,7 +50,6 @@ from dfdetect.data import (
     val_plan,
     video_scores,
 )
-from dfdetect.data.av import SourceAudio, source_audios
 from dfdetect.training.build import (
     BEST_CHECKPOINT,
     LAST_CHECKPOINT,
@@ -216,7 +216,7 @@ def validate(
         device: where the model is.
         amp_dtype: the autocast dtype, ``None`` for fp32.
         ctx: the process's place among the torchrun processes (one process by default).
-        audio: each video's sound, for an ``audio``/``av`` model (:func:`dfdetect.data.av.source_audios`).
+        audio: each video's sound, for an ``audio``/``av`` model (:func:`dfdetect.clips.audio.source_audios`).
 
     Returns:
         The metrics (``auc``, ``log_loss``, ``accuracy`` NaN without validation videos) and the scores, float64
@@ -473,7 +473,7 @@ def train(
         labels: ``img_name,target`` labels of a folder of images.
         videos: the folder of the videos the crops were cut from (``model.modalities: audio | av``): a video's sound
             is ``videos/<video>`` (the manifest's name is the source file's name), its clips' windows from the crops'
-            frame numbers and the file's timestamps (:func:`dfdetect.data.av.source_audios`).
+            frame numbers and the file's timestamps (:func:`dfdetect.clips.audio.source_audios`).
 
     Returns:
         The run summary also written to ``run.json`` (status ``done``, or ``stopped`` after ``stop_after``).
