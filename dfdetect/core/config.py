@@ -94,19 +94,72 @@ class ModelConfig:
 
 
 @dataclass
-class DataConfig:
-    """Preprocessing and clip sampling; shared by training, evaluation and the scoring API.
+class DetectorConfig:
+    """The face detector's settings (:class:`face_crop.detect.FaceDetector`): MTCNN on downscaled copies, a retry on
+    larger copies for faces too small for them, O-Net following the face between key frames.
+
+    Attributes:
+        max_side: detection runs on a copy whose longer side is at most this (1080p -> 480x270; never upscaled).
+        min_face_size: smallest face MTCNN searches for, in pixels of the DOWNSCALED copy (20 at 480 px ~ 80 px in a
+            1080p frame).
+        thresholds: P-Net / R-Net / O-Net score thresholds; the last one is the minimum ``Face.prob``.
+        factor: scale step of MTCNN's image pyramid (facenet-pytorch's default).
+        batch_size: frames per batched MTCNN call (bounds memory for long frame lists).
+        retry_max_side: a frame whose downscaled copy shows no face is searched again on a copy up to this long side
+            (1080p: full size); 0 turns the retry off.
+        retry_probe: faceless frames of one video retried first (evenly spread); when none has a face at full size
+            either, the video's other faceless frames are not retried.
+        retry_keep: a face found only by the retry is kept when its box side is under this many times the smallest
+            face the copy could see (``min_face_size / scale``): the retry is for faces too small for the copy.
+        key_step: the full MTCNN runs on every ``key_step``-th frame of a track (and its last) only; the frames
+            between get the face's box interpolated and refined by O-Net (the fastest DFDC teams' way). 1: every
+            frame in full.
+    """
+
+    max_side: int = 480
+    min_face_size: int = 20
+    thresholds: list[float] = field(default_factory=lambda: [0.6, 0.7, 0.7])
+    factor: float = 0.709
+    batch_size: int = 32
+    retry_max_side: int = 1920
+    retry_probe: int = 3
+    retry_keep: float = 2.0
+    key_step: int = 7
+
+
+@dataclass
+class CropConfig:
+    """THE crop contract: everything that decides which face crops a video gives, written whole by
+    ``python -m face_crop`` (``settings.json``), adopted whole by training and stored in the checkpoint, and used by
+    scoring (:class:`~dfdetect.inference.Detector` builds its face detector from it), so a model is scored on the
+    faces it was trained on (the DFDC winner's train/test mismatch came from two copies of these numbers).
+
+    Attributes:
+        margin: face box margin, a fraction of the box width/height added on each side.
+        size: face crop side in pixels.
+        min_faces: a video with fewer detected faces is dropped (recorded, never deleted); at inference a video
+            with fewer faces in every window is not scored (0.5 and the reason).
+        min_face_size: a face whose box side (full-frame pixels) is smaller than this is too small to judge: not
+            counted as a face, and "face too small" is the reason when that leaves too few.
+        detector: the face detector's settings (:class:`DetectorConfig`).
+    """
+
+    margin: float = 0.3
+    size: int = 224
+    min_faces: int = 10
+    min_face_size: int = 40
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+
+
+@dataclass
+class DataConfig(CropConfig):
+    """Preprocessing and clip sampling; shared by training, evaluation and the scoring API. The crop settings
+    (``margin``, ``size``, ``min_faces``, ``min_face_size``, ``detector``) are :class:`CropConfig`'s.
 
     Attributes:
         sample_frames: frames sampled per video (15, as the user described).
         stride: frame stride when sampling (2).
         frames: T, timesteps per clip fed to the model (10 of the 15).
-        size: face crop side in pixels.
-        margin: face box margin, a fraction of the box width/height added on each side.
-        min_faces: a video with fewer detected faces is dropped (recorded, never deleted); at inference a video
-            with fewer faces in every window is not scored (0.5 and the reason).
-        min_face_size: at inference, a face whose box side (full-frame pixels) is smaller than this is too small to
-            judge: not counted as a face, and "face too small" is the reason when that leaves too few.
         augment: albumentations clip augmentation in training (never at validation).
         balance: per-epoch real/fake balance: ``"undersample"`` (majority class sampled down to the minority each
             epoch, without deleting anything) or ``"none"``.
@@ -126,10 +179,6 @@ class DataConfig:
     sample_frames: int = 15
     stride: int = 2
     frames: int = 10
-    size: int = 224
-    margin: float = 0.3
-    min_faces: int = 10
-    min_face_size: int = 40
     augment: bool = True
     balance: str = "undersample"
     workers: int = 0
@@ -222,7 +271,13 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         if value is None and type(None) in args:
             return None
         tp = next(a for a in args if a is not type(None))
-    if tp is bool:
+    if typing.get_origin(tp) is list:
+        (item,) = typing.get_args(tp)
+        if isinstance(value, str):
+            value = [v for v in value.replace(",", " ").split() if v]
+        if isinstance(value, (list, tuple)):
+            return [_coerce(v, item, key) for v in value]
+    elif tp is bool:
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
@@ -370,6 +425,11 @@ def validate_config(cfg: Config) -> None:
         (cfg.data.margin >= 0, f"data.margin must be >= 0, got {cfg.data.margin}"),
         (cfg.data.min_faces >= 0, f"data.min_faces must be >= 0, got {cfg.data.min_faces}"),
         (cfg.data.min_face_size >= 0, f"data.min_face_size must be >= 0, got {cfg.data.min_face_size}"),
+        (min(cfg.data.detector.max_side, cfg.data.detector.min_face_size, cfg.data.detector.batch_size,
+             cfg.data.detector.key_step) >= 1 and cfg.data.detector.retry_max_side >= 0,
+         "data.detector.max_side, min_face_size, batch_size and key_step must be >= 1, retry_max_side >= 0"),
+        (len(cfg.data.detector.thresholds) == 3,
+         f"data.detector.thresholds must be 3 values, got {cfg.data.detector.thresholds}"),
         (cfg.data.workers >= 0, f"data.workers must be >= 0, got {cfg.data.workers}"),
         (cfg.data.balance in BALANCE_MODES, f"data.balance must be {'|'.join(BALANCE_MODES)}, got {cfg.data.balance}"),
         (

@@ -205,9 +205,10 @@ class Detector:
 
     @property
     def face_detector(self) -> FaceDetector:
-        """The MTCNN face detector with the module defaults of :mod:`face_crop.detect` (the preprocessing ones)."""
+        """The MTCNN face detector the training crops were found with: the checkpoint's ``data.detector``
+        (:class:`~dfdetect.core.config.DetectorConfig`, written by ``python -m face_crop``, adopted by training)."""
         if self._face_detector is None:
-            self._face_detector = FaceDetector(device=self.device)
+            self._face_detector = FaceDetector.from_config(self.cfg.data.detector, device=self.device)
         return self._face_detector
 
     def prepare(self, item: str | Path | PreparedVideo, timings: dict[str, float] | None = None) -> PreparedVideo:
