@@ -29,6 +29,9 @@ MODEL_KINDS = ("video", "frame")
 MODALITIES = ("video", "audio", "av")
 """``model.modalities``: ``video`` (the picture only, as before), ``audio`` (the clip's log-mel only) or ``av`` (both
 branches and a fused head; a video without an audio track is then scored by the video branch alone)."""
+AGGREGATIONS = ("mean", "confident")
+"""``score.aggregate``: a video's score from its clip scores, the mean or the DFDC winner's confident strategy
+(:func:`dfdetect.inference.aggregate.aggregate_scores`)."""
 AUDIO_ENCODERS = ("cnn", "image")
 """``model.audio_encoder``: ``cnn`` (a small CNN on the log-mel) or ``image`` (the image backbone on the log-mel drawn
 as a picture, as the FFDV baseline feeds a mel image to an ImageNet ResNet18)."""
@@ -241,6 +244,33 @@ class Config:
 
 
 @dataclass
+class ScoreConfig:
+    """How a checkpoint scores inputs: every scoring entry point (``eval.py``, ``python -m dfdetect score``, ``serve``,
+    ``explain``, ``bench/score.py``) declares its flags from here (:func:`add_score_overrides`) and hands the result to
+    :class:`~dfdetect.inference.Detector`. Not part of a run's config nor of a checkpoint.
+
+    Attributes:
+        clips: K clip windows per video; None: the checkpoint's ``train.val_clips``.
+        tta: views per clip, probabilities averaged (1 = none, 2 = + horizontal flip, more = + shifted windows for a
+            video model; a frame model: + rotated, grayscale, centre crop).
+        aggregate: a video's score from its clip scores (:data:`AGGREGATIONS`).
+        batch_size: clips per model forward (TTA views count as clips); clips of several inputs share a batch.
+        threshold: the verdict "fake" from this P(fake) on.
+        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``. The command lines take this default; the
+            Python API (:meth:`Detector.load`) scores on the CPU unless told otherwise.
+        max_clips: clips explained with heat maps per input (``explain``, ``serve``).
+    """
+
+    clips: int | None = None
+    tta: int = 1
+    aggregate: str = "mean"
+    batch_size: int = 8
+    threshold: float = 0.5
+    device: str = "auto"
+    max_clips: int = 4
+
+
+@dataclass
 class ServeConfig:
     """``python -m dfdetect serve``: the web page and REST API (not part of a run's config nor of a checkpoint).
 
@@ -250,8 +280,8 @@ class ServeConfig:
         max_upload_mb: largest upload accepted, in MB (10^6 bytes), enforced while the body streams in.
         timeout_s: seconds a request may take, waiting for a free worker included; then 504 with the reason.
         workers: requests scored at the same time (more wait their turn, inside their time limit).
-        threshold: the verdict "fake" from this P(fake) on.
-        max_clips: clips explained with heat maps per input.
+        threshold: the verdict "fake" from this P(fake) on (default :class:`ScoreConfig`'s).
+        max_clips: clips explained with heat maps per input (default :class:`ScoreConfig`'s).
     """
 
     host: str = "127.0.0.1"
@@ -259,8 +289,8 @@ class ServeConfig:
     max_upload_mb: float = 200.0
     timeout_s: float = 120.0
     workers: int = 2
-    threshold: float = 0.5
-    max_clips: int = 4
+    threshold: float = ScoreConfig.threshold
+    max_clips: int = ScoreConfig.max_clips
 
 
 def _coerce(value: Any, tp: Any, key: str) -> Any:
@@ -448,14 +478,15 @@ def validate_config(cfg: Config) -> None:
 
 
 def default_of(key: str) -> Any:
-    """The default of a dotted config key (``"train.epochs"`` -> 10): what every CLI shows and falls back to.
+    """The default of a dotted config key (``"train.epochs"`` -> 10; ``"score.tta"``: a :class:`ScoreConfig` field):
+    what every CLI shows and falls back to.
 
     Example:
         >>> default_of("data.sample_frames"), default_of("data.margin")
         (15, 0.3)
     """
-    node: Any = Config()
-    for part in key.split("."):
+    node, parts = (ScoreConfig(), key.split(".")[1:]) if key.startswith("score.") else (Config(), key.split("."))
+    for part in parts:
         node = getattr(node, part)
     return node
 
@@ -482,3 +513,46 @@ def add_override(parser: Any, flag: str, key: str, help: str, **kwargs: Any) -> 
 def overrides_from_args(args: Any) -> dict[str, Any]:
     """The dotted config overrides given on the command line (flags declared with :func:`add_override`)."""
     return {k: v for k, v in vars(args).items() if "." in k and v is not None}
+
+
+SCORE_FLAGS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "clips": ("--clips", "clip windows per video, each of data.sample_frames frames data.stride apart (None: the "
+              "checkpoint's train.val_clips)", {"type": int}),
+    "tta": ("--tta", "views per clip, averaged: 2 adds a horizontal flip, more add shifted windows (a frame model: "
+            "rotations, grayscale, centre crop; up to 6)", {"type": int}),
+    "aggregate": ("--aggregate", "video score from clip scores: mean, or the DFDC winner's confident strategy",
+                  {"choices": AGGREGATIONS}),
+    "batch_size": ("--batch-size", "clips per model forward, TTA views count", {"type": int}),
+    "threshold": ("--threshold", "verdict fake from this P(fake) on", {"type": float}),
+    "device": ("--device", "auto (CUDA when available), cpu or cuda", {}),
+    "max_clips": ("--max-clips", "clips explained with heat maps", {"type": int}),
+}
+"""The scoring flags, declared once: ``field: (flag, help, argparse keywords)`` of :class:`ScoreConfig`."""
+
+
+def add_score_overrides(parser: Any, *fields: str) -> None:
+    """Add the scoring flags of these :class:`ScoreConfig` fields (:data:`SCORE_FLAGS`, through :func:`add_override`
+    under ``score.<field>``); :func:`score_from_args` reads them back.
+
+    Example:
+        >>> import argparse
+        >>> p = argparse.ArgumentParser()
+        >>> add_score_overrides(p, "tta", "clips")
+        >>> score_from_args(p.parse_args(["--tta", "2"]))
+        ScoreConfig(clips=None, tta=2, aggregate='mean', batch_size=8, threshold=0.5, device='auto', max_clips=4)
+    """
+    for name in fields:
+        flag, help, kwargs = SCORE_FLAGS[name]
+        add_override(parser, flag, f"score.{name}", help, **kwargs)
+
+
+def score_from_args(args: Any, base: ScoreConfig | None = None) -> ScoreConfig:
+    """The :class:`ScoreConfig` of a command line: ``base`` (default the defaults) with the flags given.
+
+    Raises:
+        InputError: a value of the wrong type.
+    """
+    cfg = dataclasses.replace(base or ScoreConfig())
+    given = {k.removeprefix("score."): v for k, v in vars(args).items() if k.startswith("score.") and v is not None}
+    _update(cfg, given, prefix="score.")
+    return cfg

@@ -18,9 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from dfdetect.clips.transforms import TTA_VIEWS
-
-AGGREGATIONS = ("mean", "confident")
-"""Ways to turn clip scores into a video score (``--aggregate``)."""
+from dfdetect.core.config import AGGREGATIONS  # the ways to turn clip scores into a video score
 
 # DFDC winner's confident strategy (selim_sef), as published for 32 frames per video.
 CONFIDENT_HIGH = 0.8

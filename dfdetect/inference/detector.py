@@ -63,7 +63,7 @@ from tqdm.auto import tqdm
 from dfdetect.clips.audio import clip_audio, load_source_audio
 from dfdetect.clips.transforms import to_tensor_clip, view_transform
 from dfdetect.clips.windows import clip_windows
-from dfdetect.core.config import Config
+from dfdetect.core.config import Config, ScoreConfig
 from dfdetect.core.io import InputError
 from dfdetect.core.runtime import resolve_device, timed
 from dfdetect.core.schemas import ScoreStatus
@@ -77,8 +77,10 @@ log = logging.getLogger(__name__)
 
 NEUTRAL_SCORE = 0.5
 """The score of an input that cannot be scored (the DFDC convention: log loss ln 2 whatever the label)."""
-BATCH_SIZE = 8
-"""Clips (TTA views count) per model forward by default."""
+BATCH_SIZE = ScoreConfig.batch_size
+"""Clips (TTA views count) per model forward by default (:class:`~dfdetect.core.config.ScoreConfig`'s)."""
+API_SCORE = ScoreConfig(device="cpu")
+"""The Python API's scoring settings: :class:`~dfdetect.core.config.ScoreConfig`'s defaults, on the CPU unless told."""
 NO_FRAME_SCORES_AUDIO = "an audio model scores windows of sound, not frames: its clip scores are per window"
 """Why :meth:`Detector.frame_scores` is empty for an audio model (the server's ``frame_scores_reason``)."""
 TIMING_STAGES = ("probe", "decode", "detect", "crop", "transform", "model")
@@ -131,15 +133,15 @@ class Detector:
     Args:
         model: a :class:`models.Classifier` of ``cfg.model.kind`` (put in eval mode here), or an
             :class:`~dfdetect.inference.export.OnnxClassifier`.
-        cfg: the checkpoint's config (``cfg.data`` gives sampling, crop margin/size, T; ``cfg.model.kind`` what a clip
-            is).
-        device: torch device for the model and the face detector.
-        clips: K clip windows per video (default ``cfg.train.val_clips``).
-        tta: views per clip (1 = none, 2 = + horizontal flip, more = + shifted windows for a video model; for a frame
-            model + rotated +/-10 degrees, grayscale, centre crop, :data:`dfdetect.clips.transforms.TTA_VIEWS`).
-        aggregate: one of :data:`~dfdetect.inference.aggregate.AGGREGATIONS`.
-        batch_size: clips per model forward (TTA views count as clips); clips of several inputs share a batch.
+        cfg: the checkpoint's config (``cfg.data`` gives sampling, the crop contract, T; ``cfg.model.kind`` what a
+            clip is).
+        score: the scoring settings (:class:`~dfdetect.core.config.ScoreConfig`: ``device`` for the model and the
+            face detector; ``clips``, default ``cfg.train.val_clips``; ``tta``: 1 = none, 2 = + horizontal flip, more
+            = + shifted windows for a video model, for a frame model + rotated +/-10 degrees, grayscale, centre crop,
+            :data:`dfdetect.clips.transforms.TTA_VIEWS`; ``aggregate``; ``batch_size``: TTA views count as clips,
+            clips of several inputs share a batch); default :data:`API_SCORE`.
         face_detector: a :class:`face_crop.detect.FaceDetector` (built on first use otherwise).
+        **settings: single :class:`~dfdetect.core.config.ScoreConfig` fields overriding ``score`` (``tta=2``).
 
     Raises:
         InputError: ``clips``, ``tta`` or ``batch_size`` below 1, or an unknown ``aggregate``.
@@ -149,19 +151,19 @@ class Detector:
         self,
         model: torch.nn.Module | OnnxClassifier,
         cfg: Config,
-        device: str = "cpu",
-        clips: int | None = None,
-        tta: int = 1,
-        aggregate: str = "mean",
-        batch_size: int = BATCH_SIZE,
+        score: ScoreConfig | None = None,
         face_detector: FaceDetector | None = None,
+        **settings: object,
     ) -> None:
+        score = dataclasses.replace(score or API_SCORE, **settings)
+        clips, tta, aggregate, batch_size = score.clips, score.tta, score.aggregate, score.batch_size
         clips = cfg.train.val_clips if clips is None else clips
         if clips < 1 or tta < 1 or batch_size < 1:
             raise InputError(f"clips, tta and batch_size must be >= 1, got {clips}, {tta}, {batch_size}")
         if aggregate not in AGGREGATIONS:
             raise InputError(f"aggregate must be one of {', '.join(AGGREGATIONS)}, got {aggregate!r}")
-        self.device = str(resolve_device(device))
+        self.score_config = dataclasses.replace(score, clips=int(clips))
+        self.device = str(resolve_device(score.device))
         self.model = model.to(self.device).eval()
         self.cfg = cfg
         self.clips, self.tta, self.aggregate, self.batch_size = int(clips), int(tta), aggregate, int(batch_size)
@@ -172,36 +174,28 @@ class Detector:
         self._warned_image = False
 
     @classmethod
-    def load(
-        cls,
-        weights: str | Path,
-        device: str = "cpu",
-        clips: int | None = None,
-        tta: int = 1,
-        aggregate: str = "mean",
-        batch_size: int = BATCH_SIZE,
-    ) -> Detector:
+    def load(cls, weights: str | Path, score: ScoreConfig | None = None, **settings: object) -> Detector:
         """Rebuild the model from a checkpoint alone (:func:`models.build.load_model`: strict, weights_only), or open
         an ONNX file written by ``python -m dfdetect export`` (:func:`~dfdetect.inference.export.load_onnx`: run by
         onnxruntime on the CPU, its clip length T fixed at export, its config read from the file).
 
         Args:
             weights: a checkpoint written by ``train.py``, or a ``.onnx`` export of one.
-            device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
-            clips, tta, aggregate, batch_size: as in :class:`Detector`.
+            score, settings: as in :class:`Detector` (``device``: ``auto`` (CUDA when available), ``cpu`` or
+                ``cuda``; default :data:`API_SCORE`, the CPU).
 
         Raises:
             dfdetect.core.checkpoint.CheckpointError: missing/unreadable file, or weights that do not match the model
                 (names the missing/unexpected keys).
             InputError: CUDA asked for but not available, or a bad setting.
         """
+        score = dataclasses.replace(score or API_SCORE, **settings)
         if Path(weights).suffix.lower() == ".onnx":
             onnx_model, cfg = load_onnx(weights)
-            return cls(onnx_model, cfg, device="cpu", clips=clips, tta=tta, aggregate=aggregate,  # type: ignore[arg-type]
-                       batch_size=batch_size)
-        dev = str(resolve_device(device))
-        model, cfg = load_model(weights, device=dev)
-        return cls(model, cfg, device=dev, clips=clips, tta=tta, aggregate=aggregate, batch_size=batch_size)
+            return cls(onnx_model, cfg, dataclasses.replace(score, device="cpu"))  # type: ignore[arg-type]
+        score = dataclasses.replace(score, device=str(resolve_device(score.device)))
+        model, cfg = load_model(weights, device=score.device)
+        return cls(model, cfg, score)
 
     @property
     def face_detector(self) -> FaceDetector:
