@@ -45,7 +45,7 @@ import torch  # noqa: E402
 
 from bench.common import HD_NAME, format_table, make_hd_video  # noqa: E402
 from dfdetect.core.checkpoint import save_checkpoint  # noqa: E402
-from dfdetect.core.config import TEMPORAL_MODELS, Config  # noqa: E402
+from dfdetect.core.config import TEMPORAL_MODELS, Config, add_score_overrides, score_from_args  # noqa: E402
 from dfdetect.core.io import InputError, setup_logging, write_csv  # noqa: E402
 from dfdetect.inference.detector import TIMING_STAGES, Detector  # noqa: E402
 from dfdetect.inference.export import export_model  # noqa: E402
@@ -67,9 +67,7 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="temporal model of the untrained model without --weights (default: the config's)")
     p.add_argument("--out", default="bench_out", help="where the 1080p video and score.csv go")
     p.add_argument("--repeat", type=int, default=3, help="timed runs per video (median reported)")
-    p.add_argument("--clips", type=int, default=None, help="clip windows per video (default: the checkpoint's)")
-    p.add_argument("--tta", type=int, default=1, help="views per clip")
-    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    add_score_overrides(p, "clips", "tta", "device")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, the core count)")
     p.add_argument("--no-onnx", dest="onnx", action="store_false", help="time torch only (no ONNX export)")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -126,8 +124,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.onnx:
                 runtimes["onnxruntime"] = export_model(weights, "onnx", Path(tmp) / "model.onnx")
             # onnxruntime runs on the CPU here; torch on --device
-            detectors = {name: Detector.load(path, device=args.device if name == "torch" else "cpu", clips=args.clips,
-                                             tta=args.tta) for name, path in runtimes.items()}
+            score = score_from_args(args)
+            detectors = {name: Detector.load(path, score, device=score.device if name == "torch" else "cpu")
+                         for name, path in runtimes.items()}
         except InputError as e:
             log.error("%s", e)
             return 2

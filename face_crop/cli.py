@@ -13,14 +13,15 @@ Example:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
 
-from dfdetect.core.config import DataConfig
+from dfdetect.core.config import DataConfig, DetectorConfig
 from dfdetect.core.io import InputError, read_labels, setup_logging
 from dfdetect.core.runtime import resolve_device
 from dfdetect.core.shards import parse_shard
-from face_crop.detect import BATCH_SIZE, MAX_SIDE, FaceDetector
+from face_crop.detect import FaceDetector
 from face_crop.images import run_image_crops
 from face_crop.pipeline import REJECTS_FILE, run_crops
 
@@ -28,9 +29,10 @@ log = logging.getLogger(__name__)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    """Command-line options: crop defaults from :class:`DataConfig`; detector thresholds are the module constants of
-    :mod:`face_crop.detect`, on purpose not options (training and test crops must come from the same detector)."""
-    d = DataConfig()
+    """Command-line options: crop and detector defaults from :class:`DataConfig` (the crop contract,
+    :class:`~dfdetect.core.config.CropConfig`); whatever is chosen is written to ``settings.json`` and travels with the
+    crops into training and the checkpoint, so scoring detects and crops the same way."""
+    d, det = DataConfig(), DetectorConfig()
     p = argparse.ArgumentParser(
         prog="python -m face_crop",
         description="Detect, track and crop the main face of each video in a frame_extraction output folder. "
@@ -43,20 +45,44 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-faces", type=int, default=d.min_faces,
                    help=f"drop videos with fewer face crops (default {d.min_faces})")
     p.add_argument("--min-face-size", type=int, default=d.min_face_size,
-                   help=f"images only: a face smaller than this (pixels) is too small to judge (default "
+                   help=f"a face smaller than this (full-frame pixels) is too small to judge: no crop (default "
                    f"{d.min_face_size})")
     p.add_argument("--margin", type=float, default=d.margin,
                    help=f"box margin per side, fraction of box size (default {d.margin})")
     p.add_argument("--size", type=int, default=d.size, help=f"crop side in pixels (default {d.size})")
-    p.add_argument("--batch", type=int, default=BATCH_SIZE, help=f"frames per MTCNN call (default {BATCH_SIZE})")
-    p.add_argument("--max-side", type=int, default=MAX_SIDE,
-                   help=f"detect on copies this long at most (default {MAX_SIDE})")
+    p.add_argument("--batch", type=int, default=det.batch_size,
+                   help=f"frames per MTCNN call (default {det.batch_size})")
+    p.add_argument("--max-side", type=int, default=det.max_side,
+                   help=f"detect on copies this long at most (default {det.max_side})")
+    p.add_argument("--detect-min-size", type=int, default=det.min_face_size,
+                   help=f"smallest face MTCNN searches for, pixels of that copy (default {det.min_face_size})")
+    p.add_argument("--thresholds", type=float, nargs=3, default=det.thresholds,
+                   help=f"MTCNN's three stage thresholds (default {' '.join(map(str, det.thresholds))})")
+    p.add_argument("--factor", type=float, default=det.factor,
+                   help=f"MTCNN's pyramid scale step (default {det.factor})")
+    p.add_argument("--retry-max-side", type=int, default=det.retry_max_side,
+                   help=f"faceless frames searched again on copies this long (0: no retry; default "
+                   f"{det.retry_max_side})")
+    p.add_argument("--key-step", type=int, default=det.key_step,
+                   help=f"full MTCNN on every N-th frame, O-Net between (1: every frame; default {det.key_step})")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="MTCNN device (default cpu)")
     p.add_argument("--workers", type=int, default=1, help="threads reading frames and writing crops (default 1)")
     p.add_argument("--shard", metavar="K/N", help="videos only: crop only shard K of N (videos split by a hash of "
                    "their name); join the shards with python -m dfdetect merge CROPS")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
+
+
+def detector_config(args: argparse.Namespace) -> DetectorConfig:
+    """The :class:`~dfdetect.core.config.DetectorConfig` of the command line (the defaults where no flag was given).
+
+    Example:
+        >>> detector_config(get_args_parser().parse_args(["f", "c", "--max-side", "640"])).max_side
+        640
+    """
+    return dataclasses.replace(DetectorConfig(), max_side=args.max_side, batch_size=args.batch,
+                               min_face_size=args.detect_min_size, thresholds=list(args.thresholds),
+                               factor=args.factor, retry_max_side=args.retry_max_side, key_step=args.key_step)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
-        if args.batch < 1 or args.max_side < 1 or args.workers < 0:
-            raise InputError("--batch and --max-side must be >= 1, --workers >= 0")
+        if min(args.batch, args.max_side, args.detect_min_size, args.key_step) < 1 or args.workers < 0:
+            raise InputError("--batch, --max-side, --detect-min-size and --key-step must be >= 1, --workers >= 0")
         device = resolve_device(args.device)  # InputError when CUDA is asked for and absent
         videos = len(args.frames) == 1 and (Path(args.frames[0]) / "frames.csv").is_file()
         first = Path(args.frames[0])
@@ -88,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         shard = parse_shard(args.shard) if args.shard else None
         if shard is not None and not videos:
             raise InputError("--shard is for a frame_extraction folder (frames.csv), not a folder of images")
-        detector = FaceDetector(device=str(device), max_side=args.max_side, batch_size=args.batch)
+        detector = FaceDetector.from_config(detector_config(args), device=str(device))
         if not videos:
             labels = read_labels(args.labels) if args.labels else None
             images = run_image_crops(args.frames, args.crops, detector, labels=labels, margin=args.margin,
@@ -98,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             return 0
         summary = run_crops(args.frames[0], args.crops, detector, margin=args.margin, size=args.size,
-                            min_faces=args.min_faces, workers=args.workers, shard=shard)
+                            min_faces=args.min_faces, workers=args.workers, shard=shard,
+                            min_face_size=args.min_face_size)
     except InputError as e:
         log.error("%s", e)
         return 2

@@ -1,9 +1,10 @@
 """MTCNN face detection for one video at a time, on downscaled copies.
 
-The detector settings live here, ONCE, as module constants (:data:`MAX_SIDE`, :data:`MIN_FACE_SIZE`,
-:data:`THRESHOLDS`, :data:`FACTOR`): the preprocessing CLI, the synthetic-fake generator and inference all build a
-:class:`FaceDetector` with these defaults, so training and test crops come from the same detector (the DFDC winner's
-train/test mismatch came from two copies of these numbers).
+The detector settings are :class:`~dfdetect.core.config.DetectorConfig` (part of the crop contract,
+:class:`~dfdetect.core.config.CropConfig`): ``python -m face_crop`` records the ones it used, training carries them
+into the checkpoint, and scoring builds its :class:`FaceDetector` from them (:meth:`FaceDetector.from_config`), so
+training and test crops come from the same detector (the DFDC winner's train/test mismatch came from two copies of
+these numbers).
 
 Speed: all frames of a video go through MTCNN in one batched call (a video's frames share one size) on copies whose
 longer side is at most :data:`MAX_SIDE` (never upscaled); boxes and landmarks are mapped back to full resolution and
@@ -14,6 +15,7 @@ frame is :mod:`face_crop.track`'s job (:meth:`FaceDetector.detect` = :meth:`Face
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,41 +23,26 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from dfdetect.core.config import DetectorConfig
 from dfdetect.core.extras import NODEPS_HINT
 from face_crop.track import box_iou, main_faces, relative_box
 
 log = logging.getLogger(__name__)
 
-# --- The one place for the detector settings (used by the CLI, synthesis and inference). ---------------------------
-MAX_SIDE = 480
-"""Detection runs on a copy whose longer side is at most this (1080p -> 480x270; 176x144 stays as it is)."""
-MIN_FACE_SIZE = 20
-"""Smallest face MTCNN searches for, in pixels of the DOWNSCALED copy (20 at 480 px ~ 80 px in a 1080p frame)."""
-THRESHOLDS = (0.6, 0.7, 0.7)
-"""P-Net / R-Net / O-Net score thresholds; the last one is the minimum ``Face.prob``."""
-FACTOR = 0.709
-"""Scale step of MTCNN's image pyramid (facenet-pytorch's default)."""
-BATCH_SIZE = 32
-"""Frames per batched MTCNN call (bounds memory for long frame lists; one call for the usual 15-32 frames)."""
-RETRY_MAX_SIDE = 1920
-"""A frame whose downscaled copy shows no face is searched again on a copy up to this long side (1080p: full size),
-where faces from :data:`MIN_FACE_SIZE` px of the frame are found (the 480 px copy misses faces under ~80 px at 1080p).
-0 turns the retry off."""
-RETRY_PROBE = 3
-"""Faceless frames of one video retried first (evenly spread); when none has a face at full size either, the video's
-other faceless frames are not retried, so a video without any face costs at most this many larger detections."""
-RETRY_KEEP = 2.0
-"""A face found only by the retry is kept when its box side is under this many times the smallest face the copy
-could see (``min_face_size / scale``): the retry is for faces too small for the copy, not a second opinion on large
-ones."""
-KEY_STEP = 7
-""":meth:`FaceDetector.detect` runs the full MTCNN on every ``KEY_STEP``-th frame of a track (and its last) only; the
-frames between get the main face's box interpolated from the key frames around them and refined by O-Net (MTCNN's
-last stage, on one 48x48 crop per frame: about a millisecond), the way the fastest DFDC teams detected on a few frames
-and followed the face between them. A frame where that fails (no face on a key frame beside it, O-Net below its
-threshold, or a refined box that left the predicted place) is detected in full. 1: every frame in full."""
+# --- The detector's defaults: declared once, in DetectorConfig (dfdetect.core.config); named here for readers. -----
+_DEFAULTS = DetectorConfig()
+MAX_SIDE = _DEFAULTS.max_side
+MIN_FACE_SIZE = _DEFAULTS.min_face_size
+THRESHOLDS = tuple(_DEFAULTS.thresholds)
+FACTOR = _DEFAULTS.factor
+BATCH_SIZE = _DEFAULTS.batch_size
+RETRY_MAX_SIDE = _DEFAULTS.retry_max_side
+RETRY_PROBE = _DEFAULTS.retry_probe
+RETRY_KEEP = _DEFAULTS.retry_keep
+KEY_STEP = _DEFAULTS.key_step
 REFINE_IOU = 0.3
-"""A refined box must overlap the interpolated one by at least this IoU, or the frame is detected in full."""
+"""A box O-Net refined must overlap the interpolated one by at least this IoU, or the frame is detected in full (a
+property of the following step, as :data:`ONET_SIZE`; not a setting)."""
 ONET_SIZE = 48
 """O-Net's input side in pixels."""
 
@@ -117,16 +104,23 @@ def detector_settings(
     factor: float = FACTOR,
     retry_max_side: int = RETRY_MAX_SIDE,
     key_step: int = KEY_STEP,
+    batch_size: int = BATCH_SIZE,
+    retry_probe: int = RETRY_PROBE,
+    retry_keep: float = RETRY_KEEP,
 ) -> dict[str, object]:
-    """The plain-type record of a detector's settings (:meth:`FaceDetector.settings`), without building one.
+    """The plain-type record of a detector's settings (:meth:`FaceDetector.settings`), without building one: every
+    field of :class:`~dfdetect.core.config.DetectorConfig`, so ``DetectorConfig(**settings)`` rebuilds them.
 
     Example:
         >>> detector_settings()["key_step"] == KEY_STEP
         True
+        >>> DetectorConfig(**detector_settings(max_side=640)).max_side
+        640
     """
     return {"max_side": int(max_side), "min_face_size": int(min_face_size),
             "thresholds": [float(t) for t in thresholds], "factor": float(factor),
-            "retry_max_side": int(retry_max_side), "key_step": int(key_step)}
+            "retry_max_side": int(retry_max_side), "key_step": int(key_step), "batch_size": int(batch_size),
+            "retry_probe": int(retry_probe), "retry_keep": float(retry_keep)}
 
 
 def detection_scale(width: int, height: int, max_side: int = MAX_SIDE) -> float:
@@ -155,6 +149,7 @@ class FaceDetector:
             ``small`` set: the caller can say "face too small").
         key_step: :meth:`detect` runs the full MTCNN on every ``key_step``-th frame of a track and follows the face
             between them with O-Net (:data:`KEY_STEP`; 1: every frame in full).
+        retry_probe, retry_keep: see :class:`~dfdetect.core.config.DetectorConfig`.
 
     Raises:
         ValueError: ``max_side``, ``min_face_size``, ``batch_size`` or ``key_step`` below 1.
@@ -168,9 +163,8 @@ class FaceDetector:
         >>> face = detector.detect(frames)[0]
         >>> face.box.shape, face.landmarks.shape, face.prob > 0.9, bool(200 < face.box[0] < face.box[2] < 400)
         ((4,), (5, 2), True, True)
-        >>> detector.settings()
-        {'max_side': 480, 'min_face_size': 20, 'thresholds': [0.6, 0.7, 0.7], 'factor': 0.709, 'retry_max_side': 1920,
-         'key_step': 7}
+        >>> detector.settings() == detector_settings() == dataclasses.asdict(DetectorConfig())
+        True
     """
 
     def __init__(
@@ -183,6 +177,8 @@ class FaceDetector:
         factor: float = FACTOR,
         retry_max_side: int = RETRY_MAX_SIDE,
         key_step: int = KEY_STEP,
+        retry_probe: int = RETRY_PROBE,
+        retry_keep: float = RETRY_KEEP,
     ) -> None:
         import torch
 
@@ -202,6 +198,7 @@ class FaceDetector:
         self.factor = float(factor)
         self.retry_max_side = int(retry_max_side)
         self.key_step = int(key_step)
+        self.retry_probe, self.retry_keep = int(retry_probe), float(retry_keep)
         self.last_retry = RetryStats()
         """What the small-face retry did in the last :meth:`detect_all` call."""
         # keep_all: we choose among all candidates ourselves; post_process off: we only use boxes and landmarks.
@@ -218,10 +215,17 @@ class FaceDetector:
         for net in (self.mtcnn.pnet, self.mtcnn.rnet, self.mtcnn.onet):
             net.to(memory_format=torch.channels_last)
 
+    @classmethod
+    def from_config(cls, cfg: DetectorConfig, device: str = "cpu") -> FaceDetector:
+        """The detector of a :class:`~dfdetect.core.config.DetectorConfig` (a checkpoint's ``data.detector``, or the
+        face_crop CLI's), on ``device``."""
+        return cls(device=device, **dataclasses.asdict(cfg))
+
     def settings(self) -> dict[str, object]:
-        """Plain-type settings (recorded by the CLI so a resumed run with other settings redoes the work)."""
+        """Plain-type settings, every field of :class:`~dfdetect.core.config.DetectorConfig` (recorded by the CLI in
+        ``settings.json`` and its markers: training adopts them, a resumed run with other settings redoes the work)."""
         return detector_settings(self.max_side, self.min_face_size, self.thresholds, self.factor, self.retry_max_side,
-                                 self.key_step)
+                                 self.key_step, self.batch_size, self.retry_probe, self.retry_keep)
 
     def detect_all(self, frames: Sequence[np.ndarray | None]) -> list[list[Face]]:
         """All faces in each frame, sorted by decreasing ``area * prob``.
@@ -254,8 +258,8 @@ class FaceDetector:
             if not faceless or retry_scale <= scale:
                 continue
             # Faces under ~min_face_size / scale px were invisible on the copy: look again, larger (a few first).
-            keep_below = RETRY_KEEP * self.min_face_size / scale
-            probe = [faceless[int(k)] for k in np.unique(np.linspace(0, len(faceless) - 1, RETRY_PROBE).round())]
+            keep_below = self.retry_keep * self.min_face_size / scale
+            probe = [faceless[int(k)] for k in np.unique(np.linspace(0, len(faceless) - 1, self.retry_probe).round())]
             rest = [i for i in faceless if i not in set(probe)]
             batch = max(1, self.batch_size // 8)  # larger copies: smaller batches
             for todo in (probe, rest):

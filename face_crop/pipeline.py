@@ -20,7 +20,9 @@ Layout written (``CROPS``):
   video whose processing raised gets a marker with settings that match nothing (``None``): it is listed in
   ``rejects.csv`` with its ``error: ...`` reason and tried again by the next run. Both manifests are rebuilt at the
   end of every run from what the markers of that run's videos hold.
-- ``CROPS/settings.json``: the crop settings and, under ``frames``, frame_extraction's ``settings.json``.
+- ``CROPS/settings.json``: the crop settings, the whole :class:`~dfdetect.core.config.CropConfig` (margin, size,
+  min_faces, min_face_size, and every detector setting under ``detector``), and, under ``frames``,
+  frame_extraction's ``settings.json``: training adopts them whole and stores them in the checkpoint.
 
 A rejected video's crops are NOT written (the face count is known before any crop is written), and nothing is ever
 deleted: crops left by an earlier run with other settings stay on disk but are not listed; ``crops.csv`` is the
@@ -45,10 +47,11 @@ from tqdm import tqdm
 from dfdetect.core.config import DataConfig
 from dfdetect.core.io import InputError, load_image, read_csv, save_image, write_csv, write_json
 from dfdetect.core.resume import read_marker, write_marker
+from dfdetect.core.runtime import timed
 from dfdetect.core.schemas import CROPS_COLUMNS, FRAMES_COLUMNS, REJECTS_COLUMNS, SETTINGS_FILE, STATE_DIR, CropStatus
 from dfdetect.core.shards import Shard, merge_csv_shards, shard_file
 from face_crop.crop import crop_face, expand_box
-from face_crop.detect import Face, FaceDetector
+from face_crop.detect import Face, FaceDetector, face_side
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +82,17 @@ def crop_faces(
     margin: float,
     size: int,
     tracks: Sequence[Sequence[int]] | None = None,
+    min_face_size: int = 0,
+    timings: dict[str, float] | None = None,
 ) -> list[tuple[np.ndarray | None, Face | None]]:
-    """Detect the main face of one video in each frame and cut its crop from the full-resolution frame.
+    """THE frames-to-crops step, used by preprocessing (:func:`process_video`) and by scoring
+    (:func:`dfdetect.inference.prepare.prepare_video`) alike: detect the main face of one video in each frame, drop a
+    face too small to judge, and cut the crop from the full-resolution frame.
 
     :meth:`~face_crop.detect.FaceDetector.detect` (full MTCNN on the key frames in one batched call, O-Net following
-    the face between them, the main track chosen by :func:`face_crop.track.main_faces`), then
-    :func:`face_crop.crop.crop_face`: the crops the preprocessing CLI writes (and inference cuts the same way).
+    the face between them, the main track of each of ``tracks`` chosen by :func:`face_crop.track.main_faces`), the
+    min-face-size rule (:func:`~face_crop.detect.face_side` below ``min_face_size``: no crop), then
+    :func:`face_crop.crop.crop_face`.
 
     Args:
         frames: RGB uint8 frames (H, W, 3) of ONE video in time order; ``None`` for an unreadable frame.
@@ -93,9 +101,13 @@ def crop_faces(
         size: crop side in pixels (``DataConfig().size`` in the CLI).
         tracks: positions in ``frames`` to track separately (see :func:`~face_crop.track.main_faces`); default one
             track over all frames.
+        min_face_size: a face whose longer box side (full-frame pixels) is below this gets no crop
+            (``CropConfig.min_face_size``; 0: every face).
+        timings: optional dict; seconds are added under ``detect`` and ``crop``.
 
     Returns:
-        One ``(crop (size, size, 3) uint8 | None, Face | None)`` per frame; both ``None`` where no face was found.
+        One ``(crop (size, size, 3) uint8 | None, Face | None)`` per frame; both ``None`` where no face was found, the
+        crop alone ``None`` where the face is too small.
 
     Example:
         >>> import cv2
@@ -105,11 +117,14 @@ def crop_faces(
         >>> [None if crop is None else crop.shape for crop, _ in pairs]
         [(64, 64, 3), (64, 64, 3), None]
     """
-    faces = detector.detect(frames, tracks)  # the main face per frame (None where none)
-    return [
-        (crop_face(frame, face.box, margin, size) if face is not None else None, face)
-        for frame, face in zip(frames, faces)
-    ]
+    with timed(timings, "detect"):
+        faces = detector.detect(frames, tracks)  # the main face per frame (None where none)
+    with timed(timings, "crop"):
+        return [
+            (crop_face(frame, face.box, margin, size) if face is not None and face_side(face) >= min_face_size
+             else None, face)
+            for frame, face in zip(frames, faces)
+        ]
 
 
 @dataclass
@@ -232,12 +247,17 @@ class CropSettings:
         margin: crop margin, a fraction of the box width/height per side.
         size: crop side in pixels.
         min_faces: a video with fewer crops is rejected.
+        min_face_size: a face smaller than this (full-frame pixels) is too small to judge: no crop.
         detector: :meth:`FaceDetector.settings` of the detector used.
+
+    With the frame sampling beside it, :meth:`as_dict` is the whole :class:`~dfdetect.core.config.CropConfig` that
+    ``settings.json`` records and training adopts.
     """
 
     margin: float = _DATA.margin
     size: int = _DATA.size
     min_faces: int = _DATA.min_faces
+    min_face_size: int = _DATA.min_face_size
     detector: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -284,8 +304,9 @@ def process_video(
     """
     t0 = time.perf_counter()
     frames = _map(_load_or_none, vf.paths, workers)  # (H, W, 3) uint8 or None each
-    pairs = crop_faces(frames, detector, settings.margin, settings.size)  # the same crops eval makes
-    n_faces = sum(face is not None for _, face in pairs)
+    pairs = crop_faces(frames, detector, settings.margin, settings.size,  # the same crops eval makes
+                       min_face_size=settings.min_face_size)
+    n_faces = sum(crop is not None for crop, _ in pairs)
     done: dict[str, Any] = {"video": vf.video, "label": vf.label, "faces": n_faces, "rows": []}
     readable = sum(f is not None for f in frames)
     if readable == 0:
@@ -294,7 +315,7 @@ def process_video(
         done.update(status=CropStatus.REJECTED, reason=f"{n_faces} faces < min {settings.min_faces}")
     else:
         jobs = [(i, crop, face, frame.shape) for i, (crop, face), frame in zip(vf.frames, pairs, frames)
-                if face is not None]
+                if crop is not None]
 
         def write_one(job: tuple[int, np.ndarray, Face, tuple[int, ...]]) -> dict[str, Any]:
             index, crop, face, shape = job
@@ -389,6 +410,7 @@ def run_crops(
     min_faces: int = _DATA.min_faces,
     workers: int = 1,
     shard: Shard | None = None,
+    min_face_size: int = _DATA.min_face_size,
 ) -> RunSummary:
     """Crop the main face of every video in a frame_extraction folder; resumable; manifests rebuilt at the end.
 
@@ -405,6 +427,7 @@ def run_crops(
         min_faces: a video with fewer crops is rejected (recorded in ``rejects.csv``).
         workers: threads for reading frames and writing crops.
         shard: crop only this shard's videos (None: all).
+        min_face_size: a face smaller than this (full-frame pixels) is too small to judge: no crop.
 
     Returns:
         The counts of the run.
@@ -424,7 +447,7 @@ def run_crops(
         no_frames = [r for r in no_frames if shard.holds(r["video"])]
         log.info("shard %d/%d: %d videos", shard.k, shard.n, len(videos))
     settings = CropSettings(margin=float(margin), size=int(size), min_faces=int(min_faces),
-                            detector=detector.settings())
+                            min_face_size=int(min_face_size), detector=detector.settings())
     summary = RunSummary()
     done: dict[str, dict[str, Any]] = {}
     t0 = time.perf_counter()

@@ -30,6 +30,9 @@ MODEL_KINDS = ("video", "frame")
 MODALITIES = ("video", "audio", "av")
 """``model.modalities``: ``video`` (the picture only, as before), ``audio`` (the clip's log-mel only) or ``av`` (both
 branches and a fused head; a video without an audio track is then scored by the video branch alone)."""
+AGGREGATIONS = ("mean", "confident")
+"""``score.aggregate``: a video's score from its clip scores, the mean or the DFDC winner's confident strategy
+(:func:`dfdetect.inference.aggregate.aggregate_scores`)."""
 AUDIO_ENCODERS = ("cnn", "image")
 """``model.audio_encoder``: ``cnn`` (a small CNN on the log-mel) or ``image`` (the image backbone on the log-mel drawn
 as a picture, as the FFDV baseline feeds a mel image to an ImageNet ResNet18)."""
@@ -95,19 +98,72 @@ class ModelConfig:
 
 
 @dataclass
-class DataConfig:
-    """Preprocessing and clip sampling; shared by training, evaluation and the scoring API.
+class DetectorConfig:
+    """The face detector's settings (:class:`face_crop.detect.FaceDetector`): MTCNN on downscaled copies, a retry on
+    larger copies for faces too small for them, O-Net following the face between key frames.
+
+    Attributes:
+        max_side: detection runs on a copy whose longer side is at most this (1080p -> 480x270; never upscaled).
+        min_face_size: smallest face MTCNN searches for, in pixels of the DOWNSCALED copy (20 at 480 px ~ 80 px in a
+            1080p frame).
+        thresholds: P-Net / R-Net / O-Net score thresholds; the last one is the minimum ``Face.prob``.
+        factor: scale step of MTCNN's image pyramid (facenet-pytorch's default).
+        batch_size: frames per batched MTCNN call (bounds memory for long frame lists).
+        retry_max_side: a frame whose downscaled copy shows no face is searched again on a copy up to this long side
+            (1080p: full size); 0 turns the retry off.
+        retry_probe: faceless frames of one video retried first (evenly spread); when none has a face at full size
+            either, the video's other faceless frames are not retried.
+        retry_keep: a face found only by the retry is kept when its box side is under this many times the smallest
+            face the copy could see (``min_face_size / scale``): the retry is for faces too small for the copy.
+        key_step: the full MTCNN runs on every ``key_step``-th frame of a track (and its last) only; the frames
+            between get the face's box interpolated and refined by O-Net (the fastest DFDC teams' way). 1: every
+            frame in full.
+    """
+
+    max_side: int = 480
+    min_face_size: int = 20
+    thresholds: list[float] = field(default_factory=lambda: [0.6, 0.7, 0.7])
+    factor: float = 0.709
+    batch_size: int = 32
+    retry_max_side: int = 1920
+    retry_probe: int = 3
+    retry_keep: float = 2.0
+    key_step: int = 7
+
+
+@dataclass
+class CropConfig:
+    """THE crop contract: everything that decides which face crops a video gives, written whole by
+    ``python -m face_crop`` (``settings.json``), adopted whole by training and stored in the checkpoint, and used by
+    scoring (:class:`~dfdetect.inference.Detector` builds its face detector from it), so a model is scored on the
+    faces it was trained on (the DFDC winner's train/test mismatch came from two copies of these numbers).
+
+    Attributes:
+        margin: face box margin, a fraction of the box width/height added on each side.
+        size: face crop side in pixels.
+        min_faces: a video with fewer detected faces is dropped (recorded, never deleted); at inference a video
+            with fewer faces in every window is not scored (0.5 and the reason).
+        min_face_size: a face whose box side (full-frame pixels) is smaller than this is too small to judge: not
+            counted as a face, and "face too small" is the reason when that leaves too few.
+        detector: the face detector's settings (:class:`DetectorConfig`).
+    """
+
+    margin: float = 0.3
+    size: int = 224
+    min_faces: int = 10
+    min_face_size: int = 40
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+
+
+@dataclass
+class DataConfig(CropConfig):
+    """Preprocessing and clip sampling; shared by training, evaluation and the scoring API. The crop settings
+    (``margin``, ``size``, ``min_faces``, ``min_face_size``, ``detector``) are :class:`CropConfig`'s.
 
     Attributes:
         sample_frames: frames sampled per video (15, as the user described).
         stride: frame stride when sampling (2).
         frames: T, timesteps per clip fed to the model (10 of the 15).
-        size: face crop side in pixels.
-        margin: face box margin, a fraction of the box width/height added on each side.
-        min_faces: a video with fewer detected faces is dropped (recorded, never deleted); at inference a video
-            with fewer faces in every window is not scored (0.5 and the reason).
-        min_face_size: at inference, a face whose box side (full-frame pixels) is smaller than this is too small to
-            judge: not counted as a face, and "face too small" is the reason when that leaves too few.
         augment: albumentations clip augmentation in training (never at validation).
         balance: per-epoch real/fake balance: ``"undersample"`` (majority class sampled down to the minority each
             epoch, without deleting anything) or ``"none"``.
@@ -127,10 +183,6 @@ class DataConfig:
     sample_frames: int = 15
     stride: int = 2
     frames: int = 10
-    size: int = 224
-    margin: float = 0.3
-    min_faces: int = 10
-    min_face_size: int = 40
     augment: bool = True
     balance: str = "undersample"
     workers: int = 0
@@ -193,6 +245,33 @@ class Config:
 
 
 @dataclass
+class ScoreConfig:
+    """How a checkpoint scores inputs: every scoring entry point (``eval.py``, ``python -m dfdetect score``, ``serve``,
+    ``explain``, ``bench/score.py``) declares its flags from here (:func:`add_score_overrides`) and hands the result to
+    :class:`~dfdetect.inference.Detector`. Not part of a run's config nor of a checkpoint.
+
+    Attributes:
+        clips: K clip windows per video; None: the checkpoint's ``train.val_clips``.
+        tta: views per clip, probabilities averaged (1 = none, 2 = + horizontal flip, more = + shifted windows for a
+            video model; a frame model: + rotated, grayscale, centre crop).
+        aggregate: a video's score from its clip scores (:data:`AGGREGATIONS`).
+        batch_size: clips per model forward (TTA views count as clips); clips of several inputs share a batch.
+        threshold: the verdict "fake" from this P(fake) on.
+        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``. The command lines take this default; the
+            Python API (:meth:`Detector.load`) scores on the CPU unless told otherwise.
+        max_clips: clips explained with heat maps per input (``explain``, ``serve``).
+    """
+
+    clips: int | None = None
+    tta: int = 1
+    aggregate: str = "mean"
+    batch_size: int = 8
+    threshold: float = 0.5
+    device: str = "auto"
+    max_clips: int = 4
+
+
+@dataclass
 class ServeConfig:
     """``python -m dfdetect serve``: the web page and REST API (not part of a run's config nor of a checkpoint).
 
@@ -202,8 +281,8 @@ class ServeConfig:
         max_upload_mb: largest upload accepted, in MB (10^6 bytes), enforced while the body streams in.
         timeout_s: seconds a request may take, waiting for a free worker included; then 504 with the reason.
         workers: requests scored at the same time (more wait their turn, inside their time limit).
-        threshold: the verdict "fake" from this P(fake) on.
-        max_clips: clips explained with heat maps per input.
+        threshold: the verdict "fake" from this P(fake) on (default :class:`ScoreConfig`'s).
+        max_clips: clips explained with heat maps per input (default :class:`ScoreConfig`'s).
     """
 
     host: str = "127.0.0.1"
@@ -211,8 +290,8 @@ class ServeConfig:
     max_upload_mb: float = 200.0
     timeout_s: float = 120.0
     workers: int = 2
-    threshold: float = 0.5
-    max_clips: int = 4
+    threshold: float = ScoreConfig.threshold
+    max_clips: int = ScoreConfig.max_clips
 
 
 HOME_ENV = "DFDETECT_HOME"
@@ -272,7 +351,13 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         if value is None and type(None) in args:
             return None
         tp = next(a for a in args if a is not type(None))
-    if tp is bool:
+    if typing.get_origin(tp) is list:
+        (item,) = typing.get_args(tp)
+        if isinstance(value, str):
+            value = [v for v in value.replace(",", " ").split() if v]
+        if isinstance(value, (list, tuple)):
+            return [_coerce(v, item, key) for v in value]
+    elif tp is bool:
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
@@ -420,6 +505,11 @@ def validate_config(cfg: Config) -> None:
         (cfg.data.margin >= 0, f"data.margin must be >= 0, got {cfg.data.margin}"),
         (cfg.data.min_faces >= 0, f"data.min_faces must be >= 0, got {cfg.data.min_faces}"),
         (cfg.data.min_face_size >= 0, f"data.min_face_size must be >= 0, got {cfg.data.min_face_size}"),
+        (min(cfg.data.detector.max_side, cfg.data.detector.min_face_size, cfg.data.detector.batch_size,
+             cfg.data.detector.key_step) >= 1 and cfg.data.detector.retry_max_side >= 0,
+         "data.detector.max_side, min_face_size, batch_size and key_step must be >= 1, retry_max_side >= 0"),
+        (len(cfg.data.detector.thresholds) == 3,
+         f"data.detector.thresholds must be 3 values, got {cfg.data.detector.thresholds}"),
         (cfg.data.workers >= 0, f"data.workers must be >= 0, got {cfg.data.workers}"),
         (cfg.data.balance in BALANCE_MODES, f"data.balance must be {'|'.join(BALANCE_MODES)}, got {cfg.data.balance}"),
         (
@@ -438,14 +528,15 @@ def validate_config(cfg: Config) -> None:
 
 
 def default_of(key: str) -> Any:
-    """The default of a dotted config key (``"train.epochs"`` -> 10): what every CLI shows and falls back to.
+    """The default of a dotted config key (``"train.epochs"`` -> 10; ``"score.tta"``: a :class:`ScoreConfig` field):
+    what every CLI shows and falls back to.
 
     Example:
         >>> default_of("data.sample_frames"), default_of("data.margin")
         (15, 0.3)
     """
-    node: Any = Config()
-    for part in key.split("."):
+    node, parts = (ScoreConfig(), key.split(".")[1:]) if key.startswith("score.") else (Config(), key.split("."))
+    for part in parts:
         node = getattr(node, part)
     return node
 
@@ -472,3 +563,46 @@ def add_override(parser: Any, flag: str, key: str, help: str, **kwargs: Any) -> 
 def overrides_from_args(args: Any) -> dict[str, Any]:
     """The dotted config overrides given on the command line (flags declared with :func:`add_override`)."""
     return {k: v for k, v in vars(args).items() if "." in k and v is not None}
+
+
+SCORE_FLAGS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "clips": ("--clips", "clip windows per video, each of data.sample_frames frames data.stride apart (None: the "
+              "checkpoint's train.val_clips)", {"type": int}),
+    "tta": ("--tta", "views per clip, averaged: 2 adds a horizontal flip, more add shifted windows (a frame model: "
+            "rotations, grayscale, centre crop; up to 6)", {"type": int}),
+    "aggregate": ("--aggregate", "video score from clip scores: mean, or the DFDC winner's confident strategy",
+                  {"choices": AGGREGATIONS}),
+    "batch_size": ("--batch-size", "clips per model forward, TTA views count", {"type": int}),
+    "threshold": ("--threshold", "verdict fake from this P(fake) on", {"type": float}),
+    "device": ("--device", "auto (CUDA when available), cpu or cuda", {}),
+    "max_clips": ("--max-clips", "clips explained with heat maps", {"type": int}),
+}
+"""The scoring flags, declared once: ``field: (flag, help, argparse keywords)`` of :class:`ScoreConfig`."""
+
+
+def add_score_overrides(parser: Any, *fields: str) -> None:
+    """Add the scoring flags of these :class:`ScoreConfig` fields (:data:`SCORE_FLAGS`, through :func:`add_override`
+    under ``score.<field>``); :func:`score_from_args` reads them back.
+
+    Example:
+        >>> import argparse
+        >>> p = argparse.ArgumentParser()
+        >>> add_score_overrides(p, "tta", "clips")
+        >>> score_from_args(p.parse_args(["--tta", "2"]))
+        ScoreConfig(clips=None, tta=2, aggregate='mean', batch_size=8, threshold=0.5, device='auto', max_clips=4)
+    """
+    for name in fields:
+        flag, help, kwargs = SCORE_FLAGS[name]
+        add_override(parser, flag, f"score.{name}", help, **kwargs)
+
+
+def score_from_args(args: Any, base: ScoreConfig | None = None) -> ScoreConfig:
+    """The :class:`ScoreConfig` of a command line: ``base`` (default the defaults) with the flags given.
+
+    Raises:
+        InputError: a value of the wrong type.
+    """
+    cfg = dataclasses.replace(base or ScoreConfig())
+    given = {k.removeprefix("score."): v for k, v in vars(args).items() if k.startswith("score.") and v is not None}
+    _update(cfg, given, prefix="score.")
+    return cfg

@@ -38,13 +38,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from dfdetect.clips.audio import SourceAudio, clip_audio
+from dfdetect.clips.transforms import to_tensor_clip
+from dfdetect.clips.windows import clip_windows, random_window
 from dfdetect.core.config import BALANCE_MODES, DataConfig, TrainConfig
 from dfdetect.core.io import InputError
 from dfdetect.data.augmentation import augment_clip
-from dfdetect.data.av import SourceAudio, batched_mels, clip_audio
+from dfdetect.data.av import batched_mels
 from dfdetect.data.manifests import VideoCrops
-from dfdetect.data.transforms import load_crop, to_tensor_clip
-from dfdetect.data.windows import clip_windows, random_window
+from dfdetect.data.transforms import load_crop
 from dfdetect.synth import GENERATORS, SINGLE_IMAGE_GENERATORS, Donors, clip_faces, draw_method, generate, parse_mix
 from face_crop.crop import expand_box, points_to_region
 
@@ -61,7 +63,7 @@ class ClipSpec:
 
     Attributes:
         video: index into the videos list the plan was made for.
-        window: ``T`` indices into that video's crops (:mod:`dfdetect.data.windows`).
+        window: ``T`` indices into that video's crops (:mod:`dfdetect.clips.windows`).
         synth: turn the clip into a self-made fake (labelled fake) before augmenting it.
         seed: seed of the clip's augmentation and blending.
         method: the fake generator of a synth clip (:data:`dfdetect.synth.GENERATORS`).
@@ -251,7 +253,7 @@ def rank_batches(n: int, batch_size: int, rank: int = 0, world: int = 1) -> list
 
 
 def val_plan(videos: Sequence[VideoCrops], t: int, k: int) -> list[ClipSpec]:
-    """The fixed validation clips: :func:`~dfdetect.data.windows.clip_windows` of every video (no blending, no
+    """The fixed validation clips: :func:`~dfdetect.clips.windows.clip_windows` of every video (no blending, no
     augmentation).
 
     Args:
@@ -328,8 +330,8 @@ class ClipDataset(Dataset):
         augment: a clip augmentation (:func:`~dfdetect.data.augmentation.build_clip_augmentation`) or ``None``
             (validation).
         margin: the face margin the crops were cut with (maps boxes/landmarks into crops for blending).
-        audio: for an ``audio``/``av`` model, each video's :class:`~dfdetect.data.av.SourceAudio` by name: items then
-            also have ``mel`` (M, L) and ``has_audio`` (:func:`~dfdetect.data.av.clip_audio` of the clip's frames; a
+        audio: for an ``audio``/``av`` model, each video's :class:`~dfdetect.clips.audio.SourceAudio` by name: items then
+            also have ``mel`` (M, L) and ``has_audio`` (:func:`~dfdetect.clips.audio.clip_audio` of the clip's frames; a
             twin keeps its real's audio; with ``augment``, the leading-silence jitter). ``None``: pictures only.
         data: the audio window and log-mel settings (with ``audio``).
     """

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from dfdetect.clips.transforms import from_tensor_clip
 from dfdetect.core.config import Config
 from dfdetect.core.io import write_bytes_atomic
 from dfdetect.data.dataset import ClipDataset, ClipSpec, epoch_plan
 from dfdetect.data.manifests import VideoCrops
-from dfdetect.data.transforms import from_tensor_clip
 
 CELL_INCHES = 1.3  # one image
 TITLE_INCHES = 0.25  # room above each row for the column titles

@@ -17,10 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dfdetect.data import TTA_VIEWS
-
-AGGREGATIONS = ("mean", "confident")
-"""Ways to turn clip scores into a video score (``--aggregate``)."""
+from dfdetect.clips.transforms import TTA_VIEWS
+from dfdetect.core.config import AGGREGATIONS  # the ways to turn clip scores into a video score
 
 # DFDC winner's confident strategy (selim_sef), as published for 32 frames per video.
 CONFIDENT_HIGH = 0.8
@@ -74,7 +72,7 @@ def tta_views(window: Sequence[int], n_available: int, n_views: int) -> list[tup
 
 def image_tta_views(n_views: int) -> list[str]:
     """The test-time views of one face image (a frame model's clip): the first ``n_views`` of
-    :data:`dfdetect.data.TTA_VIEWS` (all of them when more are asked).
+    :data:`dfdetect.clips.transforms.TTA_VIEWS` (all of them when more are asked).
 
     Raises:
         ValueError: ``n_views`` below 1.

@@ -12,15 +12,16 @@ its per-frame scores). One input, top to bottom:
 1. :func:`dfdetect.inference.prepare.prepare_input`: decode the sampled frames, detect and crop the faces (see that
    module for sampling, faces and the windows used).
 2. Clips: a video model takes, in each window, one clip of ``T = cfg.data.frames`` consecutive crops per clip
-   window (:func:`dfdetect.data.clip_windows`, the validation windows of training; a window with fewer than T faces
-   repeats its last crop); a frame model takes every crop of every window as a clip of its own.
+   window (:func:`dfdetect.clips.windows.clip_windows`, the validation windows of training; a window with fewer
+   than T faces repeats its last crop); a frame model takes every crop of every window as a clip of its own.
 3. TTA (``tta = N`` views per clip, probabilities averaged): for a video model
    (:func:`dfdetect.inference.aggregate.tta_views`) view ``v`` is horizontally flipped when ``v`` is odd and taken
    ``shift`` crops later/earlier in the window for ``v >= 2``: more clips from the frames already decoded; for a
    frame model (:func:`dfdetect.inference.aggregate.image_tta_views`) the first N of
-   :data:`dfdetect.data.TTA_VIEWS`: as is, flipped, rotated +/-10 degrees, grayscale, centre crop.
+   :data:`dfdetect.clips.transforms.TTA_VIEWS`: as is, flipped, rotated +/-10 degrees, grayscale, centre crop.
 4. Model: clips of several inputs go through the model together (``batch_size`` views per forward), under
-   ``torch.inference_mode`` with the model in eval mode; :func:`dfdetect.data.to_tensor_clip` is the transform.
+   ``torch.inference_mode`` with the model in eval mode; :func:`dfdetect.clips.transforms.to_tensor_clip` is the
+   transform.
 5. Video score (:func:`dfdetect.inference.aggregate.aggregate_scores`): the mean of the clip scores, or the DFDC
    winner's confident strategy.
 
@@ -59,12 +60,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from dfdetect.core.config import Config
+from dfdetect.clips.audio import clip_audio, load_source_audio
+from dfdetect.clips.transforms import to_tensor_clip, view_transform
+from dfdetect.clips.windows import clip_windows
+from dfdetect.core.config import Config, ScoreConfig
 from dfdetect.core.io import InputError
 from dfdetect.core.runtime import resolve_device, timed
 from dfdetect.core.schemas import ScoreStatus
-from dfdetect.data import clip_windows, to_tensor_clip, view_transform
-from dfdetect.data.av import clip_audio, load_source_audio
 from dfdetect.inference.aggregate import AGGREGATIONS, aggregate_scores, image_tta_views, tta_views
 from dfdetect.inference.export import OnnxClassifier, load_onnx
 from dfdetect.inference.prepare import PreparedVideo, prepare_audio, prepare_input
@@ -75,8 +77,10 @@ log = logging.getLogger(__name__)
 
 NEUTRAL_SCORE = 0.5
 """The score of an input that cannot be scored (the DFDC convention: log loss ln 2 whatever the label)."""
-BATCH_SIZE = 8
-"""Clips (TTA views count) per model forward by default."""
+BATCH_SIZE = ScoreConfig.batch_size
+"""Clips (TTA views count) per model forward by default (:class:`~dfdetect.core.config.ScoreConfig`'s)."""
+API_SCORE = ScoreConfig(device="cpu")
+"""The Python API's scoring settings: :class:`~dfdetect.core.config.ScoreConfig`'s defaults, on the CPU unless told."""
 NO_FRAME_SCORES_AUDIO = "an audio model scores windows of sound, not frames: its clip scores are per window"
 """Why :meth:`Detector.frame_scores` is empty for an audio model (the server's ``frame_scores_reason``)."""
 TIMING_STAGES = ("probe", "decode", "detect", "crop", "transform", "model")
@@ -129,15 +133,15 @@ class Detector:
     Args:
         model: a :class:`models.Classifier` of ``cfg.model.kind`` (put in eval mode here), or an
             :class:`~dfdetect.inference.export.OnnxClassifier`.
-        cfg: the checkpoint's config (``cfg.data`` gives sampling, crop margin/size, T; ``cfg.model.kind`` what a clip
-            is).
-        device: torch device for the model and the face detector.
-        clips: K clip windows per video (default ``cfg.train.val_clips``).
-        tta: views per clip (1 = none, 2 = + horizontal flip, more = + shifted windows for a video model; for a frame
-            model + rotated +/-10 degrees, grayscale, centre crop, :data:`dfdetect.data.TTA_VIEWS`).
-        aggregate: one of :data:`~dfdetect.inference.aggregate.AGGREGATIONS`.
-        batch_size: clips per model forward (TTA views count as clips); clips of several inputs share a batch.
+        cfg: the checkpoint's config (``cfg.data`` gives sampling, the crop contract, T; ``cfg.model.kind`` what a
+            clip is).
+        score: the scoring settings (:class:`~dfdetect.core.config.ScoreConfig`: ``device`` for the model and the
+            face detector; ``clips``, default ``cfg.train.val_clips``; ``tta``: 1 = none, 2 = + horizontal flip, more
+            = + shifted windows for a video model, for a frame model + rotated +/-10 degrees, grayscale, centre crop,
+            :data:`dfdetect.clips.transforms.TTA_VIEWS`; ``aggregate``; ``batch_size``: TTA views count as clips,
+            clips of several inputs share a batch); default :data:`API_SCORE`.
         face_detector: a :class:`face_crop.detect.FaceDetector` (built on first use otherwise).
+        **settings: single :class:`~dfdetect.core.config.ScoreConfig` fields overriding ``score`` (``tta=2``).
 
     Raises:
         InputError: ``clips``, ``tta`` or ``batch_size`` below 1, or an unknown ``aggregate``.
@@ -147,19 +151,19 @@ class Detector:
         self,
         model: torch.nn.Module | OnnxClassifier,
         cfg: Config,
-        device: str = "cpu",
-        clips: int | None = None,
-        tta: int = 1,
-        aggregate: str = "mean",
-        batch_size: int = BATCH_SIZE,
+        score: ScoreConfig | None = None,
         face_detector: FaceDetector | None = None,
+        **settings: object,
     ) -> None:
+        score = dataclasses.replace(score or API_SCORE, **settings)
+        clips, tta, aggregate, batch_size = score.clips, score.tta, score.aggregate, score.batch_size
         clips = cfg.train.val_clips if clips is None else clips
         if clips < 1 or tta < 1 or batch_size < 1:
             raise InputError(f"clips, tta and batch_size must be >= 1, got {clips}, {tta}, {batch_size}")
         if aggregate not in AGGREGATIONS:
             raise InputError(f"aggregate must be one of {', '.join(AGGREGATIONS)}, got {aggregate!r}")
-        self.device = str(resolve_device(device))
+        self.score_config = dataclasses.replace(score, clips=int(clips))
+        self.device = str(resolve_device(score.device))
         self.model = model.to(self.device).eval()
         self.cfg = cfg
         self.clips, self.tta, self.aggregate, self.batch_size = int(clips), int(tta), aggregate, int(batch_size)
@@ -170,42 +174,35 @@ class Detector:
         self._warned_image = False
 
     @classmethod
-    def load(
-        cls,
-        weights: str | Path,
-        device: str = "cpu",
-        clips: int | None = None,
-        tta: int = 1,
-        aggregate: str = "mean",
-        batch_size: int = BATCH_SIZE,
-    ) -> Detector:
+    def load(cls, weights: str | Path, score: ScoreConfig | None = None, **settings: object) -> Detector:
         """Rebuild the model from a checkpoint alone (:func:`models.build.load_model`: strict, weights_only), or open
         an ONNX file written by ``python -m dfdetect export`` (:func:`~dfdetect.inference.export.load_onnx`: run by
         onnxruntime on the CPU, its clip length T fixed at export, its config read from the file).
 
         Args:
             weights: a checkpoint written by ``train.py``, or a ``.onnx`` export of one.
-            device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
-            clips, tta, aggregate, batch_size: as in :class:`Detector`.
+            score, settings: as in :class:`Detector` (``device``: ``auto`` (CUDA when available), ``cpu`` or
+                ``cuda``; default :data:`API_SCORE`, the CPU).
 
         Raises:
             dfdetect.core.checkpoint.CheckpointError: missing/unreadable file, or weights that do not match the model
                 (names the missing/unexpected keys).
             InputError: CUDA asked for but not available, or a bad setting.
         """
+        score = dataclasses.replace(score or API_SCORE, **settings)
         if Path(weights).suffix.lower() == ".onnx":
             onnx_model, cfg = load_onnx(weights)
-            return cls(onnx_model, cfg, device="cpu", clips=clips, tta=tta, aggregate=aggregate,  # type: ignore[arg-type]
-                       batch_size=batch_size)
-        dev = str(resolve_device(device))
-        model, cfg = load_model(weights, device=dev)
-        return cls(model, cfg, device=dev, clips=clips, tta=tta, aggregate=aggregate, batch_size=batch_size)
+            return cls(onnx_model, cfg, dataclasses.replace(score, device="cpu"))  # type: ignore[arg-type]
+        score = dataclasses.replace(score, device=str(resolve_device(score.device)))
+        model, cfg = load_model(weights, device=score.device)
+        return cls(model, cfg, score)
 
     @property
     def face_detector(self) -> FaceDetector:
-        """The MTCNN face detector with the module defaults of :mod:`face_crop.detect` (the preprocessing ones)."""
+        """The MTCNN face detector the training crops were found with: the checkpoint's ``data.detector``
+        (:class:`~dfdetect.core.config.DetectorConfig`, written by ``python -m face_crop``, adopted by training)."""
         if self._face_detector is None:
-            self._face_detector = FaceDetector(device=self.device)
+            self._face_detector = FaceDetector.from_config(self.cfg.data.detector, device=self.device)
         return self._face_detector
 
     def prepare(self, item: str | Path | PreparedVideo, timings: dict[str, float] | None = None) -> PreparedVideo:
@@ -227,7 +224,7 @@ class Detector:
         return self._with_sound(prepare_input(item, self.cfg.data, self.clips, self.face_detector, timings))
 
     def _with_sound(self, prep: PreparedVideo) -> PreparedVideo:
-        """For an ``av`` model, the input's sound (:func:`dfdetect.data.av.load_source_audio`); without one, the
+        """For an ``av`` model, the input's sound (:func:`dfdetect.clips.audio.load_source_audio`); without one, the
         reason says the video head scores it (status stays ``ok``)."""
         if self.modalities != "av" or prep.status != ScoreStatus.OK or prep.audio is not None:
             return prep
@@ -243,7 +240,7 @@ class Detector:
     # ---------------------------------------------------------------- model
 
     def _plan(self, prep: PreparedVideo) -> list[list[tuple[list[int], str]]]:
-        """Per clip, its TTA views as (frame indices, view name of :data:`dfdetect.data.TTA_VIEWS`)."""
+        """Per clip, its TTA views as (frame indices, view name of :data:`dfdetect.clips.transforms.TTA_VIEWS`)."""
         fixed = getattr(self.model, "input_shape", None)  # (T, 3, S, S) of an exported model: T fixed at export
         if fixed is not None and self.kind == "video" and prep.clip_len != fixed[0]:
             raise InputError(f"the exported model takes clips of T = {fixed[0]} frames (fixed at export); this input "
@@ -266,8 +263,9 @@ class Detector:
         return clips
 
     def clip_tensor(self, prep: PreparedVideo, frames: Sequence[int], view: str = "none") -> torch.Tensor:
-        """THE model input of one clip view: the crops of ``frames`` in ``view`` (:data:`dfdetect.data.TTA_VIEWS`)
-        through :func:`dfdetect.data.to_tensor_clip` -> float32 ``(T, C, H, W)``, normalised for the model.
+        """THE model input of one clip view: the crops of ``frames`` in ``view``
+        (:data:`dfdetect.clips.transforms.TTA_VIEWS`) through :func:`dfdetect.clips.transforms.to_tensor_clip` ->
+        float32 ``(T, C, H, W)``, normalised for the model.
 
         Used by scoring and by the heat maps (:mod:`dfdetect.inference.explain`), so both see the same tensor.
         """
@@ -276,7 +274,7 @@ class Detector:
 
     def clip_mel(self, prep: PreparedVideo, frames: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """THE audio input of one clip: the log-mel of the audio window of ``frames``
-        (:func:`dfdetect.data.av.clip_audio`) -> float32 ``(M, L)`` dB and ``has_audio`` (0-d bool; False, and a
+        (:func:`dfdetect.clips.audio.clip_audio`) -> float32 ``(M, L)`` dB and ``has_audio`` (0-d bool; False, and a
         silent window's log-mel, without a track).
 
         Used by scoring and by the spectrogram heat maps (:mod:`dfdetect.inference.explain`), so both see the same

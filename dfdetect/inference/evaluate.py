@@ -58,6 +58,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from dfdetect.core.config import add_score_overrides, score_from_args
 from dfdetect.core.io import (
     InputError,
     LockedError,
@@ -83,8 +84,7 @@ from dfdetect.core.schemas import (
 )
 from dfdetect.core.shards import Shard, parse_shard
 from dfdetect.data import from_images, load_crop, read_crops_manifest
-from dfdetect.inference.aggregate import AGGREGATIONS
-from dfdetect.inference.detector import BATCH_SIZE, NEUTRAL_SCORE, Detector, VideoScore
+from dfdetect.inference.detector import NEUTRAL_SCORE, Detector, VideoScore
 from dfdetect.inference.plots import plot_roc, plot_score_histogram
 from dfdetect.inference.prepare import PreparedVideo, is_image, prepare_crops
 
@@ -445,16 +445,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", help="labels CSV video_name,target or img_name,target (1 = fake); an optional method "
                    "column adds the metrics per method (its fakes against all reals); default: the manifest's labels")
     p.add_argument("--out", default="eval_out", help="output folder, or the predictions .csv file (default eval_out)")
-    p.add_argument("--clips", type=int, default=None,
-                   help="clip windows per video (default: the checkpoint's train.val_clips); each window samples "
-                   "data.sample_frames frames data.stride apart")
-    p.add_argument("--tta", type=int, default=1, help="views per clip, averaged: 2 adds a horizontal flip, more add "
-                   "shifted windows (a frame model: rotations, grayscale, centre crop; up to 6) (default 1)")
-    p.add_argument("--aggregate", choices=AGGREGATIONS, default="mean",
-                   help="video score from clip scores: mean, or the DFDC winner's confident strategy")
-    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
-    p.add_argument("--batch-size", type=int, default=BATCH_SIZE,
-                   help=f"clips per model forward, TTA views count (default {BATCH_SIZE})")
+    add_score_overrides(p, "clips", "tta", "aggregate", "device", "batch_size")
     p.add_argument("--shard", metavar="K/N", help="score only shard K of N (inputs split by a hash of their name) into "
                    "OUT/predictions.shard-K-of-N/; python -m dfdetect merge OUT joins the shards into OUT")
     p.add_argument("--save-every", type=int, default=25, help="save the resume state every N videos")
@@ -476,8 +467,7 @@ def main(argv: list[str] | None = None) -> int:
             methods = read_label_methods(args.labels)
         else:
             labels = {it.name: it.label for it in items if it.label is not None}
-        det = Detector.load(args.weights, device=args.device, clips=args.clips, tta=args.tta,
-                            aggregate=args.aggregate, batch_size=args.batch_size)
+        det = Detector.load(args.weights, score_from_args(args))
         shard = parse_shard(args.shard) if args.shard else None
     except InputError as e:
         log.error("%s", e)

@@ -66,7 +66,7 @@ from pytorch_grad_cam.utils.image import show_cam_on_image
 from pytorch_grad_cam.utils.model_targets import BinaryClassifierOutputTarget
 from torch import nn
 
-from dfdetect.core.config import ServeConfig
+from dfdetect.core.config import ScoreConfig, add_score_overrides, score_from_args
 from dfdetect.core.io import InputError, setup_logging, write_bytes_atomic, write_json
 from dfdetect.core.schemas import ScoreStatus
 from dfdetect.inference.detector import Detector, VideoScore
@@ -75,7 +75,7 @@ from models.audio import AudioCNN, MelImageEncoder
 
 log = logging.getLogger(__name__)
 
-MAX_CLIPS = ServeConfig().max_clips
+MAX_CLIPS = ScoreConfig.max_clips
 """Clips explained per input by default (a video model's clip is T crops, so up to 4 * T heat maps)."""
 HEATMAP_WEIGHT = 0.45
 """How much of the colour map is blended over the crop (``show_cam_on_image``'s ``image_weight`` is 1 minus it)."""
@@ -448,9 +448,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("weights", help="checkpoint (.pt) written by train.py")
     p.add_argument("input", help="a video or a face image (an audio model: a video with sound or an audio file)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--max-clips", type=int, default=MAX_CLIPS, help=f"clips explained (default {MAX_CLIPS})")
-    p.add_argument("--clips", type=int, default=None, help="clip windows per video (default: the checkpoint's)")
-    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    add_score_overrides(p, "max_clips", "clips", "device")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -463,8 +461,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not Path(args.input).is_file():
             raise InputError(f"{args.input}: no such file")
-        det = Detector.load(args.weights, device=args.device, clips=args.clips)
-        explainer = Explainer(det, max_clips=args.max_clips)
+        score = score_from_args(args)
+        det = Detector.load(args.weights, score)
+        explainer = Explainer(det, max_clips=score.max_clips)
     except InputError as e:
         log.error("%s", e)
         return 2

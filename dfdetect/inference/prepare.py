@@ -10,15 +10,15 @@ A video, top to bottom (:func:`prepare_video`; the ``timings`` key of each step 
    look like jump cuts to it). With the default ``K = cfg.train.val_clips`` (1) a video costs 15 decoded frames.
 3. ``frames = read_frames(path, indices, scan=scan)`` [decode]: every sampled frame decoded once, in one pass
    (overlapping windows of a short video share their frames).
-4. ``face_detector.detect(frames, tracks=windows)`` [detect]: the main face of each window found as preprocessing
-   finds it (the detector's module defaults): one batched MTCNN call on the key frames (every ``KEY_STEP``-th),
-   O-Net following the face between them, full detection where that fails.
-5. ``main_faces(faces, tracks)`` then ``crop_face`` [crop]: each window tracked separately (as preprocessing tracks
-   one sample), cut with the checkpoint's ``cfg.data.margin`` and ``cfg.data.size``.
-6. A face counts only if its box side is at least ``cfg.data.min_face_size`` pixels (full frame; a smaller face is
-   too small to judge), and a window is used only if it has at least :func:`needed_faces` faces (``cfg.data.min_faces``,
-   10 by default: the preprocessing rule for one video; a video shorter than one window is held to the same rule).
-7. Only when no window qualifies (a face that appears late, say): ``PROBE_FRAMES`` frames spread over the whole video
+4. ``crop_faces(frames, face_detector, margin, size, tracks=windows, min_face_size)`` [detect, crop]: THE
+   frames-to-crops step of preprocessing (:func:`face_crop.pipeline.crop_faces`), with the detector the training crops
+   were found with (the checkpoint's ``cfg.data.detector``): the main face of each window (each tracked separately,
+   as preprocessing tracks one sample), full MTCNN on the key frames only, O-Net following the face between them; a
+   face whose box side is under ``cfg.data.min_face_size`` pixels is too small to judge (no crop); the crop cut with
+   the checkpoint's ``cfg.data.margin`` and ``cfg.data.size``. The crops are those ``python -m face_crop`` writes.
+5. Keep windows: a window is used only if it has at least :func:`needed_faces` faces (``cfg.data.min_faces``, 10 by
+   default: the preprocessing rule for one video; a video shorter than one window is held to the same rule).
+6. Only when no window qualifies (a face that appears late, say): ``PROBE_FRAMES`` frames spread over the whole video
    are decoded (one pass) and searched (one detector call), and windows are placed on the runs of frames with a face
    (:func:`face_windows`), then decoded, detected and cropped as above. A video with no such window is not scored:
    ``no_face``, or ``too_few_faces`` with the rule (or "face too small") in the reason. The usual video (a face in
@@ -48,15 +48,14 @@ from pathlib import Path
 
 import numpy as np
 
+from dfdetect.clips.audio import SourceAudio, load_source_audio
 from dfdetect.core.config import DataConfig
 from dfdetect.core.io import IMAGE_EXTENSIONS, read_image
 from dfdetect.core.runtime import timed
 from dfdetect.core.schemas import ScoreStatus
-from dfdetect.data.av import SourceAudio, load_source_audio
-from face_crop.crop import crop_face
-from face_crop.detect import Face, FaceDetector, face_side
+from face_crop.detect import FaceDetector, face_side
 from face_crop.images import crop_image
-from face_crop.track import main_faces
+from face_crop.pipeline import crop_faces
 from frame_extraction.decode import VideoError, VideoScan, read_frames, scan_video
 from frame_extraction.sampling import eval_windows, evenly_spaced
 
@@ -77,7 +76,7 @@ class PreparedVideo:
         name: file name.
         crops: ``{frame index: (size, size, 3) uint8 crop}`` for every sampled frame with a face.
         windows: per sampling window, the frame indices (with a face) whose crops form its clips.
-        clips_per_window: clip windows taken in each sampling window (:func:`dfdetect.data.clip_windows`'s k).
+        clips_per_window: clip windows taken in each sampling window (:func:`dfdetect.clips.windows.clip_windows`'s k).
         clip_len: timesteps per clip (T; 1 for images and per-frame scores).
         faces: sampled frames with a face.
         sampled: frames decoded.
@@ -197,62 +196,47 @@ def is_image(path: str | Path) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
-class _VideoFaces:
-    """The frames of one video decoded so far and the faces found in them (big enough ones only)."""
+@dataclass
+class _Sampled:
+    """The frames of one video decoded so far, and the crops cut from them (by frame index)."""
 
-    def __init__(self, path: str | Path, scan: VideoScan, d: DataConfig, face_detector: FaceDetector,
-                 timings: dict[str, float] | None) -> None:
-        self.path, self.scan, self.d, self.face_detector, self.timings = path, scan, d, face_detector, timings
-        self.frames: dict[int, np.ndarray] = {}  # {index: RGB (H, W, 3) uint8}
-        self.faces: dict[int, list[Face]] = {}  # {index: candidates at least min_face_size}
-        self.too_small: dict[int, float] = {}  # {index: side of the biggest face, where every face is too small}
-
-    def add(self, indices: list[int], windows: list[list[int]] | None = None) -> None:
-        """Decode (one pass) and detect the frames of ``indices`` not seen yet.
-
-        With ``windows`` (lists of frame indices), the main face of each window is found the way preprocessing finds
-        it (:meth:`~face_crop.detect.FaceDetector.detect`: full MTCNN on key frames, O-Net between them); without,
-        every candidate face of every frame (one full MTCNN call: frames far apart, as the whole-video search).
-        """
-        todo = sorted({i for i in indices if i not in self.frames})
-        if not todo:
-            return
-        with timed(self.timings, "decode"):
-            new = read_frames(self.path, todo, scan=self.scan)  # {index: RGB (H, W, 3) uint8}
-        self.frames = dict(sorted({**self.frames, **new}.items()))
-        order = list(new)
-        with timed(self.timings, "detect"):
-            if windows is None:
-                found = self.face_detector.detect_all([new[i] for i in order])  # per frame, every candidate face
-            else:
-                position = {i: p for p, i in enumerate(order)}
-                groups = [[position[i] for i in w if i in position] for w in windows]
-                main = self.face_detector.detect([new[i] for i in order], tracks=[g for g in groups if g])
-                found = [[face] if face is not None else [] for face in main]  # the main face of each frame
-        for i, candidates in zip(order, found):
-            big = [f for f in candidates if face_side(f) >= self.d.min_face_size]
-            self.faces[i] = big
-            if candidates and not big:
-                self.too_small[i] = max(face_side(f) for f in candidates)
+    frames: dict[int, np.ndarray] = field(default_factory=dict)  # {index: RGB (H, W, 3) uint8}
+    crops: dict[int, np.ndarray] = field(default_factory=dict)  # {index: (size, size, 3) uint8}
+    too_small: dict[int, float] = field(default_factory=dict)  # {index: side of a main face too small to judge}
 
 
-def _use_windows(prep: PreparedVideo, seen: _VideoFaces, windows: list[list[int]],
-                 timings: dict[str, float] | None) -> PreparedVideo:
-    """Track and crop the main face in each window; keep the windows with enough faces (or say why none is kept)."""
-    d = seen.d
+def _read(path: str | Path, scan: VideoScan, indices: list[int], seen: _Sampled,
+          timings: dict[str, float] | None) -> dict[int, np.ndarray]:
+    """Decode (one pass) the frames of ``indices`` not decoded yet; all of ``indices`` that could be decoded."""
+    todo = sorted({i for i in indices if i not in seen.frames})
+    if todo:
+        with timed(timings, "decode"):
+            seen.frames.update(read_frames(path, todo, scan=scan))  # {index: RGB (H, W, 3) uint8}
+    return {i: seen.frames[i] for i in sorted(set(indices)) if i in seen.frames}
+
+
+def _crop_windows(frames: dict[int, np.ndarray], windows: list[list[int]], d: DataConfig,
+                  face_detector: FaceDetector, seen: _Sampled, timings: dict[str, float] | None) -> None:
+    """THE frames-to-crops step of preprocessing (:func:`face_crop.pipeline.crop_faces`) on the windows' frames, one
+    track per window (far-apart windows are tracked like separate preprocessing samples); crops into ``seen``."""
+    order = list(frames)
+    position = {i: p for p, i in enumerate(order)}
+    tracks = [g for g in ([position[i] for i in w if i in position] for w in windows) if g]
+    pairs = crop_faces([frames[i] for i in order], face_detector, d.margin, d.size, tracks=tracks,
+                       min_face_size=d.min_face_size, timings=timings)
+    for i, (crop, face) in zip(order, pairs):
+        if crop is not None:
+            seen.crops.setdefault(i, crop)  # (size, size, 3) uint8
+        elif face is not None:
+            seen.too_small[i] = face_side(face)
+
+
+def _keep_windows(prep: PreparedVideo, seen: _Sampled, windows: list[list[int]], d: DataConfig) -> PreparedVideo:
+    """Keep the windows with enough faces, the preprocessing rule for one training sample (or say why none is kept)."""
     decoded = [[i for i in w if i in seen.frames] for w in windows]
-    with timed(timings, "crop"):
-        # One track per window (far-apart windows are tracked like separate preprocessing samples).
-        indices = sorted({i for w in decoded for i in w})
-        position = {i: p for p, i in enumerate(indices)}
-        faces = main_faces([seen.faces[i] for i in indices], [[position[i] for i in w] for w in decoded if w])
-        prep.crops = {
-            i: crop_face(seen.frames[i], face.box, d.margin, d.size)  # (size, size, 3) uint8
-            for i, face in zip(indices, faces)
-            if face is not None
-        }
+    prep.crops = {i: seen.crops[i] for w in decoded for i in w if i in seen.crops}
     # faces kept against the frames of the windows actually decoded (not the whole-video probes)
-    prep.faces, prep.sampled = len(prep.crops), len(indices)
+    prep.faces, prep.sampled = len(prep.crops), len({i for w in decoded for i in w})
     asked = sorted({i for w in windows for i in w})
     lost = [i for i in asked if i not in seen.frames]  # sampled frames the decoder could not give (damaged data)
     damage = (f"{len(lost)} of {len(asked)} sampled frames could not be decoded (damaged data skipped)"
@@ -283,6 +267,17 @@ def _use_windows(prep: PreparedVideo, seen: _VideoFaces, windows: list[list[int]
     return prep.failed(ScoreStatus.TOO_FEW_FACES, f"{damage}; {reason}" if damage else reason)
 
 
+def _placed_windows(probes: dict[int, np.ndarray], seen: _Sampled, num_frames: int, clips: int, d: DataConfig,
+                    face_detector: FaceDetector, timings: dict[str, float] | None) -> list[list[int]]:
+    """Windows placed where the faces are (:func:`face_windows`): the frames cropped so far, and every face of the
+    new probed frames (one full MTCNN call: frames far apart), a frame counting when a face is big enough to judge."""
+    with timed(timings, "detect"):
+        found = face_detector.detect_all(list(probes.values())) if probes else []  # per frame, every candidate face
+    has_face = {i: i in seen.crops for i in seen.frames}
+    has_face.update({i: any(face_side(f) >= d.min_face_size for f in faces) for i, faces in zip(probes, found)})
+    return face_windows(has_face, num_frames, clips, d.sample_frames, d.stride)
+
+
 def prepare_video(
     path: str | Path,
     cfg_data: DataConfig,
@@ -295,9 +290,9 @@ def prepare_video(
 
     Args:
         path: video file.
-        cfg_data: the checkpoint's data config (sampling, crop margin and size, T, min_faces, min_face_size).
+        cfg_data: the checkpoint's data config (sampling, the crop contract: margin, size, min_faces, min_face_size).
         clips: K sampling windows spread over the video.
-        face_detector: the MTCNN detector (built once per process).
+        face_detector: the MTCNN detector (built once per process from the checkpoint's ``data.detector``).
         timings: optional dict; seconds are added under ``probe``, ``decode``, ``detect`` and ``crop``.
 
     Returns:
@@ -309,38 +304,39 @@ def prepare_video(
     """
     d = cfg_data
     prep = PreparedVideo(name=Path(path).name, clips_per_window=1, clip_len=d.frames, path=str(path))
+    seen = _Sampled()
     try:
         with timed(timings, "probe"):
             scan = scan_video(path)  # one packet pass: frame count, timestamps, keyframes
         num_frames = scan.info.num_frames
         windows = eval_windows(num_frames, clips, n=d.sample_frames, stride=d.stride)
-        seen = _VideoFaces(path, scan, d, face_detector, timings)
-        seen.add([i for w in windows for i in w], windows)
+        frames = _read(path, scan, [i for w in windows for i in w], seen, timings)
     except VideoError as e:
         return prep.failed(ScoreStatus.UNREADABLE, str(e))
-    if not seen.frames:
+    if not frames:
         return prep.failed(ScoreStatus.UNREADABLE, f"no frame could be decoded ({num_frames} frames in the header)")
-    _use_windows(prep, seen, windows, timings)
-    if prep.status == ScoreStatus.OK:
+    _crop_windows(frames, windows, d, face_detector, seen, timings)
+    if _keep_windows(prep, seen, windows, d).status == ScoreStatus.OK:
         return prep  # the usual case: today's windows, one decoding pass, one detector call
     # No window has enough faces: find where the faces are (PROBE_FRAMES frames spread over the video, one decoding
     # pass, one detector call) and try windows placed on them.
-    probes = evenly_spaced(num_frames - 1, PROBE_FRAMES).tolist()
     try:
-        seen.add(probes)
-        has_face = {i: bool(seen.faces[i]) for i in seen.frames}
-        placed = [w for w in face_windows(has_face, num_frames, clips, d.sample_frames, d.stride) if w not in windows]
-        seen.add([i for w in placed for i in w], placed)
+        probes = [i for i in evenly_spaced(num_frames - 1, PROBE_FRAMES).tolist() if i not in seen.frames]
+        placed = _placed_windows(_read(path, scan, probes, seen, timings), seen, num_frames, clips, d, face_detector,
+                                 timings)
+        placed = [w for w in placed if w not in windows]
+        _crop_windows(_read(path, scan, [i for w in placed for i in w], seen, timings), placed, d, face_detector,
+                      seen, timings)
     except VideoError as e:
         log.debug("%s: looking for faces over the whole video failed: %s", prep.name, e)
         placed = []
-    # Every window tried, tracked as before; only those with enough faces are used (or the reason none is).
-    return _use_windows(prep, seen, windows + placed, timings)
+    # Every window tried; only those with enough faces are used (or the reason none is).
+    return _keep_windows(prep, seen, windows + placed, d)
 
 
 def prepare_crops(name: str, crops: dict[int, np.ndarray], cfg_data: DataConfig, clips: int) -> PreparedVideo:
     """An input whose face crops already exist (a crop manifest): one window of all crops, ``clips`` clips from it
-    (:func:`dfdetect.data.clip_windows`, the validation clips of training).
+    (:func:`dfdetect.clips.windows.clip_windows`, the validation clips of training).
 
     Args:
         name: the video's file name.
@@ -393,7 +389,7 @@ def prepare_image(path_or_image: str | Path | np.ndarray, cfg_data: DataConfig,
 
 
 def prepare_audio(path: str | Path, cfg_data: DataConfig, clips: int) -> PreparedVideo:
-    """An input of an ``audio`` model: its sound, no face (:func:`dfdetect.data.av.load_source_audio`). A video's
+    """An input of an ``audio`` model: its sound, no face (:func:`dfdetect.clips.audio.load_source_audio`). A video's
     clips are its ``clips`` sampling windows' T-frame clips (the frames' times give their audio windows, as in
     training), an audio-only file's ``clips`` windows spread over its track.
 

@@ -18,11 +18,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from dfdetect.core.config import resolve_weights
+from dfdetect.core.config import add_score_overrides, resolve_weights, score_from_args
 from dfdetect.core.io import InputError, collect_files, format_table, setup_logging
 from dfdetect.core.schemas import ScoreStatus
-from dfdetect.inference.aggregate import AGGREGATIONS
-from dfdetect.inference.detector import BATCH_SIZE, Detector, VideoScore
+from dfdetect.inference.detector import Detector, VideoScore
 from dfdetect.inference.prepare import is_image
 
 log = logging.getLogger(__name__)
@@ -45,12 +44,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", default=None, help="checkpoint (.pt) written by train.py or its ONNX export "
                    "(default: the default detector, $DFDETECT_HOME/models/...; `dfdetect model build` makes it)")
     p.add_argument("--frames", action="store_true", help="also print per-frame scores of each video")
-    p.add_argument("--clips", type=int, default=None, help="clip windows per video (default: the checkpoint's "
-                   "train.val_clips)")
-    p.add_argument("--tta", type=int, default=1, help="views per clip: 2 adds a horizontal flip, more add shifts")
-    p.add_argument("--aggregate", choices=AGGREGATIONS, default="mean", help="video score from clip scores")
-    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
-    p.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"clips per model forward (default {BATCH_SIZE})")
+    add_score_overrides(p, "clips", "tta", "aggregate", "device", "batch_size")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -94,8 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         paths = collect_files(inputs)
         if not paths:
             raise InputError(f"no file found in {', '.join(inputs)}")
-        det = Detector.load(weights, device=args.device, clips=args.clips, tta=args.tta,
-                            aggregate=args.aggregate, batch_size=args.batch_size)
+        det = Detector.load(weights, score_from_args(args))
     except InputError as e:
         log.error("%s", e)
         return 2

@@ -19,7 +19,7 @@ import sys
 
 import uvicorn
 
-from dfdetect.core.config import ServeConfig, resolve_weights
+from dfdetect.core.config import ServeConfig, add_score_overrides, resolve_weights, score_from_args
 from dfdetect.core.io import InputError, setup_logging
 from dfdetect.inference import Detector
 from dfdetect.serve.app import create_app
@@ -44,12 +44,7 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help=f"seconds a request may take (default {_D.timeout_s:g})")
     p.add_argument("--workers", type=int, default=_D.workers,
                    help=f"requests scored at the same time (default {_D.workers})")
-    p.add_argument("--threshold", type=float, default=_D.threshold,
-                   help=f"verdict fake from this P(fake) on (default {_D.threshold:g})")
-    p.add_argument("--max-clips", type=int, default=_D.max_clips,
-                   help=f"clips explained with heat maps (default {_D.max_clips})")
-    p.add_argument("--clips", type=int, default=None, help="clip windows per video (default: the checkpoint's)")
-    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    add_score_overrides(p, "threshold", "max_clips", "clips", "device")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -58,13 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     """``dfdetect serve``: see the module docstring for the exit status."""
     args = get_args_parser().parse_args(argv)
     setup_logging(args.verbose)
+    score = score_from_args(args)
     cfg = ServeConfig(host=args.host, port=args.port, max_upload_mb=args.max_upload_mb, timeout_s=args.timeout,
-                      workers=args.workers, threshold=args.threshold, max_clips=args.max_clips)
+                      workers=args.workers, threshold=score.threshold, max_clips=score.max_clips)
     try:
         if cfg.max_upload_mb <= 0 or cfg.timeout_s <= 0 or cfg.workers < 1 or cfg.max_clips < 0:
             raise InputError("--max-upload-mb and --timeout must be > 0, --workers >= 1, --max-clips >= 0")
         weights = resolve_weights(args.weights)
-        det = Detector.load(weights, device=args.device, clips=args.clips)
+        det = Detector.load(weights, score)
         app = create_app(det, str(weights), cfg)
     except InputError as e:
         log.error("%s", e)

@@ -60,7 +60,7 @@ def manifest_path(path: str | Path) -> Path:
 
 
 def _crop_folder(folder: Path, labels: dict[str, int], crops_dir: Path, cfg: Config) -> Path:
-    detector = FaceDetector(device=str(resolve_device(cfg.train.device)))
+    detector = FaceDetector.from_config(cfg.data.detector, device=str(resolve_device(cfg.train.device)))
     names = {f.name for f in collect_files([folder])}
     summary = run_image_crops(folder, crops_dir, detector, labels={n: y for n, y in labels.items() if n in names},
                               margin=cfg.data.margin, size=cfg.data.size, min_face_size=cfg.data.min_face_size)

@@ -28,8 +28,9 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from dfdetect.clips.audio import SourceAudio, source_audios
 from dfdetect.core.checkpoint import load_checkpoint, save_checkpoint, unwrap_model
-from dfdetect.core.config import Config, save_config, validate_config
+from dfdetect.core.config import Config, config_from_dict, save_config, validate_config
 from dfdetect.core.io import InputError, write_csv, write_json
 from dfdetect.core.metrics import compute_metrics
 from dfdetect.core.runtime import set_cpu_threads, timed
@@ -49,7 +50,6 @@ from dfdetect.data import (
     val_plan,
     video_scores,
 )
-from dfdetect.data.av import SourceAudio, source_audios
 from dfdetect.training.build import (
     BEST_CHECKPOINT,
     LAST_CHECKPOINT,
@@ -84,20 +84,22 @@ class NothingToTrainError(RuntimeError):
 
 
 def adopt_preprocessing(cfg: Config, data: str | Path) -> Config:
-    """Take the crop margin, min-faces rule and frame sampling from the settings the training crops were made with.
+    """Take the crop contract (:class:`~dfdetect.core.config.CropConfig`: margin, min-faces and min-face-size rules,
+    every face-detector setting) and the frame sampling from the settings the training crops were made with.
 
     ``python -m face_crop`` writes :data:`~dfdetect.core.schemas.SETTINGS_FILE` beside ``crops.csv`` (with
     frame_extraction's sampling settings inside). They win over the config, so the checkpoint records how its
-    training data was made and inference crops and samples the same way. Missing settings (a manifest made by other
-    tools) keep the config's values.
+    training data was made and inference detects, crops and samples the same way (a ``--max-side 640`` at crop time
+    is the detector scoring uses). Missing settings (a manifest made by other tools, or an older face_crop) keep the
+    config's values.
 
     Args:
         cfg: the resolved config (left unchanged).
         data: the training crops manifest.
 
     Returns:
-        A copy of ``cfg`` with ``data.margin``, ``data.min_faces``, ``data.sample_frames`` and ``data.stride`` (this one
-        only for random sampling), and ``data.min_face_size`` for crops of images, as the crops were made.
+        A copy of ``cfg`` with ``data.margin``, ``data.min_faces``, ``data.min_face_size``, ``data.detector``,
+        ``data.sample_frames`` and ``data.stride`` (this one only for random sampling) as the crops were made.
 
     Raises:
         InputError: a settings file without the expected entries.
@@ -120,8 +122,10 @@ def adopt_preprocessing(cfg: Config, data: str | Path) -> Config:
     try:
         crops = json.loads(path.read_text())
         found = {"margin": float(crops["margin"]), "min_faces": int(crops["min_faces"])}
-        if "min_face_size" in crops:  # crops of images: the smallest face they judged
+        if "min_face_size" in crops:  # the smallest face they judged
             found["min_face_size"] = int(crops["min_face_size"])
+        if isinstance(crops.get("detector"), dict):  # the detector that found the faces, whole
+            found["detector"] = config_from_dict({"data": {"detector": crops["detector"]}}).data.detector
         frames = crops.get("frames") or {}
         if frames:
             found["sample_frames"] = int(frames["n"])
@@ -216,7 +220,7 @@ def validate(
         device: where the model is.
         amp_dtype: the autocast dtype, ``None`` for fp32.
         ctx: the process's place among the torchrun processes (one process by default).
-        audio: each video's sound, for an ``audio``/``av`` model (:func:`dfdetect.data.av.source_audios`).
+        audio: each video's sound, for an ``audio``/``av`` model (:func:`dfdetect.clips.audio.source_audios`).
 
     Returns:
         The metrics (``auc``, ``log_loss``, ``accuracy`` NaN without validation videos) and the scores, float64
@@ -476,7 +480,7 @@ def train(
         labels: ``img_name,target`` labels of a folder of images.
         videos: the folder of the videos the crops were cut from (``model.modalities: audio | av``): a video's sound
             is ``videos/<video>`` (the manifest's name is the source file's name), its clips' windows from the crops'
-            frame numbers and the file's timestamps (:func:`dfdetect.data.av.source_audios`).
+            frame numbers and the file's timestamps (:func:`dfdetect.clips.audio.source_audios`).
 
     Returns:
         The run summary also written to ``run.json`` (status ``done``, or ``stopped`` after ``stop_after``).

@@ -26,6 +26,7 @@ LAYERS = {
     "models": 1,
     "dfdetect.datasets": 1,  # data set adapters: they need only core
     "dfdetect.synth": 2,
+    "dfdetect.clips": 2,  # what a clip is (windows, THE eval transform, its sound): shared by training and scoring
     "dfdetect.data": 3,
     "dfdetect.training": 4,
     "dfdetect.inference": 4,

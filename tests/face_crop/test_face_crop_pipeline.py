@@ -272,7 +272,7 @@ def test_settings_file_and_cli_defaults(frames_dir: Path, tmp_path: Path) -> Non
     (frames / SETTINGS_FILE).write_text('{"n": 15, "stride": 2}')  # frame_extraction's settings travel along
     run_crops(frames, tmp_path / "crops", FixedDetector(), margin=0.2, size=32, min_faces=3)
     assert json.loads((tmp_path / "crops" / SETTINGS_FILE).read_text()) == {
-        "margin": 0.2, "size": 32, "min_faces": 3, "detector": {"fixed": [10, 10, 60, 60]},
+        "margin": 0.2, "size": 32, "min_faces": 3, "min_face_size": 40, "detector": {"fixed": [10, 10, 60, 60]},
         "frames": {"n": 15, "stride": 2}}
 
 
