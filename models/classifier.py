@@ -136,6 +136,7 @@ class VideoClassifier(Classifier):
         dropout: float = 0.5,
         logit_scale: float = 1.0,
         logit_bias: float = 0.0,
+        aux_heads: bool = False,
     ) -> None:
         super().__init__(encoder, logit_scale, logit_bias)
         if temporal not in TEMPORAL_MODELS:
@@ -165,37 +166,79 @@ class VideoClassifier(Classifier):
             channels = hidden
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.head = dense_head(spatial + channels, fc_hidden, dropout)
+        # Training-only localisation heads (Face X-ray, Li et al. CVPR 2020; LAA-Net, Nguyen et al. CVPR 2024): where
+        # each frame's face was changed (a 1x1 conv on the encoder's maps) and which frames were (a linear layer on
+        # each step's ConvLSTM state, or on each frame's pooled features for the frame mean). forward() never runs
+        # them: they cost nothing at inference and are not in an export.
+        self.mask_head: nn.Module | None = nn.Conv2d(encoder.out_channels, 1, 1) if aux_heads else None
+        frame_dim = channels if self.convlstm is not None else encoder.out_channels
+        self.frame_head: nn.Module | None = nn.Linear(frame_dim, 1) if aux_heads else None
 
     @property
     def embed_dim(self) -> int:
         """Width of :meth:`embed`'s clip vector (what the head takes)."""
         return self.head[0].in_features
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, T, C, H, W) normalised frames -> (B,) logits."""
+    def forward(self, x: torch.Tensor, aux: bool = False) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        """(B, T, C, H, W) normalised frames -> (B,) logits; with ``aux``, :meth:`forward_aux`'s three outputs (a
+        flag of ``forward`` so that a DistributedDataParallel wrapper sees the call)."""
+        if aux:
+            return self.forward_aux(x)
         return self.head(self.embed(x)).squeeze(-1)  # (B,)
+
+    def forward_aux(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The clip logit and the training-only localisation outputs (needs ``aux_heads``).
+
+        Args:
+            x: (B, T, C, H, W) normalised frames.
+
+        Returns:
+            ``(logits (B,), mask_logits (B, T, h, w), frame_logits (B, T))``: the clip's logit as :meth:`forward`
+            gives it; per frame, the logit that each cell of the encoder's h x w map (H/32) was changed, and the logit
+            that the frame was manipulated.
+
+        Raises:
+            RuntimeError: the model was built without ``aux_heads``.
+        """
+        if self.mask_head is None or self.frame_head is None:
+            raise RuntimeError("this model has no localisation heads (model.aux_heads: false)")
+        clip_vec, feats, steps = self._features(x)
+        b, t = x.shape[:2]
+        masks = self.mask_head(feats).squeeze(1).unflatten(0, (b, t))  # (B*T, 1, h, w) -> (B, T, h, w)
+        frames = self.frame_head(steps).squeeze(-1)  # (B, T, D) -> (B, T)
+        return self.head(clip_vec).squeeze(-1), masks, frames
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, C, H, W) normalised frames -> (B, D) clip vectors (the head's input; fused with audio in ``av``)."""
+        return self._features(x)[0]
+
+    def _features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, T, C, H, W) -> the clip vector (B, D), the encoder's maps (B*T, 1280, h, w) and one vector per step
+        (B, T, D'): the ConvLSTM's hidden state pooled (the frame-to-frame difference steps padded with a zero step
+        in front for two-stream), else each frame's pooled features."""
         if x.ndim != 5 or x.shape[2] != 3:
             raise ValueError(f"expected (B, T, 3, H, W) frames, got shape {tuple(x.shape)}")
         b, t = x.shape[:2]
         feats = self.encode(x.flatten(0, 1))  # (B*T, 1280, h, w): every frame of every clip in ONE encoder call
-        streams = []
+        pooled = self.pool(feats).flatten(1).unflatten(0, (b, t))  # (B, T, 1280)
+        streams, steps = [], pooled
         if self.temporal in ("mean", "two-stream"):
-            pooled = self.pool(feats).flatten(1)  # (B*T, 1280)
-            streams.append(pooled.unflatten(0, (b, t)).mean(dim=1))  # (B, 1280)
+            streams.append(pooled.mean(dim=1))  # (B, 1280)
         if self.convlstm is not None:
-            if self.reduce is not None:
-                feats = self.reduce(feats)  # (B*T, R, h, w)
-            seq = feats.unflatten(0, (b, t))  # (B, T, R, h, w)
+            reduced = self.reduce(feats) if self.reduce is not None else feats  # (B*T, R, h, w)
+            seq = reduced.unflatten(0, (b, t))  # (B, T, R, h, w)
             if self.temporal == "two-stream":
                 # (B, T-1, R, h, w): what changes between frames; a one-frame clip has no change (one zero step)
                 seq = seq[:, 1:] - seq[:, :-1] if t > 1 else torch.zeros_like(seq)
-            _, states = self.convlstm(seq)
+            outputs, states = self.convlstm(seq)
             last_h = states[-1][0]  # (B, hidden, h, w): the last layer's hidden state after the last step
             streams.append(self.pool(last_h).flatten(1))  # (B, hidden)
-        return torch.cat(streams, dim=1) if len(streams) > 1 else streams[0]  # (B, 1280 + hidden) for two-stream
+            if self.frame_head is not None:
+                steps = self.pool(outputs[-1].flatten(0, 1)).flatten(1).unflatten(0, (b, -1))  # (B, T or T-1, hidden)
+                if steps.shape[1] < t:  # two-stream: frame 0 has no difference before it
+                    steps = torch.cat([steps.new_zeros(b, t - steps.shape[1], steps.shape[2]), steps], dim=1)
+        clip_vec = torch.cat(streams, dim=1) if len(streams) > 1 else streams[0]  # (B, 1280 + hidden) for two-stream
+        return clip_vec, feats, steps
 
 
 class FrameClassifier(Classifier):

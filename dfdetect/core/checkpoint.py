@@ -118,8 +118,11 @@ def config_from_checkpoint(ckpt: dict[str, Any], path: str | Path = "checkpoint"
     """The :class:`Config` saved in a checkpoint (unknown keys raise :class:`CheckpointError`).
 
     """
+    raw = ckpt["config"]
+    if isinstance(raw, dict) and isinstance(raw.get("model"), dict) and "aux_heads" not in raw["model"]:
+        raw = {**raw, "model": {**raw["model"], "aux_heads": False}}  # written before the localisation heads existed
     try:
-        return config_from_dict(ckpt["config"])
+        return config_from_dict(raw)
     except InputError as e:
         raise CheckpointError(f"{path}: bad config in checkpoint: {e}") from None
 

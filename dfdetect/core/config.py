@@ -76,13 +76,18 @@ class ModelConfig:
             a video without audio is scored by the video head and each branch can be read alone.
         audio_encoder: ``"cnn"`` or ``"image"`` (:data:`AUDIO_ENCODERS`), the audio branch of ``audio``/``av``.
         audio_channels: width of the first block of the audio CNN (doubled per block, 4 blocks).
+        aux_heads: a ``video`` model of ``modalities: video`` gets the training-only localisation heads (where each
+            frame's face was changed, which frames were: :meth:`~models.classifier.VideoClassifier.forward_aux`),
+            trained with ``train.mask_weight`` / ``train.frame_weight`` on the clips whose manipulation is known (reals
+            and the on-the-fly twins). Never run at inference, never exported. A checkpoint written before this
+            setting existed loads with ``false``.
     """
 
     kind: str = "video"
     backbone: str = "efficientnet-b0"
     pretrained: bool = True
     weights: str | None = None
-    temporal: str = "mean"
+    temporal: str = "convlstm"
     reduce_channels: int = 256
     hidden: int = 256
     kernel_size: int = 3
@@ -95,6 +100,7 @@ class ModelConfig:
     modalities: str = "video"
     audio_encoder: str = "cnn"
     audio_channels: int = 16
+    aux_heads: bool = True
 
 
 @dataclass
@@ -219,6 +225,11 @@ class TrainConfig:
         calibrate: after training, fit temperature scaling (``model.logit_scale``, never sharper than trained) on the
             validation clips of ``best.pt`` (needs real and fake validation videos) and write it into ``best.pt``'s
             config: an over-confident model's scores on new videos then mean what they say.
+        mask_weight: weight of the localisation loss beside the clip's (``model.aux_heads``): per-pixel BCE between
+            the predicted and the generator's blending mask, pooled to the encoder's map (Face X-ray, LAA-Net's dense
+            supervision); 0 = off.
+        frame_weight: weight of the per-frame loss: BCE of "this frame was manipulated" (a temporal fake may change
+            only a stretch of its clip); 0 = off.
     """
 
     epochs: int = 10
@@ -235,6 +246,8 @@ class TrainConfig:
     device: str = "auto"
     val_clips: int = 1
     calibrate: bool = True
+    mask_weight: float = 0.5
+    frame_weight: float = 0.5
 
 
 @dataclass
@@ -481,6 +494,9 @@ def validate_config(cfg: Config) -> None:
          f"model.modalities must be {'|'.join(MODALITIES)}, got {cfg.model.modalities!r}"),
         (cfg.model.audio_encoder in AUDIO_ENCODERS,
          f"model.audio_encoder must be {'|'.join(AUDIO_ENCODERS)}, got {cfg.model.audio_encoder!r}"),
+        (cfg.train.mask_weight >= 0 and cfg.train.frame_weight >= 0,
+         f"train.mask_weight and train.frame_weight must be >= 0, got {cfg.train.mask_weight}, "
+         f"{cfg.train.frame_weight}"),
         (cfg.data.audio_rate >= 4000, f"data.audio_rate must be >= 4000, got {cfg.data.audio_rate}"),
         (cfg.data.audio_seconds > 0, f"data.audio_seconds must be > 0, got {cfg.data.audio_seconds}"),
         (0 < cfg.data.fmax <= cfg.data.audio_rate / 2,

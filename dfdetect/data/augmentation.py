@@ -73,16 +73,19 @@ def seed_augmentation(aug: Callable[..., dict], seed: int) -> None:
     aug.set_random_state(np.random.default_rng(int(seed)), random.Random(int(seed)))
 
 
-def augment_clip(aug: Callable[..., dict], clip: np.ndarray, seed: int) -> np.ndarray:
+def augment_clip(aug: Callable[..., dict], clip: np.ndarray, seed: int,
+                 masks: np.ndarray | None = None) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Apply a clip augmentation seeded with ``seed``: the same parameters for every frame.
 
     Args:
         aug: a pipeline from :func:`build_clip_augmentation`.
         clip: uint8 ``(T, H, W, 3)``.
         seed: the clip's seed (same seed, same output).
+        masks: optional float32 ``(T, H, W)`` per-frame masks: moved by the same geometric transforms as the pixels
+            (albumentations' mask targets; colour, blur and compression leave them alone).
 
     Returns:
-        uint8 ``(T, H, W, 3)``, contiguous.
+        uint8 ``(T, H, W, 3)``, contiguous; with ``masks``, ``(clip, masks)``.
 
     Example:
         >>> aug = build_clip_augmentation(64)
@@ -91,5 +94,9 @@ def augment_clip(aug: Callable[..., dict], clip: np.ndarray, seed: int) -> np.nd
         True
     """
     seed_augmentation(aug, seed)
-    out = aug(images=np.ascontiguousarray(clip))["images"]  # (T, H, W, 3)
-    return np.ascontiguousarray(np.asarray(out, dtype=np.uint8))
+    if masks is None:
+        out = aug(images=np.ascontiguousarray(clip))["images"]  # (T, H, W, 3)
+        return np.ascontiguousarray(np.asarray(out, dtype=np.uint8))
+    res = aug(images=np.ascontiguousarray(clip), masks=np.ascontiguousarray(masks, np.float32))
+    return (np.ascontiguousarray(np.asarray(res["images"], dtype=np.uint8)),
+            np.ascontiguousarray(np.asarray(res["masks"], dtype=np.float32)))  # (T, H, W, 3), (T, H, W)

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from dfdetect.clips.audio import SourceAudio, clip_audio
@@ -334,6 +335,11 @@ class ClipDataset(Dataset):
             also have ``mel`` (M, L) and ``has_audio`` (:func:`~dfdetect.clips.audio.clip_audio` of the clip's frames; a
             twin keeps its real's audio; with ``augment``, the leading-silence jitter). ``None``: pictures only.
         data: the audio window and log-mel settings (with ``audio``).
+        aux_targets: items also carry the localisation targets of ``model.aux_heads``: ``mask`` float32
+            (T, size/8, size/8), how much of each cell was replaced (the generator's blending mask, augmented with the
+            clip, area-averaged; zeros for a real clip), ``frame_target`` float32 (T,) (1 where that frame was
+            manipulated) and ``aux_known`` (a 0-d bool: False for a fake video from disk, whose manipulation is not
+            known here; its targets are zeros and the loss leaves them out).
     """
 
     def __init__(
@@ -347,8 +353,9 @@ class ClipDataset(Dataset):
         margin: float = _DATA.margin,
         audio: dict[str, SourceAudio] | None = None,
         data: DataConfig = _DATA,
+        aux_targets: bool = False,
     ) -> None:
-        self.audio, self.data = audio, data
+        self.audio, self.data, self.aux_targets = audio, data, bool(aux_targets)
         self.videos = list(videos)
         self.specs = list(specs)
         self.size = int(size)
@@ -362,10 +369,18 @@ class ClipDataset(Dataset):
 
     def load_clip(self, index: int) -> tuple[np.ndarray, int]:
         """The uint8 clip (T, H, W, 3) of spec ``index`` after blending and augmentation, and its label."""
+        clip, label, _ = self.load_clip_and_masks(index)
+        return clip, label
+
+    def load_clip_and_masks(self, index: int) -> tuple[np.ndarray, int, np.ndarray | None]:
+        """The uint8 clip (T, H, W, 3) of spec ``index`` after blending and augmentation, its label, and where it was
+        changed: float32 (T, H, W) in [0, 1], augmented with the clip (zeros for a real clip; None for a fake from
+        disk, whose manipulation is not known)."""
         spec = self.specs[index]
         video = self.videos[spec.video]
         clip = np.stack([load_crop(video.paths[i], self.size) for i in spec.window])  # (T, H, W, 3)
         label = int(video.label or 0)
+        masks = np.zeros(clip.shape[:3], np.float32) if label == 0 else None  # (T, H, W)
         if spec.synth:
             boxes, landmarks = clip_geometry(video, spec.window, self.margin, self.size)  # (T, 4), (T, 5, 2) | None
             donors = None
@@ -377,13 +392,18 @@ class ClipDataset(Dataset):
             rng = np.random.default_rng([spec.seed, 1])
             made = generate(spec.method, list(clip), clip_faces(boxes, landmarks), rng, donors)
             clip = np.stack(made.frames).astype(np.uint8, copy=False)  # (T, H, W, 3)
+            masks = np.stack([np.zeros(clip.shape[1:3], np.float32) if m is None else m for m in made.masks])
             label = 1
         if self.augment is not None:
-            clip = augment_clip(self.augment, clip, spec.seed)  # blending BEFORE augmentation, as for real fakes
-        return clip, label
+            # blending BEFORE augmentation, as for real fakes; the masks move with the pixels
+            if self.aux_targets and masks is not None:
+                clip, masks = augment_clip(self.augment, clip, spec.seed, masks)
+            else:
+                clip = augment_clip(self.augment, clip, spec.seed)
+        return clip, label, masks
 
     def __getitem__(self, index: int) -> dict:
-        clip, label = self.load_clip(index)
+        clip, label, masks = self.load_clip_and_masks(index)
         spec = self.specs[index]
         item = {
             "clip": to_tensor_clip(clip, self.mean, self.std),  # (T, C, H, W)
@@ -393,6 +413,8 @@ class ClipDataset(Dataset):
             "synth": spec.synth,
             "method": spec.method if spec.synth else "",
         }
+        if self.aux_targets:
+            item.update(aux_targets(masks, clip.shape[0], self.size))
         if self.audio is not None:
             video = self.videos[spec.video]
             rng = np.random.default_rng([spec.seed, 2]) if self.augment is not None else None
@@ -408,6 +430,34 @@ class ClipDataset(Dataset):
         waves = (self.audio[self.videos[s.video].video].wave([self.videos[s.video].frames[i] for i in s.window],
                                                              self.data) for s in self.specs)
         return batched_mels((w for w in waves if w is not None), self.data, batch_size)
+
+
+def aux_targets(masks: np.ndarray | None, frames: int, size: int) -> dict[str, torch.Tensor]:
+    """The localisation targets of a clip (see :class:`ClipDataset`'s ``aux_targets``).
+
+    Args:
+        masks: float32 (T, H, W) in [0, 1], or None (not known).
+        frames: T.
+        size: the crop side H = W.
+
+    Returns:
+        ``mask`` (T, size/8, size/8) area-averaged, ``frame_target`` (T,) (1 where a frame's mask is above 0.01
+        somewhere) and ``aux_known``.
+
+    Example:
+        >>> m = np.zeros((2, 16, 16), np.float32); m[1, :8, :8] = 1.0
+        >>> t = aux_targets(m, 2, 16)
+        >>> t["mask"].shape, t["mask"][1].tolist(), t["frame_target"].tolist(), bool(t["aux_known"])
+        (torch.Size([2, 2, 2]), [[1.0, 0.0], [0.0, 0.0]], [0.0, 1.0], True)
+    """
+    side = max(1, size // 8)
+    if masks is None:
+        return {"mask": torch.zeros(frames, side, side), "frame_target": torch.zeros(frames),
+                "aux_known": torch.tensor(False)}
+    m = torch.from_numpy(np.ascontiguousarray(masks, np.float32)).unsqueeze(1)  # (T, 1, H, W)
+    small = F.adaptive_avg_pool2d(m, side).squeeze(1)  # (T, side, side)
+    return {"mask": small, "frame_target": (m.flatten(1).amax(dim=1) > 0.01).float(),
+            "aux_known": torch.tensor(True)}
 
 
 def video_scores(specs: Sequence[ClipSpec], clip_scores: Sequence[float], n_videos: int) -> np.ndarray:

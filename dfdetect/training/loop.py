@@ -176,10 +176,17 @@ def _dataset(
     videos: list[VideoCrops], specs: list[ClipSpec], model: nn.Module, cfg: Config, augment: Any,
     audio: dict[str, SourceAudio] | None = None,
 ) -> ClipDataset:
-    """The dataset of a plan, normalised for ``model``'s backbone (with each clip's sound for ``audio``/``av``)."""
+    """The dataset of a plan, normalised for ``model``'s backbone (with each clip's sound for ``audio``/``av``; with
+    the localisation targets in training when the model has its heads and a weight is on)."""
     mean, std = _normalization(model)
     return ClipDataset(videos, specs, cfg.data.size, mean, std, augment=augment, margin=cfg.data.margin,
-                       audio=audio, data=cfg.data)
+                       audio=audio, data=cfg.data, aux_targets=augment is not None and _dense(model, cfg))
+
+
+def _dense(model: nn.Module, cfg: Config) -> bool:
+    """The model has the localisation heads (``model.aux_heads``) and a localisation weight is positive."""
+    return getattr(unwrap_model(model), "mask_head", None) is not None and max(
+        cfg.train.mask_weight, cfg.train.frame_weight) > 0
 
 
 def selection_key(metrics: dict[str, float]) -> tuple[float, float]:
@@ -271,7 +278,7 @@ def train_epoch(state: TrainingState, ds: ClipDataset, cfg: Config, device: torc
     for step, batch in enumerate(bar):
         weight = parts[step][1] if parts is not None else 1.0
         loss = train_step(state.model, batch, state.optimizer, state.scaler, state.criterion, device, state.amp_dtype,
-                          loss_weight=weight)
+                          loss_weight=weight, aux_weights=(cfg.train.mask_weight, cfg.train.frame_weight))
         n = len(batch["label"]) if weight > 0 else 0  # a weight-0 filler clip is no training clip
         loss_sum += float(loss) * n
         n_seen += n

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -55,6 +56,40 @@ def batch_loss(criterion: nn.Module, logits: torch.Tensor, y: torch.Tensor) -> t
     return criterion(logits[:, 0], y) + AUX_WEIGHT * (criterion(logits[:, 1], y) + criterion(logits[:, 2], y))
 
 
+def localisation_loss(mask_logits: torch.Tensor, frame_logits: torch.Tensor, batch: dict[str, torch.Tensor],
+                      weights: tuple[float, float], device: torch.device) -> torch.Tensor:
+    """The dense supervision of ``model.aux_heads`` (Face X-ray, Li et al. CVPR 2020; LAA-Net, Nguyen et al. CVPR
+    2024): ``mask_weight`` x per-cell BCE between the predicted map and the blending mask area-averaged to it, plus
+    ``frame_weight`` x per-frame BCE of "this frame was manipulated", over the clips whose manipulation is known
+    (``aux_known``: reals and twins; a fake from disk is left out).
+
+    Args:
+        mask_logits: (B, T, h, w).
+        frame_logits: (B, T).
+        batch: ``mask`` (B, T, m, m), ``frame_target`` (B, T), ``aux_known`` (B,) from
+            :class:`~dfdetect.data.ClipDataset` (``aux_targets``).
+        weights: ``(train.mask_weight, train.frame_weight)``.
+        device: where the logits are.
+
+    Returns:
+        A 0-d float32 loss (0 when no clip of the batch is known).
+
+    Example:
+        >>> b = {"mask": torch.zeros(2, 3, 4, 4), "frame_target": torch.zeros(2, 3), "aux_known": torch.tensor([1, 0])}
+        >>> round(localisation_loss(torch.zeros(2, 3, 2, 2), torch.zeros(2, 3), b, (1.0, 1.0), torch.device("cpu"))
+        ...       .item(), 4)  # log 2 + log 2
+        1.3863
+    """
+    known = batch["aux_known"].to(device).bool()  # (B,)
+    if not bool(known.any()):
+        return mask_logits.new_zeros((), dtype=torch.float32)
+    h, w = mask_logits.shape[-2:]
+    target = F.adaptive_avg_pool2d(batch["mask"].to(device).float(), (h, w))  # (B, T, h, w)
+    bce = nn.functional.binary_cross_entropy_with_logits
+    loss = weights[0] * bce(mask_logits.float()[known], target[known])
+    return loss + weights[1] * bce(frame_logits.float()[known], batch["frame_target"].to(device).float()[known])
+
+
 def train_step(
     model: nn.Module,
     batch: dict[str, torch.Tensor],
@@ -64,6 +99,7 @@ def train_step(
     device: torch.device,
     amp_dtype: torch.dtype | None = None,
     loss_weight: float = 1.0,
+    aux_weights: tuple[float, float] = (0.0, 0.0),
 ) -> torch.Tensor:
     """One optimiser step on a batch of clips: forward (autocast when ``amp_dtype``), loss in fp32, scaled backward.
 
@@ -80,16 +116,22 @@ def train_step(
         amp_dtype: the autocast dtype, ``None`` for fp32.
         loss_weight: multiplies the loss before backward (distributed training: this rank's share of the global
             batch, :func:`dfdetect.data.rank_batches`); 1 for one process.
+        aux_weights: ``(train.mask_weight, train.frame_weight)``: with a positive one and the batch's ``mask``
+            targets, the model is called with ``aux=True`` and :func:`localisation_loss` is added.
 
     Returns:
-        The batch's mean loss (unweighted), a detached 0-d float32 tensor on ``device``.
+        The batch's mean loss (unweighted, the clip loss plus the localisation loss), a detached 0-d float32 tensor.
     """
     inputs = model_inputs(model, batch, device)  # (clip,), (mel,) or (clip, mel, has_audio)
     y = batch["label"].to(device)  # (B,)
+    dense = max(aux_weights) > 0 and "mask" in batch
     optimizer.zero_grad(set_to_none=True)
     with autocast(device, amp_dtype):
-        logits = model(*inputs)  # (B,) or (B, 3)
+        out = model(*inputs, aux=True) if dense else model(*inputs)  # (B,) or (B, 3); with aux three outputs
+    logits = out[0] if dense else out
     loss = batch_loss(criterion, logits, y)
+    if dense:
+        loss = loss + localisation_loss(out[1], out[2], batch, aux_weights, device)
     scaler.scale(loss * loss_weight if loss_weight != 1.0 else loss).backward()
     scaler.step(optimizer)
     scaler.update()

@@ -27,6 +27,7 @@ from models import (
     backbone_normalization,
     build_model,
     count_parameters,
+    model_complexity,
     create_efficientnet,
 )
 from models import encoder as encoder_mod
@@ -75,6 +76,24 @@ def test_forward_shapes_and_finite(temporal, t):
     assert torch.isfinite(out).all()
 
 
+@pytest.mark.parametrize("temporal", ["convlstm", "mean", "two-stream"])
+@pytest.mark.parametrize("t", [1, 5])
+def test_localisation_heads_shapes_and_the_clip_logit_unchanged(temporal, t):
+    """``aux=True`` gives the same clip logit as the plain forward, a (B, T, h, w) mask map and (B, T) frame logits;
+    a model without the heads refuses, and its state dict has no head keys."""
+    model = small_model(temporal).eval()
+    x = clips(t=t)
+    with torch.no_grad():
+        logits, masks, frames = model(x, aux=True)
+        assert torch.equal(logits, model(x))
+    assert masks.shape == (2, t, SIZE // 32, SIZE // 32) and frames.shape == (2, t)
+    assert torch.isfinite(masks).all() and torch.isfinite(frames).all()
+    plain = VideoClassifier(Encoder("efficientnet-lite0", pretrained=False), temporal=temporal, fc_hidden=8)
+    assert not any(k.startswith(("mask_head", "frame_head")) for k in plain.state_dict())
+    with pytest.raises(RuntimeError, match="aux_heads"):
+        plain.forward_aux(x)
+
+
 def test_encoder_feature_map_at_224():
     enc = Encoder("efficientnet-b0", pretrained=False).eval()
     with torch.no_grad():
@@ -93,8 +112,13 @@ def test_all_frames_in_one_encoder_call():
 
 @pytest.mark.parametrize("temporal", ["convlstm", "mean", "two-stream"])
 def test_backward_reaches_every_trainable_parameter(temporal):
+    """The clip loss and the localisation losses together reach every parameter (the heads of ``aux_heads`` are
+    trained only by theirs)."""
     model = small_model(temporal).train()
-    loss = F.binary_cross_entropy_with_logits(model(clips(t=3)), torch.tensor([0.0, 1.0]))
+    logits, masks, frames = model(clips(t=3), aux=True)
+    loss = F.binary_cross_entropy_with_logits(logits, torch.tensor([0.0, 1.0]))
+    loss = loss + F.binary_cross_entropy_with_logits(masks, torch.rand_like(masks))
+    loss = loss + F.binary_cross_entropy_with_logits(frames, torch.ones_like(frames))
     loss.backward()
     missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
     zero = [n for n, p in model.named_parameters() if p.grad is not None and not p.grad.abs().sum() > 0]
@@ -184,10 +208,12 @@ def test_bad_config_is_input_error(kw):
 
 def test_default_sizes_and_normalization():
     model = build_model(ModelConfig(backbone="efficientnet-b0", pretrained=False))
-    assert model.temporal == "mean" and model.convlstm is None  # the default: the frame mean (README, "Generalisation")
-    assert 4e6 < count_parameters(model) < 5e6  # B0 without its classifier (4.0M) + the dense head (0.33M)
-    convlstm = build_model(ModelConfig(backbone="efficientnet-b0", pretrained=False, temporal="convlstm"))
-    assert count_parameters(convlstm) == 9_121_405  # + 1x1 reduce + ConvLSTM (README's table)
+    assert model.temporal == "convlstm" and model.convlstm is not None  # the default: the ConvLSTM (issue 22)
+    mean = build_model(ModelConfig(backbone="efficientnet-b0", pretrained=False, temporal="mean", aux_heads=False))
+    assert 4e6 < count_parameters(mean) < 5e6  # B0 without its classifier (4.0M) + the dense head (0.33M)
+    # + 1x1 reduce + ConvLSTM (README's table); the training-only localisation heads are not counted
+    assert model_complexity(model, frames=2).params == 9_121_405
+    assert count_parameters(model) == 9_121_405 + 1281 + 257  # mask head 1280 + 1, frame head 256 + 1
     assert model.mean == backbone_normalization("efficientnet-b0")[0] == (0.485, 0.456, 0.406)
     assert backbone_normalization("efficientnet-lite0") == ((0.5,) * 3, (0.5,) * 3)
 

@@ -34,9 +34,11 @@ def inputs(kind: str, b: int = 2) -> torch.Tensor:
 @pytest.mark.parametrize("kind", MODEL_KINDS)
 def test_forward_shape_finite_and_backward_reaches_every_parameter(kind: str) -> None:
     model = tiny(kind).train()
-    logits = model(inputs(kind))
+    dense = getattr(model, "mask_head", None) is not None  # the localisation heads train through their own outputs
+    out = model(inputs(kind), aux=True) if dense else model(inputs(kind))
+    logits = out[0] if dense else out
     assert logits.shape == (2,) and torch.isfinite(logits).all()
-    logits.sum().backward()
+    (logits.sum() + out[1].mean() + out[2].mean() if dense else logits.sum()).backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
     assert not missing, missing
 
@@ -58,7 +60,7 @@ def test_frame_model_has_no_temporal_part_and_takes_images_or_clips() -> None:
 
 def test_frame_model_equals_the_mean_model_on_one_frame() -> None:
     """kind frame and temporal mean share the encoder + pool + head design: on T = 1 they compute the same logit."""
-    frame, mean = tiny("frame", seed=3).eval(), tiny("video", seed=3, temporal="mean").eval()
+    frame, mean = tiny("frame", seed=3).eval(), tiny("video", seed=3, temporal="mean", aux_heads=False).eval()
     mean.load_state_dict(frame.state_dict(), strict=True)  # the same keys: encoder.*, head.*
     x = inputs("frame")
     with torch.inference_mode():
@@ -105,7 +107,9 @@ def test_thop_count_of_each_kind_is_the_plain_count_and_the_head_is_as_designed(
     model = tiny(kind)
     keys = set(model.state_dict())
     c = model_complexity(model, frames=3, size=SIZE)
-    assert c.thop_params == c.params == sum(p.numel() for p in model.parameters())
+    heads = sum(p.numel() for n, p in model.named_parameters() if n.startswith(("mask_head.", "frame_head.")))
+    assert heads == (1280 + 1 + 16 + 1 if kind == "video" else 0)  # training-only localisation heads: not counted
+    assert c.thop_params == c.params == sum(p.numel() for p in model.parameters()) - heads
     assert c.macs > 0 and set(model.state_dict()) == keys and model.training  # thop leaves the model as it was
     encoder = sum(p.numel() for p in model.encoder.parameters())
     head = 1280 * 16 + 16 + 16 + 1 if kind == "frame" else 16 * 16 + 16 + 16 + 1  # dense 1280|16 -> 16 -> 1
