@@ -193,10 +193,11 @@ def test_quick_build_resume_and_settings_guard(carphone_only: Path, tmp_path: Pa
     fakes = {r["method"] for r in read_csv(out / "meta.csv") if r["target"] == "1"}
     assert len(fakes) == 2 and fakes <= set(demo.METHODS)
     assert all(NAME_PATTERN.match(n) for n in labels) and all((out / n).is_file() for n in labels)
-    # 176x144 scaled to the one height of the data set, reals and fakes alike
-    assert {(probe_video(out / n).width, probe_video(out / n).height) for n in labels} == {(440, 360)}
+    # 176x144 stored with pixels 128:117 wide (192x144 shown), scaled to the one height of the data set, reals and
+    # fakes alike
+    assert {(probe_video(out / n).width, probe_video(out / n).height) for n in labels} == {(480, 360)}
     assert {(r["width"], r["height"], r["src_width"], r["src_height"]) for r in read_csv(out / "meta.csv")} == {
-        ("440", "360", "176", "144")}
+        ("480", "360", "192", "144")}
     assert {r["split"] for r in read_csv(out / "split.csv")} == {"test"}
     sources = {r["source"]: r for r in read_csv(out / "sources.csv")}
     assert sources["carphone_pristine.mp4"]["status"] == "used" and sources["single_face.mp4"]["status"] == "skipped"
