@@ -3,6 +3,7 @@ dataset that executes them, face geometry for blending, and video scores."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from dfdetect.data import (
     val_plan,
     video_scores,
 )
+from dfdetect.synth import GENERATORS
 from models import backbone_normalization
 
 MEAN, STD = backbone_normalization("efficientnet-lite0")
@@ -174,12 +176,38 @@ def test_epoch_plan_draws_a_generator_per_twin(videos: dict) -> None:
         epoch_plan(vids, 0, 0, 4, synth_fakes=1.0, synth_methods="sbi,deepfacelab")
 
 
-@pytest.mark.parametrize("method", ["sbi", "temporal", "resample", "selfswap"])
+@pytest.mark.parametrize("method", sorted(GENERATORS))
 def test_clip_dataset_executes_every_generator(videos: dict, method: str) -> None:
     v = max((v for v in videos.values() if v.label == 0), key=len)
-    window, donor = tuple(range(4)), tuple(range(len(v) - 4, len(v))) if method == "selfswap" else ()
+    window, donor = tuple(range(4)), tuple(range(len(v) - 4, len(v))) if GENERATORS[method].needs_donors else ()
     specs = [ClipSpec(0, window, seed=7), ClipSpec(0, window, synth=True, seed=7, method=method, donor=donor)]
     ds = ClipDataset([v], specs, size=64, mean=MEAN, std=STD, augment=None)
     real, fake = ds[0], ds[1]
     assert fake["label"].item() == 1 and fake["method"] == method and real["method"] == ""
     assert (real["clip"] - fake["clip"]).abs().amax() > 0.05 and torch.equal(ds[1]["clip"], fake["clip"])
+
+
+@pytest.mark.parametrize("method", ["sbi", "facejitter"])
+def test_localisation_targets_follow_the_blend_through_augmentation(videos: dict, method: str) -> None:
+    """A twin's ``mask`` target sits where the twin differs from its real clip after the SAME augmentation (flip,
+    affine): the cells the mask covers differ far more than the cells it leaves out; a real clip's targets are
+    zeros and known; a fake video from disk is not known."""
+    v = max((v for v in videos.values() if v.label == 0), key=len)
+    window = tuple(range(6))
+    specs = [ClipSpec(0, window, seed=s) for s in (3, 4)] + [
+        ClipSpec(0, window, synth=True, seed=s, method=method) for s in (3, 4)]
+    ds = ClipDataset([v], specs, size=64, mean=MEAN, std=STD, augment=build_clip_augmentation(64), aux_targets=True)
+    for k in (0, 1):
+        real, fake = ds[k], ds[k + 2]
+        assert bool(real["aux_known"]) and real["mask"].abs().sum() == 0 and real["frame_target"].sum() == 0
+        assert bool(fake["aux_known"]) and fake["mask"].shape == (6, 8, 8) and fake["frame_target"].sum() >= 2
+        diff = (real["clip"] - fake["clip"]).abs().mean(dim=1)  # (T, H, W)
+        cells = torch.nn.functional.adaptive_avg_pool2d(diff, 8)  # (T, 8, 8): the targets' grid
+        m = fake["mask"]  # SBI's blend ratio may be 0.25: the cells of at least half the clip's largest value
+        assert m.max() > 0.1
+        inside, outside = cells[m >= 0.5 * m.max()], cells[m == 0]
+        assert inside.numel() > 0 and inside.mean() > 3 * outside.mean(), (inside.mean(), outside.mean())
+    disk_fake = dataclasses.replace(v, label=1)
+    item = ClipDataset([disk_fake], [ClipSpec(0, window, seed=1)], size=64, mean=MEAN, std=STD,
+                       augment=build_clip_augmentation(64), aux_targets=True)[0]
+    assert not bool(item["aux_known"])

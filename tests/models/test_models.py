@@ -27,8 +27,8 @@ from models import (
     backbone_normalization,
     build_model,
     count_parameters,
-    model_complexity,
     create_efficientnet,
+    model_complexity,
 )
 from models import encoder as encoder_mod
 
