@@ -52,6 +52,7 @@ def test_image_demo_in_small(samples_dir: Path, stills_dir: Path, tmp_path: Path
                                                                                               "labels.csv")))
     assert set(m["by_method"]) == {"sbi", "resample"} and "tpr_at_fpr_1e-3" in m
     assert s["model_size"]["kind"] == "frame" and s["crops"]["used_whole"] >= 3  # the portraits
+    assert {"cpu_model", "cpu_capability", "allocator", "torch_threads", "torch", "numpy"} <= set(s["machine"])
     # Again: everything resumes, nothing is trained again.
     stamp = (out / "run" / "best.pt").stat().st_mtime_ns
     assert main(["--samples", str(samples_dir), "--out", str(out), "--config", str(config),

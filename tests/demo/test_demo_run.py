@@ -38,6 +38,7 @@ def test_demo_trains_and_detects_fakes_of_an_unseen_person(samples_dir: Path, tm
     assert torch.get_num_threads() == threads_before  # the pin is undone for the caller
     # The pin reached training: the run records the thread count it trained with.
     assert summary["torch_threads"] == DEMO_THREADS
+    assert summary["machine"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()  # what the figures rest on
     trained_with = min(DEMO_THREADS, os.cpu_count() or 1)  # training never runs more threads than cores
     assert json.loads((out / "run" / "run.json").read_text())["torch_threads"] == trained_with
     m = summary["metrics"]
