@@ -1,6 +1,9 @@
 """The image demo end to end, in small (4 frames per video person, 2 epochs at 64 px): the data set split by person,
 training on the training people's reals with on-the-fly fakes, eval.py's img_name,score CSV on the held-out people.
-``make demo-image`` runs the full size (README, "Image track")."""
+``make demo-image`` runs the full size (README, "Image track").
+
+No learnt figure is asserted (2 epochs at 64 px learn little): the AUC is only checked against its own predictions,
+so the test holds on any CPU; the full-size AUC (0.855 here, 0.858 on an Intel Xeon: issue 25) is README material."""
 
 from __future__ import annotations
 
