@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 from dfdetect.core.io import InputError, read_csv, read_image, save_image, setup_logging, write_csv, write_json
 from dfdetect.core.resume import read_marker, write_marker
-from dfdetect.core.runtime import timed
+from dfdetect.core.runtime import machine_info, timed
 from dfdetect.core.schemas import IMAGE_LABELS_COLUMNS, IMAGE_SPLIT_COLUMNS
 from dfdetect.demo.data import EXCLUDED
 from dfdetect.demo.run import DemoError, torch_threads
@@ -273,7 +273,8 @@ def run_image_demo(samples: str | Path, out: str | Path, config: str | Path = DE
         frames_per_person: frames taken from each video person (:data:`FRAMES_PER_PERSON`).
 
     Returns:
-        ``{"metrics", "counts", "model_size", "calibration", "crops", "torch_threads", "timings_s", "outputs"}``.
+        ``{"metrics", "counts", "model_size", "calibration", "crops", "torch_threads", "machine", "timings_s",
+        "outputs"}``; ``machine`` is :func:`dfdetect.core.runtime.machine_info` (what the figures depend on).
 
     Raises:
         DemoError: a step failed (the message names it).
@@ -293,6 +294,7 @@ def run_image_demo(samples: str | Path, out: str | Path, config: str | Path = DE
               timings)
         _step("eval", evaluate.main, [str(run / "best.pt"), str(data / "test"), "--labels",
                                       str(data / "test_labels.csv"), "--out", str(ev)], timings)
+        machine = machine_info()  # inside the pinned threads: the count the run used
     run_info = json.loads((run / "run.json").read_text())
     images = read_csv(run / "crops" / "images.csv")
     summary = {
@@ -303,6 +305,7 @@ def run_image_demo(samples: str | Path, out: str | Path, config: str | Path = DE
         "crops": {"images": len(images), "cropped": sum(r["status"] == "ok" for r in images),
                   "used_whole": sum(r["tight"] == "1" for r in images)},
         "torch_threads": threads,
+        "machine": machine,
         "timings_s": {k: round(v, 1) for k, v in timings.items()},
         "outputs": {k: str(v) for k, v in {
             "predictions": ev / "predictions.csv", "metrics": ev / "metrics.json", "roc": ev / "roc.png",

@@ -31,7 +31,6 @@ import argparse
 import importlib.metadata
 import json
 import logging
-import os
 import platform
 import sys
 import time
@@ -54,7 +53,7 @@ from dfdetect.core.io import (
     write_bytes_atomic,
     write_json,
 )
-from dfdetect.core.runtime import timed
+from dfdetect.core.runtime import machine_info, timed
 from dfdetect.demo import data as demo_data
 from dfdetect.demo.run import DEFAULT_CONFIG, DEMO_THREADS, DemoError, _step, torch_threads
 from dfdetect.demo.samples import SAMPLES_DIR
@@ -153,6 +152,7 @@ def build_model(out: str | Path | None = None, samples: str | Path = SAMPLES_DIR
         epochs_arg = ["--epochs", str(epochs)] if epochs is not None else []
         _step("train", training_cli.main, ["--data", str(crops / "crops.csv"), "--config", str(config), "--out",
                                            str(run), "--seed", str(seed), *epochs_arg, *resume], timings)
+        machine = machine_info()  # inside the pinned threads: the count the build used
     summary = json.loads((run / "run.json").read_text())
     card = {
         "name": DEFAULT_MODEL_NAME if out == default_model_path() else out.stem,
@@ -173,8 +173,7 @@ def build_model(out: str | Path | None = None, samples: str | Path = SAMPLES_DIR
         "validation": summary.get("best"),
         "held_out_figures": None,
         "software": software_versions(),
-        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                    "cpu_count": os.cpu_count()},
+        "machine": machine,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(out, (run / "best.pt").read_bytes())
@@ -187,7 +186,7 @@ def build_model(out: str | Path | None = None, samples: str | Path = SAMPLES_DIR
 
 def card_markdown(card: dict[str, Any]) -> str:
     """The model card as Markdown (the same content as ``model_card.json``)."""
-    d, r, v = card["data"], card["recipe"], card.get("validation") or {}
+    d, r, v, m = card["data"], card["recipe"], card.get("validation") or {}, card["machine"]
     people = d["people"] if isinstance(d["people"], str) else ", ".join(d["people"])
     lines = [
         f"# Model card: {card['name']}",
@@ -214,8 +213,8 @@ def card_markdown(card: dict[str, Any]) -> str:
         "",
         "## Software",
         *[f"- {k} {val}" for k, val in card["software"].items()],
-        f"- machine: {card['machine']['platform']}, {card['machine']['processor']}, {card['machine']['cpu_count']} "
-        "CPUs",
+        f"- machine: {m['cpu_model']} ({m['cpu_count']} CPUs, torch kernels {m['cpu_capability']}), {m['platform']}, "
+        f"allocator {m['allocator']}; the weights depend on the CPU's instruction set and the torch threads",
         "",
         "## Config",
         "```json",

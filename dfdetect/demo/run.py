@@ -20,8 +20,9 @@ Every step resumes: running the demo again reuses what is finished.
 
 Reproducibility: the run is pinned to ``--threads`` torch threads (default :data:`DEMO_THREADS`, the count the
 README's figures were measured with). The same seed and the same thread count give the same weights and the same
-figures; another thread count changes the floating-point reduction order, and over a few hundred training steps that
-alone moves the AUC by a few hundredths.
+figures on one machine; another thread count, or a CPU with another instruction set (AVX2 vs AVX-512, Intel vs AMD),
+changes the floating-point reduction order, and over a few hundred training steps that alone moves the AUC by a few
+hundredths. ``summary.json`` records the machine (``machine``) so that other figures can be traced to it.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import torch
 
 from dfdetect.core.config import load_config
 from dfdetect.core.io import InputError, read_csv, setup_logging, write_csv, write_json
-from dfdetect.core.runtime import timed
+from dfdetect.core.runtime import machine_info, timed
 from dfdetect.core.schemas import LABELS_COLUMNS, METHOD_COLUMN
 from dfdetect.demo import data as demo_data
 from dfdetect.demo import grids
@@ -108,8 +109,10 @@ def run_demo(samples: str | Path, out: str | Path, config: str | Path = DEFAULT_
         threads: torch threads for the whole run (restored afterwards); the figures depend on it.
 
     Returns:
-        ``{"metrics", "n_train_videos", "n_val_videos", "n_test_videos", "torch_threads", "timings_s", "outputs"}``;
-        ``metrics`` is evaluation's ``metrics.json``, ``timings_s`` the wall time of each step in seconds.
+        ``{"metrics", "n_train_videos", "n_val_videos", "n_test_videos", "torch_threads", "machine", "timings_s",
+        "outputs"}``; ``metrics`` is evaluation's ``metrics.json``, ``machine`` what the figures depend on
+        (:func:`dfdetect.core.runtime.machine_info`: CPU model and instruction set, allocator, threads, versions),
+        ``timings_s`` the wall time of each step in seconds.
 
     Raises:
         DemoError: a step failed (the message names it).
@@ -151,6 +154,7 @@ def run_demo(samples: str | Path, out: str | Path, config: str | Path = DEFAULT_
                 grids.write_examples(data, out / "examples.png", margin=cfg.data.margin, size=cfg.data.size)
             except grids.ExampleError as e:
                 raise DemoError(f"step 'examples' failed: {e}") from None
+        machine = machine_info()  # inside the pinned threads: the count the run used
     timings = {k: round(v, 1) for k, v in timings.items()}
     summary = {
         "metrics": json.loads((ev / "metrics.json").read_text()),
@@ -158,6 +162,7 @@ def run_demo(samples: str | Path, out: str | Path, config: str | Path = DEFAULT_
         "n_val_videos": sum(s == "val" for s in split.values()),
         "n_test_videos": len(test_videos),
         "torch_threads": threads,
+        "machine": machine,
         "timings_s": timings,
         "outputs": {k: str(v) for k, v in {
             "predictions": ev / "predictions.csv", "metrics": ev / "metrics.json", "roc": ev / "roc.png",

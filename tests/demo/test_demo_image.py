@@ -1,6 +1,9 @@
 """The image demo end to end, in small (4 frames per video person, 2 epochs at 64 px): the data set split by person,
 training on the training people's reals with on-the-fly fakes, eval.py's img_name,score CSV on the held-out people.
-``make demo-image`` runs the full size (README, "Image track")."""
+``make demo-image`` runs the full size (README, "Image track").
+
+No learnt figure is asserted (2 epochs at 64 px learn little): the AUC is only checked against its own predictions,
+so the test holds on any CPU; the full-size AUC (0.855 here, 0.858 on an Intel Xeon: issue 25) is README material."""
 
 from __future__ import annotations
 
@@ -52,6 +55,7 @@ def test_image_demo_in_small(samples_dir: Path, stills_dir: Path, tmp_path: Path
                                                                                               "labels.csv")))
     assert set(m["by_method"]) == {"sbi", "resample"} and "tpr_at_fpr_1e-3" in m
     assert s["model_size"]["kind"] == "frame" and s["crops"]["used_whole"] >= 3  # the portraits
+    assert {"cpu_model", "cpu_capability", "allocator", "torch_threads", "torch", "numpy"} <= set(s["machine"])
     # Again: everything resumes, nothing is trained again.
     stamp = (out / "run" / "best.pt").stat().st_mtime_ns
     assert main(["--samples", str(samples_dir), "--out", str(out), "--config", str(config),

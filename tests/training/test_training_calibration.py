@@ -14,6 +14,9 @@ from models.build import load_model
 
 
 def test_fit_temperature_recovers_a_known_temperature_when_free() -> None:
+    """Margin: the data come from numpy's PCG64 (the same bits on every platform) and the fit is float64 LBFGS on a
+    convex 1-D loss; with 20,000 samples the estimate's sampling error is about 0.01 on 0.5, 0.05 on 2 (asserted:
+    0.05 and 0.2)."""
     rng = np.random.default_rng(0)
     z = rng.uniform(-6, 6, 20000)
     y = (rng.random(z.size) < 1 / (1 + np.exp(-z / 2.0))).astype(int)  # true temperature 2
@@ -33,7 +36,11 @@ def test_fit_temperature_never_sharpens_by_default_and_stays_finite_when_separab
 
 
 def test_best_checkpoint_carries_its_calibration(tiny_checkpoint: Path) -> None:
-    """The tiny run validates on one real and one fake video: best.pt is calibrated, run.json says how."""
+    """The tiny run validates on one real and one fake video: best.pt is calibrated, run.json says how.
+
+    Nothing here depends on what the tiny model learnt: the scale is at most 1 by construction, and the fitted log
+    loss is at most the raw one because the fit starts at scale 1 and only descends a convex loss (a clamp back to 1
+    gives the raw loss), on any CPU."""
     summary = json.loads((tiny_checkpoint / "run.json").read_text())
     record = summary["calibration"]
     ckpt = load_checkpoint(tiny_checkpoint / "best.pt")

@@ -1,5 +1,7 @@
 """train.py on a folder of images (the image track): cropped into the run folder by the one image crop, a frame model,
-fakes made on the fly by the single-image generators, balance and model size recorded; bad combinations refused."""
+fakes made on the fly by the single-image generators, balance and model size recorded; bad combinations refused.
+
+No learnt figure is asserted (the run is plumbing: counts, kinds, shapes), so nothing here depends on the CPU."""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
 """dfdetect.training.loop: a tiny real run, its checkpoints (weights_only, strict), exact resume, freezing, model
-selection, and the preprocessing settings training takes from the crops."""
+selection, and the preprocessing settings training takes from the crops.
+
+No test here asserts a learnt figure. The exact equalities compare two runs in ONE process on one machine (same
+kernels, one torch thread: deterministic on any CPU), or weights that no arithmetic touched (a frozen encoder); none
+compares with a number measured on another machine."""
 
 from __future__ import annotations
 
