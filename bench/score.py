@@ -67,7 +67,7 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="temporal model of the untrained model without --weights (default: the config's)")
     p.add_argument("--out", default="bench_out", help="where the 1080p video and score.csv go")
     p.add_argument("--repeat", type=int, default=3, help="timed runs per video (median reported)")
-    add_score_overrides(p, "clips", "tta", "device")
+    add_score_overrides(p, "clips", "window_every", "max_windows", "tta", "device")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, the core count)")
     p.add_argument("--no-onnx", dest="onnx", action="store_false", help="time torch only (no ONNX export)")
     p.add_argument("-v", "--verbose", action="store_true")
