@@ -154,6 +154,8 @@ def test_a_short_fake_stretch_in_a_long_real_video_is_found(samples_dir: Path, t
     # ... and fake_segments (windows at or above the 0.5 threshold, merged) overlap the stretch.
     assert r.fake_segments and any(s0 < FAKE_TO_S and s1 > FAKE_FROM_S for s0, s1, _ in r.fake_segments)
     assert all(peak >= 0.5 for _, _, peak in r.fake_segments)
+    (peak,) = [p for s0, s1, p in r.fake_segments if s0 < FAKE_TO_S and s1 > FAKE_FROM_S]
+    assert peak == max(inside)  # the segment's peak is in the stretch
 
     # The aggregations measured on this video (what the README reports): the mean drowns the stretch, the top-k
     # windows do not.
