@@ -1,21 +1,27 @@
 """Coverage by default (issue 26, points 1 and 2): windows over the whole video, their number growing with its
 duration (``--clips N`` still forces N), and every output saying how much was looked at and where it looks fake:
 :class:`VideoScore`'s window fields, ``predictions_status.csv``'s columns, ``predictions_windows.csv``,
-``score --windows``."""
+``score --windows``; and memory that stays flat over a long video (point 5)."""
 
 from __future__ import annotations
 
+import gc
 import math
+import weakref
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from dfdetect.core.config import DataConfig
 from dfdetect.core.io import read_csv
 from dfdetect.core.schemas import STATUS_COLUMNS, WINDOW_COLUMNS, ScoreStatus, parse_spans
-from dfdetect.inference import Detector
+from dfdetect.inference import Detector, prepare
 from dfdetect.inference.evaluate import main as eval_main
+from dfdetect.inference.prepare import WINDOW_CHUNK, Coverage, prepare_video
 from dfdetect.inference.score_cli import main as score_main
-from frame_extraction.decode import scan_video
+from face_crop.detect import Face
+from frame_extraction.decode import read_frames, scan_video
 
 LONG = "WolfgangLanger_Pexels.mp4"  # 472 frames at 23.976 fps: 19.7 s, one face throughout
 
@@ -100,3 +106,38 @@ def test_score_windows_prints_each_window(untrained_checkpoints: dict[str, Path]
     rows = [ln.split() for ln in lines if ln.strip().startswith("window ")]
     assert [r[1] for r in rows] == ["0", "1", "2"] and rows[0][2] == "0.00"
     assert lines[-1].strip().startswith("fake segments: ")
+
+
+class _CentreFace:
+    """A stand-in face detector (no MTCNN: this test is about memory): the main face is the frame's centre square."""
+
+    def detect(self, frames, tracks=None):  # noqa: ANN001, ANN201 - FaceDetector.detect's signature
+        out = []
+        for f in frames:
+            h, w = f.shape[:2]
+            side = min(h, w) / 2
+            box = np.array([w / 2 - side / 2, h / 2 - side / 2, w / 2 + side / 2, h / 2 + side / 2], np.float32)
+            out.append(Face(box=box, prob=1.0, landmarks=np.zeros((5, 2), np.float32), frame_size=(w, h)))
+        return out
+
+
+def test_memory_stays_flat_over_a_long_video(samples_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # franck.mp4: 200 s at 24 fps -> 50 windows of 15 frames (750 frames of 360x288, 233 MB decoded). Only the crops
+    # are kept: the frames of each chunk of WINDOW_CHUNK windows are dropped once cropped. Counted: the decoded frames
+    # still alive each time the decoder is called again.
+    alive: list[weakref.ref] = []
+    most = [0]
+
+    def counting_read_frames(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        gc.collect()
+        most[0] = max(most[0], sum(r() is not None for r in alive))
+        frames = read_frames(*args, **kwargs)
+        alive.extend(weakref.ref(f) for f in frames.values())
+        return frames
+
+    monkeypatch.setattr(prepare, "read_frames", counting_read_frames)
+    d = DataConfig(size=32)
+    prep = prepare_video(samples_dir / "franck.mp4", d, None, _CentreFace(), coverage=Coverage(4.0, 1, 64))
+    assert prep.status == ScoreStatus.OK and len(prep.windows) == 50 and prep.faces == 750
+    assert prep.window_times[-1][1] == pytest.approx(200.0) and prep.covered_s == pytest.approx(50 * 29 / 24)
+    assert len(alive) == 750 and 0 < most[0] <= WINDOW_CHUNK * d.sample_frames  # one chunk's frames at most
