@@ -121,6 +121,31 @@ def evenly_spaced(last: int, k: int) -> np.ndarray:
     return np.unique(np.floor(np.linspace(0, max(int(last), 0), max(int(k), 1)) + 0.5).astype(np.int64))
 
 
+def coverage_clips(num_frames: int, fps: float, every_s: float, minimum: int, maximum: int) -> int:
+    """How many evaluation windows cover a video: one every ``every_s`` seconds of it, at least ``minimum`` (the
+    checkpoint's ``train.val_clips``), at most ``maximum`` (a longer video gets windows further apart).
+
+    Args:
+        num_frames: frames in the video.
+        fps: its frame rate (frames per second; <= 0: unknown, ``minimum`` windows).
+        every_s: seconds between window starts (``score.window_every``).
+        minimum, maximum: the bounds (``maximum`` below ``minimum`` counts as ``minimum``).
+
+    Returns:
+        K for :func:`eval_windows`.
+
+    Example:
+        >>> coverage_clips(1440, 24.0, 4.0, 1, 64), coverage_clips(72, 24.0, 4.0, 1, 64)  # 60 s, 3 s
+        (15, 1)
+        >>> coverage_clips(86400, 24.0, 4.0, 1, 64), coverage_clips(1440, 0.0, 4.0, 2, 64)  # 1 h; unknown fps
+        (64, 2)
+    """
+    if fps <= 0 or every_s <= 0 or num_frames <= 0:
+        return max(1, int(minimum))
+    wanted = int(np.ceil(num_frames / fps / every_s - 1e-9))
+    return max(1, int(minimum), min(int(maximum), wanted))
+
+
 def eval_windows(num_frames: int, clips: int, n: int, stride: int) -> list[list[int]]:
     """Frame indices of ``clips`` evaluation windows, each ``n`` frames ``stride`` apart, spread over the video.
 

@@ -30,9 +30,10 @@ MODEL_KINDS = ("video", "frame")
 MODALITIES = ("video", "audio", "av")
 """``model.modalities``: ``video`` (the picture only, as before), ``audio`` (the clip's log-mel only) or ``av`` (both
 branches and a fused head; a video without an audio track is then scored by the video branch alone)."""
-AGGREGATIONS = ("mean", "confident")
-"""``score.aggregate``: a video's score from its clip scores, the mean or the DFDC winner's confident strategy
-(:func:`dfdetect.inference.aggregate.aggregate_scores`)."""
+AGGREGATIONS = ("mean", "confident", "topk")
+"""``score.aggregate``: a video's score from its clip scores, the mean, the DFDC winner's confident strategy or the
+mean of the ``score.top_k`` highest (a short fake stretch in a long real video;
+:func:`dfdetect.inference.aggregate.aggregate_scores`)."""
 AUDIO_ENCODERS = ("cnn", "image")
 """``model.audio_encoder``: ``cnn`` (a small CNN on the log-mel) or ``image`` (the image backbone on the log-mel drawn
 as a picture, as the FFDV baseline feeds a mel image to an ImageNet ResNet18)."""
@@ -264,10 +265,14 @@ class ScoreConfig:
     :class:`~dfdetect.inference.Detector`. Not part of a run's config nor of a checkpoint.
 
     Attributes:
-        clips: K clip windows per video; None: the checkpoint's ``train.val_clips``.
+        clips: K clip windows per video, forced; None: coverage by duration, one window every ``window_every``
+            seconds (at least the checkpoint's ``train.val_clips``, at most ``max_windows``).
+        window_every: seconds between window starts when ``clips`` is None (a 60 s video: 15 windows).
+        max_windows: the most windows a video gets when ``clips`` is None (a longer video: windows further apart).
         tta: views per clip, probabilities averaged (1 = none, 2 = + horizontal flip, more = + shifted windows for a
             video model; a frame model: + rotated, grayscale, centre crop).
         aggregate: a video's score from its clip scores (:data:`AGGREGATIONS`).
+        top_k: clip scores averaged by ``aggregate = "topk"`` (the highest ones).
         batch_size: clips per model forward (TTA views count as clips); clips of several inputs share a batch.
         threshold: the verdict "fake" from this P(fake) on.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``. The command lines take this default; the
@@ -276,8 +281,11 @@ class ScoreConfig:
     """
 
     clips: int | None = None
+    window_every: float = 4.0
+    max_windows: int = 64
     tta: int = 1
     aggregate: str = "mean"
+    top_k: int = 3
     batch_size: int = 8
     threshold: float = 0.5
     device: str = "auto"
@@ -582,12 +590,16 @@ def overrides_from_args(args: Any) -> dict[str, Any]:
 
 
 SCORE_FLAGS: dict[str, tuple[str, str, dict[str, Any]]] = {
-    "clips": ("--clips", "clip windows per video, each of data.sample_frames frames data.stride apart (None: the "
-              "checkpoint's train.val_clips)", {"type": int}),
+    "clips": ("--clips", "clip windows per video, each of data.sample_frames frames data.stride apart, forced (None: "
+              "one every --window-every seconds, at least the checkpoint's train.val_clips)", {"type": int}),
+    "window_every": ("--window-every", "seconds between window starts when --clips is not given (coverage of the "
+                     "whole video)", {"type": float}),
+    "max_windows": ("--max-windows", "most windows per video when --clips is not given", {"type": int}),
     "tta": ("--tta", "views per clip, averaged: 2 adds a horizontal flip, more add shifted windows (a frame model: "
             "rotations, grayscale, centre crop; up to 6)", {"type": int}),
-    "aggregate": ("--aggregate", "video score from clip scores: mean, or the DFDC winner's confident strategy",
-                  {"choices": AGGREGATIONS}),
+    "aggregate": ("--aggregate", "video score from clip scores: mean, the DFDC winner's confident strategy, or topk "
+                  "(mean of the --top-k highest: a short fake stretch)", {"choices": AGGREGATIONS}),
+    "top_k": ("--top-k", "clip scores averaged by --aggregate topk", {"type": int}),
     "batch_size": ("--batch-size", "clips per model forward, TTA views count", {"type": int}),
     "threshold": ("--threshold", "verdict fake from this P(fake) on", {"type": float}),
     "device": ("--device", "auto (CUDA when available), cpu or cuda", {}),
@@ -604,8 +616,9 @@ def add_score_overrides(parser: Any, *fields: str) -> None:
         >>> import argparse
         >>> p = argparse.ArgumentParser()
         >>> add_score_overrides(p, "tta", "clips")
-        >>> score_from_args(p.parse_args(["--tta", "2"]))
-        ScoreConfig(clips=None, tta=2, aggregate='mean', batch_size=8, threshold=0.5, device='auto', max_clips=4)
+        >>> score = score_from_args(p.parse_args(["--tta", "2"]))
+        >>> score.tta, score.clips, score.window_every, score.aggregate
+        (2, None, 4.0, 'mean')
     """
     for name in fields:
         flag, help, kwargs = SCORE_FLAGS[name]

@@ -39,8 +39,48 @@ PREDICTION_COLUMNS = ("video_name", "score")
 """``predictions.csv`` (the challenge format): score = P(fake)."""
 IMAGE_PREDICTION_COLUMNS = ("img_name", "score")
 """``predictions.csv`` of the image track (the challenge's FFDI format): score = P(fake)."""
-STATUS_COLUMNS = ("video_name", "score", "status", "reason", "faces", "sampled", "clip_scores", "source")
-"""``predictions_status.csv``: why a video got its score, and eval's resume state."""
+STATUS_COLUMNS = ("video_name", "score", "status", "reason", "faces", "sampled", "clip_scores", "source", "windows",
+                  "covered_s", "duration_s", "fake_segments", "window_scores")
+"""``predictions_status.csv``: why a video got its score, and eval's resume state; how much of it was looked at
+(``windows`` scored, spanning ``covered_s`` of its ``duration_s`` seconds) and where it looks fake
+(``fake_segments``: ``"START-END:PEAK"`` per run of windows at or above the threshold, space-separated;
+``window_scores``: ``"START-END:SCORE"`` per window, the rows of ``predictions_windows.csv``; seconds, see
+:func:`format_spans`)."""
+WINDOW_COLUMNS = ("video_name", "window", "start_s", "end_s", "score")
+"""``predictions_windows.csv`` (beside ``predictions_status.csv``): each scored window of each video, its start and
+end in seconds and its P(fake) (the mean of its clips); ``img_name`` first for the image track."""
+
+
+def format_spans(spans: list[tuple[float, float, float]] | list[tuple[float, float]], scores: list[float] | None = None,
+                 ) -> str:
+    """Time spans with a score as one CSV cell: ``"START-END:SCORE"`` (seconds to 3 decimals, the score to 6),
+    space-separated; :func:`parse_spans` reads it back.
+
+    Args:
+        spans: ``(start_s, end_s, score)`` triples, or ``(start_s, end_s)`` pairs with ``scores`` beside.
+        scores: the scores of pairs.
+
+    Example:
+        >>> format_spans([(4.0, 9.5, 0.9)]), format_spans([(0, 1), (2, 3)], [0.25, 0.5])
+        ('4.000-9.500:0.900000', '0.000-1.000:0.250000 2.000-3.000:0.500000')
+    """
+    triples = [(a, b, s) for (a, b), s in zip(spans, scores)] if scores is not None else spans
+    return " ".join(f"{a:.3f}-{b:.3f}:{s:.6f}" for a, b, s in triples)
+
+
+def parse_spans(text: str) -> list[tuple[float, float, float]]:
+    """The ``(start_s, end_s, score)`` triples of a :func:`format_spans` cell ("" gives none).
+
+    Example:
+        >>> parse_spans("4.000-9.500:0.900000 10.000-11.000:0.700000")
+        [(4.0, 9.5, 0.9), (10.0, 11.0, 0.7)]
+    """
+    out = []
+    for token in (text or "").split():
+        span, score = token.rsplit(":", 1)
+        start, end = span.split("-", 1)
+        out.append((float(start), float(end), float(score)))
+    return out
 IMAGE_STATUS_COLUMNS = (IMAGE_LABELS_COLUMNS[0], *STATUS_COLUMNS[1:])
 """``predictions_status.csv`` of the image track: the same columns, named by ``img_name``."""
 

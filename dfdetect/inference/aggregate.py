@@ -1,6 +1,7 @@
 """From clip windows to a video score: the test-time views of a clip (:func:`tta_views`; of a face image,
-:func:`image_tta_views`) and the video score from its clip scores (:func:`aggregate_scores`: the mean, or the DFDC
-winner's :func:`confident_strategy`).
+:func:`image_tta_views`), the video score from its clip scores (:func:`aggregate_scores`: the mean, the DFDC
+winner's :func:`confident_strategy`, or the mean of the top k, :func:`top_k_mean`), and where a video looks fake
+(:func:`fake_segments`: the windows at or above the threshold, merged).
 
 Pure functions on indices, names and numbers: no model, no video.
 
@@ -18,7 +19,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from dfdetect.clips.transforms import TTA_VIEWS
-from dfdetect.core.config import AGGREGATIONS  # the ways to turn clip scores into a video score
+from dfdetect.core.config import AGGREGATIONS, ScoreConfig  # the ways to turn clip scores into a video score
+
+TOP_K = ScoreConfig.top_k
+"""Clip scores ``topk`` averages by default (:class:`~dfdetect.core.config.ScoreConfig`'s)."""
 
 # DFDC winner's confident strategy (selim_sef), as published for 32 frames per video.
 CONFIDENT_HIGH = 0.8
@@ -134,12 +138,71 @@ def confident_strategy(
     return float(s.mean())
 
 
-def aggregate_scores(scores: Sequence[float] | np.ndarray, method: str = "mean") -> float:
-    """Video score from its clip scores: ``"mean"`` or ``"confident"`` (:func:`confident_strategy`).
+def top_k_mean(scores: Sequence[float] | np.ndarray, k: int = TOP_K) -> float:
+    """The mean of the ``k`` highest scores (all of them when there are fewer): a short manipulated stretch of a long
+    real video is not drowned by the real windows, as it is in the mean (one fake window of 15: the mean moves by
+    1/15 of its score, the top-3 mean by 1/3). For a whole fake it is close to the mean; for a real video it is
+    higher than the mean (its most suspicious windows), so its threshold is set on real videos too.
+
+    Args:
+        scores: P(fake) per clip, shape (n,).
+        k: scores averaged (>= 1).
+
+    Raises:
+        ValueError: no scores, or ``k`` below 1.
+
+    Example:
+        >>> top_k_mean([0.1, 0.9, 0.2, 0.6, 0.1], k=2), top_k_mean([0.3], k=3)
+        (0.75, 0.3)
+    """
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)  # (n,)
+    if s.size == 0:
+        raise ValueError("no scores to aggregate")
+    if k < 1:
+        raise ValueError(f"top_k must be >= 1, got {k}")
+    return float(np.sort(s)[::-1][:k].mean())
+
+
+def fake_segments(times: Sequence[tuple[float, float]], scores: Sequence[float],
+                  threshold: float) -> list[tuple[float, float, float]]:
+    """Where a video looks fake: windows scored at or above ``threshold``, consecutive ones (in time order) merged.
+
+    Args:
+        times: per window ``(start_s, end_s)``, in time order.
+        scores: per window P(fake), same length.
+        threshold: the verdict's threshold.
+
+    Returns:
+        ``(start_s, end_s, peak score)`` per segment, in time order: from the first window's start to the last's end
+        of each run of windows at or above the threshold (a run spans the unsampled seconds between its windows).
+
+    Example:
+        >>> fake_segments([(0, 1), (4, 5), (8, 9), (12, 13)], [0.2, 0.7, 0.9, 0.1], 0.5)
+        [(4, 9, 0.9)]
+        >>> fake_segments([(0, 1), (4, 5), (8, 9)], [0.6, 0.1, 0.5], 0.5)
+        [(0, 1, 0.6), (8, 9, 0.5)]
+    """
+    segments: list[tuple[float, float, float]] = []
+    previous = False
+    for (start, end), score in zip(times, scores):
+        above = score >= threshold
+        if above and previous:
+            a, _, peak = segments[-1]
+            segments[-1] = (a, end, max(peak, score))
+        elif above:
+            segments.append((start, end, score))
+        previous = above
+    return segments
+
+
+def aggregate_scores(scores: Sequence[float] | np.ndarray, method: str = "mean", top_k: int = TOP_K) -> float:
+    """Video score from its clip scores: ``"mean"``, ``"confident"`` (:func:`confident_strategy`) or ``"topk"``
+    (:func:`top_k_mean`).
 
     Args:
         scores: P(fake) per clip, shape (n,).
         method: one of :data:`AGGREGATIONS`.
+        top_k: scores averaged by ``"topk"``.
 
     Returns:
         The video's P(fake).
@@ -150,10 +213,14 @@ def aggregate_scores(scores: Sequence[float] | np.ndarray, method: str = "mean")
     Example:
         >>> aggregate_scores([0.2, 0.6]), aggregate_scores([0.9, 0.9, 0.1], "confident")
         (0.4, 0.9)
+        >>> aggregate_scores([0.1, 0.1, 0.1, 0.9], "topk", top_k=2)
+        0.5
     """
     if method not in AGGREGATIONS:
         raise ValueError(f"aggregate must be one of {AGGREGATIONS}, got {method!r}")
     s = np.asarray(scores, dtype=np.float64).reshape(-1)  # (n,)
     if s.size == 0:
         raise ValueError("no scores to aggregate")
+    if method == "topk":
+        return top_k_mean(s, top_k)
     return float(s.mean()) if method == "mean" else confident_strategy(s)

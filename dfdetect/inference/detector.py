@@ -22,8 +22,11 @@ its per-frame scores). One input, top to bottom:
 4. Model: clips of several inputs go through the model together (``batch_size`` views per forward), under
    ``torch.inference_mode`` with the model in eval mode; :func:`dfdetect.clips.transforms.to_tensor_clip` is the
    transform.
-5. Video score (:func:`dfdetect.inference.aggregate.aggregate_scores`): the mean of the clip scores, or the DFDC
-   winner's confident strategy.
+5. Video score (:func:`dfdetect.inference.aggregate.aggregate_scores`): the mean of the clip scores, the DFDC
+   winner's confident strategy, or the mean of the top k (``topk``: a short fake stretch in a long real video).
+6. Where: each window's score (the mean of its clips) with its start and end in seconds, how much of the video the
+   windows span (``covered_s`` of ``duration_s``), and the windows at or above ``threshold`` merged into
+   ``fake_segments`` (:func:`dfdetect.inference.aggregate.fake_segments`).
 
 An input that cannot be scored (unreadable, no face, too few faces) gets :data:`NEUTRAL_SCORE` (0.5) and a status
 and reason (:class:`VideoScore`), logged as a warning: never silently.
@@ -42,7 +45,7 @@ Example (an untrained model, so only the plumbing is shown):
     >>> face.status, face.sampled, face.faces, len(face.clip_scores), face.score == face.clip_scores[0]
     (<ScoreStatus.OK: 'ok'>, 15, 15, 1, True)
     >>> cartoon.status, cartoon.score, cartoon.reason
-    (<ScoreStatus.NO_FACE: 'no_face'>, 0.5, 'no face in 29 sampled frames')
+    (<ScoreStatus.NO_FACE: 'no_face'>, 0.5, 'no face in 42 sampled frames')
     >>> det.score("data/samples/single_face.mp4") == face.score
     True
 """
@@ -67,9 +70,9 @@ from dfdetect.core.config import Config, ScoreConfig
 from dfdetect.core.io import InputError
 from dfdetect.core.runtime import resolve_device, timed
 from dfdetect.core.schemas import ScoreStatus
-from dfdetect.inference.aggregate import AGGREGATIONS, aggregate_scores, image_tta_views, tta_views
+from dfdetect.inference.aggregate import AGGREGATIONS, aggregate_scores, fake_segments, image_tta_views, tta_views
 from dfdetect.inference.export import OnnxClassifier, load_onnx
-from dfdetect.inference.prepare import PreparedVideo, prepare_audio, prepare_input
+from dfdetect.inference.prepare import Coverage, PreparedVideo, prepare_audio, prepare_input
 from face_crop.detect import FaceDetector
 from models.build import load_model
 
@@ -101,6 +104,12 @@ class VideoScore:
         sampled: frames decoded.
         clip_scores: per-clip P(fake) after TTA (per-frame scores for :meth:`Detector.frame_scores`).
         clip_frames: the frame indices of each clip (its first view).
+        window_scores: per sampling window (time order), the mean P(fake) of its clips.
+        window_times: per window, ``(start_s, end_s)`` in seconds (empty when the times are unknown: crops read from
+            a manifest, an image).
+        duration_s: the video's duration in seconds (0 when unknown).
+        covered_s: seconds of it the scored windows span (overlaps counted once).
+        fake_segments: ``(start_s, end_s, peak score)`` of the runs of windows at or above the threshold.
     """
 
     name: str
@@ -111,6 +120,16 @@ class VideoScore:
     sampled: int = 0
     clip_scores: list[float] = field(default_factory=list)
     clip_frames: list[list[int]] = field(default_factory=list)
+    window_scores: list[float] = field(default_factory=list)
+    window_times: list[tuple[float, float]] = field(default_factory=list)
+    duration_s: float = 0.0
+    covered_s: float = 0.0
+    fake_segments: list[tuple[float, float, float]] = field(default_factory=list)
+
+    @property
+    def windows(self) -> int:
+        """Windows scored."""
+        return len(self.window_scores)
 
 
 @dataclass
@@ -119,6 +138,7 @@ class _Pending:
 
     prepared: PreparedVideo
     clips: list[list[tuple[list[int], str]]]  # per clip: its TTA views as (frame indices, view of TTA_VIEWS)
+    owners: list[int] = field(default_factory=list)  # per clip: its window (index into prepared.windows)
     probs: dict[tuple[int, int], float] = field(default_factory=dict)  # (clip, view) -> P(fake)
     result: VideoScore | None = None
 
@@ -136,15 +156,17 @@ class Detector:
         cfg: the checkpoint's config (``cfg.data`` gives sampling, the crop contract, T; ``cfg.model.kind`` what a
             clip is).
         score: the scoring settings (:class:`~dfdetect.core.config.ScoreConfig`: ``device`` for the model and the
-            face detector; ``clips``, default ``cfg.train.val_clips``; ``tta``: 1 = none, 2 = + horizontal flip, more
+            face detector; ``clips``, forced, default by duration: one window every ``window_every`` seconds, at
+            least ``cfg.train.val_clips``, at most ``max_windows``; ``tta``: 1 = none, 2 = + horizontal flip, more
             = + shifted windows for a video model, for a frame model + rotated +/-10 degrees, grayscale, centre crop,
             :data:`dfdetect.clips.transforms.TTA_VIEWS`; ``aggregate``; ``batch_size``: TTA views count as clips,
-            clips of several inputs share a batch); default :data:`API_SCORE`.
+            clips of several inputs share a batch; ``threshold`` for ``fake_segments``); default :data:`API_SCORE`.
         face_detector: a :class:`face_crop.detect.FaceDetector` (built on first use otherwise).
         **settings: single :class:`~dfdetect.core.config.ScoreConfig` fields overriding ``score`` (``tta=2``).
 
     Raises:
-        InputError: ``clips``, ``tta`` or ``batch_size`` below 1, or an unknown ``aggregate``.
+        InputError: ``clips``, ``tta``, ``batch_size``, ``max_windows`` or ``top_k`` below 1, ``window_every`` not
+            positive, or an unknown ``aggregate``.
     """
 
     def __init__(
@@ -157,12 +179,18 @@ class Detector:
     ) -> None:
         score = dataclasses.replace(score or API_SCORE, **settings)
         clips, tta, aggregate, batch_size = score.clips, score.tta, score.aggregate, score.batch_size
+        # None: coverage by duration, at least the checkpoint's val_clips windows (``self.clips``)
+        self.coverage = (Coverage(float(score.window_every), int(cfg.train.val_clips), int(score.max_windows))
+                         if clips is None else None)
         clips = cfg.train.val_clips if clips is None else clips
         if clips < 1 or tta < 1 or batch_size < 1:
             raise InputError(f"clips, tta and batch_size must be >= 1, got {clips}, {tta}, {batch_size}")
+        if score.max_windows < 1 or score.top_k < 1 or not score.window_every > 0:
+            raise InputError(f"max_windows and top_k must be >= 1 and window_every > 0, got {score.max_windows}, "
+                             f"{score.top_k}, {score.window_every}")
         if aggregate not in AGGREGATIONS:
             raise InputError(f"aggregate must be one of {', '.join(AGGREGATIONS)}, got {aggregate!r}")
-        self.score_config = dataclasses.replace(score, clips=int(clips))
+        self.score_config = score
         self.device = str(resolve_device(score.device))
         self.model = model.to(self.device).eval()
         self.cfg = cfg
@@ -221,7 +249,8 @@ class Detector:
             except Exception as e:  # noqa: BLE001 - one bad input must not stop the batch
                 log.debug("preparing %s failed", item, exc_info=True)
                 return PreparedVideo(name=Path(item).name).failed(ScoreStatus.ERROR, f"{type(e).__name__}: {e}")
-        return self._with_sound(prepare_input(item, self.cfg.data, self.clips, self.face_detector, timings))
+        clips = None if self.coverage is not None else self.clips
+        return self._with_sound(prepare_input(item, self.cfg.data, clips, self.face_detector, timings, self.coverage))
 
     def _with_sound(self, prep: PreparedVideo) -> PreparedVideo:
         """For an ``av`` model, the input's sound (:func:`dfdetect.clips.audio.load_source_audio`); without one, the
@@ -241,26 +270,34 @@ class Detector:
 
     def _plan(self, prep: PreparedVideo) -> list[list[tuple[list[int], str]]]:
         """Per clip, its TTA views as (frame indices, view name of :data:`dfdetect.clips.transforms.TTA_VIEWS`)."""
+        return self._plan_windows(prep)[0]
+
+    def _plan_windows(self, prep: PreparedVideo) -> tuple[list[list[tuple[list[int], str]]], list[int]]:
+        """:meth:`_plan`, and per clip the window it belongs to (index into ``prep.windows``)."""
         fixed = getattr(self.model, "input_shape", None)  # (T, 3, S, S) of an exported model: T fixed at export
         if fixed is not None and self.kind == "video" and prep.clip_len != fixed[0]:
             raise InputError(f"the exported model takes clips of T = {fixed[0]} frames (fixed at export); this input "
                              f"gives clips of {prep.clip_len} (an image, or per-frame scores): use the checkpoint")
         if self.modalities == "audio":  # one clip per window: its frames' audio window
-            return [[(list(window), "none")] for window in prep.windows]
+            return [[(list(window), "none")] for window in prep.windows], list(range(len(prep.windows)))
         if self.kind == "frame":  # every crop is a clip of its own; a video's score is the mean over its frames
             views = image_tta_views(self.tta)
-            frames = [i for window in prep.windows for i in window]
-            return [[([i], v) for v in views] for i in dict.fromkeys(frames)]
+            owner: dict[int, int] = {}  # frame -> its first window
+            for w, window in enumerate(prep.windows):
+                for i in window:
+                    owner.setdefault(i, w)
+            return [[([i], v) for v in views] for i in owner], list(owner.values())
         if prep.clip_len == 1 and not self._warned_image:
             log.warning("%s: a video model scores an image as a one-frame clip, which it was not trained for; train a "
                         "frame model for images (model.kind frame)", prep.name)
             self._warned_image = True
-        clips = []
-        for window in prep.windows:
+        clips, owners = [], []
+        for w, window in enumerate(prep.windows):
             for cw in clip_windows(len(window), prep.clip_len, prep.clips_per_window):
                 views = tta_views(cw, len(window), self.tta)
                 clips.append([([window[i] for i in idx], "hflip" if flip else "none") for idx, flip in views])
-        return clips
+                owners.append(w)
+        return clips, owners
 
     def clip_tensor(self, prep: PreparedVideo, frames: Sequence[int], view: str = "none") -> torch.Tensor:
         """THE model input of one clip view: the crops of ``frames`` in ``view``
@@ -325,15 +362,26 @@ class Detector:
         """The result of an input whose views have all been scored: TTA mean per clip, then the video score."""
         prep = p.prepared
         clip_scores = [float(np.mean([p.probs[(c, v)] for v in range(len(views))])) for c, views in enumerate(p.clips)]
+        per_window: dict[int, list[float]] = {}
+        for owner, s in zip(p.owners, clip_scores):
+            per_window.setdefault(owner, []).append(s)
+        window_scores = [float(np.mean(per_window[w])) for w in sorted(per_window)]
+        known = len(prep.window_times) == len(prep.windows)
+        window_times = [prep.window_times[w] for w in sorted(per_window)] if known else []
         return VideoScore(
             name=prep.name,
-            score=aggregate_scores(clip_scores, self.aggregate),
+            score=aggregate_scores(clip_scores, self.aggregate, self.score_config.top_k),
             status=ScoreStatus.OK,
             reason=prep.reason,
             faces=prep.faces,
             sampled=prep.sampled,
             clip_scores=clip_scores,
             clip_frames=[views[0][0] for views in p.clips],
+            window_scores=window_scores,
+            window_times=window_times,
+            duration_s=prep.duration_s,
+            covered_s=prep.covered_s if known else 0.0,
+            fake_segments=fake_segments(window_times, window_scores, self.score_config.threshold),
         )
 
     def _flush(self, queue: deque[_Pending], timings: dict[str, float] | None) -> None:
@@ -375,7 +423,7 @@ class Detector:
                 pending = _Pending(prep, [])
                 if prep.status == ScoreStatus.OK:
                     try:
-                        pending.clips = self._plan(prep)
+                        pending.clips, pending.owners = self._plan_windows(prep)
                     except Exception as e:  # noqa: BLE001 - one bad input must not stop the batch
                         log.debug("planning clips for %s failed", prep.name, exc_info=True)
                         prep.failed(ScoreStatus.ERROR, f"{type(e).__name__}: {e}")
@@ -383,7 +431,7 @@ class Detector:
                     log.warning("%s: not scored (%s): %s; score %.1f", prep.name, prep.status, prep.reason,
                                 NEUTRAL_SCORE)
                     pending.result = VideoScore(prep.name, NEUTRAL_SCORE, prep.status, prep.reason, prep.faces,
-                                                prep.sampled)
+                                                prep.sampled, duration_s=prep.duration_s)
                 queue.append(pending)
                 queued_views += pending.n_views
                 if queued_views >= self.batch_size:

@@ -21,11 +21,17 @@ Outputs (in OUTDIR, or beside the given ``.csv``), all written atomically:
 
 - ``predictions.csv``: ``video_name,score`` (``img_name,score`` for images; score = P(fake)), every input exactly
   once, in input order; an input that cannot be scored (unreadable, no face) gets 0.5;
-- ``predictions_status.csv``: ``video_name,score,status,reason,faces,sampled,clip_scores,source`` (why a video got
-  0.5, how many faces were found, the per-clip scores); also the resume state, saved every ``--save-every`` videos:
+- ``predictions_status.csv``: ``video_name,score,status,reason,faces,sampled,clip_scores,source,windows,covered_s,
+  duration_s,fake_segments,window_scores`` (why a video got 0.5, how many faces were found, the per-clip scores, how
+  much of the video was looked at: ``windows`` spanning ``covered_s`` of its ``duration_s`` seconds, and where it
+  looks fake: ``fake_segments`` ``START-END:PEAK`` in seconds, the windows at or above ``--threshold`` merged);
+  also the resume state, saved every ``--save-every`` videos:
   an interrupted run started again with the same command skips the videos already done (same checkpoint file and
   settings: ``eval_run.json``, a :mod:`dfdetect.core.resume` marker written after each save); ``--no-resume``
   starts over;
+- ``predictions_windows.csv``: ``video_name,window,start_s,end_s,score``, every scored window of every video (by
+  default one every ``--window-every`` seconds of it, :class:`~dfdetect.core.config.ScoreConfig`), its start and end in
+  seconds and its P(fake);
 - with labels: ``metrics.json`` (:func:`dfdetect.core.metrics.compute_metrics` over every labelled input, unscored ones
   included at 0.5 as in the DFDC scoring, plus ``n_unscored``/``n_unlabelled``; ``by_method`` when the labels have a
   ``method`` column: each method's fakes against all reals), ``roc.png``; ``scores_hist.png``
@@ -80,7 +86,10 @@ from dfdetect.core.schemas import (
     IMAGE_STATUS_COLUMNS,
     PREDICTION_COLUMNS,
     STATUS_COLUMNS,
+    WINDOW_COLUMNS,
     ScoreStatus,
+    format_spans,
+    parse_spans,
 )
 from dfdetect.core.shards import Shard, parse_shard
 from dfdetect.data import from_images, load_crop, read_crops_manifest
@@ -123,6 +132,7 @@ class OutputPaths:
 
     predictions: Path
     status: Path
+    windows: Path
     run: Path
     metrics: Path
     roc: Path
@@ -146,6 +156,7 @@ def output_paths(out: str | Path) -> OutputPaths:
     return OutputPaths(
         predictions=predictions,
         status=folder / f"{stem}_status.csv",
+        windows=folder / f"{stem}_windows.csv",
         run=folder / "eval_run.json",
         metrics=folder / "metrics.json",
         roc=folder / "roc.png",
@@ -273,7 +284,24 @@ def _status_row(r: VideoScore, source: str, name_col: str = STATUS_COLUMNS[0]) -
         "sampled": r.sampled,
         "clip_scores": " ".join(f"{s:.6f}" for s in r.clip_scores),
         "source": source,
+        "windows": r.windows,
+        "covered_s": f"{r.covered_s:.3f}",
+        "duration_s": f"{r.duration_s:.3f}",
+        "fake_segments": format_spans(r.fake_segments),
+        "window_scores": format_spans(r.window_times, r.window_scores) if r.window_times else "",
     }
+
+
+def window_rows(ordered: Sequence[dict[str, Any]], name_col: str = WINDOW_COLUMNS[0]) -> list[dict[str, Any]]:
+    """The rows of ``predictions_windows.csv`` (:data:`dfdetect.core.schemas.WINDOW_COLUMNS`, named by ``name_col``)
+    from the status rows' ``window_scores`` (so a resumed or merged run writes them too).
+
+    Example:
+        >>> window_rows([{"video_name": "a.mp4", "window_scores": "0.000-0.625:0.100000 4.000-4.625:0.900000"}])[1]
+        {'video_name': 'a.mp4', 'window': 1, 'start_s': '4.000', 'end_s': '4.625', 'score': '0.900000'}
+    """
+    return [{name_col: _row_name(r), "window": k, "start_s": f"{a:.3f}", "end_s": f"{b:.3f}", "score": f"{s:.6f}"}
+            for r in ordered for k, (a, b, s) in enumerate(parse_spans(r.get("window_scores", "")))]
 
 
 def run_signature(weights: str | Path, det: Detector) -> dict[str, Any]:
@@ -288,13 +316,18 @@ def run_signature(weights: str | Path, det: Detector) -> dict[str, Any]:
         (4, 2, 1, 'mean')
     """
     st = os.stat(weights)
+    score = getattr(det, "score_config", None)
+    coverage = getattr(det, "coverage", None)
     return {
         "weights": str(Path(weights).resolve()),
         "weights_size": st.st_size,
         "weights_mtime_ns": st.st_mtime_ns,
         "clips": det.clips,
+        "coverage": None if coverage is None else [coverage.every_s, coverage.maximum],
         "tta": det.tta,
         "aggregate": det.aggregate,
+        "top_k": None if score is None else score.top_k,
+        "threshold": None if score is None else score.threshold,
     }
 
 
@@ -445,7 +478,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", help="labels CSV video_name,target or img_name,target (1 = fake); an optional method "
                    "column adds the metrics per method (its fakes against all reals); default: the manifest's labels")
     p.add_argument("--out", default="eval_out", help="output folder, or the predictions .csv file (default eval_out)")
-    add_score_overrides(p, "clips", "tta", "aggregate", "device", "batch_size")
+    add_score_overrides(p, "clips", "window_every", "max_windows", "tta", "aggregate", "top_k", "threshold", "device",
+                        "batch_size")
     p.add_argument("--shard", metavar="K/N", help="score only shard K of N (inputs split by a hash of their name) into "
                    "OUT/predictions.shard-K-of-N/; python -m dfdetect merge OUT joins the shards into OUT")
     p.add_argument("--save-every", type=int, default=25, help="save the resume state every N videos")
@@ -553,13 +587,15 @@ def write_results(ordered: Sequence[dict[str, Any]], prediction_columns: Sequenc
     scores = [float(r["score"]) for r in ordered]
     statuses = [r["status"] for r in ordered]
     name_col, score_col = prediction_columns
-    results = (paths.predictions, paths.metrics, paths.roc, paths.hist)
+    results = (paths.predictions, paths.windows, paths.metrics, paths.roc, paths.hist)
     # Written side by side in a staging folder, then moved into place together: a failure (disk full) leaves the
     # earlier results whole, and a result this run does not write (metrics without labels) is not left from another.
     with staged_outputs(results) as staged:
-        written = replace(paths, **{f: staged[getattr(paths, f)] for f in ("predictions", "metrics", "roc", "hist")})
+        written = replace(paths, **{f: staged[getattr(paths, f)]
+                                    for f in ("predictions", "windows", "metrics", "roc", "hist")})
         write_csv(written.predictions, [{name_col: n, score_col: f"{s:.6f}"} for n, s in zip(names, scores)],
                   prediction_columns)
+        write_csv(written.windows, window_rows(ordered, name_col), (name_col, *WINDOW_COLUMNS[1:]))
         _report(names, scores, statuses, labels, written, settings, methods)
     if paths.metrics.is_file():
         log.info("metrics in %s, plots in %s", paths.metrics, paths.metrics.parent)
@@ -669,7 +705,8 @@ def _report(names: Sequence[str], scores: Sequence[float], statuses: Sequence[st
 def _remove_earlier(paths: OutputPaths) -> None:
     """Remove an earlier run's results (never the inputs: only this tool's own outputs at their fixed names), when a
     run starts afresh: until it writes its own, the folder holds no results rather than another run's."""
-    old = [p for p in (paths.predictions, paths.status, paths.metrics, paths.roc, paths.hist) if p.is_file()]
+    old = [p for p in (paths.predictions, paths.status, paths.windows, paths.metrics, paths.roc, paths.hist)
+           if p.is_file()]
     if old:
         log.info("removing the results of an earlier run (%s): this run writes its own at the end",
                  ", ".join(p.name for p in old))

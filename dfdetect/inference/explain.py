@@ -448,7 +448,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("weights", help="checkpoint (.pt) written by train.py")
     p.add_argument("input", help="a video or a face image (an audio model: a video with sound or an audio file)")
     p.add_argument("--out", required=True, help="output folder")
-    add_score_overrides(p, "max_clips", "clips", "device")
+    add_score_overrides(p, "max_clips", "clips", "window_every", "max_windows", "device")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 

@@ -3,13 +3,18 @@
 A video, top to bottom (:func:`prepare_video`; the ``timings`` key of each step in brackets):
 
 1. ``scan = scan_video(path)`` [probe]: one packet pass, no decoding: the real frame count and the packet index.
-2. ``windows = eval_windows(num_frames, clips, n=sample_frames, stride=stride)``: ``K`` windows (``--clips K``)
-   spread evenly over the video, each of ``cfg.data.sample_frames`` frames ``cfg.data.stride`` apart, exactly like
-   one training sample. The frames inside a clip are therefore as far apart in time as in training (the ConvLSTM
-   learned motion at that stride; frames spread over the whole video would be ~20 frames apart in a 10 s video and
-   look like jump cuts to it). With the default ``K = cfg.train.val_clips`` (1) a video costs 15 decoded frames.
+2. ``windows = eval_windows(num_frames, K, n=sample_frames, stride=stride)``: ``K`` windows spread evenly over the
+   whole video, each of ``cfg.data.sample_frames`` frames ``cfg.data.stride`` apart, exactly like one training
+   sample. The frames inside a clip are therefore as far apart in time as in training (the ConvLSTM learned motion at
+   that stride; frames spread over the whole video would be ~20 frames apart in a 10 s video and look like jump cuts
+   to it). ``K`` grows with the video's duration (:func:`frame_extraction.sampling.coverage_clips`: one window every
+   ``score.window_every`` seconds, at least ``cfg.train.val_clips``, at most ``score.max_windows``); ``--clips K``
+   forces it. A 3 s video costs 15 decoded frames, a 60 s one 15 windows of 15.
 3. ``frames = read_frames(path, indices, scan=scan)`` [decode]: every sampled frame decoded once, in one pass
-   (overlapping windows of a short video share their frames).
+   (overlapping windows of a short video share their frames). With more than :data:`WINDOW_CHUNK` windows, steps 3
+   and 4 run on :data:`WINDOW_CHUNK` windows at a time, each pass starting at the keyframe before its first window
+   (the decoder seeks there) and its frames dropped once cropped: only crops are kept, so memory stays flat however
+   long the video.
 4. ``crop_faces(frames, face_detector, margin, size, tracks=windows, min_face_size)`` [detect, crop]: THE
    frames-to-crops step of preprocessing (:func:`face_crop.pipeline.crop_faces`), with the detector the training crops
    were found with (the checkpoint's ``cfg.data.detector``): the main face of each window (each tracked separately,
@@ -49,7 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from dfdetect.clips.audio import SourceAudio, load_source_audio
-from dfdetect.core.config import DataConfig
+from dfdetect.core.config import DataConfig, ScoreConfig
 from dfdetect.core.io import IMAGE_EXTENSIONS, read_image
 from dfdetect.core.runtime import timed
 from dfdetect.core.schemas import ScoreStatus
@@ -57,15 +62,41 @@ from face_crop.detect import FaceDetector, face_side
 from face_crop.images import crop_image
 from face_crop.pipeline import crop_faces
 from frame_extraction.decode import VideoError, VideoScan, read_frames, scan_video
-from frame_extraction.sampling import eval_windows, evenly_spaced
+from frame_extraction.sampling import coverage_clips, eval_windows, evenly_spaced
 
 log = logging.getLogger(__name__)
 
 _DATA = DataConfig()  # THE defaults
+_SCORE = ScoreConfig()
+
+WINDOW_CHUNK = 4
+"""Windows decoded and cropped per pass when a video has more (each pass seeks to the keyframe before its first
+window; its frames are dropped once cropped). Up to this many windows, one pass, exactly as before coverage."""
 
 PROBE_FRAMES = 16
 """Frames spread over a video to find where its faces are, when no evaluation window has enough (one decoding pass and
 one detector call; ~20 frames apart in a 10 s video at 30 fps)."""
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How many windows a video gets when ``--clips`` is not given: one every ``every_s`` seconds of it, at least
+    ``minimum`` (the checkpoint's ``train.val_clips``), at most ``maximum``
+    (:func:`frame_extraction.sampling.coverage_clips`; the settings are ``score.window_every`` and
+    ``score.max_windows`` of :class:`~dfdetect.core.config.ScoreConfig`).
+
+    Example:
+        >>> Coverage(every_s=4.0, minimum=1, maximum=64).clips(num_frames=1440, fps=24.0)  # 60 s
+        15
+    """
+
+    every_s: float = _SCORE.window_every
+    minimum: int = 1
+    maximum: int = _SCORE.max_windows
+
+    def clips(self, num_frames: int, fps: float) -> int:
+        """K windows for a video of ``num_frames`` frames at ``fps``."""
+        return coverage_clips(num_frames, fps, self.every_s, self.minimum, self.maximum)
 
 
 @dataclass
@@ -84,6 +115,10 @@ class PreparedVideo:
         reason: human-readable reason ("" when ok; for an ``av`` model, also a note when ok: no sound).
         path: the source file ("" for crops read from a manifest).
         audio: its sound and frame clock (:func:`prepare_audio`, or loaded by an ``av`` detector), None until then.
+        fps: the video's frame rate (0 when unknown: crops from a manifest, an image).
+        duration_s: the video's duration in seconds (frames / fps; 0 when unknown).
+        window_times: per window of ``windows``, ``(start_s, end_s)``: from its first sampled frame's start to its
+            last's end (frame index / fps); empty when the times are unknown.
     """
 
     name: str
@@ -97,6 +132,23 @@ class PreparedVideo:
     reason: str = ""
     path: str = ""
     audio: SourceAudio | None = None
+    fps: float = 0.0
+    duration_s: float = 0.0
+    window_times: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def covered_s(self) -> float:
+        """Seconds of the video its windows span (overlaps counted once; 0 when the times are unknown).
+
+        Example:
+            >>> PreparedVideo("a.mp4", window_times=[(0.0, 1.25), (1.0, 2.0), (10.0, 11.0)]).covered_s
+            3.0
+        """
+        total, end = 0.0, float("-inf")
+        for a, b in sorted(self.window_times):
+            total += max(0.0, b - max(a, end))
+            end = max(end, b)
+        return total
 
     def failed(self, status: ScoreStatus, reason: str) -> PreparedVideo:
         """Mark as unscorable (keeps the counts, drops the crops).
@@ -106,6 +158,7 @@ class PreparedVideo:
             <ScoreStatus.NO_FACE: 'no_face'>
         """
         self.status, self.reason, self.crops, self.windows = ScoreStatus(status), reason, {}, []
+        self.window_times = []
         return self
 
 
@@ -203,12 +256,22 @@ class _Sampled:
     frames: dict[int, np.ndarray] = field(default_factory=dict)  # {index: RGB (H, W, 3) uint8}
     crops: dict[int, np.ndarray] = field(default_factory=dict)  # {index: (size, size, 3) uint8}
     too_small: dict[int, float] = field(default_factory=dict)  # {index: side of a main face too small to judge}
+    released: set[int] = field(default_factory=set)  # decoded, cropped, and their frames dropped (only crops kept)
+
+    def decoded(self, i: int) -> bool:
+        """Frame ``i`` was decoded (and may have been released since)."""
+        return i in self.frames or i in self.released
+
+    def release(self) -> None:
+        """Drop the decoded frames (their crops are kept): memory stays flat over a long video's windows."""
+        self.released.update(self.frames)
+        self.frames.clear()
 
 
 def _read(path: str | Path, scan: VideoScan, indices: list[int], seen: _Sampled,
           timings: dict[str, float] | None) -> dict[int, np.ndarray]:
     """Decode (one pass) the frames of ``indices`` not decoded yet; all of ``indices`` that could be decoded."""
-    todo = sorted({i for i in indices if i not in seen.frames})
+    todo = sorted({i for i in indices if not seen.decoded(i)})
     if todo:
         with timed(timings, "decode"):
             seen.frames.update(read_frames(path, todo, scan=scan))  # {index: RGB (H, W, 3) uint8}
@@ -233,26 +296,28 @@ def _crop_windows(frames: dict[int, np.ndarray], windows: list[list[int]], d: Da
 
 def _keep_windows(prep: PreparedVideo, seen: _Sampled, windows: list[list[int]], d: DataConfig) -> PreparedVideo:
     """Keep the windows with enough faces, the preprocessing rule for one training sample (or say why none is kept)."""
-    decoded = [[i for i in w if i in seen.frames] for w in windows]
+    decoded = [[i for i in w if seen.decoded(i)] for w in windows]
     prep.crops = {i: seen.crops[i] for w in decoded for i in w if i in seen.crops}
     # faces kept against the frames of the windows actually decoded (not the whole-video probes)
     prep.faces, prep.sampled = len(prep.crops), len({i for w in decoded for i in w})
     asked = sorted({i for w in windows for i in w})
-    lost = [i for i in asked if i not in seen.frames]  # sampled frames the decoder could not give (damaged data)
+    lost = [i for i in asked if not seen.decoded(i)]  # sampled frames the decoder could not give (damaged data)
     damage = (f"{len(lost)} of {len(asked)} sampled frames could not be decoded (damaged data skipped)"
               if lost else "")
     # A window is used only with enough faces, the preprocessing rule for one training sample; others are dropped.
-    prep.windows = [
-        [i for i in w if i in prep.crops]
-        for w in decoded
-        if w and sum(i in prep.crops for i in w) >= needed_faces(len(w), d.min_faces, d.sample_frames)
-    ]
+    kept = [(w, asked_w) for w, asked_w in zip(decoded, windows)
+            if w and sum(i in prep.crops for i in w) >= needed_faces(len(w), d.min_faces, d.sample_frames)]
+    kept.sort(key=lambda pair: pair[1][0])  # time order (windows placed on the faces come after the spread ones)
+    prep.windows = [[i for i in w if i in prep.crops] for w, _ in kept]
+    # a window's span: from its first sampled frame's start to its last's end, as asked (frame index / fps)
+    prep.window_times = ([(asked_w[0] / prep.fps, (asked_w[-1] + 1) / prep.fps) for _, asked_w in kept]
+                         if prep.fps > 0 else [])
     if prep.windows:
         prep.status, prep.reason = ScoreStatus.OK, damage
         return prep
     small = [seen.too_small[i] for w in decoded for i in w if i in seen.too_small]
     if prep.faces == 0 and not small and not lost:
-        return prep.failed(ScoreStatus.NO_FACE, f"no face in {len(seen.frames)} sampled frames")
+        return prep.failed(ScoreStatus.NO_FACE, f"no face in {len(seen.frames) + len(seen.released)} sampled frames")
     longest = max((w for w in decoded if w), key=len, default=[])
     need = needed_faces(len(longest), d.min_faces, d.sample_frames)
     best = max((sum(i in prep.crops for i in w) for w in decoded), default=0)
@@ -273,7 +338,7 @@ def _placed_windows(probes: dict[int, np.ndarray], seen: _Sampled, num_frames: i
     new probed frames (one full MTCNN call: frames far apart), a frame counting when a face is big enough to judge."""
     with timed(timings, "detect"):
         found = face_detector.detect_all(list(probes.values())) if probes else []  # per frame, every candidate face
-    has_face = {i: i in seen.crops for i in seen.frames}
+    has_face = {i: i in seen.crops for i in (*seen.frames, *seen.released)}
     has_face.update({i: any(face_side(f) >= d.min_face_size for f in faces) for i, faces in zip(probes, found)})
     return face_windows(has_face, num_frames, clips, d.sample_frames, d.stride)
 
@@ -281,19 +346,22 @@ def _placed_windows(probes: dict[int, np.ndarray], seen: _Sampled, num_frames: i
 def prepare_video(
     path: str | Path,
     cfg_data: DataConfig,
-    clips: int,
+    clips: int | None,
     face_detector: FaceDetector,
     timings: dict[str, float] | None = None,
+    coverage: Coverage | None = None,
 ) -> PreparedVideo:
-    """Decode the sampled frames (one pass), detect faces (one call) and crop them (see the module docstring); when
-    no window has enough faces, look for the faces over the whole video and score windows placed there.
+    """Decode the sampled frames (one pass, or one per :data:`WINDOW_CHUNK` windows), detect faces and crop them (see
+    the module docstring); when no window has enough faces, look for the faces over the whole video and score windows
+    placed there.
 
     Args:
         path: video file.
         cfg_data: the checkpoint's data config (sampling, the crop contract: margin, size, min_faces, min_face_size).
-        clips: K sampling windows spread over the video.
+        clips: K sampling windows spread over the video, forced; None: by the video's duration (``coverage``).
         face_detector: the MTCNN detector (built once per process from the checkpoint's ``data.detector``).
         timings: optional dict; seconds are added under ``probe``, ``decode``, ``detect`` and ``crop``.
+        coverage: how many windows when ``clips`` is None (default :class:`Coverage`'s).
 
     Returns:
         The crops and windows, or a status (``unreadable``, ``no_face``, ``too_few_faces``) and its reason.
@@ -309,24 +377,37 @@ def prepare_video(
         with timed(timings, "probe"):
             scan = scan_video(path)  # one packet pass: frame count, timestamps, keyframes
         num_frames = scan.info.num_frames
+        prep.fps = float(scan.info.fps) if scan.info.fps and scan.info.fps > 0 else 0.0
+        prep.duration_s = num_frames / prep.fps if prep.fps else 0.0
+        if clips is None:
+            clips = (coverage or Coverage()).clips(num_frames, prep.fps)
         windows = eval_windows(num_frames, clips, n=d.sample_frames, stride=d.stride)
-        frames = _read(path, scan, [i for w in windows for i in w], seen, timings)
+        # One pass for a few windows (as before coverage); a long video's windows a chunk at a time, each pass
+        # seeking to the keyframe before its first window, the frames dropped once cropped (only crops kept).
+        chunks = [windows] if len(windows) <= WINDOW_CHUNK else [windows[k : k + WINDOW_CHUNK]
+                                                                for k in range(0, len(windows), WINDOW_CHUNK)]
+        for chunk in chunks:
+            frames = _read(path, scan, [i for w in chunk for i in w], seen, timings)
+            if frames:
+                _crop_windows(frames, chunk, d, face_detector, seen, timings)
+            if len(chunks) > 1:
+                seen.release()
     except VideoError as e:
         return prep.failed(ScoreStatus.UNREADABLE, str(e))
-    if not frames:
+    if not seen.frames and not seen.released:
         return prep.failed(ScoreStatus.UNREADABLE, f"no frame could be decoded ({num_frames} frames in the header)")
-    _crop_windows(frames, windows, d, face_detector, seen, timings)
     if _keep_windows(prep, seen, windows, d).status == ScoreStatus.OK:
         return prep  # the usual case: today's windows, one decoding pass, one detector call
     # No window has enough faces: find where the faces are (PROBE_FRAMES frames spread over the video, one decoding
     # pass, one detector call) and try windows placed on them.
     try:
-        probes = [i for i in evenly_spaced(num_frames - 1, PROBE_FRAMES).tolist() if i not in seen.frames]
+        probes = [i for i in evenly_spaced(num_frames - 1, PROBE_FRAMES).tolist() if not seen.decoded(i)]
         placed = _placed_windows(_read(path, scan, probes, seen, timings), seen, num_frames, clips, d, face_detector,
                                  timings)
         placed = [w for w in placed if w not in windows]
-        _crop_windows(_read(path, scan, [i for w in placed for i in w], seen, timings), placed, d, face_detector,
-                      seen, timings)
+        placed_frames = _read(path, scan, [i for w in placed for i in w], seen, timings)
+        if placed_frames:
+            _crop_windows(placed_frames, placed, d, face_detector, seen, timings)
     except VideoError as e:
         log.debug("%s: looking for faces over the whole video failed: %s", prep.name, e)
         placed = []
@@ -421,9 +502,10 @@ def prepare_audio(path: str | Path, cfg_data: DataConfig, clips: int) -> Prepare
 def prepare_input(
     item: str | Path,
     cfg_data: DataConfig,
-    clips: int,
+    clips: int | None,
     face_detector: FaceDetector,
     timings: dict[str, float] | None = None,
+    coverage: Coverage | None = None,
 ) -> PreparedVideo:
     """A video (:func:`prepare_video`) or image (:func:`prepare_image`, by extension) ready for the model.
 
@@ -433,9 +515,10 @@ def prepare_input(
     Args:
         item: video or image path.
         cfg_data: the checkpoint's data config.
-        clips: K sampling windows per video.
+        clips: K sampling windows per video, forced; None: by the video's duration (``coverage``).
         face_detector: the MTCNN detector.
         timings: optional dict of seconds per stage (videos only; see :func:`prepare_video`).
+        coverage: how many windows when ``clips`` is None (see :func:`prepare_video`).
 
     Returns:
         The prepared input, or its status and reason.
@@ -443,7 +526,7 @@ def prepare_input(
     try:
         if is_image(item):
             return prepare_image(item, cfg_data, face_detector)
-        return prepare_video(item, cfg_data, clips, face_detector, timings)
+        return prepare_video(item, cfg_data, clips, face_detector, timings, coverage)
     except Exception as e:  # noqa: BLE001 - one bad input must not stop the batch
         log.debug("preparing %s failed", item, exc_info=True)
         return PreparedVideo(name=Path(item).name).failed(ScoreStatus.ERROR, f"{type(e).__name__}: {e}")

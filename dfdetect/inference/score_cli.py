@@ -1,4 +1,8 @@
-"""``dfdetect score [--weights CKPT] PATH... [--frames]``: score videos or face images, print a table.
+"""``dfdetect score [--weights CKPT] PATH... [--windows] [--frames]``: score videos or face images, print a table.
+
+The table says how much of each video was looked at (``windows`` scored, the ``seconds`` they span of the video's
+duration: by default one window every ``--window-every`` seconds, ``--clips N`` forces N); ``--windows`` also prints
+each window's start, end and P(fake), and the ``fake_segments`` (the windows at or above ``--threshold``, merged).
 
 Without ``--weights`` the default detector scores (:func:`dfdetect.core.config.default_model_path`, built by
 ``dfdetect model build``); when it has not been built, one line says how. The first form of this command,
@@ -8,7 +12,7 @@ Exit status: 2 for bad input (missing path, unusable or missing checkpoint), 1 w
 otherwise.
 
 Example:
-    $ dfdetect score data/samples/single_face.mp4 --weights runs/demo/best.pt --frames
+    $ dfdetect score data/samples/single_face.mp4 --weights runs/demo/best.pt --windows --frames
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from dfdetect.inference.prepare import is_image
 
 log = logging.getLogger(__name__)
 
-TABLE_COLUMNS = ("name", "score", "status", "faces", "reason")
-"""The columns of the printed table (faces = frames with a face / frames sampled)."""
+TABLE_COLUMNS = ("name", "score", "status", "faces", "windows", "seconds", "reason")
+"""The columns of the printed table (faces = frames with a face / frames sampled; seconds = seconds the windows span /
+the video's duration)."""
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".onnx")
 """A first path with one of these suffixes, followed by others, is the checkpoint (``score CKPT PATH...``)."""
 
@@ -43,8 +48,11 @@ def get_args_parser() -> argparse.ArgumentParser:
                    "except hidden files and .csv/.json side files); `score CKPT PATH...` also works")
     p.add_argument("--weights", default=None, help="checkpoint (.pt) written by train.py or its ONNX export "
                    "(default: the default detector, $DFDETECT_HOME/models/...; `dfdetect model build` makes it)")
+    p.add_argument("--windows", action="store_true", help="also print each window's start and end (seconds) and "
+                   "P(fake), and the fake segments (windows at or above --threshold, merged)")
     p.add_argument("--frames", action="store_true", help="also print per-frame scores of each video")
-    add_score_overrides(p, "clips", "tta", "aggregate", "device", "batch_size")
+    add_score_overrides(p, "clips", "window_every", "max_windows", "tta", "aggregate", "top_k", "threshold", "device",
+                        "batch_size")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -53,15 +61,42 @@ def format_score_table(results: Sequence[VideoScore]) -> str:
     """A plain-text table of :data:`TABLE_COLUMNS` (:func:`dfdetect.core.io.format_table`).
 
     Example:
-        >>> print(format_score_table([VideoScore("a.mp4", 0.25, ScoreStatus.OK, "", 15, 15),
-        ...                           VideoScore("b.mp4", 0.5, ScoreStatus.NO_FACE, "no face", 0, 15)]))
-        name   score   status   faces  reason
-        a.mp4  0.2500  ok       15/15
-        b.mp4  0.5000  no_face  0/15   no face
+        >>> print(format_score_table([
+        ...     VideoScore("a.mp4", 0.25, ScoreStatus.OK, "", 15, 15, window_scores=[0.25], window_times=[(0, 1.25)],
+        ...                duration_s=2.5, covered_s=1.25),
+        ...     VideoScore("b.mp4", 0.5, ScoreStatus.NO_FACE, "no face", 0, 15, duration_s=4.0)]))
+        name   score   status   faces  windows  seconds    reason
+        a.mp4  0.2500  ok       15/15  1        1.2/2.5 s
+        b.mp4  0.5000  no_face  0/15   0        0.0/4.0 s  no face
     """
     rows = [list(TABLE_COLUMNS)]
-    rows += [[r.name, f"{r.score:.4f}", str(r.status), f"{r.faces}/{r.sampled}", r.reason] for r in results]
+    rows += [[r.name, f"{r.score:.4f}", str(r.status), f"{r.faces}/{r.sampled}", str(r.windows),
+              f"{r.covered_s:.1f}/{r.duration_s:.1f} s", r.reason] for r in results]
     return format_table(rows)
+
+
+def format_windows(r: VideoScore, threshold: float) -> list[str]:
+    """The lines ``--windows`` prints for one result: each window's span and P(fake) (``*`` at or above
+    ``threshold``), then its fake segments.
+
+    Example:
+        >>> print("\\n".join(format_windows(VideoScore("a.mp4", 0.5, window_scores=[0.1, 0.8],
+        ...     window_times=[(0.0, 1.25), (4.0, 5.25)], duration_s=6.0, covered_s=2.5,
+        ...     fake_segments=[(4.0, 5.25, 0.8)]), 0.5)))
+        <BLANKLINE>
+        a.mp4: 2 windows over 2.5 of 6.0 s (P(fake), * at or above 0.5)
+          window   0     0.00 -    1.25 s  0.1000
+          window   1     4.00 -    5.25 s  0.8000 *
+          fake segments: 4.00-5.25 s (peak 0.8000)
+    """
+    lines = [f"\n{r.name}: {r.windows} windows over {r.covered_s:.1f} of {r.duration_s:.1f} s (P(fake), * at or "
+             f"above {threshold:g})"]
+    times = r.window_times or [(float("nan"), float("nan"))] * len(r.window_scores)
+    lines += [f"  window {k:3d}  {a:7.2f} - {b:7.2f} s  {s:.4f}{' *' if s >= threshold else ''}"
+              for k, ((a, b), s) in enumerate(zip(times, r.window_scores))]
+    segments = ", ".join(f"{a:.2f}-{b:.2f} s (peak {p:.4f})" for a, b, p in r.fake_segments)
+    lines.append(f"  fake segments: {segments or 'none'}")
+    return lines
 
 
 def split_weights(weights: str | None, paths: list[str]) -> tuple[str | None, list[str]]:
@@ -95,11 +130,17 @@ def main(argv: list[str] | None = None) -> int:
     frame_lines: list[str] = []
     if not args.frames:
         results = list(det.predict(paths, progress=len(paths) > 1))
+        if args.windows:
+            for r in results:
+                if r.status == ScoreStatus.OK:
+                    frame_lines.extend(format_windows(r, det.score_config.threshold))
     else:
         results = []
         for path in paths:  # one video at a time so its prepared crops serve both scores (decoded once)
             prep = det.prepare(path)
             results.extend(det.predict([prep]))
+            if args.windows and results[-1].status == ScoreStatus.OK:
+                frame_lines.extend(format_windows(results[-1], det.score_config.threshold))
             if not is_image(path) and prep.status == ScoreStatus.OK:
                 scores = det.frame_scores(prep)
                 frame_lines.append(f"\n{prep.name}: per-frame P(fake) ({len(scores)} frames with a face)")

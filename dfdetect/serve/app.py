@@ -11,7 +11,9 @@ One request, top to bottom (:func:`create_app`'s ``score``):
 2. :func:`dfdetect.serve.uploads.receive_upload`: the body streamed there, refused past ``max_upload_mb`` while it
    streams, the content sniffed (the name and ``Content-Type`` are never trusted, the name never used as a path).
 3. :func:`score_file` in a worker thread (at most ``workers`` at a time; the face detector and model are shared and
-   only read): THE scoring path (:meth:`dfdetect.inference.Detector.predict` on the prepared input), per-frame
+   only read): THE scoring path (:meth:`dfdetect.inference.Detector.predict` on the prepared input: windows over the
+   whole video by default, each with its start, end and score, how much of the video they cover and the
+   ``fake_segments``, the windows at or above the threshold merged), per-frame
    scores (:meth:`~dfdetect.inference.Detector.frame_scores` on the same crops; none for an audio model, whose clips
    are windows of sound) and, when asked, the heat maps (:class:`dfdetect.inference.explain.Explainer`, on its own
    model copy): of the face crops, and for an audio or ``av`` model of each clip's log-mel spectrogram.
@@ -47,6 +49,7 @@ from pydantic import BaseModel
 from dfdetect.core.config import ServeConfig
 from dfdetect.core.schemas import ScoreStatus
 from dfdetect.inference import NEUTRAL_SCORE, Detector
+from dfdetect.inference.aggregate import fake_segments
 from dfdetect.inference.detector import NO_FRAME_SCORES_AUDIO
 from dfdetect.inference.explain import Explainer
 from dfdetect.inference.export import OnnxClassifier
@@ -66,6 +69,23 @@ class ClipScore(BaseModel):
 class FrameScore(BaseModel):
     frame: int
     score: float
+
+
+class WindowOut(BaseModel):
+    """One scored window: its place in the video in seconds and its P(fake) (the mean of its clips)."""
+
+    window: int
+    start_s: float
+    end_s: float
+    score: float
+
+
+class SegmentOut(BaseModel):
+    """A run of windows scored at or above the threshold, merged: where the video looks fake."""
+
+    start_s: float
+    end_s: float
+    peak: float
 
 
 class HeatMapOut(BaseModel):
@@ -92,6 +112,11 @@ class ScoreResponse(BaseModel):
     faces: int = 0
     sampled: int = 0
     clips: list[ClipScore] = []
+    windows: list[WindowOut] = []  # time order; empty for an image
+    duration_s: float = 0.0  # the video's duration (0 for an image)
+    fps: float = 0.0  # its frame rate (frame numbers to seconds; 0 for an image)
+    covered_s: float = 0.0  # seconds of it the scored windows span
+    fake_segments: list[SegmentOut] = []  # the windows at or above the threshold, merged
     frame_scores: list[FrameScore] = []
     frame_scores_reason: str = ""
     heatmaps: list[HeatMapOut] = []
@@ -167,7 +192,11 @@ def score_file(det: Detector, explainer: Explainer | None, path: Path, name: str
     (result,) = det.predict([prep])
     out: dict = {"score": result.score, "status": str(result.status), "reason": result.reason,
                  "faces": result.faces, "sampled": result.sampled,
-                 "clips": [{"frames": f, "score": s} for f, s in zip(result.clip_frames, result.clip_scores)]}
+                 "clips": [{"frames": f, "score": s} for f, s in zip(result.clip_frames, result.clip_scores)],
+                 "windows": [{"window": k, "start_s": a, "end_s": b, "score": s}
+                             for k, ((a, b), s) in enumerate(zip(result.window_times, result.window_scores))],
+                 "duration_s": result.duration_s, "covered_s": result.covered_s, "fps": prep.fps,
+                 "fake_segments": [{"start_s": a, "end_s": b, "peak": p} for a, b, p in result.fake_segments]}
     if result.status != ScoreStatus.OK:
         return out
     if det.modalities == "audio":
@@ -251,10 +280,17 @@ def create_app(det: Detector, weights: str | Path, cfg: ServeConfig | None = Non
             shutil.rmtree(state["root"], ignore_errors=True)
 
     app = FastAPI(title="dfdetect", version=_package_version(), lifespan=lifespan,
-                  description="Score a video or face image: P(fake), per-clip and per-frame scores, heat maps.")
+                  description="Score a video or face image: P(fake); windows over the whole video with their start, "
+                              "end (seconds) and score, how much of it they cover, and the fake segments (windows at "
+                              "or above the threshold, merged); per-clip and per-frame scores, heat maps.")
 
     def answer(http_status: int, name: str, status: str, reason: str, start: float, **fields) -> JSONResponse:
         score = fields.pop("score", NEUTRAL_SCORE)
+        if fields.get("windows"):  # the segments by this server's threshold, the one its verdict uses
+            windows = fields["windows"]
+            segments = fake_segments([(w["start_s"], w["end_s"]) for w in windows], [w["score"] for w in windows],
+                                     cfg.threshold)
+            fields["fake_segments"] = [{"start_s": a, "end_s": b, "peak": p} for a, b, p in segments]
         body = ScoreResponse(name=name, score=score, verdict=verdict(score, status, cfg.threshold),
                              threshold=cfg.threshold, status=status, reason=reason, model_name=info.name,
                              model_version=info.version, seconds=round(time.perf_counter() - start, 3), **fields)

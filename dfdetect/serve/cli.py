@@ -44,7 +44,7 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help=f"seconds a request may take (default {_D.timeout_s:g})")
     p.add_argument("--workers", type=int, default=_D.workers,
                    help=f"requests scored at the same time (default {_D.workers})")
-    add_score_overrides(p, "threshold", "max_clips", "clips", "device")
+    add_score_overrides(p, "threshold", "max_clips", "clips", "window_every", "max_windows", "device")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 

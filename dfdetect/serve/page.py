@@ -1,8 +1,12 @@
 """The scoring page (``GET /``): one self-contained HTML file, no external script, style or font (works offline).
 
 A person drops a video or a face image (or picks one); the page posts it to ``POST /v1/score?explain=true`` and shows
-the score and verdict, the status and reason when it could not be scored, the timeline of per-clip and per-frame
-scores (an inline SVG), the face crops with their heat maps, for an audio or ``av`` model each clip's log-mel
+the score and verdict, the status and reason when it could not be scored, how much of the video was looked at, the
+timeline over the WHOLE video (an inline SVG, :func:`svgTimeline` in the script: a time axis in seconds from 0 to the
+video's duration, each scored window a bar over its seconds as high as its P(fake), the windows at or above the
+threshold marked red (class ``window above``), the threshold line, the fake segments as a red band along the top,
+the per-frame scores as dots; for an image, or crops without times, per clip and frame by frame number), the face
+crops with their heat maps, for an audio or ``av`` model each clip's log-mel
 spectrogram with its heat map (under "What the model heard"), and the seconds it took. ``body[data-state]`` is
 ``idle``, ``scoring``, ``done`` or ``failed`` (what the browser test waits for).
 """
@@ -41,9 +45,12 @@ svg text{font-size:11px;fill:#55606e}
   <div class="meta"><span id="name"></span> &middot; status <b id="status"></b> &middot;
     <span id="seconds"></span> s &middot; faces <span id="faces"></span></div>
   <div id="reason"></div>
+  <div class="meta" id="coverage"></div>
+  <div class="meta" id="segments"></div>
 </div>
 <div class="card" id="timeline-card" hidden><b>Timeline</b>
-  <span class="meta">P(fake) per clip (bars, over the frames each clip covers) and per frame (dots)</span>
+  <span class="meta">P(fake) per window (bars over the seconds each covers; red: at or above the threshold, the dashed
+  line) and per frame (dots), over the whole video</span>
   <div id="timeline"></div></div>
 <div class="card" id="heatmaps-card" hidden><b>What the model looked at</b>
   <span class="meta">the face crops it scored, Grad-CAM over each (red: pushed towards fake)</span>
@@ -58,7 +65,50 @@ const $ = (id) => document.getElementById(id);
 fetch('/healthz').then(r => r.json()).then(h => {
   $('model').textContent = `model ${h.model_name} (${h.model_kind}), version ${h.model_version}`;
 });
+function niceStep(span) {
+  const steps = [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+  return steps.find(s => span / s <= 10) || 7200;
+}
 function svgTimeline(r) {
+  const windows = r.windows || [];
+  if (!(windows.length && r.duration_s > 0)) return svgFrames(r);
+  const w = 900, h = 170, pad = 36, dur = r.duration_s, fps = r.fps || 0;
+  const x = (t) => pad + (w - 2 * pad) * Math.min(Math.max(t, 0), dur) / dur;
+  const y = (s) => h - pad - (h - 2 * pad) * s;
+  let s = `<svg width="100%" viewBox="0 0 ${w} ${h}" role="img" aria-label="timeline" data-duration="${dur}">`;
+  s += `<line x1="${x(0)}" y1="${y(0)}" x2="${x(dur)}" y2="${y(0)}" stroke="#8894a5"/>`;
+  const step = niceStep(dur);
+  for (let t = 0; t <= dur + 1e-9; t += step) {
+    s += `<line x1="${x(t)}" y1="${y(0)}" x2="${x(t)}" y2="${y(0) + 4}" stroke="#8894a5"/>`;
+    s += `<text class="tick" data-t="${t}" x="${x(t) - 8}" y="${y(0) + 16}">${+t.toFixed(1)} s</text>`;
+  }
+  s += `<text class="tick end" data-t="${dur}" x="${x(dur) - 20}" y="${h - 4}">${dur.toFixed(1)} s</text>`;
+  for (const g of r.fake_segments || []) {
+    s += `<rect class="segment" x="${x(g.start_s)}" y="${pad - 14}" width="${Math.max(2, x(g.end_s) - x(g.start_s))}"
+          height="6" fill="#c0392b" data-start="${g.start_s}" data-end="${g.end_s}"><title>fake ${
+          g.start_s.toFixed(2)}-${g.end_s.toFixed(2)} s, peak ${g.peak.toFixed(3)}</title></rect>`;
+  }
+  for (const v of windows) {
+    const above = v.score >= r.threshold;
+    s += `<rect class="window${above ? ' above' : ''}" x="${x(v.start_s)}" y="${y(v.score)}"
+          width="${Math.max(2, x(v.end_s) - x(v.start_s))}" height="${y(0) - y(v.score)}"
+          fill="${above ? '#c0392bbb' : '#3d6fd888'}" data-start="${v.start_s}" data-end="${v.end_s}"
+          data-score="${v.score}"><title>${v.start_s.toFixed(2)}-${v.end_s.toFixed(2)} s: ${v.score.toFixed(3)}</title>
+          </rect>`;
+  }
+  if (fps > 0) {
+    for (const f of r.frame_scores || []) {
+      s += `<circle class="frame" cx="${x((f.frame + 0.5) / fps)}" cy="${y(f.score)}" r="2.5" fill="#1d232b">
+            <title>${(f.frame / fps).toFixed(2)} s (frame ${f.frame}): ${f.score.toFixed(3)}</title></circle>`;
+    }
+  }
+  s += `<line class="threshold" x1="${x(0)}" y1="${y(r.threshold)}" x2="${x(dur)}" y2="${y(r.threshold)}"
+        stroke="#c0392b" stroke-dasharray="4"/>`;
+  s += `<text x="${w - pad + 2}" y="${y(r.threshold) + 4}">${r.threshold}</text>`;
+  s += `<text x="2" y="${y(1) + 4}">1</text><text x="2" y="${y(0) + 4}">0</text>`;
+  return s + '</svg>';
+}
+function svgFrames(r) {
   const w = 900, h = 160, pad = 30;
   const frames = r.clips.flatMap(c => c.frames).concat(r.frame_scores.map(f => f.frame));
   if (!frames.length) return '';
@@ -91,6 +141,14 @@ function show(r) {
   $('reason').textContent = r.reason || '';
   $('seconds').textContent = r.seconds.toFixed(2);
   $('faces').textContent = `${r.faces}/${r.sampled}`;
+  const nw = (r.windows || []).length;
+  $('coverage').textContent = r.duration_s > 0 ?
+    `looked at ${nw} window${nw === 1 ? '' : 's'} spanning ${(r.covered_s || 0).toFixed(1)} s of ${
+    r.duration_s.toFixed(1)} s` : '';
+  const segs = r.fake_segments || [];
+  $('segments').textContent = r.duration_s > 0 && r.status === 'ok' ? (segs.length ? 'looks fake at ' + segs.map(
+    g => `${g.start_s.toFixed(1)}-${g.end_s.toFixed(1)} s (peak ${g.peak.toFixed(3)})`).join(', ') :
+    'no window at or above the threshold') : '';
   const hasTimeline = (r.clips || []).length > 0;
   $('timeline-card').hidden = !hasTimeline;
   $('timeline').innerHTML = hasTimeline ? svgTimeline(r) : '';
@@ -131,7 +189,8 @@ async function score(file) {
     document.body.dataset.state = 'done';
   } catch (e) {
     show({score: 0.5, verdict: 'not scored', status: 'error', reason: String(e), seconds: 0, faces: 0, sampled: 0,
-          name: file.name, clips: [], frame_scores: [], heatmaps: [], spectrograms: []});
+          name: file.name, clips: [], windows: [], fake_segments: [], duration_s: 0, covered_s: 0, frame_scores: [],
+          heatmaps: [], spectrograms: []});
     document.body.dataset.state = 'failed';
   }
   $('drop').firstChild.textContent = 'Drop another video or face image here, or click to choose one ';

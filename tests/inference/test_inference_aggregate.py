@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dfdetect.inference.aggregate import aggregate_scores, confident_strategy, tta_views
+from dfdetect.inference.aggregate import aggregate_scores, confident_strategy, fake_segments, top_k_mean, tta_views
 
 
 def test_confident_strategy_fake_branch_averages_the_confident_scores() -> None:
@@ -46,3 +46,21 @@ def test_tta_views_flip_then_shift_inside_the_window() -> None:
     assert tta_views([0, 1, 2], 3, 5) == [([0, 1, 2], False), ([0, 1, 2], True)]  # no room: duplicates dropped
     with pytest.raises(ValueError, match="n_views"):
         tta_views([0], 1, 0)
+
+
+def test_topk_is_not_drowned_by_a_long_real_video() -> None:
+    # 15 windows, 2 of them fake (a 4 s stretch of a 60 s video): the mean stays real, the top-3 mean does not.
+    s = [0.1] * 13 + [0.9, 0.8]
+    assert aggregate_scores(s, "mean") == pytest.approx(0.2)
+    assert aggregate_scores(s, "topk") == pytest.approx((0.9 + 0.8 + 0.1) / 3)
+    assert aggregate_scores(s, "topk", top_k=2) == pytest.approx(0.85)
+    assert aggregate_scores([0.9] * 15, "topk") == pytest.approx(aggregate_scores([0.9] * 15, "mean"))  # a whole fake
+    with pytest.raises(ValueError, match="top_k"):
+        top_k_mean(s, k=0)
+
+
+def test_fake_segments_merge_consecutive_windows_above_the_threshold() -> None:
+    times = [(0.0, 1.2), (4.0, 5.2), (8.0, 9.2), (12.0, 13.2), (16.0, 17.2)]
+    assert fake_segments(times, [0.1, 0.6, 0.8, 0.2, 0.5], 0.5) == [(4.0, 9.2, 0.8), (16.0, 17.2, 0.5)]
+    assert fake_segments(times, [0.1] * 5, 0.5) == []
+    assert fake_segments(times, [0.9] * 5, 0.5) == [(0.0, 17.2, 0.9)]

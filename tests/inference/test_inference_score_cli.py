@@ -15,7 +15,7 @@ def test_score_cli(weights: Path, det, face_video: Path, no_face_video: Path, tm
     assert main([str(weights), str(face_video), "--frames", "--device", "cpu"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == list(TABLE_COLUMNS)
-    name, score, status, faces = lines[1].split()
+    name, score, status, faces, windows, seconds, unit = lines[1].split()  # + the coverage (issue 26)
     assert (name, status) == ("single_face.mp4", "ok")
     assert float(score) == pytest.approx(det.score(face_video), abs=5e-5)  # the API's score, to 4 decimals
     n_faces = int(faces.split("/")[0])

@@ -25,7 +25,8 @@ def test_every_scoring_command_line_reads_the_one_score_config(name: str) -> Non
     assert score_from_args(parser().parse_args(argv)) == ScoreConfig()  # the defaults, declared once
     flags = {a.dest: a.option_strings[0] for a in parser()._actions if a.dest.startswith("score.")}
     given = {"score.clips": "3", "score.tta": "2", "score.aggregate": "confident", "score.batch_size": "4",
-             "score.threshold": "0.7", "score.device": "cpu", "score.max_clips": "2"}
+             "score.threshold": "0.7", "score.device": "cpu", "score.max_clips": "2",
+             "score.window_every": "2.5", "score.max_windows": "9", "score.top_k": "2"}  # the coverage (issue 26)
     args = parser().parse_args(argv + [x for key, flag in flags.items() for x in (flag, given[key])])
     chosen = score_from_args(args)
     for key in flags:

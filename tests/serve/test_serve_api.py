@@ -46,12 +46,21 @@ def test_score_a_video_an_image_and_refuse_bad_uploads(served: Served, untrained
     assert (video["model_name"], video["model_version"]) == (health["model_name"], health["model_version"])
     assert [c["frames"] for c in video["clips"]] == [[0, 2, 4, 6]]  # T = 4 of the 8 sampled frames, stride 2
     assert [f["frame"] for f in video["frame_scores"]] == list(range(0, 16, 2))
+    # Where (issue 26): the window in seconds (2.4 s video, one window of 8 frames 2 apart at 30 fps: 0-0.5 s), how
+    # much of the video it covers, and the fake segments by the server's threshold.
+    (window,) = video["windows"]
+    assert (window["window"], window["start_s"], window["score"]) == (0, 0.0, video["clips"][0]["score"])
+    assert window["end_s"] == pytest.approx(0.5) and video["covered_s"] == pytest.approx(0.5)
+    assert video["duration_s"] == pytest.approx(2.4) and video["fps"] == pytest.approx(30.0)
+    assert video["fake_segments"] == ([{"start_s": 0.0, "end_s": window["end_s"], "peak": window["score"]}]
+                                      if window["score"] >= video["threshold"] else [])
     assert len(video["heatmaps"]) == 4 and all(h["png"].startswith("data:image/png;base64,") for h in video["heatmaps"])
     assert 0 < video["seconds"] < 120
 
     image = post(served.url, stills_dir / IMAGE, ctype="image/jpeg").json()
     assert image["status"] == "ok" and image["faces"] == 1 and image["heatmaps"] == []  # explain not asked
     assert image["score"] != video["score"]
+    assert (image["windows"], image["duration_s"], image["fake_segments"]) == ([], 0.0, [])  # no time in an image
 
     # A video without a face: decoded, not scored, with the reason.
     cartoon = post(served.url, no_face_video).json()

@@ -62,9 +62,24 @@ def test_the_page_scores_a_video_and_shows_heat_maps(served: Served, face_video:
         assert shown == pytest.approx(api["score"], abs=5e-4)
         assert float(driver.find_element(By.ID, "seconds").text) > 0
 
-        # The timeline: one bar per clip, one dot per frame.
-        assert len(driver.find_elements(By.CSS_SELECTOR, "#timeline rect.clip")) == len(api["clips"])
+        # The timeline over the WHOLE video (issue 26): a time axis in seconds from 0 to the video's duration, one bar
+        # per window over its seconds (marked when at or above the threshold, the dashed line), one dot per frame.
+        svg = driver.find_element(By.CSS_SELECTOR, "#timeline svg")
+        assert float(svg.get_attribute("data-duration")) == pytest.approx(api["duration_s"])
+        ticks = [float(t.get_attribute("data-t")) for t in driver.find_elements(By.CSS_SELECTOR, "#timeline text.tick")]
+        assert ticks[0] == 0.0 and ticks[-1] == pytest.approx(api["duration_s"])
+        assert driver.find_element(By.CSS_SELECTOR, "#timeline text.tick").get_attribute("textContent") == "0 s"
+        bars = driver.find_elements(By.CSS_SELECTOR, "#timeline rect.window")
+        assert [(float(b.get_attribute("data-start")), float(b.get_attribute("data-end"))) for b in bars] == [
+            pytest.approx((w["start_s"], w["end_s"])) for w in api["windows"]]
+        above = driver.find_elements(By.CSS_SELECTOR, "#timeline rect.window.above")
+        assert len(above) == sum(w["score"] >= api["threshold"] for w in api["windows"])
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#timeline line.threshold")) == 1
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#timeline rect.segment")) == len(api["fake_segments"])
         assert len(driver.find_elements(By.CSS_SELECTOR, "#timeline circle.frame")) == len(api["frame_scores"])
+        assert driver.find_element(By.ID, "coverage").text == (
+            f"looked at {len(api['windows'])} window{'' if len(api['windows']) == 1 else 's'} spanning "
+            f"{api['covered_s']:.1f} s of {api['duration_s']:.1f} s")
 
         # The heat maps: every image decoded by the browser (complete, with its real size).
         WebDriverWait(driver, 30).until(lambda d: d.execute_script(
