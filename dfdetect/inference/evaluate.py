@@ -58,17 +58,16 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from dfdetect.core.cli import add_verbose, run_cli
 from dfdetect.core.config import add_score_overrides, score_from_args
 from dfdetect.core.io import (
     InputError,
-    LockedError,
     collect_files,
     format_table,
     output_lock,
     read_csv,
     read_label_methods,
     read_labels,
-    setup_logging,
     staged_outputs,
     write_csv,
     write_json,
@@ -450,35 +449,31 @@ def get_args_parser() -> argparse.ArgumentParser:
                    "OUT/predictions.shard-K-of-N/; python -m dfdetect merge OUT joins the shards into OUT")
     p.add_argument("--save-every", type=int, default=25, help="save the resume state every N videos")
     p.add_argument("--no-resume", action="store_true", help="score everything again even if a run was interrupted")
-    p.add_argument("-v", "--verbose", action="store_true")
+    add_verbose(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python eval.py``: see the module docstring for inputs, outputs and the exit status."""
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
-    try:
-        paths = output_paths(args.out)
-        items = resolve_inputs(args.videos, exclude=[getattr(paths, f.name) for f in fields(paths)])
-        methods: dict[str, str] = {}
-        if args.labels:
-            labels = read_labels(args.labels)
-            methods = read_label_methods(args.labels)
-        else:
-            labels = {it.name: it.label for it in items if it.label is not None}
-        det = Detector.load(args.weights, score_from_args(args))
-        shard = parse_shard(args.shard) if args.shard else None
-    except InputError as e:
-        log.error("%s", e)
-        return 2
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup); an InputError (a lock held) -> exit 2."""
+    paths = output_paths(args.out)
+    items = resolve_inputs(args.videos, exclude=[getattr(paths, f.name) for f in fields(paths)])
+    methods: dict[str, str] = {}
+    if args.labels:
+        labels = read_labels(args.labels)
+        methods = read_label_methods(args.labels)
+    else:
+        labels = {it.name: it.label for it in items if it.label is not None}
+    det = Detector.load(args.weights, score_from_args(args))
+    shard = parse_shard(args.shard) if args.shard else None
     target = output_paths(shard_folder(paths, shard)) if shard is not None else paths
     try:
         with output_lock(lock_path(target), "evaluation outputs"):
             return _evaluate(args, paths, items, labels, methods, det, shard)
-    except LockedError as e:
-        log.error("%s", e)
-        return 2
     except OSError as e:  # disk full, read-only folder, quota...: one line, not a traceback
         log.debug("writing the outputs failed", exc_info=True)
         log.error("cannot write the outputs in %s: %s (errno %s); outputs of earlier runs are left whole, this run's "

@@ -31,7 +31,8 @@ import av
 import numpy as np
 from tqdm import tqdm
 
-from dfdetect.core.io import InputError, collect_files, read_csv, setup_logging, write_bytes_atomic, write_csv
+from dfdetect.core.cli import add_verbose, run_cli
+from dfdetect.core.io import InputError, collect_files, read_csv, write_bytes_atomic, write_csv
 from dfdetect.core.schemas import LABELS_COLUMNS, METHOD_COLUMN, ItemStatus
 from dfdetect.core.seeding import item_rng, stable_seed
 from dfdetect.core.shards import Shard, find_shards, parse_shard, shard_file
@@ -140,19 +141,13 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="face detector device")
     p.add_argument("--shard", metavar="K/N", help="make only the outputs of shard K of N (inputs split by a hash "
                    "of the input's name; names are assigned over all inputs); join with python -m dfdetect merge OUT")
-    p.add_argument("-v", "--verbose", action="store_true")
+    add_verbose(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: 0 at least one input done, 1 none (each skip is in ``meta.csv`` with its reason), 2 bad arguments."""
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
-    try:
-        return _run(args)
-    except InputError as e:
-        log.error("%s", e)
-        return 2
+    return run_cli(get_args_parser(), argv, _run)
 
 
 def write_tables(out: Path, rows: dict[Any, dict[str, Any]], skips: dict[str, dict[str, Any]],
