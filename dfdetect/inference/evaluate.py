@@ -82,6 +82,7 @@ from dfdetect.core.schemas import (
     ScoreStatus,
 )
 from dfdetect.core.shards import Shard, parse_shard
+from dfdetect.core.stage import shard_part, split_done
 from dfdetect.data import from_images, load_crop, read_crops_manifest
 from dfdetect.inference.detector import NEUTRAL_SCORE, Detector, VideoScore
 from dfdetect.inference.plots import plot_roc, plot_score_histogram
@@ -502,7 +503,7 @@ def _evaluate(args: argparse.Namespace, paths: OutputPaths, items: list[EvalInpu
                   "columns": [list(prediction_columns), list(status_columns)]}
         paths.predictions.parent.mkdir(parents=True, exist_ok=True)
         write_json(paths.predictions.parent / SHARD_RECORD, record)
-        items = [it for it in items if shard.holds(it.name)]
+        items = shard_part(items, shard, lambda it: it.name)
         log.info("shard %d/%d: %d of %d inputs, into %s", shard.k, shard.n, len(items), len(record["inputs"]),
                  paths.predictions.parent)
     log.info("%d inputs (%d images); %s model; %d clip window(s) per video of %d frames (stride %d), T = %d, TTA %d, "
@@ -517,8 +518,8 @@ def _evaluate(args: argparse.Namespace, paths: OutputPaths, items: list[EvalInpu
         # the earlier run's results must not stay beside this run's (if this one fails, neither is left half-mixed).
         write_marker(paths.run, signature, {"rows": 0})
         _remove_earlier(paths)
-    rows: dict[str, dict[str, Any]] = {it.source: done[it.source] for it in items if it.source in done}
-    todo = [it for it in items if it.source not in rows]
+    finished, todo = split_done(items, lambda it: done.get(it.source))
+    rows: dict[str, dict[str, Any]] = {it.source: row for it, row in finished}
 
     def save() -> None:
         save_state(paths, signature, [rows[it.source] for it in items if it.source in rows], status_columns,
