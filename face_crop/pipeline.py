@@ -164,6 +164,7 @@ def read_frames_manifest(frames_dir: str | Path) -> dict[str, VideoFrames]:
 
     Example:
         >>> import tempfile
+        >>> from dfdetect.core.io import write_csv
         >>> frames_dir = Path(tempfile.mkdtemp())
         >>> rows = [{"video": "a.mp4", "label": "1", "frame": f, "path": f"a.mp4/{f:06d}.png", "width": 64,
         ...          "height": 48} for f in (14, 10, 12)]
