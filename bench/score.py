@@ -52,8 +52,9 @@ import torch  # noqa: E402
 
 from bench.common import HD_NAME, format_table, make_hd_video  # noqa: E402
 from dfdetect.core.checkpoint import save_checkpoint  # noqa: E402
+from dfdetect.core.cli import add_verbose, run_cli  # noqa: E402
 from dfdetect.core.config import TEMPORAL_MODELS, Config, add_score_overrides, score_from_args  # noqa: E402
-from dfdetect.core.io import InputError, setup_logging, write_csv  # noqa: E402
+from dfdetect.core.io import write_csv  # noqa: E402
 from dfdetect.inference.detector import TIMING_STAGES, Detector  # noqa: E402
 from dfdetect.inference.export import export_model  # noqa: E402
 from frame_extraction.decode import probe_video  # noqa: E402
@@ -77,7 +78,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     add_score_overrides(p, "clips", "window_every", "max_windows", "tta", "device")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, the core count)")
     p.add_argument("--no-onnx", dest="onnx", action="store_false", help="time torch only (no ONNX export)")
-    p.add_argument("-v", "--verbose", action="store_true")
+    add_verbose(p)
     return p
 
 
@@ -114,8 +115,11 @@ def time_video(det: Any, video: Path, repeat: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup); an InputError -> exit 2."""
     if args.threads:
         torch.set_num_threads(args.threads)
     samples, out = Path(args.samples), Path(args.out)
@@ -126,23 +130,19 @@ def main(argv: list[str] | None = None) -> int:
     hd = make_hd_video(source, out / HD_NAME)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        try:
-            weights = (Path(args.weights) if args.weights
-                       else untrained_checkpoint(Path(tmp), args.backbone, args.temporal))
-            runtimes = {"torch": weights}
-            if args.onnx:
-                runtimes["onnxruntime"] = export_model(weights, "onnx", Path(tmp) / "model.onnx")
-            # onnxruntime runs on the CPU here; torch on --device
-            score = score_from_args(args)
-            detectors = {name: Detector.load(path, score, device=score.device if name == "torch" else "cpu")
-                         for name, path in runtimes.items()}
-            # the cost before coverage, measured in the same run: the checkpoint's val_clips windows per video
-            one_window = {name: Detector(d.model, d.cfg, d.score_config, face_detector=d.face_detector,
-                                         clips=d.cfg.train.val_clips, device=d.device)
-                          for name, d in detectors.items()}
-        except InputError as e:
-            log.error("%s", e)
-            return 2
+        weights = (Path(args.weights) if args.weights
+                   else untrained_checkpoint(Path(tmp), args.backbone, args.temporal))
+        runtimes = {"torch": weights}
+        if args.onnx:
+            runtimes["onnxruntime"] = export_model(weights, "onnx", Path(tmp) / "model.onnx")
+        # onnxruntime runs on the CPU here; torch on --device
+        score = score_from_args(args)
+        detectors = {name: Detector.load(path, score, device=score.device if name == "torch" else "cpu")
+                     for name, path in runtimes.items()}
+        # the cost before coverage, measured in the same run: the checkpoint's val_clips windows per video
+        one_window = {name: Detector(d.model, d.cfg, d.score_config, face_detector=d.face_detector,
+                                     clips=d.cfg.train.val_clips, device=d.device)
+                      for name, d in detectors.items()}
         det = detectors["torch"]
         d = det.cfg.data
         log.info("%s on %s, %d window(s) x %d frames (stride %d), T = %d, %d px, TTA %d, %d torch threads",

@@ -31,8 +31,8 @@ import requests  # noqa: E402
 import uvicorn  # noqa: E402
 
 from bench.common import format_table  # noqa: E402
+from dfdetect.core.cli import add_verbose, run_cli  # noqa: E402
 from dfdetect.core.config import ServeConfig  # noqa: E402
-from dfdetect.core.io import InputError, setup_logging  # noqa: E402
 from dfdetect.inference import Detector  # noqa: E402
 from dfdetect.serve.app import create_app  # noqa: E402
 
@@ -46,7 +46,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", default=str(ROOT / "data" / "samples" / "stills" / "0-f1-su-ph.jpg"))
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--screenshot", help="save a screenshot of the page after scoring --video (needs chromium)")
-    p.add_argument("-v", "--verbose", action="store_true")
+    add_verbose(p)
     return p
 
 
@@ -99,13 +99,12 @@ def screenshot(url: str, video: Path, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
-    try:
-        server, thread, url = _serve(args.weights)
-    except InputError as e:
-        log.error("%s", e)
-        return 2
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup)."""
+    server, thread, url = _serve(args.weights)
     rows = []
     try:
         for path in (Path(args.video), Path(args.image)):

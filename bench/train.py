@@ -44,8 +44,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from bench.common import format_table  # noqa: E402
+from dfdetect.core.cli import add_verbose, run_cli  # noqa: E402
 from dfdetect.core.config import ModelConfig, default_of  # noqa: E402
-from dfdetect.core.io import InputError, save_image, setup_logging, write_csv  # noqa: E402
+from dfdetect.core.io import InputError, save_image, write_csv  # noqa: E402
 from dfdetect.core.runtime import resolve_device  # noqa: E402
 from dfdetect.data import ClipDataset, ClipSpec, VideoCrops, build_clip_augmentation  # noqa: E402
 from dfdetect.training.step import predict_batch, train_step  # noqa: E402
@@ -82,7 +83,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", default=str(ROOT / "data" / "samples"), help="sample videos to cut crops from")
     p.add_argument("--csv", default=None, help="also write the table to this CSV file")
     p.add_argument("--no-isolate", action="store_true", help="run every case in this process (peak RSS accumulates)")
-    p.add_argument("-v", "--verbose", action="store_true")
+    add_verbose(p)
     p.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case (JSON) in a child process
     return p
 
@@ -273,27 +274,26 @@ def _allocator_note() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup)."""
     if args.case:  # child process: one case, its row as JSON
         case = json.loads(args.case)
         row = run_case(case)
         Path(case["result"]).write_text(json.dumps(row))
         return 0
-    try:
-        if args.backbone not in BACKBONES:
-            raise InputError(f"unknown backbone {args.backbone!r} (choose from {', '.join(BACKBONES)})")
-        device = resolve_device(args.device).type
-        if args.steps is None:
-            args.steps = 30 if device == "cuda" else 3
-        if args.warmup is None:
-            args.warmup = 3 if device == "cuda" else 1
-        if min(args.steps, args.batch_size, args.frames, args.size) < 1 or args.warmup < 0:
-            raise InputError("--steps, --batch-size, --frames and --size must be >= 1, --warmup >= 0")
-        cases = plan_cases(args, device)
-    except InputError as e:
-        log.error("%s", e)
-        return 2
+    if args.backbone not in BACKBONES:
+        raise InputError(f"unknown backbone {args.backbone!r} (choose from {', '.join(BACKBONES)})")
+    device = resolve_device(args.device).type
+    if args.steps is None:
+        args.steps = 30 if device == "cuda" else 3
+    if args.warmup is None:
+        args.warmup = 3 if device == "cuda" else 1
+    if min(args.steps, args.batch_size, args.frames, args.size) < 1 or args.warmup < 0:
+        raise InputError("--steps, --batch-size, --frames and --size must be >= 1, --warmup >= 0")
+    cases = plan_cases(args, device)
 
     log.info(
         "bench: %s + %s on %s, batch %d x T %d x %d px, %d+%d steps per case, allocator: %s",

@@ -17,7 +17,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from dfdetect.core.io import InputError, setup_logging
+from dfdetect.core.cli import add_verbose, run_cli
+from dfdetect.core.io import InputError
 from dfdetect.core.shards import find_shards
 from dfdetect.inference.evaluate import merge_eval
 from dfdetect.synth.cli import META_FILE, merge_synth
@@ -54,18 +55,17 @@ def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m dfdetect merge", description="Join the --shard K/N outputs of "
                                 "frame_extraction, face_crop, synth or eval.py into what one run writes.")
     p.add_argument("out", nargs="+", help="the output folder(s) the shards wrote into (eval.py: its --out)")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_verbose(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: 0 merged, 2 nothing to merge or a shard missing."""
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
-    try:
-        for out in args.out:
-            log.info("%s: merged the %s shards", out, merge(out))
-    except InputError as e:
-        log.error("%s", e)
-        return 2
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup)."""
+    for out in args.out:
+        log.info("%s: merged the %s shards", out, merge(out))
     return 0

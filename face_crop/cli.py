@@ -17,8 +17,9 @@ import dataclasses
 import logging
 from pathlib import Path
 
+from dfdetect.core.cli import add_verbose, run_cli
 from dfdetect.core.config import DataConfig, DetectorConfig
-from dfdetect.core.io import InputError, read_labels, setup_logging
+from dfdetect.core.io import InputError, read_labels
 from dfdetect.core.runtime import resolve_device
 from dfdetect.core.shards import parse_shard
 from face_crop.detect import FaceDetector
@@ -69,7 +70,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="threads reading frames and writing crops (default 1)")
     p.add_argument("--shard", metavar="K/N", help="videos only: crop only shard K of N (videos split by a hash of "
                    "their name); join the shards with python -m dfdetect merge CROPS")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_verbose(p)
     return p
 
 
@@ -99,36 +100,35 @@ def main(argv: list[str] | None = None) -> int:
         >>> main([tempfile.mkdtemp(), tempfile.mkdtemp()])  # no frames.csv there: malformed input
         2
     """
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
-    try:
-        if min(args.batch, args.max_side, args.detect_min_size, args.key_step) < 1 or args.workers < 0:
-            raise InputError("--batch, --max-side, --detect-min-size and --key-step must be >= 1, --workers >= 0")
-        device = resolve_device(args.device)  # InputError when CUDA is asked for and absent
-        videos = len(args.frames) == 1 and (Path(args.frames[0]) / "frames.csv").is_file()
-        first = Path(args.frames[0])
-        if not videos and len(args.frames) == 1 and first.is_dir() and not any(first.iterdir()):
-            raise InputError(f"{first}: neither a frame_extraction folder (frames.csv) nor a folder of images")
-        if videos and args.labels:
-            raise InputError("--labels is for a folder of images; frame_extraction's frames.csv holds the labels")
-        shard = parse_shard(args.shard) if args.shard else None
-        if shard is not None and not videos:
-            raise InputError("--shard is for a frame_extraction folder (frames.csv), not a folder of images")
-        detector = FaceDetector.from_config(detector_config(args), device=str(device))
-        if not videos:
-            labels = read_labels(args.labels) if args.labels else None
-            images = run_image_crops(args.frames, args.crops, detector, labels=labels, margin=args.margin,
-                                     size=args.size, min_face_size=args.min_face_size)
-            if images.ok == 0:
-                log.error("no image gave a face crop (see %s)", Path(args.crops) / REJECTS_FILE)
-                return 1
-            return 0
-        summary = run_crops(args.frames[0], args.crops, detector, margin=args.margin, size=args.size,
-                            min_faces=args.min_faces, workers=args.workers, shard=shard,
-                            min_face_size=args.min_face_size)
-    except InputError as e:
-        log.error("%s", e)
-        return 2
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup)."""
+    if min(args.batch, args.max_side, args.detect_min_size, args.key_step) < 1 or args.workers < 0:
+        raise InputError("--batch, --max-side, --detect-min-size and --key-step must be >= 1, --workers >= 0")
+    device = resolve_device(args.device)  # InputError when CUDA is asked for and absent
+    videos = len(args.frames) == 1 and (Path(args.frames[0]) / "frames.csv").is_file()
+    first = Path(args.frames[0])
+    if not videos and len(args.frames) == 1 and first.is_dir() and not any(first.iterdir()):
+        raise InputError(f"{first}: neither a frame_extraction folder (frames.csv) nor a folder of images")
+    if videos and args.labels:
+        raise InputError("--labels is for a folder of images; frame_extraction's frames.csv holds the labels")
+    shard = parse_shard(args.shard) if args.shard else None
+    if shard is not None and not videos:
+        raise InputError("--shard is for a frame_extraction folder (frames.csv), not a folder of images")
+    detector = FaceDetector.from_config(detector_config(args), device=str(device))
+    if not videos:
+        labels = read_labels(args.labels) if args.labels else None
+        images = run_image_crops(args.frames, args.crops, detector, labels=labels, margin=args.margin,
+                                 size=args.size, min_face_size=args.min_face_size)
+        if images.ok == 0:
+            log.error("no image gave a face crop (see %s)", Path(args.crops) / REJECTS_FILE)
+            return 1
+        return 0
+    summary = run_crops(args.frames[0], args.crops, detector, margin=args.margin, size=args.size,
+                        min_faces=args.min_faces, workers=args.workers, shard=shard,
+                        min_face_size=args.min_face_size)
     per_frame = 1000 * summary.seconds / summary.frames_processed if summary.frames_processed else 0.0
     log.info("%d videos cropped (%d resumed), %d rejected, %d crops; %.1f ms per processed frame",
              summary.ok, summary.resumed, summary.rejected, summary.crops, per_frame)

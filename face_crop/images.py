@@ -45,8 +45,7 @@ import numpy as np
 from tqdm import tqdm
 
 from dfdetect.core.config import DataConfig
-from dfdetect.core.io import InputError, collect_files, read_image, save_image, write_csv, write_json
-from dfdetect.core.resume import read_marker, write_marker
+from dfdetect.core.io import InputError, collect_files, read_image, save_image, write_json
 from dfdetect.core.schemas import (
     CROPS_COLUMNS,
     IMAGES_COLUMNS,
@@ -55,6 +54,7 @@ from dfdetect.core.schemas import (
     STATE_DIR,
     CropStatus,
 )
+from dfdetect.core.stage import ItemMarkers, Manifest, split_done, write_manifests
 from face_crop.crop import crop_face, expand_box
 from face_crop.detect import Face, FaceDetector, face_side
 
@@ -228,6 +228,21 @@ def _file_key(path: Path) -> dict[str, Any]:
         return {"path": str(path), "bytes": None, "mtime_ns": None}
 
 
+def _markers(crops_dir: Path) -> ItemMarkers:
+    return ItemMarkers(crops_dir, STATE_DIR + "/{name}.json")
+
+
+def _marker_settings(settings: ImageCropSettings, path: Path) -> dict[str, Any]:
+    """What an image's marker must have been written with to be trusted: the crop settings and the file's identity."""
+    return {**settings.as_dict(), "file": _file_key(path)}
+
+
+def load_done(crops_dir: Path, path: Path, settings: ImageCropSettings) -> dict[str, Any] | None:
+    """The marker payload of an image cropped (or rejected) with these settings from this very file, else None."""
+    payload = _markers(crops_dir).read(path.name, _marker_settings(settings, path))
+    return payload if payload is not None and "row" in payload else None
+
+
 def process_image(path: Path, label: int | None, crops_dir: Path, detector: FaceDetector,
                   settings: ImageCropSettings) -> dict[str, Any]:
     """Read, crop and write one image, then its marker (last). Returns the marker's payload.
@@ -259,7 +274,7 @@ def process_image(path: Path, label: int | None, crops_dir: Path, detector: Face
                         "prob": f"{made.face.prob:.4f}", "landmarks": _fmt(made.face.landmarks),
                         "width": w, "height": h, "region": " ".join(str(v) for v in made.region)}
     payload = {"row": {k: str(v) for k, v in row.items()}, "crop": crop_row}
-    write_marker(crops_dir / STATE_DIR / f"{name}.json", {**settings.as_dict(), "file": _file_key(path)}, payload)
+    _markers(crops_dir).write(name, _marker_settings(settings, path), payload)
     return payload
 
 
@@ -313,21 +328,20 @@ def run_image_crops(
                     ", ".join(repr(n) for n in unmatched[:3]) + (", ..." if len(unmatched) > 3 else ""))
     settings = ImageCropSettings(margin=float(margin), size=int(size), min_face_size=int(min_face_size),
                                  detector=detector.settings())
-    summary = ImageRunSummary()
     t0 = time.perf_counter()
+    finished, todo = split_done(files, lambda path: load_done(crops_dir, path, settings))
+    summary = ImageRunSummary(resumed=len(finished))
+    payloads = {path: payload for path, payload in finished}
+    for path in tqdm(todo, desc="image face crops", unit="image"):
+        try:
+            payloads[path] = process_image(path, labels.get(path.name), crops_dir, detector, settings)
+        except Exception as e:  # noqa: BLE001 - one bad image must not stop the batch; it is recorded instead
+            log.warning("%s: failed (%s: %s), recorded in %s", path.name, type(e).__name__, e, REJECTS_FILE)
+            payloads[path] = {"row": {"img_name": path.name, "status": str(CropStatus.ERROR),
+                                      "reason": f"error: {type(e).__name__}: {e}", "faces": "0"}, "crop": None}
     done: list[dict[str, Any]] = []
-    for path in tqdm(files, desc="image face crops", unit="image"):
-        marker = crops_dir / STATE_DIR / f"{path.name}.json"
-        payload = read_marker(marker, {**settings.as_dict(), "file": _file_key(path)})
-        if payload is not None and "row" in payload:
-            summary.resumed += 1
-        else:
-            try:
-                payload = process_image(path, labels.get(path.name), crops_dir, detector, settings)
-            except Exception as e:  # noqa: BLE001 - one bad image must not stop the batch; it is recorded instead
-                log.warning("%s: failed (%s: %s), recorded in %s", path.name, type(e).__name__, e, REJECTS_FILE)
-                payload = {"row": {"img_name": path.name, "status": str(CropStatus.ERROR),
-                                   "reason": f"error: {type(e).__name__}: {e}", "faces": "0"}, "crop": None}
+    for path in files:  # in input order
+        payload = payloads[path]
         label = labels.get(path.name)
         row = {**payload["row"], "label": "" if label is None else label}  # today's labels win over the marker's
         crop_row = None if payload["crop"] is None else {**payload["crop"], "label": row["label"]}
@@ -339,11 +353,11 @@ def run_image_crops(
             summary.rejected += 1
             log.info("%s: no crop (%s)", path.name, row["reason"])
     summary.seconds = time.perf_counter() - t0
-    write_csv(crops_dir / CROPS_FILE, [d["crop"] for d in done if d["crop"] is not None], CROPS_COLUMNS)
-    write_csv(crops_dir / REJECTS_FILE, [{"video": d["row"]["img_name"], "label": d["row"]["label"],
-                                          "faces": d["row"].get("faces", 0), "reason": d["row"]["reason"]}
-                                         for d in done if d["crop"] is None], REJECTS_COLUMNS)
-    write_csv(crops_dir / IMAGES_FILE, [d["row"] for d in done], IMAGES_COLUMNS)
+    rejects = [{"video": d["row"]["img_name"], "label": d["row"]["label"], "faces": d["row"].get("faces", 0),
+                "reason": d["row"]["reason"]} for d in done if d["crop"] is None]
+    write_manifests(crops_dir, None, [(Manifest(CROPS_FILE, CROPS_COLUMNS), [d["crop"] for d in done if d["crop"]]),
+                                      (Manifest(REJECTS_FILE, REJECTS_COLUMNS), rejects),
+                                      (Manifest(IMAGES_FILE, IMAGES_COLUMNS), [d["row"] for d in done])])
     # What train.py records in the checkpoint, so that inference crops images as this data was made.
     write_json(crops_dir / SETTINGS_FILE, {**settings.as_dict(), "min_faces": 1, "source": SOURCE_IMAGES,
                                            "frames": None}, indent=1)

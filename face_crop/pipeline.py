@@ -45,11 +45,11 @@ import numpy as np
 from tqdm import tqdm
 
 from dfdetect.core.config import DataConfig
-from dfdetect.core.io import InputError, load_image, read_csv, save_image, write_csv, write_json
-from dfdetect.core.resume import read_marker, write_marker
+from dfdetect.core.io import InputError, load_image, read_csv, save_image, write_json
 from dfdetect.core.runtime import timed
 from dfdetect.core.schemas import CROPS_COLUMNS, FRAMES_COLUMNS, REJECTS_COLUMNS, SETTINGS_FILE, STATE_DIR, CropStatus
-from dfdetect.core.shards import Shard, merge_csv_shards, shard_file
+from dfdetect.core.shards import Shard
+from dfdetect.core.stage import ItemMarkers, Manifest, merge_manifests, shard_part, split_done, write_manifests
 from face_crop.crop import crop_face, expand_box
 from face_crop.detect import Face, FaceDetector, face_side
 
@@ -70,6 +70,10 @@ def crops_order(row: dict[str, Any]) -> tuple[str, int]:
 def rejects_order(row: dict[str, Any]) -> str:
     """The order of ``rejects.csv``: by video name (also how shards are merged)."""
     return row["video"]
+
+
+CROPS_MANIFEST = Manifest(CROPS_FILE, CROPS_COLUMNS, crops_order)
+REJECTS_MANIFEST = Manifest(REJECTS_FILE, REJECTS_COLUMNS, rejects_order)
 
 
 T = TypeVar("T")
@@ -160,6 +164,7 @@ def read_frames_manifest(frames_dir: str | Path) -> dict[str, VideoFrames]:
 
     Example:
         >>> import tempfile
+        >>> from dfdetect.core.io import write_csv
         >>> frames_dir = Path(tempfile.mkdtemp())
         >>> rows = [{"video": "a.mp4", "label": "1", "frame": f, "path": f"a.mp4/{f:06d}.png", "width": 64,
         ...          "height": 48} for f in (14, 10, 12)]
@@ -265,8 +270,8 @@ class CropSettings:
         return asdict(self)
 
 
-def _marker_path(crops_dir: Path, video: str) -> Path:
-    return crops_dir / STATE_DIR / f"{video}.json"
+def _markers(crops_dir: Path) -> ItemMarkers:
+    return ItemMarkers(crops_dir, STATE_DIR + "/{name}.json")
 
 
 def _marker_settings(settings: CropSettings, vf: VideoFrames) -> dict[str, Any]:
@@ -280,7 +285,7 @@ def load_done(crops_dir: Path, vf: VideoFrames, settings: CropSettings) -> dict[
     A marker from other settings or frames, an error marker (its settings are None), a damaged one, or none: None,
     and the video is done again.
     """
-    done = read_marker(_marker_path(crops_dir, vf.video), _marker_settings(settings, vf))
+    done = _markers(crops_dir).read(vf.video, _marker_settings(settings, vf))
     if done is None or done.get("status") not in (CropStatus.OK, CropStatus.REJECTED):
         return None
     return done if isinstance(done.get("rows"), list) and isinstance(done.get("faces"), int) else None
@@ -331,7 +336,7 @@ def process_video(
         done["rows"] = _map(write_one, jobs, workers)
         done.update(status=CropStatus.OK, reason="")
     done["seconds"] = round(time.perf_counter() - t0, 4)
-    write_marker(_marker_path(crops_dir, vf.video), _marker_settings(settings, vf), done)
+    _markers(crops_dir).write(vf.video, _marker_settings(settings, vf), done)
     return done
 
 
@@ -340,7 +345,7 @@ def _record_error(crops_dir: Path, vf: VideoFrames, e: Exception) -> dict[str, A
     done = {"video": vf.video, "label": vf.label, "status": CropStatus.ERROR, "faces": 0,
             "reason": f"error: {type(e).__name__}: {e}", "rows": [], "seconds": 0.0}
     try:
-        write_marker(_marker_path(crops_dir, vf.video), None, done)
+        _markers(crops_dir).write(vf.video, None, done)
     except OSError as write_error:  # e.g. the disk is full: the error is still listed in this run's rejects.csv
         log.warning("%s: could not record the failure (%s)", vf.video, write_error)
     return done
@@ -381,8 +386,7 @@ def rebuild_manifests(crops_dir: Path, videos: dict[str, VideoFrames], done: dic
             rows.extend({**r, "label": vf.label} for r in payload["rows"])
         else:
             rejects.append({"video": name, "label": vf.label, "faces": payload["faces"], "reason": payload["reason"]})
-    write_csv(shard_file(crops_dir / CROPS_FILE, shard), sorted(rows, key=crops_order), CROPS_COLUMNS)
-    write_csv(shard_file(crops_dir / REJECTS_FILE, shard), sorted(rejects, key=rejects_order), REJECTS_COLUMNS)
+    write_manifests(crops_dir, shard, [(CROPS_MANIFEST, rows), (REJECTS_MANIFEST, rejects)])
 
 
 def merge_crops(crops_dir: str | Path) -> tuple[int, int]:
@@ -395,8 +399,7 @@ def merge_crops(crops_dir: str | Path) -> tuple[int, int]:
         InputError: no shard manifests, or a shard missing.
     """
     crops_dir = Path(crops_dir)
-    crops = merge_csv_shards(crops_dir / CROPS_FILE, CROPS_COLUMNS, crops_order)
-    rejects = merge_csv_shards(crops_dir / REJECTS_FILE, REJECTS_COLUMNS, rejects_order)
+    crops, rejects = merge_manifests(crops_dir, (CROPS_MANIFEST, REJECTS_MANIFEST))
     log.info("merged %d crops, %d rejected videos into %s", len(crops), len(rejects), crops_dir / CROPS_FILE)
     return len(crops), len(rejects)
 
@@ -442,32 +445,29 @@ def run_crops(
         raise InputError(f"need margin >= 0, size >= 1, min_faces >= 0; got {margin}, {size}, {min_faces}")
     videos = read_frames_manifest(frames_dir)
     no_frames = _videos_without_frames(frames_dir, videos)
-    if shard is not None:
-        videos = {name: vf for name, vf in videos.items() if shard.holds(name)}
-        no_frames = [r for r in no_frames if shard.holds(r["video"])]
-        log.info("shard %d/%d: %d videos", shard.k, shard.n, len(videos))
+    videos = dict(shard_part(videos.items(), shard, lambda item: item[0], "videos"))
+    no_frames = shard_part(no_frames, shard, lambda r: r["video"])
     settings = CropSettings(margin=float(margin), size=int(size), min_faces=int(min_faces),
                             min_face_size=int(min_face_size), detector=detector.settings())
-    summary = RunSummary()
-    done: dict[str, dict[str, Any]] = {}
     t0 = time.perf_counter()
-    for name, vf in tqdm(videos.items(), desc="face crops", unit="video"):
-        payload = load_done(crops_dir, vf, settings)
-        if payload is not None:
-            summary.resumed += 1
-            log.debug("%s: finished in an earlier run, skipped", name)
-        else:
-            if _marker_path(crops_dir, name).exists():
-                log.info("%s: settings or frames changed since the last run, or it failed: redoing it", name)
-            try:
-                payload = process_video(vf, crops_dir, detector, settings, workers)
-            except Exception as e:  # noqa: BLE001 - one bad video must not stop the batch; it is recorded instead
-                log.warning("%s: failed (%s: %s), recorded in rejects.csv", name, type(e).__name__, e)
-                payload = _record_error(crops_dir, vf, e)
-            summary.frames_processed += len(vf.frames)
-            log.debug("%s: %s, %d/%d faces, %.3f s", name, payload["status"], payload["faces"], len(vf.frames),
-                      payload["seconds"])
+    finished, todo = split_done(videos.items(), lambda item: load_done(crops_dir, item[1], settings), "videos")
+    summary = RunSummary(resumed=len(finished))
+    done: dict[str, dict[str, Any]] = {name: payload for (name, _), payload in finished}
+    markers = _markers(crops_dir)
+    for name, vf in tqdm(todo, desc="face crops", unit="video"):
+        if markers.exists(name):
+            log.info("%s: settings or frames changed since the last run, or it failed: redoing it", name)
+        try:
+            payload = process_video(vf, crops_dir, detector, settings, workers)
+        except Exception as e:  # noqa: BLE001 - one bad video must not stop the batch; it is recorded instead
+            log.warning("%s: failed (%s: %s), recorded in rejects.csv", name, type(e).__name__, e)
+            payload = _record_error(crops_dir, vf, e)
+        summary.frames_processed += len(vf.frames)
+        log.debug("%s: %s, %d/%d faces, %.3f s", name, payload["status"], payload["faces"], len(vf.frames),
+                  payload["seconds"])
         done[name] = payload
+    for name in videos:  # the counts, in manifest order
+        payload = done[name]
         if payload["status"] == CropStatus.OK:
             summary.ok += 1
             summary.crops += len(payload["rows"])

@@ -9,7 +9,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from dfdetect.core.io import InputError, read_labels, setup_logging
+from dfdetect.core.cli import add_verbose, run_cli
+from dfdetect.core.io import read_labels
 from dfdetect.core.shards import parse_shard
 from frame_extraction.extract import IMAGE_FORMATS, ExtractOptions, extract_videos
 from frame_extraction.sampling import MODES
@@ -57,7 +58,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", metavar="K/N", help="extract only shard K of N (inputs split by a hash of their name); "
                    "join the shards with python -m dfdetect merge OUT")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_verbose(p)
     return p
 
 
@@ -75,18 +76,17 @@ def main(argv: list[str] | None = None) -> int:
         >>> main(["data/samples/single_face.mp4", tempfile.mkdtemp(), "--frames", "3", "--no-progress"])
         0
     """
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup)."""
     opts = ExtractOptions(n=args.frames, stride=args.stride, mode=args.mode, seed=args.seed,
                           image_format=args.format)
-    try:
-        labels = read_labels(args.labels) if args.labels else None
-        shard = parse_shard(args.shard) if args.shard else None
-        result = extract_videos(args.inputs, args.out, labels=labels, opts=opts, balance=args.balance,
-                                workers=args.workers, progress=not args.no_progress, shard=shard)
-    except InputError as e:
-        log.error("%s", e)
-        return 2
+    labels = read_labels(args.labels) if args.labels else None
+    shard = parse_shard(args.shard) if args.shard else None
+    result = extract_videos(args.inputs, args.out, labels=labels, opts=opts, balance=args.balance,
+                            workers=args.workers, progress=not args.no_progress, shard=shard)
     if result.processed == 0 and not (shard is not None and not result.videos):  # an empty shard is no failure
         log.error("no video could be processed (see %s)", Path(args.out) / "videos.csv")
         return 1

@@ -11,7 +11,6 @@ rebuilt from every video of the run at the end, and ``OUT/settings.json`` record
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing
 import os
@@ -26,11 +25,11 @@ import cv2
 from tqdm import tqdm
 
 from dfdetect.core.config import DataConfig
-from dfdetect.core.io import InputError, collect_files, save_image, write_csv, write_json
-from dfdetect.core.resume import read_marker, write_marker
+from dfdetect.core.io import InputError, collect_files, save_image, write_json
 from dfdetect.core.schemas import FRAMES_COLUMNS, SETTINGS_FILE, VIDEOS_COLUMNS, VideoStatus
 from dfdetect.core.seeding import item_rng
-from dfdetect.core.shards import Shard, merge_csv_shards, shard_file
+from dfdetect.core.shards import Shard, shard_file
+from dfdetect.core.stage import ItemMarkers, Manifest, merge_manifests, shard_part, split_done, write_manifests
 from frame_extraction.decode import VideoError, probe_video, sample_video
 from frame_extraction.sampling import MODES, video_rng
 
@@ -55,6 +54,10 @@ def videos_order(row: dict[str, Any]) -> tuple[str, bool]:
 def frames_order(row: dict[str, Any]) -> tuple[str, int]:
     """The order of ``frames.csv``: by video name, then frame index (also how shards are merged)."""
     return row["video"], int(row["frame"])
+
+
+VIDEOS_MANIFEST = Manifest(VIDEOS_FILE, VIDEOS_COLUMNS, videos_order)
+FRAMES_MANIFEST = Manifest(FRAMES_FILE, FRAMES_COLUMNS, frames_order)
 
 
 @dataclass(frozen=True)
@@ -177,8 +180,8 @@ def balance_jobs(jobs: Sequence[VideoJob], seed: int) -> tuple[list[VideoJob], l
     return kept, excluded
 
 
-def _marker_path(out_dir: Path, name: str) -> Path:
-    return out_dir / name / DONE_MARKER
+def _markers(out_dir: Path) -> ItemMarkers:
+    return ItemMarkers(out_dir, "{name}/" + DONE_MARKER)
 
 
 def _marker_settings(opts: ExtractOptions, source_size: int) -> dict[str, Any]:
@@ -204,7 +207,7 @@ def load_done(out_dir: Path, job: VideoJob, opts: ExtractOptions) -> dict[str, A
     except OSError:
         return None
     # a marker from other options, another source file, another marker version or a damaged one reads as None
-    done = read_marker(_marker_path(out_dir, job.name), _marker_settings(opts, size))
+    done = _markers(out_dir).read(job.name, _marker_settings(opts, size))
     if done is None:
         return None
     try:  # damaged by hand, or a frame file gone: redo the video
@@ -275,8 +278,7 @@ def extract_video(job: VideoJob, out_dir: str | os.PathLike, opts: ExtractOption
     video_dir = out_dir / job.name
     video_dir.mkdir(parents=True, exist_ok=True)
     # A marker from other options would vouch for the old frames: remove it first, then the old frames.
-    with contextlib.suppress(FileNotFoundError):
-        _marker_path(out_dir, job.name).unlink()
+    _markers(out_dir).forget(job.name)
     names = {f"{i:06d}.{opts.image_format}" for i in sv.indices}
     for old in video_dir.iterdir():
         if _FRAME_FILE.match(old.name) and old.name not in names:
@@ -291,7 +293,7 @@ def extract_video(job: VideoJob, out_dir: str | os.PathLike, opts: ExtractOption
     if sv.undecodable:  # damaged packets skipped: said, not silent
         reason = f"{reason} ({sv.undecodable} sampled frame(s) could not be decoded: damaged data skipped)".strip()
     done = {"source": str(job.path), "status": status, "reason": reason, "info": asdict(sv.info), "frames": frames}
-    write_marker(_marker_path(out_dir, job.name), _marker_settings(opts, size), done)  # last, after the frames
+    _markers(out_dir).write(job.name, _marker_settings(opts, size), done)  # last, after the frames
     return _video_row(job, done), _frame_rows(job, done)
 
 
@@ -385,22 +387,12 @@ def extract_videos(
             shown = ", ".join(names[:20]) + (f", ... ({len(names) - 20} more)" if len(names) > 20 else "")
             log.info("--balance: kept %d per class, left out %d: %s", len(jobs) // 2, len(names), shown)
         rows.extend(_skip_row(j.name, j.label, VideoStatus.EXCLUDED, "balance") for j in excluded)
-    if shard is not None:
-        jobs = [j for j in jobs if shard.holds(j.name)]
-        rows = [r for r in rows if shard.holds(r["video"])]
-        log.info("shard %d/%d: %d videos", shard.k, shard.n, len(jobs))
+    jobs = shard_part(jobs, shard, lambda j: j.name, "videos")
+    rows = shard_part(rows, shard, lambda r: r["video"])
     out_dir.mkdir(parents=True, exist_ok=True)
     # Finished videos are read back here, so a resumed run neither decodes them nor starts workers for them.
-    results: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
-    todo = []
-    for job in jobs:
-        done = load_done(out_dir, job, opts)
-        if done is not None:
-            results[job.name] = (_video_row(job, done), _frame_rows(job, done))
-        else:
-            todo.append(job)
-    if results:
-        log.info("%d of %d videos already extracted (resuming)", len(results), len(jobs))
+    finished, todo = split_done(jobs, lambda j: load_done(out_dir, j, opts), "videos")
+    results = {job.name: (_video_row(job, done), _frame_rows(job, done)) for job, done in finished}
     cores = os.cpu_count() or 1
     workers = max(1, min(int(workers), cores, len(todo) or 1))
     threads = max(1, cores // workers) if workers > 1 else None
@@ -423,10 +415,7 @@ def extract_videos(
         row, frames = results[job.name]
         rows.append(row)
         frame_rows.extend(frames)
-    rows.sort(key=videos_order)
-    frame_rows.sort(key=frames_order)
-    write_csv(shard_file(out_dir / VIDEOS_FILE, shard), rows, VIDEOS_COLUMNS)
-    write_csv(shard_file(out_dir / FRAMES_FILE, shard), frame_rows, FRAMES_COLUMNS)
+    rows, frame_rows = write_manifests(out_dir, shard, [(VIDEOS_MANIFEST, rows), (FRAMES_MANIFEST, frame_rows)])
     # The sampling settings travel with the data: face_crop copies them, train.py puts them in the checkpoint, so
     # evaluation samples its windows the way training data was sampled.
     write_json(out_dir / SETTINGS_FILE, asdict(opts), indent=1)
@@ -449,8 +438,7 @@ def merge_extraction(out_dir: str | os.PathLike) -> tuple[int, int]:
         InputError: no shard manifests, or a shard missing.
     """
     out_dir = Path(out_dir)
-    videos = merge_csv_shards(out_dir / VIDEOS_FILE, VIDEOS_COLUMNS, videos_order)
-    frames = merge_csv_shards(out_dir / FRAMES_FILE, FRAMES_COLUMNS, frames_order)
+    videos, frames = merge_manifests(out_dir, (VIDEOS_MANIFEST, FRAMES_MANIFEST))
     log.info("merged %d videos, %d frames into %s and %s", len(videos), len(frames), out_dir / VIDEOS_FILE,
              out_dir / FRAMES_FILE)
     return len(videos), len(frames)

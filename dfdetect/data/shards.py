@@ -42,7 +42,8 @@ import numpy as np
 import webdataset
 from tqdm import tqdm
 
-from dfdetect.core.io import InputError, decode_image, setup_logging, write_json
+from dfdetect.core.cli import add_verbose, run_cli
+from dfdetect.core.io import InputError, decode_image, write_json
 from dfdetect.core.schemas import SETTINGS_FILE
 from dfdetect.data.manifests import VideoCrops, read_crops_manifest
 
@@ -208,17 +209,16 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("out", help="shards folder (crops-000000.tar..., shards.json)")
     p.add_argument("--videos-per-shard", type=int, default=VIDEOS_PER_SHARD,
                    help=f"samples per tar file (default {VIDEOS_PER_SHARD})")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_verbose(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: 0 written, 2 malformed input (one-line message)."""
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
-    try:
-        write_crop_shards(args.manifest, args.out, args.videos_per_shard)
-    except InputError as e:
-        log.error("%s", e)
-        return 2
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup)."""
+    write_crop_shards(args.manifest, args.out, args.videos_per_shard)
     return 0

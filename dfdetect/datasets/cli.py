@@ -21,7 +21,8 @@ import argparse
 import logging
 from dataclasses import fields
 
-from dfdetect.core.io import InputError, format_table, setup_logging
+from dfdetect.core.cli import add_verbose, run_cli
+from dfdetect.core.io import format_table
 from dfdetect.core.schemas import DATASET_SUMMARY_FILE, SPLITS
 from dfdetect.datasets.base import Options
 from dfdetect.datasets.ffpp import COMPRESSIONS, METHODS
@@ -69,7 +70,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     g.add_argument("--test-fraction", type=float, default=None,
                    help=f"share of identity groups for test, where the data set has no official test (default "
                    f"{d.test_fraction})")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_verbose(p)
     return p
 
 
@@ -95,15 +96,14 @@ def _log_summary(summary: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI: 0 done, 1 no video placed, 2 malformed input."""
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup)."""
     given = {f.name for f in fields(Options) if getattr(args, f.name) is not None}
     opts = Options(**{k: getattr(args, k) for k in given})
-    try:
-        summary = build_dataset(args.name, args.root, args.out, opts, given=given)
-    except InputError as e:
-        log.error("%s", e)
-        return 2
+    summary = build_dataset(args.name, args.root, args.out, opts, given=given)
     _log_summary(summary)
     if not summary["counts"]["videos"]:
         log.error("no video placed (see %s/%s)", args.out, DATASET_SUMMARY_FILE)

@@ -65,7 +65,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from dfdetect.core.io import InputError, read_csv, setup_logging, write_csv
+from dfdetect.core.cli import add_verbose, run_cli
+from dfdetect.core.io import InputError, read_csv, write_csv
 from dfdetect.core.resume import read_marker, write_marker
 from dfdetect.core.runtime import timed
 from dfdetect.core.schemas import LABELS_COLUMNS, METHOD_COLUMN, SPLIT_COLUMNS, ItemStatus
@@ -571,23 +572,22 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-clips", type=int, default=MAX_CLIPS,
                    help=f"at most N clips per source, spread over it (default {MAX_CLIPS})")
     p.add_argument("--force", action="store_true", help="rebuild an --out built with other settings")
-    p.add_argument("-v", "--verbose", action="store_true")
+    add_verbose(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: 0 built, 1 no clip could be made (``sources.csv`` says why), 2 bad arguments or settings mismatch."""
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
-    try:
-        methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-        counts = build_demo_data(args.samples, args.out, seed=args.seed, clip_seconds=args.clip_seconds,
-                                 test_person=args.test_person or None, methods=methods,
-                                 val_people=tuple(p.strip() for p in args.val_people.split(",") if p.strip()),
-                                 detect_step=args.detect_step, max_clips=args.max_clips, force=args.force)
-    except InputError as e:
-        log.error("%s", e)
-        return 2
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup)."""
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    counts = build_demo_data(args.samples, args.out, seed=args.seed, clip_seconds=args.clip_seconds,
+                             test_person=args.test_person or None, methods=methods,
+                             val_people=tuple(p.strip() for p in args.val_people.split(",") if p.strip()),
+                             detect_step=args.detect_step, max_clips=args.max_clips, force=args.force)
     if not counts["real"]:
         log.error("no clip could be made from %s", args.samples)
         return 1

@@ -34,6 +34,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from dfdetect.core.cli import run_cli
 from dfdetect.core.config import add_override, load_config, overrides_from_args, validate_config
 from dfdetect.core.io import InputError, read_csv, setup_logging, write_bytes_atomic
 from dfdetect.data import ClipDataset, build_clip_augmentation, read_crops_manifest
@@ -281,17 +282,16 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: 0 written, 1 no labelled clip to draw (or the PNG could not be written), 2 malformed input."""
-    args = get_args_parser().parse_args(argv)
-    setup_logging()
-    try:
-        if args.clips < 1:
-            raise InputError(f"--clips must be >= 1, got {args.clips}")
-        cfg = load_config(args.config, overrides_from_args(args))
-        validate_config(cfg)
-        videos = [v for v in read_crops_manifest(args.data).values() if v.label is not None]
-    except InputError as e:
-        log.error("%s", e)
-        return 2
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup)."""
+    if args.clips < 1:
+        raise InputError(f"--clips must be >= 1, got {args.clips}")
+    cfg = load_config(args.config, overrides_from_args(args))
+    validate_config(cfg)
+    videos = [v for v in read_crops_manifest(args.data).values() if v.label is not None]
     if not videos:
         log.error("no labelled video in %s", args.data)
         return 1

@@ -38,7 +38,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from dfdetect.core.io import InputError, read_csv, read_image, save_image, setup_logging, write_csv, write_json
+from dfdetect.core.cli import add_verbose, run_cli
+from dfdetect.core.io import InputError, read_csv, read_image, save_image, write_csv, write_json
 from dfdetect.core.resume import read_marker, write_marker
 from dfdetect.core.runtime import machine_info, timed
 from dfdetect.core.schemas import IMAGE_LABELS_COLUMNS, IMAGE_SPLIT_COLUMNS
@@ -327,14 +328,17 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help=f"torch threads (default {IMAGE_DEMO_THREADS}, the README's figures)")
     p.add_argument("--frames-per-person", type=int, default=FRAMES_PER_PERSON,
                    help=f"frames taken from each video person (default {FRAMES_PER_PERSON})")
-    p.add_argument("-v", "--verbose", action="store_true")
+    add_verbose(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: 0 done (the held-out metrics are logged), 1 a step failed or the input is malformed."""
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup); here a malformed input exits 1."""
     if args.threads < 1:
         log.error("--threads must be >= 1, got %d", args.threads)
         return 1

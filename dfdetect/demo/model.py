@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dfdetect.core.cli import add_verbose, run_cli
 from dfdetect.core.config import (
     CARD_FILE,
     CARD_JSON,
@@ -49,7 +50,6 @@ from dfdetect.core.io import (
     InputError,
     atomic_write,
     read_csv,
-    setup_logging,
     write_bytes_atomic,
     write_json,
 )
@@ -241,32 +241,30 @@ def get_args_parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--threads", type=int, default=DEMO_THREADS, help=f"torch threads (default {DEMO_THREADS})")
     b.add_argument("--max-clips", type=int, help="at most N clips per sample video (default: the demo's)")
-    b.add_argument("-v", "--verbose", action="store_true")
+    add_verbose(b)
     sub.add_parser("path", help="print where the default detector is (exit 1 when it is not built)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: see the module docstring for the exit status."""
-    args = get_args_parser().parse_args(argv)
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup)."""
     if args.action == "path":
         path = default_model_path()
         sys.stdout.write(f"{path}\n")
         return 0 if path.is_file() else 1
-    setup_logging(args.verbose)
     if args.threads < 1 or (args.epochs is not None and args.epochs < 1):
-        log.error("--threads and --epochs must be >= 1")
-        return 2
+        raise InputError("--threads and --epochs must be >= 1")
     if not Path(args.config).is_file():
-        log.error("recipe not found: %s (pass --config)", args.config)
-        return 2
+        raise InputError(f"recipe not found: {args.config} (pass --config)")
     try:
         build_model(args.out, samples=args.samples, reals=args.reals, work=args.work, config=args.config,
                     seed=args.seed, epochs=args.epochs, threads=args.threads,
                     data_args=["--max-clips", str(args.max_clips)] if args.max_clips else None)
-    except InputError as e:
-        log.error("%s", e)
-        return 2
     except DemoError as e:
         log.error("%s", e)
         return 1

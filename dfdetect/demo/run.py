@@ -37,8 +37,9 @@ from typing import Any
 
 import torch
 
+from dfdetect.core.cli import add_verbose, run_cli
 from dfdetect.core.config import load_config
-from dfdetect.core.io import InputError, read_csv, setup_logging, write_csv, write_json
+from dfdetect.core.io import InputError, read_csv, write_csv, write_json
 from dfdetect.core.runtime import machine_info, timed
 from dfdetect.core.schemas import LABELS_COLUMNS, METHOD_COLUMN
 from dfdetect.demo import data as demo_data
@@ -185,14 +186,17 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=DEMO_THREADS,
                    help=f"torch threads (default {DEMO_THREADS}, the README's figures; another count changes them "
                         "slightly)")
-    p.add_argument("-v", "--verbose", action="store_true")
+    add_verbose(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: 0 done (the metrics and outputs are logged), 1 a step failed or the input is malformed."""
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup); here a malformed input exits 1."""
     if args.threads < 1:
         log.error("--threads must be >= 1, got %d", args.threads)
         return 1

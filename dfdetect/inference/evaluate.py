@@ -64,17 +64,16 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from dfdetect.core.cli import add_verbose, run_cli
 from dfdetect.core.config import add_score_overrides, score_from_args
 from dfdetect.core.io import (
     InputError,
-    LockedError,
     collect_files,
     format_table,
     output_lock,
     read_csv,
     read_label_methods,
     read_labels,
-    setup_logging,
     staged_outputs,
     write_csv,
     write_json,
@@ -92,6 +91,7 @@ from dfdetect.core.schemas import (
     parse_spans,
 )
 from dfdetect.core.shards import Shard, parse_shard
+from dfdetect.core.stage import shard_part, split_done
 from dfdetect.data import from_images, load_crop, read_crops_manifest
 from dfdetect.inference.detector import NEUTRAL_SCORE, Detector, VideoScore
 from dfdetect.inference.plots import plot_roc, plot_score_histogram
@@ -484,35 +484,31 @@ def get_args_parser() -> argparse.ArgumentParser:
                    "OUT/predictions.shard-K-of-N/; python -m dfdetect merge OUT joins the shards into OUT")
     p.add_argument("--save-every", type=int, default=25, help="save the resume state every N videos")
     p.add_argument("--no-resume", action="store_true", help="score everything again even if a run was interrupted")
-    p.add_argument("-v", "--verbose", action="store_true")
+    add_verbose(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python eval.py``: see the module docstring for inputs, outputs and the exit status."""
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
-    try:
-        paths = output_paths(args.out)
-        items = resolve_inputs(args.videos, exclude=[getattr(paths, f.name) for f in fields(paths)])
-        methods: dict[str, str] = {}
-        if args.labels:
-            labels = read_labels(args.labels)
-            methods = read_label_methods(args.labels)
-        else:
-            labels = {it.name: it.label for it in items if it.label is not None}
-        det = Detector.load(args.weights, score_from_args(args))
-        shard = parse_shard(args.shard) if args.shard else None
-    except InputError as e:
-        log.error("%s", e)
-        return 2
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup); an InputError (a lock held) -> exit 2."""
+    paths = output_paths(args.out)
+    items = resolve_inputs(args.videos, exclude=[getattr(paths, f.name) for f in fields(paths)])
+    methods: dict[str, str] = {}
+    if args.labels:
+        labels = read_labels(args.labels)
+        methods = read_label_methods(args.labels)
+    else:
+        labels = {it.name: it.label for it in items if it.label is not None}
+    det = Detector.load(args.weights, score_from_args(args))
+    shard = parse_shard(args.shard) if args.shard else None
     target = output_paths(shard_folder(paths, shard)) if shard is not None else paths
     try:
         with output_lock(lock_path(target), "evaluation outputs"):
             return _evaluate(args, paths, items, labels, methods, det, shard)
-    except LockedError as e:
-        log.error("%s", e)
-        return 2
     except OSError as e:  # disk full, read-only folder, quota...: one line, not a traceback
         log.debug("writing the outputs failed", exc_info=True)
         log.error("cannot write the outputs in %s: %s (errno %s); outputs of earlier runs are left whole, this run's "
@@ -541,7 +537,7 @@ def _evaluate(args: argparse.Namespace, paths: OutputPaths, items: list[EvalInpu
                   "columns": [list(prediction_columns), list(status_columns)]}
         paths.predictions.parent.mkdir(parents=True, exist_ok=True)
         write_json(paths.predictions.parent / SHARD_RECORD, record)
-        items = [it for it in items if shard.holds(it.name)]
+        items = shard_part(items, shard, lambda it: it.name)
         log.info("shard %d/%d: %d of %d inputs, into %s", shard.k, shard.n, len(items), len(record["inputs"]),
                  paths.predictions.parent)
     log.info("%d inputs (%d images); %s model; %d clip window(s) per video of %d frames (stride %d), T = %d, TTA %d, "
@@ -556,8 +552,8 @@ def _evaluate(args: argparse.Namespace, paths: OutputPaths, items: list[EvalInpu
         # the earlier run's results must not stay beside this run's (if this one fails, neither is left half-mixed).
         write_marker(paths.run, signature, {"rows": 0})
         _remove_earlier(paths)
-    rows: dict[str, dict[str, Any]] = {it.source: done[it.source] for it in items if it.source in done}
-    todo = [it for it in items if it.source not in rows]
+    finished, todo = split_done(items, lambda it: done.get(it.source))
+    rows: dict[str, dict[str, Any]] = {it.source: row for it, row in finished}
 
     def save() -> None:
         save_state(paths, signature, [rows[it.source] for it in items if it.source in rows], status_columns,

@@ -66,8 +66,9 @@ from pytorch_grad_cam.utils.image import show_cam_on_image
 from pytorch_grad_cam.utils.model_targets import BinaryClassifierOutputTarget
 from torch import nn
 
+from dfdetect.core.cli import add_verbose, run_cli
 from dfdetect.core.config import ScoreConfig, add_score_overrides, score_from_args
-from dfdetect.core.io import InputError, setup_logging, write_bytes_atomic, write_json
+from dfdetect.core.io import InputError, write_bytes_atomic, write_json
 from dfdetect.core.schemas import ScoreStatus
 from dfdetect.inference.detector import Detector, VideoScore
 from dfdetect.inference.prepare import PreparedVideo
@@ -449,24 +450,23 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="a video or a face image (an audio model: a video with sound or an audio file)")
     p.add_argument("--out", required=True, help="output folder")
     add_score_overrides(p, "max_clips", "clips", "window_every", "max_windows", "device")
-    p.add_argument("-v", "--verbose", action="store_true")
+    add_verbose(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m dfdetect explain``: exit status 0 with heat maps, 1 when the input could not be scored, 2 for a
     bad checkpoint or path."""
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
-    try:
-        if not Path(args.input).is_file():
-            raise InputError(f"{args.input}: no such file")
-        score = score_from_args(args)
-        det = Detector.load(args.weights, score)
-        explainer = Explainer(det, max_clips=score.max_clips)
-    except InputError as e:
-        log.error("%s", e)
-        return 2
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup)."""
+    if not Path(args.input).is_file():
+        raise InputError(f"{args.input}: no such file")
+    score = score_from_args(args)
+    det = Detector.load(args.weights, score)
+    explainer = Explainer(det, max_clips=score.max_clips)
     expl = explainer.explain(args.input)
     paths = write_explanation(expl, args.out)
     r = expl.result

@@ -46,8 +46,9 @@ import onnxruntime as ort
 import torch
 
 from dfdetect.core.checkpoint import CheckpointError
+from dfdetect.core.cli import add_verbose, run_cli
 from dfdetect.core.config import Config, config_from_dict, config_to_dict
-from dfdetect.core.io import InputError, setup_logging, write_bytes_atomic
+from dfdetect.core.io import InputError, write_bytes_atomic
 from models.build import load_model
 from models.classifier import Classifier
 from models.encoder import backbone_normalization
@@ -221,19 +222,18 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("weights", help="checkpoint (.pt) written by train.py")
     p.add_argument("--format", choices=FORMATS, default="onnx", help="onnx (default) or torchscript")
     p.add_argument("--out", required=True, help="file to write (.onnx or .pt)")
-    p.add_argument("-v", "--verbose", action="store_true")
+    add_verbose(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m dfdetect export``: exit status 0 when written, 2 for a bad checkpoint or setting."""
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
-    try:
-        export_model(args.weights, args.format, args.out)
-    except InputError as e:
-        log.error("%s", e)
-        return 2
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup)."""
+    export_model(args.weights, args.format, args.out)
     return 0
 
 

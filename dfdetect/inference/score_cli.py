@@ -22,8 +22,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from dfdetect.core.cli import add_verbose, run_cli
 from dfdetect.core.config import add_score_overrides, resolve_weights, score_from_args
-from dfdetect.core.io import InputError, collect_files, format_table, setup_logging
+from dfdetect.core.io import InputError, collect_files, format_table
 from dfdetect.core.schemas import ScoreStatus
 from dfdetect.inference.detector import Detector, VideoScore
 from dfdetect.inference.prepare import is_image
@@ -53,7 +54,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", action="store_true", help="also print per-frame scores of each video")
     add_score_overrides(p, "clips", "window_every", "max_windows", "tta", "aggregate", "top_k", "threshold", "device",
                         "batch_size")
-    p.add_argument("-v", "--verbose", action="store_true")
+    add_verbose(p)
     return p
 
 
@@ -113,20 +114,19 @@ def split_weights(weights: str | None, paths: list[str]) -> tuple[str | None, li
 
 def main(argv: list[str] | None = None) -> int:
     """``dfdetect score``: see the module docstring for the exit status."""
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup)."""
     weights, inputs = split_weights(args.weights, args.paths)
-    try:
-        weights = resolve_weights(weights)
-        # Every file of a folder, whatever its extension (not hidden or .csv/.json side files): one row each, a file
-        # that is not media gets its reason in the table.
-        paths = collect_files(inputs)
-        if not paths:
-            raise InputError(f"no file found in {', '.join(inputs)}")
-        det = Detector.load(weights, score_from_args(args))
-    except InputError as e:
-        log.error("%s", e)
-        return 2
+    weights = resolve_weights(weights)
+    # Every file of a folder, whatever its extension (not hidden or .csv/.json side files): one row each, a file
+    # that is not media gets its reason in the table.
+    paths = collect_files(inputs)
+    if not paths:
+        raise InputError(f"no file found in {', '.join(inputs)}")
+    det = Detector.load(weights, score_from_args(args))
     frame_lines: list[str] = []
     if not args.frames:
         results = list(det.predict(paths, progress=len(paths) > 1))

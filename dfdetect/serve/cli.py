@@ -19,8 +19,9 @@ import sys
 
 import uvicorn
 
+from dfdetect.core.cli import add_verbose, run_cli
 from dfdetect.core.config import ServeConfig, add_score_overrides, resolve_weights, score_from_args
-from dfdetect.core.io import InputError, setup_logging
+from dfdetect.core.io import InputError
 from dfdetect.inference import Detector
 from dfdetect.serve.app import create_app
 
@@ -45,26 +46,25 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=_D.workers,
                    help=f"requests scored at the same time (default {_D.workers})")
     add_score_overrides(p, "threshold", "max_clips", "clips", "window_every", "max_windows", "device")
-    p.add_argument("-v", "--verbose", action="store_true")
+    add_verbose(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """``dfdetect serve``: see the module docstring for the exit status."""
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup)."""
     score = score_from_args(args)
     cfg = ServeConfig(host=args.host, port=args.port, max_upload_mb=args.max_upload_mb, timeout_s=args.timeout,
                       workers=args.workers, threshold=score.threshold, max_clips=score.max_clips)
-    try:
-        if cfg.max_upload_mb <= 0 or cfg.timeout_s <= 0 or cfg.workers < 1 or cfg.max_clips < 0:
-            raise InputError("--max-upload-mb and --timeout must be > 0, --workers >= 1, --max-clips >= 0")
-        weights = resolve_weights(args.weights)
-        det = Detector.load(weights, score)
-        app = create_app(det, str(weights), cfg)
-    except InputError as e:
-        log.error("%s", e)
-        return 2
+    if cfg.max_upload_mb <= 0 or cfg.timeout_s <= 0 or cfg.workers < 1 or cfg.max_clips < 0:
+        raise InputError("--max-upload-mb and --timeout must be > 0, --workers >= 1, --max-clips >= 0")
+    weights = resolve_weights(args.weights)
+    det = Detector.load(weights, score)
+    app = create_app(det, str(weights), cfg)
     if cfg.host not in LOCAL_HOSTS:
         log.warning("listening on %s: reachable from other machines (no authentication here)", cfg.host)
     log.info("page at http://%s:%d/ , API docs at /docs", cfg.host, cfg.port)

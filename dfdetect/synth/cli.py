@@ -31,10 +31,12 @@ import av
 import numpy as np
 from tqdm import tqdm
 
-from dfdetect.core.io import InputError, collect_files, read_csv, setup_logging, write_bytes_atomic, write_csv
+from dfdetect.core.cli import add_verbose, run_cli
+from dfdetect.core.io import InputError, collect_files, read_csv, write_bytes_atomic
 from dfdetect.core.schemas import LABELS_COLUMNS, METHOD_COLUMN, ItemStatus
 from dfdetect.core.seeding import item_rng, stable_seed
-from dfdetect.core.shards import Shard, find_shards, parse_shard, shard_file
+from dfdetect.core.shards import Shard, parse_shard, shard_file
+from dfdetect.core.stage import Manifest, merge_manifests, shard_part, write_manifests
 from dfdetect.synth.encode import encode_video
 from dfdetect.synth.registry import GENERATORS, generate
 from dfdetect.synth.track import FaceTrack, track_faces
@@ -140,30 +142,37 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="face detector device")
     p.add_argument("--shard", metavar="K/N", help="make only the outputs of shard K of N (inputs split by a hash "
                    "of the input's name; names are assigned over all inputs); join with python -m dfdetect merge OUT")
-    p.add_argument("-v", "--verbose", action="store_true")
+    add_verbose(p)
     return p
+
+
+def meta_order(row: dict[str, Any]) -> tuple[bool, str]:
+    """The order of ``meta.csv``: the outputs by name, then the skipped inputs by source (also how shards merge)."""
+    ok = row["status"] == ItemStatus.OK
+    return not ok, row["video_name"] if ok else row["source"]
+
+
+META_MANIFEST = Manifest(META_FILE, META_COLUMNS, meta_order)
+LABELS_MANIFEST = Manifest(LABELS_FILE, (*LABELS_COLUMNS, METHOD_COLUMN))
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: 0 at least one input done, 1 none (each skip is in ``meta.csv`` with its reason), 2 bad arguments."""
-    args = get_args_parser().parse_args(argv)
-    setup_logging(args.verbose)
-    try:
-        return _run(args)
-    except InputError as e:
-        log.error("%s", e)
-        return 2
+    return run_cli(get_args_parser(), argv, _run)
 
 
 def write_tables(out: Path, rows: dict[Any, dict[str, Any]], skips: dict[str, dict[str, Any]],
                  shard: Shard | None = None) -> None:
     """Write ``meta.csv`` (outputs by name, then skipped inputs by name) and ``labels.csv`` (the outputs), atomically
     (``meta.shard-K-of-N.csv``... for a shard)."""
-    table = sorted(rows.values(), key=lambda r: r["video_name"]) + sorted(skips.values(), key=lambda r: r["source"])
-    write_csv(shard_file(out / META_FILE, shard), table, META_COLUMNS)
-    labels = [{**r, METHOD_COLUMN: r["method"] if int(r["target"]) else ""}
-              for r in table if r["status"] == ItemStatus.OK]
-    write_csv(shard_file(out / LABELS_FILE, shard), labels, (*LABELS_COLUMNS, METHOD_COLUMN))
+    (table,) = write_manifests(out, shard, [(META_MANIFEST, [*rows.values(), *skips.values()])])
+    write_manifests(out, shard, [(LABELS_MANIFEST, _label_rows(table))])
+
+
+def _label_rows(table: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``labels.csv`` rows of a ``meta.csv`` table: its outputs, with the method of each fake."""
+    return [{**r, METHOD_COLUMN: r["method"] if int(r["target"]) else ""}
+            for r in table if r["status"] == ItemStatus.OK]
 
 
 def merge_synth(out: str | Path) -> int:
@@ -176,15 +185,10 @@ def merge_synth(out: str | Path) -> int:
         InputError: no shard tables, or a shard missing.
     """
     out = Path(out)
-    shards = find_shards(out / META_FILE)
-    if not shards:
-        raise InputError(f"no shard files of {META_FILE} in {out}")
-    table = [r for p in shards for r in read_csv(p)]
-    rows = {i: r for i, r in enumerate(table) if r["status"] == ItemStatus.OK}
-    skips = {r["source"]: r for r in table if r["status"] != ItemStatus.OK}
-    write_tables(out, rows, skips)
-    log.info("merged %d outputs and %d skipped inputs into %s", len(rows), len(skips), out / META_FILE)
-    return len(rows)
+    (table,) = merge_manifests(out, [META_MANIFEST])  # meta.csv; labels.csv is made from it, as one run makes it
+    labels = write_manifests(out, None, [(LABELS_MANIFEST, _label_rows(table))])[0]
+    log.info("merged %d outputs and %d skipped inputs into %s", len(labels), len(table) - len(labels), out / META_FILE)
+    return len(labels)
 
 
 def _check_args(args: argparse.Namespace) -> list[Path]:
@@ -264,9 +268,7 @@ def _run(args: argparse.Namespace) -> int:
             return False
         return all(str(r.get(s) or ("sbi" if s == "method" else "")) == v for s, v in checked.items())
 
-    if shard is not None:
-        files = [f for f in files if shard.holds(f.name)]
-        log.info("shard %d/%d: %d inputs", shard.k, shard.n, len(files))
+    files = shard_part(files, shard, lambda f: f.name, "inputs")
 
     def flush() -> None:
         write_tables(out, rows, skips, shard)

@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from dfdetect.core.cli import add_verbose, run_cli
 from dfdetect.core.config import (
     BALANCE_MODES,
     MODALITIES,
@@ -48,7 +48,7 @@ from dfdetect.core.config import (
     load_config,
     overrides_from_args,
 )
-from dfdetect.core.io import InputError, setup_logging
+from dfdetect.core.io import InputError
 from dfdetect.training.distributed import context_from_env
 from dfdetect.training.inputs import from_images, is_image_folder, manifest_path
 from dfdetect.training.loop import NothingToTrainError, train
@@ -127,14 +127,18 @@ def get_args_parser() -> argparse.ArgumentParser:
         "--show-augmentations", type=int, default=0, metavar="N",
         help="write N augmented training clips to OUT/augmentations.png, then train (--epochs 0: picture only)",
     )
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_verbose(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point: 0 done, 1 when training could not run, 2 for malformed input (one-line message)."""
-    args = get_args_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    setup_logging(args.verbose)
+    return run_cli(get_args_parser(), argv, _main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The body of :func:`main` (after the arguments and the logging setup); an InputError (a CheckpointError
+    included) -> exit 2."""
     if not context_from_env().main:  # torchrun: rank 0 logs; the others say only what goes wrong
         logging.getLogger().setLevel(logging.WARNING)
     if "--frames" in getattr(args, _DEPRECATED_DEST):
@@ -153,9 +157,6 @@ def main(argv: list[str] | None = None) -> int:
             cfg, args.data, out, val=args.val, split=args.split, resume=args.resume,
             show_augmentations=args.show_augmentations, labels=args.labels, videos=args.videos,
         )
-    except InputError as e:  # includes CheckpointError
-        log.error("%s", e)
-        return 2
     except NothingToTrainError as e:
         log.error("%s", e)
         return 1

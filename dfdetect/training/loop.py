@@ -71,7 +71,8 @@ from dfdetect.training.distributed import (
 )
 from dfdetect.training.inputs import from_images, training_inputs
 from dfdetect.training.step import predict_clips, predict_logits, refresh_batchnorm, train_step
-from models.build import build_model, model_complexity
+from models.build import load_model, model_complexity
+from models.classifier import calibrated
 
 log = logging.getLogger(__name__)
 
@@ -605,8 +606,7 @@ def calibrate_best(out: Path, cfg: Config, videos: list[VideoCrops], device: tor
     if isinstance(ckpt.get("calibration"), dict):  # a finished run resumed again: best.pt is left as it is
         log.info("best.pt is calibrated already (%s)", out / BEST_CHECKPOINT)
         return ckpt["calibration"]
-    model = build_model(dataclasses.replace(cfg.model, pretrained=False)).to(device)
-    model.load_state_dict(ckpt["model"], strict=True)
+    model, _ = load_model(out / BEST_CHECKPOINT, device)  # the checkpoint's own model, strictly, in eval mode
     specs = val_plan(videos, cfg.data.frames, cfg.train.val_clips)
     ds = _dataset(videos, specs, model, cfg, augment=None, audio=audio)
     # the trained model's own scale and bias (1 and 0 unless the config set them) stay under the temperature
@@ -616,15 +616,16 @@ def calibrate_best(out: Path, cfg: Config, videos: list[VideoCrops], device: tor
     scale = fit_temperature(logits, labels)
     y = [v.label for v in videos]
     bias = cfg.model.logit_bias
-    before = compute_metrics(y, video_scores(specs, 1 / (1 + np.exp(-(logits + bias))), len(videos)))["log_loss"]
-    after = compute_metrics(y, video_scores(specs, 1 / (1 + np.exp(-(scale * logits + bias))), len(videos)))
+    clip_logits = torch.from_numpy(logits)  # (N,)
+    before, after = (compute_metrics(y, video_scores(specs, calibrated(clip_logits, s, bias).numpy(),
+                                                     len(videos)))["log_loss"] for s in (1.0, scale))
     calibrated_model = dataclasses.replace(cfg.model, logit_scale=cfg.model.logit_scale * scale)
-    calibrated = dataclasses.replace(cfg, model=calibrated_model)
-    record = {"scale": calibrated.model.logit_scale, "temperature": 1 / scale, "val_log_loss_before": before,
-              "val_log_loss_after": after["log_loss"], "n_clips": len(specs)}
+    calibrated_cfg = dataclasses.replace(cfg, model=calibrated_model)
+    record = {"scale": calibrated_cfg.model.logit_scale, "temperature": 1 / scale, "val_log_loss_before": before,
+              "val_log_loss_after": after, "n_clips": len(specs)}
     extra = {k: v for k, v in ckpt.items() if k not in ("model", "config")}
-    save_checkpoint(out / BEST_CHECKPOINT, model, calibrated, **{**extra, "calibration": record})
+    save_checkpoint(out / BEST_CHECKPOINT, model, calibrated_cfg, **{**extra, "calibration": record})
     log.info("calibrated best.pt on %d validation clips: temperature %.3f (P(fake) = sigmoid(%.3f * logit)); "
-             "validation log loss %.4f -> %.4f", len(specs), 1 / scale, calibrated.model.logit_scale, before,
-             after["log_loss"])
+             "validation log loss %.4f -> %.4f", len(specs), 1 / scale, calibrated_cfg.model.logit_scale, before,
+             after)
     return record
