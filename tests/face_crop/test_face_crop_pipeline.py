@@ -237,7 +237,7 @@ def test_a_video_whose_crop_raises_is_listed_and_redone(frames_dir: Path, tmp_pa
     real_crop = pipeline.crop_face
 
     def crop_or_fail(image: np.ndarray, box: np.ndarray, margin: float, size: int) -> np.ndarray:
-        if image.shape[:2] == (144, 176):  # carphone_pristine.mp4's frames
+        if image.shape[:2] == (144, 192):  # carphone_pristine.mp4's frames (176x144 stored, 128:117 pixels)
             raise RuntimeError("disk on fire")
         return real_crop(image, box, margin, size)
 
