@@ -508,7 +508,10 @@ def _build_source(path: Path, entry: dict[str, Any], previous: dict[str, dict[st
             gen = generate(method, real, [clip_track.face(i) for i in range(len(clip_track))], rng)
             encode_video(out / real_name, real, fps)
             encode_video(out / fake_name, gen.frames, fps)
-            record.update(gen.extra, **next((r for r in gen.records if r is not None), {}))
+            made = {**gen.extra, **next((r for r in gen.records if r is not None), {})}
+            if "mode" in made:  # a generator's own variant (eyefreeze hold/slow, ...): "mode" names the generator here
+                made["variant"] = made.pop("mode")
+            record.update(made)
         else:  # finished earlier: its parameters are in the meta.csv of that run
             record.update(previous.get(fake_name, {}))
         common = {"person": c.person, "source": c.source, "start_frame": c.start, "end_frame": c.stop - 1,
