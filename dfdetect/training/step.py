@@ -85,7 +85,7 @@ def localisation_loss(mask_logits: torch.Tensor, frame_logits: torch.Tensor, bat
         return mask_logits.new_zeros((), dtype=torch.float32)
     h, w = mask_logits.shape[-2:]
     target = F.adaptive_avg_pool2d(batch["mask"].to(device).float(), (h, w))  # (B, T, h, w)
-    bce = nn.functional.binary_cross_entropy_with_logits
+    bce = F.binary_cross_entropy_with_logits
     loss = weights[0] * bce(mask_logits.float()[known], target[known])
     return loss + weights[1] * bce(frame_logits.float()[known], batch["frame_target"].to(device).float()[known])
 
