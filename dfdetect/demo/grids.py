@@ -158,13 +158,17 @@ def write_synth_examples(video: str | Path, out_dir: str | Path, frames: int = 1
                 ax.set_title(title, fontsize=9)
                 ax.axis("off")
         fig.suptitle(f"{name}: {GENERATORS[name].summary}", fontsize=8)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=EXAMPLE_DPI)
-        path = Path(out_dir) / f"synth_{name}.png"
-        write_bytes_atomic(path, buf.getvalue())
-        paths.append(path)
+        paths.append(_save_png(fig, Path(out_dir) / f"synth_{name}.png"))
     return paths
+
+
+def _save_png(fig: Figure, path: Path) -> Path:
+    """Lay out ``fig`` and write it to ``path`` as a PNG at :data:`EXAMPLE_DPI`, atomically; returns ``path``."""
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=EXAMPLE_DPI)
+    write_bytes_atomic(path, buf.getvalue())
+    return path
 
 
 TIME_AMPLIFY = 4
@@ -226,12 +230,7 @@ def write_time_examples(video: str | Path, out_dir: str | Path, frames: int = 24
                     ax.set_ylabel(("real", name, f"|diff| x{TIME_AMPLIFY}")[row], fontsize=9)
             axes[0, col].set_title(f"frame {t}" + (" *" if out.manipulated[t] else ""), fontsize=8)
         fig.suptitle(f"{name}: {GENERATORS[name].summary} (* changed; seed {seed})", fontsize=7)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=EXAMPLE_DPI)
-        path = Path(out_dir) / f"synth_{name}.png"
-        write_bytes_atomic(path, buf.getvalue())
-        paths.append(path)
+        paths.append(_save_png(fig, Path(out_dir) / f"synth_{name}.png"))
     return paths
 
 
