@@ -1,22 +1,28 @@
-"""Generalisation benchmark: leave-one-generator-out on a held-out person, ConvLSTM against the same encoder averaged
-over frames and against both side by side (two-stream).
+"""Generalisation benchmark: leave-generators-out on held-out people, the default (ConvLSTM with localisation heads)
+against the frame mean, the default without its heads and the default at T = 15.
 
-``python bench/generalise.py --samples data/samples [--out bench_out/generalise] [--seeds 0 1] [--epochs 40]``
+``python bench/generalise.py --samples data/samples [--out bench_out/generalise] [--seeds 0 1 2] [--epochs N]``
+(``make bench-generalise``)
 
-Protocol (every number from one run of this script, same data and seeds for both models):
+Protocol (every number from one run of this script, same data and seeds for every variant):
 
-1. The demo data set (``python -m dfdetect demo-data``): real clips of five people, split by person; the test person's
-   real clips are the only test reals, the other people's real clips the only training videos (the data set's own
-   offline fakes are not used: any of them could come from the generator left out).
-2. For each generator G of :data:`dfdetect.synth.GENERATORS`: a test set of the held-out person's real clips and one
-   fake of each made by G (``python -m dfdetect synth --method G``; reals re-encoded with the same encoder).
-3. For each G, each model (``model.temporal``: convlstm, mean, two-stream) and each seed: ``train.py`` on the training
-   reals with an on-the-fly twin for every real clip made by the OTHER generators (``--synth-fakes 1 --synth-methods``
-   all but G), then ``eval.py`` on G's test set: the video-level AUC on a person and a manipulation never seen.
+1. The demo data set (``python -m dfdetect demo-data``), split by PERSON: the ``--test-people`` (default the woman
+   and franck) are held out; every other person's real clips are the only training videos (the data set's own
+   offline fakes are not used: any of them could come from a generator left out).
+2. The generator family (:data:`dfdetect.synth.GENERATORS`) is split into ``--folds`` (default three, each holding
+   one generator whose fakes exist only in time and one or two others, so that every fold trains on both kinds). For
+   each fold, a test set: the held-out people's real clips and one fake of each made by each generator of the fold
+   (``python -m dfdetect synth --method G``; reals re-encoded alike), cut into face crops once (``face_crop``).
+3. For each fold, each variant (:data:`VARIANTS`) and each seed: ``train.py`` on the training reals with an
+   on-the-fly twin for every real clip made by the generators NOT in the fold (``--synth-fakes 1
+   --synth-methods``), then ``eval.py`` on the fold's crops: the video-level AUC of each left-out generator's fakes
+   against the held-out people's reals, on people and manipulations never seen.
 
-Prints a table of AUC per left-out generator (mean over seeds, and each seed) for both models and their mean, and
-writes ``OUT/generalise.csv`` (one row per run) and ``OUT/generalise_table.csv``. Resumable: finished runs are read
-back from their ``metrics.json``.
+Prints, per left-out generator and variant, the AUC's mean and spread (standard deviation) over seeds and each seed;
+the means over the generators whose fakes exist only in time (:data:`dfdetect.synth.TIME_ONLY`) and over the others;
+and whether the default earns its place (issue 22): on the time-only generators at least 0.10 above the frame mean,
+elsewhere not below it by more than the seeds' spread. Writes ``OUT/generalise.csv`` (one row per run and generator)
+and ``OUT/generalise_table.csv``. Resumable: finished runs are read back from their ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -24,10 +30,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -37,13 +45,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 from bench.common import format_table  # noqa: E402
-from dfdetect.core.config import TEMPORAL_MODELS, load_config  # noqa: E402
+from dfdetect.core.config import load_config  # noqa: E402
 from dfdetect.core.io import read_csv, setup_logging, write_csv  # noqa: E402
-from dfdetect.core.schemas import LABELS_COLUMNS, SPLIT_COLUMNS  # noqa: E402
+from dfdetect.core.runtime import machine_info  # noqa: E402
+from dfdetect.core.schemas import LABELS_COLUMNS, METHOD_COLUMN, SPLIT_COLUMNS  # noqa: E402
 from dfdetect.demo.data import build_demo_data  # noqa: E402
 from dfdetect.demo.run import DEFAULT_CONFIG, torch_threads  # noqa: E402
 from dfdetect.inference import evaluate  # noqa: E402
-from dfdetect.synth import GENERATORS  # noqa: E402
+from dfdetect.synth import GENERATORS, TIME_ONLY  # noqa: E402
 from dfdetect.synth import cli as synth_cli  # noqa: E402
 from dfdetect.training import cli as training_cli  # noqa: E402
 from face_crop import cli as face_crop_cli  # noqa: E402
@@ -51,7 +60,21 @@ from frame_extraction import cli as frames_cli  # noqa: E402
 
 log = logging.getLogger("bench.generalise")
 
-RUN_COLUMNS = ["left_out", "temporal", "seed", "auc", "log_loss", "accuracy", "train_methods", "seconds"]
+VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
+    "mean": {"model": {"temporal": "mean", "aux_heads": False}},
+    "default": {},
+    "no-heads": {"model": {"aux_heads": False}},
+    "t15": {"data": {"frames": 15}},
+}
+"""Variants, as differences from the base config (the demo's, with the model part left to the package defaults:
+ConvLSTM and localisation heads): the frame mean (the baseline), the default, the default without dense supervision,
+the default on the design's 15 frames instead of the demo's 8."""
+DEFAULT_FOLDS = ("mouthretime,sbi", "eyefreeze,resample", "facejitter,selfswap,temporal")
+"""Left-out generator sets (one fold each): each leaves out one time-only generator and one or two others."""
+DEFAULT_TEST_PEOPLE = ("pexels_woman", "franck")
+RUN_COLUMNS = ["fold", "variant", "seed", "left_out", "auc", "log_loss", "n_fake", "train_methods", "seconds"]
+EARN_MARGIN = 0.10
+"""Issue 22: on left-out time-only generators the default's mean AUC must be at least this much above the frame mean."""
 
 
 def _step(fn, argv: list[str], what: str) -> None:
@@ -60,23 +83,46 @@ def _step(fn, argv: list[str], what: str) -> None:
         raise RuntimeError(f"{what} failed with exit status {code}: {' '.join(argv)}")
 
 
-def prepare(samples: Path, out: Path, seed: int) -> tuple[Path, list[Path], float]:
-    """The demo data set, the crops of its training reals, and the test person's real clips.
+def base_config() -> dict[str, Any]:
+    """The demo's config with its model part left to the package defaults (what ``VARIANTS['default']`` means)."""
+    config = yaml.safe_load(DEFAULT_CONFIG.read_text()) or {}
+    model = config.get("model", {})
+    for key in ("temporal", "aux_heads"):
+        model.pop(key, None)
+    return config
+
+
+def merged(base: dict[str, Any], diff: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``base`` with ``diff``'s sections updated key by key (a copy)."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
+    for section, values in diff.items():
+        out.setdefault(section, {}).update(values)
+    return out
+
+
+def prepare(samples: Path, out: Path, test_people: tuple[str, ...], seed: int) -> tuple[Path, list[Path], float]:
+    """The demo data set, the crops of its training reals, and the held-out people's real clips.
 
     Returns:
         ``(crops.csv of the training reals, test real videos, seconds)``.
+
+    Raises:
+        ValueError: a test person who is not in the data set.
     """
     t0 = time.perf_counter()
     data = out / "data"
     build_demo_data(samples, data, seed=seed)
-    labels = {r["video_name"]: int(r["target"]) for r in read_csv(data / "labels.csv")}
-    split = {r["video_name"]: r["split"] for r in read_csv(data / "split.csv")}
-    train_reals = sorted(n for n, s in split.items() if s in ("train", "val") and labels[n] == 0)  # all 4 men
-    test_reals = sorted(n for n, s in split.items() if s == "test" and labels[n] == 0)
+    meta = [r for r in read_csv(data / "meta.csv") if r.get("video_name") and int(r["target"]) == 0]
+    people = sorted({r["person"] for r in meta})
+    unknown = [p for p in test_people if p not in people]
+    if unknown:
+        raise ValueError(f"unknown test people {unknown} (people: {', '.join(people)})")
+    train_reals = sorted(r["video_name"] for r in meta if r["person"] not in test_people)
+    test_reals = sorted(r["video_name"] for r in meta if r["person"] in test_people)
     cfg = load_config(DEFAULT_CONFIG)
     train_labels = out / "train_labels.csv"
     write_csv(train_labels, [{"video_name": n, "target": 0} for n in train_reals], LABELS_COLUMNS)
-    # every training real trains (no validation carved out of them: the test person is the only held-out data)
+    # every training real trains (no validation carved out of them: the held-out people are the only test data)
     write_csv(out / "train_split.csv", [{"video_name": n, "split": "train"} for n in train_reals], SPLIT_COLUMNS)
     crops = out / "crops"
     if not (crops / "crops.csv").is_file():
@@ -85,72 +131,141 @@ def prepare(samples: Path, out: Path, seed: int) -> tuple[Path, list[Path], floa
                                 str(cfg.data.stride), "--seed", str(seed), "--no-progress"], "frame extraction")
         _step(face_crop_cli.main, [str(out / "frames"), str(crops), "--min-faces", str(cfg.data.min_faces),
                                    "--margin", str(cfg.data.margin), "--size", str(cfg.data.size)], "face crops")
-    log.info("%d training reals, %d test reals (held-out person)", len(train_reals), len(test_reals))
+    log.info("%d training reals of %d people, %d test reals of %s", len(train_reals), len(people) - len(test_people),
+             len(test_reals), ", ".join(test_people))
     return crops / "crops.csv", [data / n for n in test_reals], time.perf_counter() - t0
 
 
-def test_set(test_reals: list[Path], out: Path, method: str, seed: int) -> Path:
-    """The held-out person's reals (re-encoded) and one fake of each made by ``method``: a folder with labels.csv."""
-    folder = out / f"test_{method}"
-    if not (folder / "labels.csv").is_file():
-        _step(synth_cli.main, [*(str(p) for p in test_reals), str(folder), "--method", method, "--per-video", "1",
-                               "--seed", str(seed)], f"synth --method {method}")
-    return folder
+def fold_test_set(test_reals: list[Path], out: Path, fold: tuple[str, ...], seed: int) -> tuple[Path, Path]:
+    """The held-out reals (re-encoded) and one fake of each by every generator of ``fold``, cut into face crops.
+
+    Returns:
+        ``(crops.csv, labels.csv with a method column)``.
+    """
+    folder = out / f"test_{'+'.join(fold)}"
+    videos, labels_path, crops = folder / "videos", folder / "labels.csv", folder / "crops"
+    if not labels_path.is_file():
+        rows: list[dict[str, Any]] = []
+        for i, method in enumerate(fold):
+            made = folder / "synth" / method
+            argv = [*(str(p) for p in test_reals), str(made), "--method", method, "--per-video", "1", "--seed",
+                    str(seed)]
+            _step(synth_cli.main, argv + ([] if i == 0 else ["--no-reals"]), f"synth --method {method}")
+            videos.mkdir(parents=True, exist_ok=True)
+            for r in read_csv(made / synth_cli.LABELS_FILE):
+                # one folder for the fold: the reals once (from the first generator's run), each fake under a name
+                # that cannot collide between generators
+                name = r["video_name"] if int(r["target"]) == 0 else f"{method}_{r['video_name']}"
+                shutil.copyfile(made / r["video_name"], videos / name)
+                rows.append({"video_name": name, "target": r["target"], METHOD_COLUMN: r.get(METHOD_COLUMN) or ""})
+        write_csv(labels_path, rows, (*LABELS_COLUMNS, METHOD_COLUMN))
+    if not (crops / "crops.csv").is_file():
+        cfg = load_config(DEFAULT_CONFIG)
+        names = [r["video_name"] for r in read_csv(labels_path)]
+        _step(frames_cli.main, [*(str(videos / n) for n in names), str(folder / "frames"), "--labels",
+                                str(labels_path), "--frames", str(cfg.data.sample_frames), "--stride",
+                                str(cfg.data.stride), "--seed", str(seed), "--no-progress"], "frame extraction")
+        _step(face_crop_cli.main, [str(folder / "frames"), str(crops), "--min-faces", str(cfg.data.min_faces),
+                                   "--margin", str(cfg.data.margin), "--size", str(cfg.data.size)], "face crops")
+    return crops / "crops.csv", labels_path
 
 
-def run_one(crops: Path, test: Path, out: Path, left_out: str, temporal: str, seed: int, epochs: int | None) -> dict:
-    """Train without ``left_out`` and evaluate on its test set; a finished run is read back."""
-    run = out / "runs" / f"{left_out}-{temporal}-s{seed}"
-    others = ",".join(g for g in GENERATORS if g != left_out)
+def run_one(crops: Path, test: tuple[Path, Path], out: Path, fold: tuple[str, ...], variant: str, seed: int,
+            epochs: int | None) -> list[dict]:
+    """Train without the fold's generators and evaluate on its test set; a finished run is read back.
+
+    Returns:
+        One row per left-out generator (:data:`RUN_COLUMNS`).
+    """
+    run = out / "runs" / f"{'+'.join(fold)}-{variant}-s{seed}"
+    others = ",".join(g for g in GENERATORS if g not in fold)
     metrics_path = run / "eval" / "metrics.json"
     t0 = time.perf_counter()
     if not metrics_path.is_file():
-        # The demo's config with one difference: the temporal model.
-        config = yaml.safe_load(DEFAULT_CONFIG.read_text()) or {}
-        config.setdefault("model", {})["temporal"] = temporal
         run.mkdir(parents=True, exist_ok=True)
-        (run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        (run / "config.yaml").write_text(yaml.safe_dump(merged(base_config(), VARIANTS[variant]), sort_keys=False))
         argv = ["--data", str(crops), "--split", str(crops.parent.parent / "train_split.csv"), "--out",
-                str(run / "train"), "--config", str(run / "config.yaml"), "--seed",
-                str(seed), "--synth-fakes", "1", "--synth-methods", others]
+                str(run / "train"), "--config", str(run / "config.yaml"), "--seed", str(seed), "--synth-fakes", "1",
+                "--synth-methods", others]
         if epochs is not None:
             argv += ["--epochs", str(epochs)]
         if (run / "train" / "last.pt").exists():
             argv.append("--resume")
         _step(training_cli.main, argv, f"train {run.name}")
-        _step(evaluate.main, [str(run / "train" / "best.pt"), str(test), "--labels", str(test / "labels.csv"),
+        test_crops, test_labels = test
+        _step(evaluate.main, [str(run / "train" / "best.pt"), str(test_crops), "--labels", str(test_labels),
                               "--out", str(run / "eval")], f"eval {run.name}")
     m = json.loads(metrics_path.read_text())
-    return {"left_out": left_out, "temporal": temporal, "seed": seed, "auc": m["auc"], "log_loss": m["log_loss"],
-            "accuracy": m["accuracy"], "train_methods": others, "seconds": round(time.perf_counter() - t0, 1)}
+    seconds = round(time.perf_counter() - t0, 1)
+    by = m.get("by_method") or {}
+    return [{"fold": "+".join(fold), "variant": variant, "seed": seed, "left_out": g,
+             "auc": (by.get(g) or {}).get("auc"), "log_loss": (by.get(g) or {}).get("log_loss"),
+             "n_fake": (by.get(g) or {}).get("n_fake"), "train_methods": others, "seconds": seconds} for g in fold]
 
 
-def summarise(rows: list[dict], seeds: list[int], models: tuple[str, ...] | list[str] = TEMPORAL_MODELS) -> list[dict]:
-    """One row per left-out generator (and their mean): AUC of each model, mean over seeds, and each seed."""
+def _cell(aucs: list[float]) -> str:
+    if not aucs:
+        return "-"
+    spread = statistics.stdev(aucs) if len(aucs) > 1 else 0.0
+    return f"{statistics.mean(aucs):.3f} ± {spread:.3f}"
+
+
+def summarise(rows: list[dict], seeds: list[int], variants: list[str]) -> list[dict]:
+    """One row per left-out generator, then the means over time-only generators, the others and all: per variant the
+    AUC's mean ± standard deviation over seeds (a group's per-seed value is the mean over its generators first) and the
+    per-seed values."""
+    generators = [g for g in GENERATORS if any(r["left_out"] == g for r in rows)]
+    groups = {g: [g] for g in generators}
+    groups["time-only (mean)"] = [g for g in generators if g in TIME_ONLY]
+    groups["others (mean)"] = [g for g in generators if g not in TIME_ONLY]
+    groups["all (mean)"] = generators
     table = []
-    for g in [*GENERATORS, "mean"]:
-        row: dict = {"left_out": g}
-        for temporal in models:
-            runs = [r for r in rows if r["temporal"] == temporal and (g == "mean" or r["left_out"] == g)]
-            aucs = [float(r["auc"]) for r in runs if r["auc"] is not None]
-            row[f"{temporal}_auc"] = statistics.mean(aucs) if aucs else float("nan")
-            if g != "mean":
-                by_seed = {int(r["seed"]): float(r["auc"]) for r in runs if r["auc"] is not None}
-                row[f"{temporal}_seeds"] = " / ".join(f"{by_seed[s]:.3f}" for s in seeds if s in by_seed)
+    for name, members in groups.items():
+        row: dict[str, Any] = {"left_out": name}
+        for v in variants:
+            per_seed = []
+            for s in seeds:
+                aucs = [float(r["auc"]) for r in rows if r["variant"] == v and int(r["seed"]) == s
+                        and r["left_out"] in members and r["auc"] is not None]
+                if aucs and len(aucs) == len(members):
+                    per_seed.append(statistics.mean(aucs))
+            row[v] = _cell(per_seed)
+            row[f"{v}_seeds"] = " / ".join(f"{a:.3f}" for a in per_seed)
+            row[f"_{v}"] = per_seed
         table.append(row)
     return table
+
+
+def verdict(table: list[dict]) -> str:
+    """Whether the default earns its place against the frame mean (issue 22's rule), in one line."""
+    by = {r["left_out"]: r for r in table}
+    time_only, others = by.get("time-only (mean)"), by.get("others (mean)")
+    if not time_only or not time_only.get("_default") or not time_only.get("_mean"):
+        return "Verdict: needs the default and the frame mean on time-only generators."
+    gain = statistics.mean(time_only["_default"]) - statistics.mean(time_only["_mean"])
+    text = f"time-only generators: default - frame mean = {gain:+.3f} (needed >= {EARN_MARGIN:+.2f})"
+    ok = gain >= EARN_MARGIN
+    if others and others.get("_default") and others.get("_mean"):
+        loss = statistics.mean(others["_mean"]) - statistics.mean(others["_default"])
+        spread = max((statistics.stdev(others[k]) if len(others[k]) > 1 else 0.0) for k in ("_default", "_mean"))
+        text += f"; others: frame mean - default = {loss:+.3f} (seeds' spread {spread:.3f})"
+        ok = ok and loss <= spread
+    return f"Verdict: {text}: the default {'earns' if ok else 'does NOT earn'} its place."
 
 
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python bench/generalise.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--samples", default="data/samples", help="the sample media (make data)")
     p.add_argument("--out", default="bench_out/generalise", help="work and result folder (resumable)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="training seeds (default 0 1)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds (default 0 1 2)")
     p.add_argument("--epochs", type=int, default=None, help="override the demo config's epochs (fewer: faster)")
-    p.add_argument("--generators", nargs="+", default=list(GENERATORS), choices=list(GENERATORS),
-                   help="generators to leave out in turn (default all)")
-    p.add_argument("--temporal", nargs="+", default=list(TEMPORAL_MODELS), choices=list(TEMPORAL_MODELS),
-                   help="temporal models to compare (default all)")
+    p.add_argument("--folds", nargs="+", default=list(DEFAULT_FOLDS),
+                   help="left-out generator sets, comma-separated each (default: "
+                        f"{' '.join(DEFAULT_FOLDS)}; one name per fold: leave-one-generator-out)")
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS),
+                   help="variants to compare (default all)")
+    p.add_argument("--test-people", nargs="+", default=list(DEFAULT_TEST_PEOPLE),
+                   help=f"held-out people (default {' '.join(DEFAULT_TEST_PEOPLE)})")
     p.add_argument("--threads", type=int, default=2, help="torch threads (as the demo: results depend on it)")
     return p
 
@@ -158,26 +273,34 @@ def get_args_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     setup_logging()
+    folds = [tuple(f.split(",")) for f in args.folds]
+    unknown = sorted({g for f in folds for g in f} - set(GENERATORS))
+    if unknown:
+        raise SystemExit(f"unknown generators in --folds: {', '.join(unknown)} (known: {', '.join(GENERATORS)})")
     out = Path(args.out)
     rows: list[dict] = []
+    t0 = time.perf_counter()
     with torch_threads(args.threads):
-        crops, test_reals, prep_s = prepare(Path(args.samples), out, seed=0)
-        for g in args.generators:
-            test = test_set(test_reals, out, g, seed=0)
-            for temporal in args.temporal:
+        crops, test_reals, prep_s = prepare(Path(args.samples), out, tuple(args.test_people), seed=0)
+        for fold in folds:
+            test = fold_test_set(test_reals, out, fold, seed=0)
+            for variant in args.variants:
                 for seed in args.seeds:
-                    rows.append(run_one(crops, test, out, g, temporal, seed, args.epochs))
-                    log.info("left out %s, %s, seed %d: AUC %.3f", g, temporal, seed, rows[-1]["auc"])
+                    got = run_one(crops, test, out, fold, variant, seed, args.epochs)
+                    rows += got
+                    log.info("left out %s, %s, seed %d: %s", "+".join(fold), variant, seed,
+                             ", ".join(f"{r['left_out']} {r['auc']:.3f}" for r in got if r["auc"] is not None))
                     write_csv(out / "generalise.csv", rows, RUN_COLUMNS)
-    table = summarise(rows, args.seeds, args.temporal)
-    cols = ["left_out"] + [c for t in args.temporal for c in (f"{t}_auc", f"{t}_seeds")]
+    table = summarise(rows, args.seeds, args.variants)
+    cols = ["left_out", *args.variants, *(f"{v}_seeds" for v in args.variants)]
     write_csv(out / "generalise_table.csv", table, cols)
-    print("\nVideo AUC on the held-out person, each generator left out of training in turn "
-          f"(seeds {' '.join(map(str, args.seeds))}; data set {prep_s:.0f} s):")
-    print(format_table(table, cols))
-    best = max(args.temporal, key=lambda t: table[-1][f"{t}_auc"])
-    means = ", ".join(f"{t} {table[-1][f'{t}_auc']:.3f}" for t in args.temporal)
-    print(f"\nSummary: mean AUC {means}: {best} generalises best to the left-out generators here.")
+    print(f"\nVideo AUC on the held-out people ({', '.join(args.test_people)}), each fold's generators left out of "
+          f"training, mean ± spread over seeds {' '.join(map(str, args.seeds))} (data set {prep_s:.0f} s, all "
+          f"{(time.perf_counter() - t0) / 60:.0f} min; {machine_info().get('cpu', '')}):")
+    print(format_table(table, ["left_out", *args.variants]))
+    print("\nPer seed:")
+    print(format_table(table, ["left_out", *(f"{v}_seeds" for v in args.variants)]))
+    print("\n" + verdict(table))
     return 0
 
 

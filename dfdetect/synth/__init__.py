@@ -29,7 +29,15 @@ from dfdetect.synth.encode import (
     encoder_options,
 )
 from dfdetect.synth.landmarks import LandmarkModelError, dense_faces, load_landmarker
-from dfdetect.synth.registry import GENERATORS, SINGLE_IMAGE_GENERATORS, Generator, draw_method, generate, parse_mix
+from dfdetect.synth.registry import (
+    GENERATORS,
+    SINGLE_IMAGE_GENERATORS,
+    TIME_ONLY,
+    Generator,
+    draw_method,
+    generate,
+    parse_mix,
+)
 from dfdetect.synth.sbi import (
     BLEND_RATIOS,
     CANVAS,
@@ -49,7 +57,7 @@ __all__ = [
     "AudioGenerator",
     "GeneratedAudio",
     "generate_audio",
-    "GENERATORS", "SINGLE_IMAGE_GENERATORS", "Clip", "Donors", "Edit", "Face", "Generated", "Generator",
+    "GENERATORS", "SINGLE_IMAGE_GENERATORS", "TIME_ONLY", "Clip", "Donors", "Edit", "Face", "Generated", "Generator",
     "LandmarkModelError", "Plan", "blend_region", "blend_with_mask", "clip_faces",
     "dense_faces", "draw_method", "generate", "load_landmarker", "parse_mix",
     "BITS_PER_PIXEL", "BLEND_RATIOS", "CANVAS", "ENCODER", "ENCODER_PRESET", "MAX_GAP", "META_COLUMNS", "MIN_BITRATE",

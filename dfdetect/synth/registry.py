@@ -46,6 +46,8 @@ class Generator:
         needs_donors: it uses other moments of the same video (training loads them).
         needs_time: it works across frames (on one image it may leave the face untouched: a real labelled fake).
         dense_landmarks: its clip gets the 468 dense landmarks (where the model runs) instead of the five points.
+        time_only: each of its frames is a plausible real frame of that person: the manipulation shows only across
+            frames (how the face moves), never in one frame (:data:`TIME_ONLY`).
     """
 
     name: str
@@ -55,6 +57,7 @@ class Generator:
     needs_donors: bool = False
     needs_time: bool = False
     dense_landmarks: bool = True
+    time_only: bool = False
 
 
 GENERATORS: dict[str, Generator] = {g.name: g for g in (
@@ -70,14 +73,23 @@ GENERATORS: dict[str, Generator] = {g.name: g for g in (
     Generator("mouthretime", mouthretime_plan, "each frame's mouth is the person's own mouth from another frame "
               "(reversed, shuffled, frozen or lagging): real mouths, wrong speech",
               "lip-sync: Wav2Lip (ACM MM 2020) as LipForensics (CVPR 2021) sees it; Agarwal et al. CVPRW 2020",
-              needs_time=True),
+              needs_time=True, time_only=True),
     Generator("eyefreeze", eyefreeze_plan, "the eye region held from one frame, or replayed slowly, while the face "
-              "moves: no or abnormal blinking", "In Ictu Oculi (Li, Chang & Lyu, WIFS 2018)", needs_time=True),
+              "moves: no or abnormal blinking", "In Ictu Oculi (Li, Chang & Lyu, WIFS 2018)", needs_time=True,
+              time_only=True),
     Generator("facejitter", facejitter_plan, "the inner face re-pasted on its own frame with a small per-frame "
               "shift, rotation and scale: the face shakes against the head",
-              "FTCN (Zheng et al., ICCV 2021): temporal incoherence of frame-by-frame swaps", needs_time=True),
+              "FTCN (Zheng et al., ICCV 2021): temporal incoherence of frame-by-frame swaps", needs_time=True,
+              time_only=True),
 )}
 """Every generator, by name."""
+TIME_ONLY: tuple[str, ...] = tuple(g.name for g in GENERATORS.values() if g.time_only)
+"""The generators whose fakes show only across frames (issue 22's temporal-only family).
+
+Example:
+    >>> TIME_ONLY
+    ('mouthretime', 'eyefreeze', 'facejitter')
+"""
 SINGLE_IMAGE_GENERATORS = tuple(g.name for g in GENERATORS.values() if not (g.needs_time or g.needs_donors))
 """The generators that make a fake from one image alone (a frame model's twins on a folder of images): ``sbi`` and
 ``resample`` blend a re-rendered copy of the face back into the same image; ``temporal``, ``mouthretime``,
