@@ -211,6 +211,14 @@ class Encoder(nn.Module):
         self.mean, self.std = backbone_normalization(name)
         self.num_blocks = len(self.net._blocks)
         self._n_frozen = 0  # frozen stages, in order: stem, blocks 0..num_blocks-1, head
+        # The last block at 1/8 of the input size (block 4 of B0 and Lite0: 40 channels), tapped by forward_taps.
+        stride, self.tap_block = 2, 0
+        for idx, block in enumerate(self.net._blocks):
+            s = block._block_args.stride
+            stride *= s[0] if isinstance(s, (list, tuple)) else s
+            if stride == 8:
+                self.tap_block = idx
+        self.tap_channels = int(self.net._blocks[self.tap_block]._block_args.output_filters)
 
     def _stages(self) -> list[nn.Module | list[nn.Module]]:
         net = self.net
@@ -251,7 +259,19 @@ class Encoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) -> (N, 1280, h, w); the same computation as ``EfficientNet.extract_features``."""
+        return self.forward_taps(x)[0]
+
+    def forward_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, 3, H, W) -> the head's maps (N, 1280, H/32, W/32) and the maps at 1/8 of the input size
+        (N, ``tap_channels``, H/8, W/8: after block ``tap_block``), from one pass.
+
+        Example:
+            >>> enc = Encoder("efficientnet-lite0", pretrained=False)
+            >>> [tuple(t.shape) for t in enc.forward_taps(torch.zeros(1, 3, 64, 64))]
+            [(1, 1280, 2, 2), (1, 40, 8, 8)]
+        """
         net = self.net
+        tap = x
         grad = torch.is_grad_enabled()
         with torch.set_grad_enabled(grad and self._n_frozen < 1):
             x = net._swish(net._bn0(net._conv_stem(x)))  # (N, 32, H/2, W/2)
@@ -260,6 +280,8 @@ class Encoder(nn.Module):
             with torch.set_grad_enabled(grad and self._n_frozen < idx + 2):
                 # stochastic depth grows linearly with depth, as in efficientnet-pytorch
                 x = block(x, drop_connect_rate=rate * idx / self.num_blocks if rate else None)
+            if idx == self.tap_block:
+                tap = x  # (N, 40, H/8, W/8)
         with torch.set_grad_enabled(grad and self._n_frozen < self.num_blocks + 2):
             x = net._swish(net._bn1(net._conv_head(x)))  # (N, 1280, H/32, W/32)
-        return x
+        return x, tap
