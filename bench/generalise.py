@@ -5,7 +5,7 @@ over frames and against both side by side (two-stream).
 
 Protocol (every number from one run of this script, same data and seeds for both models):
 
-1. The demo data set (``python -m dfdetect demo-data``): real clips of five people, split by person; the test person's
+1. The demo data set (``python -m dfdetect demo-data``): real clips of nine people, split by person; the test person's
    real clips are the only test reals, the other people's real clips the only training videos (the data set's own
    offline fakes are not used: any of them could come from the generator left out).
 2. For each generator G of :data:`dfdetect.synth.GENERATORS`: a test set of the held-out person's real clips and one
