@@ -36,10 +36,10 @@ the video: a long source (franck.mp4 is 200 s) is only decoded and searched for 
 windows of 1.2x the target length, so the demo stays within its 10 minutes on 2 cores. Each real clip gets exactly
 one fake (balanced), made from the same frames by one generator of the family (``--methods``, default all of
 :data:`dfdetect.synth.GENERATORS`): each person's clips take the generators in turn, from a start chosen by the seed,
-so every person (the test person too: 8 clips, 2 fakes of each generator) has fakes of every kind, and ``eval.py``
-reports the AUC of each generator from the ``method`` column of ``labels.csv``.
+so every person with enough clips (the test person: 8 clips, each of the seven generators once or twice) has fakes
+of every kind, and ``eval.py`` reports the AUC of each generator from the ``method`` column of ``labels.csv``.
 
-One resolution, one codec. The sources differ in size (176x144 to 640x360) and codec, and a small file would
+One resolution, one codec. The sources differ in size (176x144 to 976x528) and codec, and a small file would
 otherwise mean "real". Every clip's frames are first scaled to :data:`HEIGHT` px high (even width, aspect kept;
 :func:`normalise_frames`), the fake is blended on those frames, and both are encoded by
 :func:`dfdetect.synth.encode_video`: same height, codec, bit rate per pixel for reals and fakes of every source.
@@ -49,8 +49,9 @@ else's ``train``. With the default 2.5 s clips the woman gives 8 clips (16 video
 she is the default test person; franck (8 clips, 16 videos) validates (the best epoch and the calibration); the seven
 others train, 32 clips (64 videos): clm_man 16 (8 per recording), carphone_man 2, feat_man 1, and the audio-video
 track's people obama 4, jwp 5 (2 + 3), ted_woman 3, syncnet_man 1 (measured on this machine; the AV clip counts rest
-on MTCNN's detections). 48 clips, 96 videos in all; the build took 93 s on 2 shared cores (47 s with the first five
-people only). ``--test-person`` and ``--val-people`` change the assignment.
+on MTCNN's detections). 48 clips, 96 videos in all; the build took 100 s on 2 cores shared with other jobs
+(detection 57 s, of it ted_talk.mp4 11-27 s: its title and wide shots are searched in full; fakes and encoding 43 s;
+47-52 s with the first five people only, measured before). ``--test-person`` and ``--val-people`` change the assignment.
 
 Leaks. Names are neutral (``v0000.mp4``, numbers shuffled by the seed); reals and fakes are both re-encoded by
 :func:`dfdetect.synth.encode_video` with the same settings, from the same decoded and scaled frames, so size,
