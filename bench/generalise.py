@@ -6,9 +6,9 @@ against the frame mean, the default without its heads and the default at T = 15.
 
 Protocol (every number from one run of this script, same data and seeds for every variant):
 
-1. The demo data set (``python -m dfdetect demo-data``), split by PERSON: the ``--test-people`` (default the woman
-   and franck) are held out; every other person's real clips are the only training videos (the data set's own
-   offline fakes are not used: any of them could come from a generator left out).
+1. The demo data set (``python -m dfdetect demo-data``, nine people), split by PERSON: the ``--test-people`` (default
+   the woman and franck) are held out; every other person's real clips are the only training videos (the data set's
+   own offline fakes are not used: any of them could come from a generator left out).
 2. The generator family (:data:`dfdetect.synth.GENERATORS`) is split into ``--folds`` (default three, each holding
    one generator whose fakes exist only in time and one or two others, so that every fold trains on both kinds). For
    each fold, a test set: the held-out people's real clips and one fake of each made by each generator of the fold

@@ -49,6 +49,12 @@ def av_dir(samples_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def groups_dir(samples_dir: Path) -> Path:
+    """@vladmandic/face-api's six group photos (``make data``: ``data/samples/groups``)."""
+    return _fetched(samples_dir / samples.GROUPS_DIR, samples.GROUPS)
+
+
+@pytest.fixture(scope="session")
 def face_video(samples_dir: Path) -> Path:
     """640x360, 30 fps, 72 frames, one man talking."""
     return samples_dir / "single_face.mp4"

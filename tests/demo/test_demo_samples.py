@@ -191,6 +191,20 @@ def test_sdist_archive_and_members_are_checksummed(tmp_path: Path, monkeypatch: 
     assert path.read_bytes() == b"not speech"
 
 
+def test_make_data_fetches_the_group_photos_from_the_face_api_tarball(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """``fetch-samples`` fetches face-api's six group photos into ``groups/``: npm members, the whole tarball pinned."""
+    for s in samples_mod.GROUPS:
+        assert s.source == samples_mod.NPM and s.package == "@vladmandic/face-api@1.7.15" and s.person is None
+        assert s.member == f"package/demo/{s.name}" and len(s.sha256) == 64
+    assert [s.name for s in samples_mod.GROUPS] == [f"sample{i}.jpg" for i in range(1, 7)]
+    assert "@vladmandic/face-api@1.7.15" in samples_mod.PACKAGE_SHA256
+    calls: list[tuple[Path, tuple]] = []
+    monkeypatch.setattr(samples_mod, "fetch_samples", lambda out, samples=(): calls.append((Path(out), samples)) or [])
+    assert samples_mod.main([str(tmp_path)]) == 0
+    assert (tmp_path / samples_mod.GROUPS_DIR, samples_mod.GROUPS) in calls
+
+
 def test_talking_faces_have_picture_and_sound(av_dir: Path) -> None:
     """Four people with face AND sound (the audio-video track's speaker split), each file checksummed."""
     for s in samples_mod.AV_SAMPLES:
