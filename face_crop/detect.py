@@ -8,9 +8,10 @@ these numbers).
 
 Speed: all frames of a video go through MTCNN in one batched call (a video's frames share one size) on copies whose
 longer side is at most :data:`MAX_SIDE` (never upscaled); boxes and landmarks are mapped back to full resolution and
-the crops are cut from the full-resolution frames (see :mod:`face_crop.crop`). Which face is the main one in each
-frame is :mod:`face_crop.track`'s job (:meth:`FaceDetector.detect` = :meth:`FaceDetector.detect_all` +
-:func:`face_crop.track.main_faces`).
+the crops are cut from the full-resolution frames (see :mod:`face_crop.crop`). Which face is whose in each frame is
+:mod:`face_crop.track`'s job: :func:`detect_tracks` (every face track of each group of frames, the full MTCNN on key
+frames, O-Net between them) = :meth:`FaceDetector.detect_all` + :func:`face_crop.track.face_tracks`;
+:meth:`FaceDetector.detect` keeps the main face.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 
 from dfdetect.core.config import DetectorConfig
 from dfdetect.core.extras import NODEPS_HINT
-from face_crop.track import box_iou, main_faces, relative_box
+from face_crop.track import box_iou, face_tracks, relative_box
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,9 @@ RETRY_MAX_SIDE = _DEFAULTS.retry_max_side
 RETRY_PROBE = _DEFAULTS.retry_probe
 RETRY_KEEP = _DEFAULTS.retry_keep
 KEY_STEP = _DEFAULTS.key_step
+SAME_FACE_IOU = 0.5
+"""Two faces O-Net refined in one frame overlapping this much are one face (two tracks that met): the second is
+dropped."""
 REFINE_IOU = 0.3
 """A box O-Net refined must overlap the interpolated one by at least this IoU, or the frame is detected in full (a
 property of the following step, as :data:`ONET_SIZE`; not a setting)."""
@@ -309,63 +313,23 @@ class FaceDetector:
     def detect(
         self, frames: Sequence[np.ndarray | None], tracks: Sequence[Sequence[int]] | None = None
     ) -> list[Face | None]:
-        """The main face in each frame of one video, tracked consistently (:func:`face_crop.track.main_faces`).
-
-        The full MTCNN runs on the key frames only (every :attr:`key_step`-th position of each track, and its last);
-        between two key frames whose main faces were found, each frame gets their box interpolated (in coordinates
-        relative to the frame) and refined by O-Net (:meth:`refine`); every frame where that fails is detected in
-        full. The main track is then chosen over all frames, as :func:`~face_crop.track.main_faces` does.
+        """The main face in each frame of one video, tracked consistently: the first track of each group of
+        :func:`detect_tracks` (full MTCNN on the key frames, O-Net following the faces between them).
 
         Args:
             frames: RGB uint8 frames (H, W, 3) of ONE video, in time order; ``None`` entries give ``None``.
             tracks: groups of positions in ``frames`` tracked separately (e.g. evaluation windows); default one
-                group of all frames. A position in no group gets ``None``.
+                group of all frames. A position in no group gets ``None`` (in several: the last group's face).
 
         Returns:
             One :class:`Face` or ``None`` per frame.
         """
         groups = [list(g) for g in (tracks if tracks is not None else [range(len(frames))])]
-        keys = {p for g in groups for p in (*g[:: self.key_step], *g[-1:])}
-        detections: list[list[Face]] = [[] for _ in frames]
-        order = sorted(keys)
-        for p, candidates in zip(order, self.detect_all([frames[p] for p in order])):  # one batched call
-            detections[p] = candidates
-        stats = self.last_retry
-        key_faces = main_faces(detections, [[p for p in g if p in keys] for g in groups])
-        predicted: dict[int, np.ndarray] = {}  # position -> interpolated box (full-frame pixels)
-        full: set[int] = set()  # positions to detect in full
-        for g in groups:
-            at_keys = [j for j, p in enumerate(g) if p in keys]
-            for ja, jb in zip(at_keys, at_keys[1:]):
-                fa, fb = key_faces[g[ja]], key_faces[g[jb]]
-                for j in range(ja + 1, jb):
-                    p = g[j]
-                    if frames[p] is None:
-                        continue
-                    if fa is None or fb is None:
-                        full.add(p)
-                        continue
-                    t = (j - ja) / (jb - ja)
-                    h, w = frames[p].shape[:2]
-                    rel = (1 - t) * relative_box(fa) + t * relative_box(fb)  # (4,) in frame units
-                    predicted[p] = rel * np.array([w, h, w, h], np.float32) if fa.frame_size else rel
-        todo = sorted(predicted)
-        refined = self.refine([frames[p] for p in todo], [predicted[p] for p in todo]) if todo else []
-        for p, face in zip(todo, refined):
-            if face is not None and box_iou(face.box, predicted[p]) >= REFINE_IOU:
-                detections[p] = [face]
-            else:
-                full.add(p)
-        rest = sorted(full)
-        if rest:
-            for p, candidates in zip(rest, self.detect_all([frames[p] for p in rest])):
-                detections[p] = candidates
-            more = self.last_retry
-            stats = RetryStats(stats.retried + more.retried, stats.found + more.found, stats.skipped + more.skipped)
-        self.last_retry = stats
-        log.debug("detect: %d key frames, %d followed by O-Net, %d detected in full", len(order),
-                  len(todo) - len(set(todo) & full), len(rest))
-        return main_faces(detections, groups)
+        faces: list[Face | None] = [None] * len(frames)
+        for group, found in zip(groups, detect_tracks(self, frames, groups)):
+            for j, p in enumerate(group):
+                faces[p] = found[0][j] if found else None
+        return faces
 
     def refine(self, frames: Sequence[np.ndarray], boxes: Sequence[np.ndarray]) -> list[Face | None]:
         """O-Net, MTCNN's last stage, on a predicted face box in each frame: the face there, or ``None``.
@@ -437,3 +401,85 @@ def _cut_square(frame: np.ndarray, x: int, y: int, n: int) -> np.ndarray:
         jx, jy = np.flatnonzero(vx), np.flatnonzero(vy)  # the samples inside the frame: contiguous runs
         region[jy[0]: jy[-1] + 1, jx[0]: jx[-1] + 1] = frame[ys[jy[0]]: ys[jy[-1]] + 1: s, xs[jx[0]]: xs[jx[-1]] + 1: s]
     return cv2.resize(region, (ONET_SIZE, ONET_SIZE), interpolation=cv2.INTER_AREA)
+
+
+def detect_tracks(detector: FaceDetector, frames: Sequence[np.ndarray | None],
+                  groups: Sequence[Sequence[int]]) -> list[list[list[Face | None]]]:
+    """Every face track of each group of frames of one video (:func:`face_crop.track.face_tracks`), the main first.
+
+    The full MTCNN (``detector.detect_all``) runs on the key frames only: every ``detector.key_step``-th position of
+    each group, and its last, in one batched call. Between two key frames where a track has a face, each frame gets
+    that track's box interpolated (in coordinates relative to the frame) and refined by O-Net
+    (:meth:`FaceDetector.refine`); a frame where the MAIN track cannot be followed so (no face at a key frame on
+    either side, or O-Net refuses the box) is detected in full; another track O-Net refuses just misses that frame.
+    The tracks are then chosen over all frames of each group.
+
+    A module function rather than a method, so that anything with ``detect_all``, ``refine``, ``key_step`` and
+    ``last_retry`` (a test's stand-in) runs the real search; ``detector.last_retry`` is set to the retries of all its
+    full calls.
+
+    Args:
+        detector: a :class:`FaceDetector` (or a stand-in).
+        frames: RGB uint8 frames (H, W, 3) of ONE video, in time order; ``None`` entries never have a face.
+        groups: groups of positions in ``frames``, each tracked on its own (e.g. the shots of evaluation windows).
+
+    Returns:
+        Per group, its tracks (main first; none when no face), each one :class:`Face` or ``None`` per position of the
+        group.
+    """
+    groups = [list(g) for g in groups]
+    step = int(detector.key_step)
+    keys = {p for g in groups for p in (*g[::step], *g[-1:])}
+    detections: list[list[Face]] = [[] for _ in frames]
+    order = sorted(keys)
+    for p, candidates in zip(order, detector.detect_all([frames[p] for p in order])):  # one batched call
+        detections[p] = candidates
+    stats = detector.last_retry
+    predicted: dict[int, list[np.ndarray]] = {}  # position -> interpolated boxes, the main track's first
+    main_at: set[int] = set()  # positions where the main track's box was predicted
+    full: set[int] = set()  # positions to detect in full
+    for g in groups:
+        at_keys = [j for j, p in enumerate(g) if p in keys]
+        key_tracks = face_tracks([detections[g[j]] for j in at_keys]) or [[None] * len(at_keys)]
+        for rank, track in enumerate(key_tracks):
+            for (ka, ja), (kb, jb) in zip(enumerate(at_keys), list(enumerate(at_keys))[1:]):
+                fa, fb = track[ka], track[kb]
+                for j in range(ja + 1, jb):
+                    p = g[j]
+                    if frames[p] is None:
+                        continue
+                    if fa is None or fb is None:
+                        if rank == 0:
+                            full.add(p)
+                        continue
+                    t = (j - ja) / (jb - ja)
+                    h, w = frames[p].shape[:2]
+                    rel = (1 - t) * relative_box(fa) + t * relative_box(fb)  # (4,) in frame units
+                    box = rel * np.array([w, h, w, h], np.float32) if fa.frame_size else rel
+                    if rank == 0:
+                        main_at.add(p)
+                        predicted.setdefault(p, []).insert(0, box)
+                    else:
+                        predicted.setdefault(p, []).append(box)
+    jobs = [(p, box) for p in sorted(predicted) for box in predicted[p]]
+    refined = detector.refine([frames[p] for p, _ in jobs], [box for _, box in jobs]) if jobs else []
+    followed: dict[int, list[Face]] = {}
+    for k, ((p, box), face) in enumerate(zip(jobs, refined)):
+        ok = face is not None and box_iou(face.box, box) >= REFINE_IOU
+        if p in main_at and (k == 0 or jobs[k - 1][0] != p) and not ok:
+            full.add(p)  # the main face lost: this frame in full, every face
+        elif ok and all(box_iou(face.box, f.box) < SAME_FACE_IOU for f in followed.get(p, [])):
+            followed.setdefault(p, []).append(face)
+    for p, faces in followed.items():
+        if p not in full:
+            detections[p] = faces
+    rest = sorted(full)
+    if rest:
+        for p, candidates in zip(rest, detector.detect_all([frames[p] for p in rest])):
+            detections[p] = candidates
+        more = detector.last_retry
+        stats = RetryStats(stats.retried + more.retried, stats.found + more.found, stats.skipped + more.skipped)
+    detector.last_retry = stats
+    log.debug("detect: %d key frames, %d followed by O-Net, %d detected in full", len(order),
+              len(set(followed) - full), len(rest))
+    return [face_tracks([detections[p] for p in g]) for g in groups]

@@ -1,5 +1,9 @@
 """Face crops for a whole frame_extraction output folder: detect, track, crop, write, resume.
 
+Per video, the main face of its frames (:func:`crop_tracks`, THE frames-to-crops step scoring runs too); when its
+frames hold a scene cut, the main face of the shot with the most faces only (:func:`main_shot`), so that a training
+clip never crosses a cut.
+
 Layout read (frame_extraction's output, ``FRAMES``): ``FRAMES/frames.csv`` with columns
 ``video,label,frame,path,width,height`` (``path`` relative to ``FRAMES``); ``FRAMES/videos.csv`` is optional and only
 used to record videos that have no frames at all.
@@ -51,7 +55,8 @@ from dfdetect.core.schemas import CROPS_COLUMNS, FRAMES_COLUMNS, REJECTS_COLUMNS
 from dfdetect.core.shards import Shard
 from dfdetect.core.stage import ItemMarkers, Manifest, merge_manifests, shard_part, split_done, write_manifests
 from face_crop.crop import crop_face, expand_box
-from face_crop.detect import Face, FaceDetector, face_side
+from face_crop.detect import Face, FaceDetector, detect_tracks, face_side
+from face_crop.shots import split_at_cuts
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +85,73 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+@dataclass
+class FaceTrack:
+    """One face followed through one shot of one group of frames, cropped (:func:`crop_tracks`).
+
+    Attributes:
+        group: index of its group (e.g. its evaluation window) in the ``groups`` given.
+        positions: the positions (in the frames given) of its shot of that group, in time order: the group itself when
+            no cut split it.
+        faces: per position, its :class:`~face_crop.detect.Face` or ``None``.
+        crops: per position, the (size, size, 3) uint8 crop, or ``None`` (no face, or a face too small to judge).
+        rank: 0 for the main face of its shot, then 1, 2... by weight (:func:`face_crop.track.face_tracks`).
+    """
+
+    group: int
+    positions: list[int]
+    faces: list[Face | None]
+    crops: list[np.ndarray | None]
+    rank: int
+
+
+def crop_tracks(
+    frames: Sequence[np.ndarray | None],
+    detector: FaceDetector,
+    margin: float,
+    size: int,
+    groups: Sequence[Sequence[int]] | None = None,
+    min_face_size: int = 0,
+    timings: dict[str, float] | None = None,
+) -> list[FaceTrack]:
+    """THE frames-to-crops step, used by preprocessing (:func:`process_video`) and by scoring
+    (:func:`dfdetect.inference.prepare.prepare_video`) alike: split the frames into shots, follow every face through
+    each shot, drop a face too small to judge, and cut the crops from the full-resolution frames.
+
+    :func:`face_crop.shots.split_at_cuts` (each group cut where the picture jumps to another shot, so that no track
+    crosses a scene cut), :func:`face_crop.detect.detect_tracks` on the pieces (full MTCNN on the key frames in one
+    batched call, O-Net following each face between them, the tracks of each piece chosen by
+    :func:`face_crop.track.face_tracks`), the min-face-size rule (:func:`~face_crop.detect.face_side` below
+    ``min_face_size``: no crop), then :func:`face_crop.crop.crop_face`.
+
+    Args:
+        frames: RGB uint8 frames (H, W, 3) of ONE video in time order; ``None`` for an unreadable frame.
+        detector: a :class:`~face_crop.detect.FaceDetector` (built once per process).
+        margin: fraction of the box width/height added on each side (``DataConfig().margin`` in the CLI).
+        size: crop side in pixels (``DataConfig().size`` in the CLI).
+        groups: positions in ``frames`` to track separately (e.g. evaluation windows far apart in a video, each
+            tracked like one preprocessing sample); default one group of all frames.
+        min_face_size: a face whose longer box side (full-frame pixels) is below this gets no crop
+            (``CropConfig.min_face_size``; 0: every face).
+        timings: optional dict; seconds are added under ``detect`` (the cuts included) and ``crop``.
+
+    Returns:
+        Every track of every shot of every group, in group order, then shot order, then rank.
+    """
+    groups = [list(g) for g in (groups if groups is not None else [range(len(frames))])]
+    with timed(timings, "detect"):
+        pieces = split_at_cuts(frames, groups)  # (group, positions of one shot)
+        found = detect_tracks(detector, frames, [positions for _, positions in pieces])
+    out: list[FaceTrack] = []
+    with timed(timings, "crop"):
+        for (g, positions), tracks in zip(pieces, found):
+            for rank, faces in enumerate(tracks):
+                crops = [crop_face(frames[p], f.box, margin, size) if f is not None and face_side(f) >= min_face_size
+                         else None for p, f in zip(positions, faces)]
+                out.append(FaceTrack(g, positions, faces, crops, rank))
+    return out
+
+
 def crop_faces(
     frames: Sequence[np.ndarray | None],
     detector: FaceDetector,
@@ -89,25 +161,13 @@ def crop_faces(
     min_face_size: int = 0,
     timings: dict[str, float] | None = None,
 ) -> list[tuple[np.ndarray | None, Face | None]]:
-    """THE frames-to-crops step, used by preprocessing (:func:`process_video`) and by scoring
-    (:func:`dfdetect.inference.prepare.prepare_video`) alike: detect the main face of one video in each frame, drop a
-    face too small to judge, and cut the crop from the full-resolution frame.
-
-    :meth:`~face_crop.detect.FaceDetector.detect` (full MTCNN on the key frames in one batched call, O-Net following
-    the face between them, the main track of each of ``tracks`` chosen by :func:`face_crop.track.main_faces`), the
-    min-face-size rule (:func:`~face_crop.detect.face_side` below ``min_face_size``: no crop), then
-    :func:`face_crop.crop.crop_face`.
+    """The main face of each frame, cropped: the first track of each shot of :func:`crop_tracks` (THE
+    frames-to-crops step), frame by frame.
 
     Args:
-        frames: RGB uint8 frames (H, W, 3) of ONE video in time order; ``None`` for an unreadable frame.
-        detector: a :class:`~face_crop.detect.FaceDetector` (built once per process).
-        margin: fraction of the box width/height added on each side (``DataConfig().margin`` in the CLI).
-        size: crop side in pixels (``DataConfig().size`` in the CLI).
-        tracks: positions in ``frames`` to track separately (see :func:`~face_crop.track.main_faces`); default one
-            track over all frames.
-        min_face_size: a face whose longer box side (full-frame pixels) is below this gets no crop
-            (``CropConfig.min_face_size``; 0: every face).
-        timings: optional dict; seconds are added under ``detect`` and ``crop``.
+        frames, detector, margin, size, min_face_size, timings: as in :func:`crop_tracks`.
+        tracks: positions in ``frames`` to track separately (``groups`` of :func:`crop_tracks`); default one group
+            over all frames. A position in no group gets ``(None, None)`` (in several: the last group's).
 
     Returns:
         One ``(crop (size, size, 3) uint8 | None, Face | None)`` per frame; both ``None`` where no face was found, the
@@ -121,14 +181,31 @@ def crop_faces(
         >>> [None if crop is None else crop.shape for crop, _ in pairs]
         [(64, 64, 3), (64, 64, 3), None]
     """
-    with timed(timings, "detect"):
-        faces = detector.detect(frames, tracks)  # the main face per frame (None where none)
-    with timed(timings, "crop"):
-        return [
-            (crop_face(frame, face.box, margin, size) if face is not None and face_side(face) >= min_face_size
-             else None, face)
-            for frame, face in zip(frames, faces)
-        ]
+    groups = [list(g) for g in (tracks if tracks is not None else [range(len(frames))])]
+    pairs: list[tuple[np.ndarray | None, Face | None]] = [(None, None)] * len(frames)
+    cropped = crop_tracks(frames, detector, margin, size, groups, min_face_size, timings)
+    for g, group in enumerate(groups):  # group order: a position in several groups keeps the last group's face
+        for p in group:
+            pairs[p] = (None, None)
+        for t in cropped:
+            if t.group == g and t.rank == 0:
+                for p, crop, face in zip(t.positions, t.crops, t.faces):
+                    pairs[p] = (crop, face)
+    return pairs
+
+
+def main_shot(tracks: Sequence[FaceTrack]) -> FaceTrack | None:
+    """The main face of the shot with the most crops (the first such shot on a tie): what preprocessing keeps of a
+    video whose frames hold a scene cut, so that a training clip never crosses one.
+
+    Example:
+        >>> a = FaceTrack(0, [0, 1], [None, None], [np.zeros(1), None], 0)
+        >>> b = FaceTrack(0, [2, 3, 4], [None] * 3, [np.zeros(1)] * 3, 0)
+        >>> main_shot([a, b]) is b, main_shot([]) is None
+        (True, True)
+    """
+    main = [t for t in tracks if t.rank == 0]
+    return max(main, key=lambda t: sum(c is not None for c in t.crops), default=None)
 
 
 @dataclass
@@ -309,8 +386,15 @@ def process_video(
     """
     t0 = time.perf_counter()
     frames = _map(_load_or_none, vf.paths, workers)  # (H, W, 3) uint8 or None each
-    pairs = crop_faces(frames, detector, settings.margin, settings.size,  # the same crops eval makes
-                       min_face_size=settings.min_face_size)
+    # the same crops eval makes; of a video whose frames hold a scene cut, the main face of its longest shot only
+    tracks = crop_tracks(frames, detector, settings.margin, settings.size, min_face_size=settings.min_face_size)
+    pairs: list[tuple[np.ndarray | None, Face | None]] = [(None, None)] * len(frames)
+    if (main := main_shot(tracks)) is not None:
+        for p, crop, face in zip(main.positions, main.crops, main.faces):
+            pairs[p] = (crop, face)
+        if len(main.positions) < len(frames):
+            log.info("%s: a scene cut in its frames: kept the shot of frames %d-%d", vf.video,
+                     vf.frames[main.positions[0]], vf.frames[main.positions[-1]])
     n_faces = sum(crop is not None for crop, _ in pairs)
     done: dict[str, Any] = {"video": vf.video, "label": vf.label, "faces": n_faces, "rows": []}
     readable = sum(f is not None for f in frames)

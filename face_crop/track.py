@@ -1,10 +1,12 @@
-"""Main-face tracking: which detected face is "the" face in each frame of a video.
+"""Face tracking: each person's face followed through the frames of a video (:func:`face_tracks`), the main face
+first (:func:`select_main_track`), and which tracks of far-apart windows are one person (:func:`link_places`).
 
 Detections are linked frame to frame into tracks by IoU; the main face is the track with the largest summed
-``sqrt(area) * prob`` (large, confident and persistent), and each frame gets that track's face. A frame where the main
-track has no detection takes a candidate close to the previous chosen box; a frame with nothing there gets ``None``
-rather than another face, so a second person or a false positive (e.g. on a hand covering the face) never makes the
-crop jump.
+``sqrt(area) * prob`` (large, confident and persistent), the other tracks follow by that weight, and each track gets
+its own face in each frame. A frame where a track has no detection takes a free candidate close to its previous box; a
+frame with nothing there gets ``None`` rather than another face, so a second person or a false positive (e.g. on a
+hand covering the face) never makes a track jump. Tracks never cross a scene cut: the frames are split into shots
+first (:mod:`face_crop.shots`), each tracked on its own.
 
 Boxes are compared in coordinates relative to their frame (``x / width``, ``y / height``) where a detection carries
 its frame size (``frame_size``, as :class:`face_crop.detect.Face` does), so a video whose frame size changes
@@ -17,7 +19,7 @@ imports nothing of the detector.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Protocol, TypeVar
 
 import numpy as np
@@ -28,6 +30,10 @@ MAX_SHIFT = 0.75
 """Where the main track has no detection: a candidate this many box sides from the last chosen box may continue it."""
 MAX_SIZE_RATIO = 1.5
 """... if its box side is within this ratio of the last chosen one."""
+PERSON_SHIFT = 1.5
+"""Two face tracks apart in time (two windows, two shots) are one person (:func:`link_places`) when their mean boxes
+overlap, or their centres lie within this many box sides with sides within :data:`PERSON_SIZE_RATIO`."""
+PERSON_SIZE_RATIO = 2.0
 
 
 class Detection(Protocol):
@@ -123,16 +129,126 @@ def _same_place(ref: np.ndarray, box: np.ndarray, min_iou: float) -> float | Non
     return None
 
 
-def select_main_track(faces: Sequence[Sequence[D]], min_iou: float = TRACK_IOU) -> list[D | None]:
-    """Pick one face per frame: the video's main face, followed consistently.
+def face_tracks(faces: Sequence[Sequence[D]], min_iou: float = TRACK_IOU) -> list[list[D | None]]:
+    """Every face of the frames followed consistently: one track per person, the main face first.
 
-    Boxes are compared relative to their frame's size where the detections carry it (:func:`relative_box`), so the
-    face is followed across a change of frame size. Detections are linked into tracks by IoU; the main track has the
-    largest summed ``sqrt(area) * prob`` over its frames (box side rather than area, so a persistent face beats a
-    one-frame giant false positive). Where the main
-    track has no detection, the candidate nearest the previous chosen box is taken if it overlaps it or lies within
-    :data:`MAX_SHIFT` box sides of it with a similar size (a face that moved between far-apart frames); otherwise the
-    frame gets ``None`` rather than somebody else's face.
+    Boxes are compared relative to their frame's size where the detections carry it (:func:`relative_box`), so a
+    face is followed across a change of frame size. Detections are linked into tracks by IoU; tracks are ranked by
+    their summed ``sqrt(area) * prob`` (box side rather than area, so a persistent face beats a one-frame giant false
+    positive), the first being the main face. Each track in rank order then takes its own detections that no
+    higher-ranked track took, and, where it has none, the free candidate nearest its previous box if it overlaps it or
+    lies within :data:`MAX_SHIFT` box sides of it with a similar size (a face that moved between far-apart frames);
+    otherwise the frame gets ``None`` rather than somebody else's face. A track left with no face (a piece of a
+    higher-ranked one) is dropped. The main track is what it was before other tracks were kept
+    (:func:`select_main_track`).
+
+    Args:
+        faces: per frame, all candidate faces (as from :meth:`face_crop.detect.FaceDetector.detect_all`).
+        min_iou: IoU needed to link a face to a track.
+
+    Returns:
+        Per track (main first), one face or ``None`` per frame; empty when no frame has a face.
+
+    Example:
+        >>> from face_crop.detect import Face
+        >>> big = Face(np.array([0, 0, 100, 100], np.float32), 0.99, np.zeros((5, 2), np.float32))
+        >>> small = Face(np.array([200, 0, 240, 40], np.float32), 0.99, np.zeros((5, 2), np.float32))
+        >>> [[f is big for f in t] for t in face_tracks([[small, big], [small]])]
+        [[True, False], [False, False]]
+        >>> [[f is small for f in t] for t in face_tracks([[small, big], [small]])][1]
+        [True, True]
+    """
+    boxes = [[relative_box(f) for f in cands] for cands in faces]
+    linked = _link_tracks(boxes, min_iou)
+    # rank by weight; sorted() is stable, so equal weights keep first-appearance order (as max() picked the first)
+    ranked = sorted(linked, key=lambda tr: -sum(_weight(faces[i][c]) for i, c in tr.items()))
+    taken: list[set[int]] = [set() for _ in faces]  # per frame, candidates a higher-ranked track took
+    out: list[list[D | None]] = []
+    for track in ranked:
+        own = {i: c for i, c in track.items() if c not in taken[i]}
+        if not own:
+            continue  # every detection of it went to a higher-ranked track: a piece of that one
+        own_frames = sorted(own)
+        chosen: list[D | None] = []
+        prev: np.ndarray | None = None
+        for i, cands in enumerate(faces):
+            k = own.get(i)
+            if k is None and cands:
+                # This track missed this frame (or split): take a free candidate where the face was.
+                if prev is not None:
+                    ref = prev
+                else:
+                    j = min(own_frames, key=lambda j: abs(j - i))
+                    ref = boxes[j][own[j]]
+                near = [(d, c) for c, b in enumerate(boxes[i])
+                        if c not in taken[i] and (d := _same_place(ref, b, min_iou)) is not None]
+                k = min(near)[1] if near else None
+            chosen.append(cands[k] if k is not None else None)
+            if k is not None:
+                prev = boxes[i][k]
+        for i, f in enumerate(chosen):
+            if f is not None:
+                taken[i].add(next(c for c, cand in enumerate(faces[i]) if cand is f))
+        out.append(chosen)
+    return out
+
+
+def link_places(boxes: Sequence[np.ndarray], groups: Sequence[Hashable]) -> list[int]:
+    """Which face tracks are the same person, told by the place of the face in the frame (no face recognition).
+
+    Tracks are taken in the order given (time order); each joins the person whose latest box is nearest, among those
+    at the same place (the boxes overlap, IoU at least :data:`TRACK_IOU`, or their centres lie within
+    :data:`PERSON_SHIFT` box sides with sides within :data:`PERSON_SIZE_RATIO`) that have no track of its group yet
+    (two tracks of one window are two people); otherwise it is a new person. Two people filmed in turn at the same
+    place are one person to this rule (their tracks stay apart, only their scores are pooled).
+
+    Args:
+        boxes: per track, its mean ``x1, y1, x2, y2`` box, relative to the frame (:func:`relative_box`) or in pixels.
+        groups: per track, what it was found in (e.g. its window): a person takes one track of each.
+
+    Returns:
+        Per track, its person number (0, 1, ... in order of first appearance).
+
+    Example:
+        >>> left, right = np.array([0.1, 0.2, 0.3, 0.6]), np.array([0.6, 0.2, 0.8, 0.6])
+        >>> link_places([left, right, left + 0.02, right], groups=["w0", "w0", "w1", "w1"])
+        [0, 1, 0, 1]
+        >>> link_places([left, left], groups=["w0", "w0"])  # two faces of one window: two people
+        [0, 1]
+    """
+    last: list[np.ndarray] = []  # latest box of each person
+    seen: list[set[Hashable]] = []  # groups each person has a track in
+    out: list[int] = []
+    for box, group in zip(boxes, groups):
+        box = np.asarray(box, dtype=np.float64)
+        side_b = np.sqrt(max(float((box[2] - box[0]) * (box[3] - box[1])), 1e-12))
+        best: tuple[float, int] | None = None
+        for k, ref in enumerate(last):
+            if group in seen[k]:
+                continue
+            side_r = np.sqrt(max(float((ref[2] - ref[0]) * (ref[3] - ref[1])), 1e-12))
+            dist = float(np.hypot((box[0] + box[2] - ref[0] - ref[2]) / 2, (box[1] + box[3] - ref[1] - ref[3]) / 2))
+            alike = max(side_r, side_b) / min(side_r, side_b) <= PERSON_SIZE_RATIO
+            if (box_iou(ref, box) >= TRACK_IOU or (alike and dist <= PERSON_SHIFT * max(side_r, side_b))) and (
+                    best is None or dist < best[0]):
+                best = (dist, k)
+        if best is None:
+            last.append(box)
+            seen.append({group})
+            out.append(len(last) - 1)
+        else:
+            last[best[1]] = box
+            seen[best[1]].add(group)
+            out.append(best[1])
+    return out
+
+
+def select_main_track(faces: Sequence[Sequence[D]], min_iou: float = TRACK_IOU) -> list[D | None]:
+    """Pick one face per frame: the video's main face, followed consistently (the first of :func:`face_tracks`).
+
+    The main track has the largest summed ``sqrt(area) * prob`` over its frames. Where it has no detection, the
+    candidate nearest the previous chosen box is taken if it overlaps it or lies within :data:`MAX_SHIFT` box sides of
+    it with a similar size; otherwise the frame gets ``None`` rather than somebody else's face.
 
     Args:
         faces: per frame, all candidate faces (as from :meth:`face_crop.detect.FaceDetector.detect_all`).
@@ -148,30 +264,8 @@ def select_main_track(faces: Sequence[Sequence[D]], min_iou: float = TRACK_IOU) 
         >>> [f is big for f in select_main_track([[small, big], [small]])]
         [True, False]
     """
-    boxes = [[relative_box(f) for f in cands] for cands in faces]
-    tracks = _link_tracks(boxes, min_iou)
-    if not tracks:
-        return [None] * len(faces)
-    main = max(tracks, key=lambda tr: sum(_weight(faces[i][c]) for i, c in tr.items()))
-    main_frames = sorted(main)
-    chosen: list[D | None] = []
-    prev: np.ndarray | None = None
-    for i, cands in enumerate(faces):
-        k = main.get(i)
-        if k is None and cands:
-            # The main track missed this frame (or split): take a candidate where the face was.
-            if prev is not None:
-                ref = prev
-            else:
-                j = min(main_frames, key=lambda j: abs(j - i))
-                ref = boxes[j][main[j]]
-            near = [(d, c) for c, b in enumerate(boxes[i]) if (d := _same_place(ref, b, min_iou)) is not None]
-            k = min(near)[1] if near else None
-        face = cands[k] if k is not None else None
-        chosen.append(face)
-        if k is not None:
-            prev = boxes[i][k]
-    return chosen
+    tracks = face_tracks(faces, min_iou)
+    return tracks[0] if tracks else [None] * len(faces)
 
 
 def main_faces(detections: Sequence[Sequence[D]], tracks: Sequence[Sequence[int]] | None = None) -> list[D | None]:

@@ -55,3 +55,53 @@ def squeeze_pixels(src: Path, dst: Path, frames: int = 20, width: int = 480,
             out.mux(stream.encode(av.VideoFrame.from_ndarray(squeezed, format="rgb24")))
         out.mux(stream.encode())
     return dst
+
+
+def write_video(dst: Path, frames: list, fps: int = 30) -> Path:
+    """A small H.264 video of RGB uint8 frames (H, W, 3), all of one size (PyAV)."""
+    with av.open(str(dst), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        for rgb in frames:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        out.mux(stream.encode())
+    return dst
+
+
+def first_frames(src: Path, n: int) -> list:
+    """The first ``n`` frames of ``src`` as RGB uint8 arrays (H, W, 3)."""
+    with av.open(str(src)) as inp:
+        return [f.to_ndarray(format="rgb24") for _, f in zip(range(n), inp.decode(video=0))]
+
+
+def shifted(frame, dx: int):
+    """``frame`` moved ``dx`` pixels right (left when negative), the uncovered side black (what ffmpeg's
+    ``pad``/``crop`` pair does)."""
+    import numpy as np
+
+    out = np.zeros_like(frame)
+    if dx >= 0:
+        out[:, dx:] = frame[:, : frame.shape[1] - dx]
+    else:
+        out[:, :dx] = frame[:, -dx:]
+    return out
+
+
+def side_by_side(a: Path, b: Path, dst: Path, frames: int = 30) -> Path:
+    """Two people in one frame: the first ``frames`` frames of ``a`` and ``b`` (of one height) side by side (what
+    ``ffmpeg -i a -i b -filter_complex hstack`` makes)."""
+    import numpy as np
+
+    pairs = zip(first_frames(a, frames), first_frames(b, frames))
+    return write_video(dst, [np.hstack([fa, fb]) for fa, fb in pairs])
+
+
+def alternating_shots(a: list, b: list, dst: Path, shot: int = 15, shots: int = 6) -> Path:
+    """``shots`` shots of ``shot`` frames alternating the frames of ``a`` and ``b`` (of one size), each person's
+    frames going on where its last shot stopped (the concat of pieces of two videos): at 30 fps, 0.5 s shots."""
+    frames = []
+    for k in range(shots):
+        source, start = (a, b)[k % 2], (k // 2) * shot
+        frames += source[start : start + shot]
+    return write_video(dst, frames)

@@ -40,12 +40,15 @@ PREDICTION_COLUMNS = ("video_name", "score")
 IMAGE_PREDICTION_COLUMNS = ("img_name", "score")
 """``predictions.csv`` of the image track (the challenge's FFDI format): score = P(fake)."""
 STATUS_COLUMNS = ("video_name", "score", "status", "reason", "faces", "sampled", "clip_scores", "source", "windows",
-                  "covered_s", "duration_s", "fake_segments", "window_scores")
+                  "covered_s", "duration_s", "fake_segments", "window_scores", "persons", "person_scores",
+                  "person_boxes")
 """``predictions_status.csv``: why a video got its score, and eval's resume state; how much of it was looked at
 (``windows`` scored, spanning ``covered_s`` of its ``duration_s`` seconds) and where it looks fake
 (``fake_segments``: ``"START-END:PEAK"`` per run of windows at or above the threshold, space-separated;
 ``window_scores``: ``"START-END:SCORE"`` per window, the rows of ``predictions_windows.csv``; seconds, see
-:func:`format_spans`)."""
+:func:`format_spans`); every person scored (``persons``: how many; ``person_scores``: ``"START-END:SCORE"`` per
+person, in person order, the score being the highest of them; ``person_boxes``: each one's mean face box,
+:func:`format_boxes`). The clip, window and segment columns are those of the person with the highest score."""
 WINDOW_COLUMNS = ("video_name", "window", "start_s", "end_s", "score")
 """``predictions_windows.csv`` (beside ``predictions_status.csv``): each scored window of each video, its start and
 end in seconds and its P(fake) (the mean of its clips); ``img_name`` first for the image track."""
@@ -81,6 +84,17 @@ def parse_spans(text: str) -> list[tuple[float, float, float]]:
         start, end = span.split("-", 1)
         out.append((float(start), float(end), float(score)))
     return out
+def format_boxes(boxes: list[tuple[float, float, float, float] | None]) -> str:
+    """Face boxes as one CSV cell: ``"X1,Y1,X2,Y2"`` (full-frame pixels, rounded) per box, space-separated; ``-`` for
+    a box that is not known (an image, crops read from a manifest).
+
+    Example:
+        >>> format_boxes([(221.4, 85.0, 371.2, 296.6), None])
+        '221,85,371,297 -'
+    """
+    return " ".join("-" if b is None else ",".join(f"{v:.0f}" for v in b) for b in boxes)
+
+
 IMAGE_STATUS_COLUMNS = (IMAGE_LABELS_COLUMNS[0], *STATUS_COLUMNS[1:])
 """``predictions_status.csv`` of the image track: the same columns, named by ``img_name``."""
 

@@ -4,7 +4,7 @@ score (``aggregate``), ``eval.py`` (``evaluate``), ``python -m dfdetect score`` 
 The path of one input reads top to bottom: ``evaluate -> prepare -> (decode, detect, crop) -> detector -> aggregate``.
 """
 
-from dfdetect.inference.detector import NEUTRAL_SCORE, Detector, VideoScore
+from dfdetect.inference.detector import NEUTRAL_SCORE, Detector, PersonScore, VideoScore
 from dfdetect.inference.prepare import PreparedVideo
 
-__all__ = ["NEUTRAL_SCORE", "Detector", "PreparedVideo", "VideoScore"]
+__all__ = ["NEUTRAL_SCORE", "Detector", "PersonScore", "PreparedVideo", "VideoScore"]

@@ -1,7 +1,8 @@
 """From clip windows to a video score: the test-time views of a clip (:func:`tta_views`; of a face image,
 :func:`image_tta_views`), the video score from its clip scores (:func:`aggregate_scores`: the mean, the DFDC
 winner's :func:`confident_strategy`, or the mean of the top k, :func:`top_k_mean`), and where a video looks fake
-(:func:`fake_segments`: the windows at or above the threshold, merged).
+(:func:`fake_segments`: the windows at or above the threshold, merged); a video of several people: each person's
+score from its own clips, the video's the highest (:func:`persons_score`).
 
 Pure functions on indices, names and numbers: no model, no video.
 
@@ -224,3 +225,20 @@ def aggregate_scores(scores: Sequence[float] | np.ndarray, method: str = "mean",
     if method == "topk":
         return top_k_mean(s, top_k)
     return float(s.mean()) if method == "mean" else confident_strategy(s)
+
+
+def persons_score(scores: Sequence[float]) -> float:
+    """A video's P(fake) from its persons' scores (each from that person's clips, :func:`aggregate_scores`): the
+    highest. A video with one manipulated person is fake however real the others look; the DFDC winner (selim_sef,
+    ``kernel_utils.predict_on_video``) scored every face found in the frames for the same reason.
+
+    Raises:
+        ValueError: no scores.
+
+    Example:
+        >>> persons_score([0.41, 0.74]), persons_score([0.3])
+        (0.74, 0.3)
+    """
+    if len(scores) == 0:
+        raise ValueError("no person scores")
+    return float(max(scores))

@@ -23,7 +23,10 @@ its per-frame scores). One input, top to bottom:
    ``torch.inference_mode`` with the model in eval mode; :func:`dfdetect.clips.transforms.to_tensor_clip` is the
    transform.
 5. Video score (:func:`dfdetect.inference.aggregate.aggregate_scores`): the mean of the clip scores, the DFDC
-   winner's confident strategy, or the mean of the top k (``topk``: a short fake stretch in a long real video).
+   winner's confident strategy, or the mean of the top k (``topk``: a short fake stretch in a long real video). Every
+   person of a video (:attr:`dfdetect.inference.prepare.PreparedVideo.persons`) is scored so from its own clips; the
+   video's score is the highest person's (:func:`dfdetect.inference.aggregate.persons_score`), each person's in
+   :attr:`VideoScore.persons`.
 6. Where: each window's score (the mean of its clips) with its start and end in seconds, how much of the video the
    windows span (``covered_s`` of ``duration_s``), and the windows at or above ``threshold`` merged into
    ``fake_segments`` (:func:`dfdetect.inference.aggregate.fake_segments`).
@@ -70,7 +73,14 @@ from dfdetect.core.config import Config, ScoreConfig
 from dfdetect.core.io import InputError
 from dfdetect.core.runtime import resolve_device, timed
 from dfdetect.core.schemas import ScoreStatus
-from dfdetect.inference.aggregate import AGGREGATIONS, aggregate_scores, fake_segments, image_tta_views, tta_views
+from dfdetect.inference.aggregate import (
+    AGGREGATIONS,
+    aggregate_scores,
+    fake_segments,
+    image_tta_views,
+    persons_score,
+    tta_views,
+)
 from dfdetect.inference.export import OnnxClassifier, load_onnx
 from dfdetect.inference.prepare import Coverage, PreparedVideo, prepare_audio, prepare_input
 from face_crop.detect import FaceDetector
@@ -92,8 +102,34 @@ TIMING_STAGES = ("probe", "decode", "detect", "crop", "transform", "model")
 
 
 @dataclass
+class PersonScore:
+    """One person of a video, scored on its own (:attr:`VideoScore.persons`).
+
+    Attributes:
+        person: its number (0: the main person, :attr:`dfdetect.inference.prepare.PreparedVideo.person`).
+        score: P(fake) of its clips (``aggregate``, as a video's).
+        faces: sampled frames with its face.
+        windows: windows of it scored (one face track in one shot each).
+        start_s, end_s: from its first window's start to its last's end, seconds (0 when the times are unknown).
+        box: its mean face box ``x1, y1, x2, y2``, full-frame pixels (None when unknown: an image, crops).
+    """
+
+    person: int
+    score: float
+    faces: int
+    windows: int
+    start_s: float = 0.0
+    end_s: float = 0.0
+    box: tuple[float, float, float, float] | None = None
+
+
+@dataclass
 class VideoScore:
     """The result for one input.
+
+    A video with several people: every person is scored on its own (``persons``), the video's ``score`` is the
+    highest person's (:func:`dfdetect.inference.aggregate.persons_score`: a video with one fake person is fake), and
+    the clip, window and segment fields are that person's (``person``).
 
     Attributes:
         name: the file name (``video_name`` in predictions.csv).
@@ -110,6 +146,8 @@ class VideoScore:
         duration_s: the video's duration in seconds (0 when unknown).
         covered_s: seconds of it the scored windows span (overlaps counted once).
         fake_segments: ``(start_s, end_s, peak score)`` of the runs of windows at or above the threshold.
+        person: the person whose clips, windows and segments these are (the highest score).
+        persons: every person scored, in person order (empty when not scored).
     """
 
     name: str
@@ -125,6 +163,8 @@ class VideoScore:
     duration_s: float = 0.0
     covered_s: float = 0.0
     fake_segments: list[tuple[float, float, float]] = field(default_factory=list)
+    person: int = 0
+    persons: list[PersonScore] = field(default_factory=list)
 
     @property
     def windows(self) -> int:
@@ -138,7 +178,7 @@ class _Pending:
 
     prepared: PreparedVideo
     clips: list[list[tuple[list[int], str]]]  # per clip: its TTA views as (frame indices, view of TTA_VIEWS)
-    owners: list[int] = field(default_factory=list)  # per clip: its window (index into prepared.windows)
+    owners: list[tuple[int, int]] = field(default_factory=list)  # per clip: (person, its window in that person's)
     probs: dict[tuple[int, int], float] = field(default_factory=dict)  # (clip, view) -> P(fake)
     result: VideoScore | None = None
 
@@ -299,6 +339,17 @@ class Detector:
                 owners.append(w)
         return clips, owners
 
+    def _plan_persons(self, prep: PreparedVideo) -> tuple[list[list[tuple[list[int], str]]], list[tuple[int, int]]]:
+        """:meth:`_plan_windows` of every person of ``prep`` (:attr:`PreparedVideo.persons`), and per clip its
+        ``(person, window)``."""
+        clips: list[list[tuple[list[int], str]]] = []
+        owners: list[tuple[int, int]] = []
+        for k, person in enumerate(prep.persons):
+            person_clips, windows = self._plan_windows(person)
+            clips += person_clips
+            owners += [(k, w) for w in windows]
+        return clips, owners
+
     def clip_tensor(self, prep: PreparedVideo, frames: Sequence[int], view: str = "none") -> torch.Tensor:
         """THE model input of one clip view: the crops of ``frames`` in ``view``
         (:data:`dfdetect.clips.transforms.TTA_VIEWS`) through :func:`dfdetect.clips.transforms.to_tensor_clip` ->
@@ -349,7 +400,8 @@ class Detector:
         with ``has_audio`` (B,), by :attr:`modalities` (as :func:`dfdetect.training.step.model_inputs`)."""
         out: list[torch.Tensor] = []
         if self.modalities != "audio":
-            tensors = [self.clip_tensor(p.prepared, *p.clips[c][v]) for p, c, v in group]  # (T, C, H, W) each
+            tensors = [self.clip_tensor(p.prepared.persons[p.owners[c][0]], *p.clips[c][v])  # (T, C, H, W) each
+                       for p, c, v in group]
             out.append(torch.stack(tensors).to(self.device))  # (B, T, C, H, W)
         if self.modalities != "video":
             mels, has = zip(*(self.clip_mel(p.prepared, p.clips[c][v][0]) for p, c, v in group))  # (M, L), ()
@@ -359,28 +411,49 @@ class Detector:
         return tuple(out)
 
     def _finish(self, p: _Pending) -> VideoScore:
-        """The result of an input whose views have all been scored: TTA mean per clip, then the video score."""
+        """The result of an input whose views have all been scored: TTA mean per clip, each person's score from its
+        clips, the video's the highest person's."""
         prep = p.prepared
         clip_scores = [float(np.mean([p.probs[(c, v)] for v in range(len(views))])) for c, views in enumerate(p.clips)]
+        results = [self._person_result(person, [(c, w) for c, (k, w) in enumerate(p.owners) if k == n], p, clip_scores)
+                   for n, person in enumerate(prep.persons)]
+        scored = [n for n, r in enumerate(results) if r is not None]
+        top = max(scored, key=lambda n: results[n].score)  # the first person on a tie (the main one)
+        result = results[top]
+        result.score = persons_score([results[n].score for n in scored])
+        result.person, result.faces, result.sampled = top, prep.faces, prep.sampled
+        result.persons = [PersonScore(
+            person=n, score=results[n].score, faces=len(prep.persons[n].crops), windows=results[n].windows,
+            start_s=min((a for a, _ in results[n].window_times), default=0.0),
+            end_s=max((b for _, b in results[n].window_times), default=0.0), box=prep.persons[n].box)
+            for n in scored]
+        return result
+
+    def _person_result(self, person: PreparedVideo, clips: list[tuple[int, int]], p: _Pending,
+                       clip_scores: list[float]) -> VideoScore | None:
+        """One person's result from its clips ``(clip, window)`` (None without any clip)."""
+        if not clips:
+            return None
+        scores = [clip_scores[c] for c, _ in clips]
         per_window: dict[int, list[float]] = {}
-        for owner, s in zip(p.owners, clip_scores):
-            per_window.setdefault(owner, []).append(s)
+        for (_, w), s in zip(clips, scores):
+            per_window.setdefault(w, []).append(s)
         window_scores = [float(np.mean(per_window[w])) for w in sorted(per_window)]
-        known = len(prep.window_times) == len(prep.windows)
-        window_times = [prep.window_times[w] for w in sorted(per_window)] if known else []
+        known = len(person.window_times) == len(person.windows)
+        window_times = [person.window_times[w] for w in sorted(per_window)] if known else []
         return VideoScore(
-            name=prep.name,
-            score=aggregate_scores(clip_scores, self.aggregate, self.score_config.top_k),
+            name=person.name,
+            score=aggregate_scores(scores, self.aggregate, self.score_config.top_k),
             status=ScoreStatus.OK,
-            reason=prep.reason,
-            faces=prep.faces,
-            sampled=prep.sampled,
-            clip_scores=clip_scores,
-            clip_frames=[views[0][0] for views in p.clips],
+            reason=person.reason,
+            faces=person.faces,
+            sampled=person.sampled,
+            clip_scores=scores,
+            clip_frames=[p.clips[c][0][0] for c, _ in clips],
             window_scores=window_scores,
             window_times=window_times,
-            duration_s=prep.duration_s,
-            covered_s=prep.covered_s if known else 0.0,
+            duration_s=person.duration_s,
+            covered_s=person.covered_s if known else 0.0,
             fake_segments=fake_segments(window_times, window_scores, self.score_config.threshold),
         )
 
@@ -423,7 +496,7 @@ class Detector:
                 pending = _Pending(prep, [])
                 if prep.status == ScoreStatus.OK:
                     try:
-                        pending.clips, pending.owners = self._plan_windows(prep)
+                        pending.clips, pending.owners = self._plan_persons(prep)
                     except Exception as e:  # noqa: BLE001 - one bad input must not stop the batch
                         log.debug("planning clips for %s failed", prep.name, exc_info=True)
                         prep.failed(ScoreStatus.ERROR, f"{type(e).__name__}: {e}")
@@ -460,7 +533,8 @@ class Detector:
         """Per-frame P(fake) of a video: each face crop of the sampled frames scored as a one-frame clip.
 
         Args:
-            video: a video path, or its :meth:`prepare` result (reused as is: nothing is decoded again).
+            video: a video path, or its :meth:`prepare` result (reused as is: nothing is decoded again), whose main
+                person is scored; one of its :attr:`~dfdetect.inference.prepare.PreparedVideo.persons` for another.
 
         Returns:
             ``{frame index: score}`` for the sampled frames where a face was found (empty if none, and for an audio
@@ -475,6 +549,6 @@ class Detector:
             return {}
         frames = sorted(prep.crops)
         # One single-frame window per frame: TTA can flip a frame but never shift it onto its neighbour.
-        per_frame = dataclasses.replace(prep, windows=[[f] for f in frames], clip_len=1, clips_per_window=1)
+        per_frame = dataclasses.replace(prep, windows=[[f] for f in frames], clip_len=1, clips_per_window=1, others=[])
         (result,) = self.predict([per_frame])
         return {clip[0]: s for clip, s in zip(result.clip_frames, result.clip_scores)}

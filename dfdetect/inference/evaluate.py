@@ -22,9 +22,12 @@ Outputs (in OUTDIR, or beside the given ``.csv``), all written atomically:
 - ``predictions.csv``: ``video_name,score`` (``img_name,score`` for images; score = P(fake)), every input exactly
   once, in input order; an input that cannot be scored (unreadable, no face) gets 0.5;
 - ``predictions_status.csv``: ``video_name,score,status,reason,faces,sampled,clip_scores,source,windows,covered_s,
-  duration_s,fake_segments,window_scores`` (why a video got 0.5, how many faces were found, the per-clip scores, how
-  much of the video was looked at: ``windows`` spanning ``covered_s`` of its ``duration_s`` seconds, and where it
-  looks fake: ``fake_segments`` ``START-END:PEAK`` in seconds, the windows at or above ``--threshold`` merged);
+  duration_s,fake_segments,window_scores,persons,person_scores,person_boxes`` (why a video got 0.5, how many faces
+  were found, the per-clip scores, how much of the video was looked at: ``windows`` spanning ``covered_s`` of its
+  ``duration_s`` seconds, and where it looks fake: ``fake_segments`` ``START-END:PEAK`` in seconds, the windows at or
+  above ``--threshold`` merged; every person scored: ``persons`` (how many), ``person_scores`` (``START-END:SCORE``
+  each: the seconds its windows span and its P(fake); the video's score is the highest) and ``person_boxes``
+  (``X1,Y1,X2,Y2`` each, its mean face box in pixels); the clip and window columns are the highest person's);
   also the resume state, saved every ``--save-every`` videos:
   an interrupted run started again with the same command skips the videos already done (same checkpoint file and
   settings: ``eval_run.json``, a :mod:`dfdetect.core.resume` marker written after each save); ``--no-resume``
@@ -87,6 +90,7 @@ from dfdetect.core.schemas import (
     STATUS_COLUMNS,
     WINDOW_COLUMNS,
     ScoreStatus,
+    format_boxes,
     format_spans,
     parse_spans,
 )
@@ -289,6 +293,9 @@ def _status_row(r: VideoScore, source: str, name_col: str = STATUS_COLUMNS[0]) -
         "duration_s": f"{r.duration_s:.3f}",
         "fake_segments": format_spans(r.fake_segments),
         "window_scores": format_spans(r.window_times, r.window_scores) if r.window_times else "",
+        "persons": len(r.persons),
+        "person_scores": format_spans([(p.start_s, p.end_s, p.score) for p in r.persons]),
+        "person_boxes": format_boxes([p.box for p in r.persons]),
     }
 
 

@@ -15,19 +15,26 @@ A video, top to bottom (:func:`prepare_video`; the ``timings`` key of each step 
    and 4 run on :data:`WINDOW_CHUNK` windows at a time, each pass starting at the keyframe before its first window
    (the decoder seeks there) and its frames dropped once cropped: only crops are kept, so memory stays flat however
    long the video.
-4. ``crop_faces(frames, face_detector, margin, size, tracks=windows, min_face_size)`` [detect, crop]: THE
-   frames-to-crops step of preprocessing (:func:`face_crop.pipeline.crop_faces`), with the detector the training crops
-   were found with (the checkpoint's ``cfg.data.detector``): the main face of each window (each tracked separately,
-   as preprocessing tracks one sample), full MTCNN on the key frames only, O-Net following the face between them; a
-   face whose box side is under ``cfg.data.min_face_size`` pixels is too small to judge (no crop); the crop cut with
-   the checkpoint's ``cfg.data.margin`` and ``cfg.data.size``. The crops are those ``python -m face_crop`` writes.
-5. Keep windows: a window is used only if it has at least :func:`needed_faces` faces (``cfg.data.min_faces``, 10 by
-   default: the preprocessing rule for one video; a video shorter than one window is held to the same rule).
+4. ``crop_tracks(frames, face_detector, margin, size, groups=windows, min_face_size)`` [detect, crop]: THE
+   frames-to-crops step of preprocessing (:func:`face_crop.pipeline.crop_tracks`), with the detector the training crops
+   were found with (the checkpoint's ``cfg.data.detector``): each window split at its scene cuts
+   (:mod:`face_crop.shots`: no face track, so no clip, ever holds frames of two shots), every face of each shot
+   followed (each window tracked separately, as preprocessing tracks one sample), full MTCNN on the key frames only,
+   O-Net following the faces between them; a face whose box side is under ``cfg.data.min_face_size`` pixels is too
+   small to judge (no crop); the crop cut with the checkpoint's ``cfg.data.margin`` and ``cfg.data.size``. The main
+   face's crops are those ``python -m face_crop`` writes. Where a cut leaves a shot of a window too few faces, the
+   shot is sampled like a video of its own (:func:`_shot_windows`: its frames between the cuts at the stride that
+   fits them) and cropped the same way.
+5. Keep windows: a face track is used only if it has at least :func:`needed_faces` faces in its shot of its window
+   (``cfg.data.min_faces``, 10 by default: the preprocessing rule for one video; a video or a shot shorter than one
+   window is held to the same rule). The tracks are grouped into persons by the place of the face in the frame
+   (:func:`face_crop.track.link_places`: one track per window each); every person with a track used is scored, the
+   main one (the most windows, then faces) in the :class:`PreparedVideo` itself, the others in ``others``.
 6. Only when no window qualifies (a face that appears late, say): ``PROBE_FRAMES`` frames spread over the whole video
    are decoded (one pass) and searched (one detector call), and windows are placed on the runs of frames with a face
    (:func:`face_windows`), then decoded, detected and cropped as above. A video with no such window is not scored:
-   ``no_face``, or ``too_few_faces`` with the rule (or "face too small") in the reason. The usual video (a face in
-   the first window) never pays for this.
+   ``no_face``, or ``too_few_faces`` with the rule (or "face too small") in the reason, the faces counted per face
+   track. The usual video (a face in the first window) never pays for this.
 
 Images (``.jpg``, ``.png``...; :func:`prepare_image`): one crop (a one-frame clip), made by
 :func:`face_crop.images.crop_image` exactly as training made crops from images: the face is detected (again inside a
@@ -46,6 +53,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
@@ -58,9 +66,10 @@ from dfdetect.core.config import DataConfig, ScoreConfig
 from dfdetect.core.io import IMAGE_EXTENSIONS, read_image
 from dfdetect.core.runtime import timed
 from dfdetect.core.schemas import ScoreStatus
-from face_crop.detect import FaceDetector, face_side
+from face_crop.detect import Face, FaceDetector, face_side
 from face_crop.images import crop_image
-from face_crop.pipeline import crop_faces
+from face_crop.pipeline import crop_tracks
+from face_crop.track import link_places, relative_box
 from frame_extraction.decode import VideoError, VideoScan, read_frames, scan_video
 from frame_extraction.sampling import coverage_clips, eval_windows, evenly_spaced
 
@@ -119,6 +128,12 @@ class PreparedVideo:
         duration_s: the video's duration in seconds (frames / fps; 0 when unknown).
         window_times: per window of ``windows``, ``(start_s, end_s)``: from its first sampled frame's start to its
             last's end (frame index / fps); empty when the times are unknown.
+        person: which person of the video ``crops`` and ``windows`` follow (0: the main person, the one with the
+            most windows, then faces; each window is one face track in one shot).
+        box: that person's mean face box ``x1, y1, x2, y2`` in full-frame pixels (None when unknown: an image, crops
+            from a manifest).
+        others: the video's other persons, each prepared alike (its own crops, windows and times, ``person`` 1, 2...,
+            ``others`` empty); :attr:`persons` lists them all.
     """
 
     name: str
@@ -135,6 +150,19 @@ class PreparedVideo:
     fps: float = 0.0
     duration_s: float = 0.0
     window_times: list[tuple[float, float]] = field(default_factory=list)
+    person: int = 0
+    box: tuple[float, float, float, float] | None = None
+    others: list[PreparedVideo] = field(default_factory=list)
+
+    @property
+    def persons(self) -> list[PreparedVideo]:
+        """Every person scored: this one (the main person), then :attr:`others`.
+
+        Example:
+            >>> [p.person for p in PreparedVideo("a.mp4", others=[PreparedVideo("a.mp4", person=1)]).persons]
+            [0, 1]
+        """
+        return [self, *self.others]
 
     @property
     def covered_s(self) -> float:
@@ -158,7 +186,7 @@ class PreparedVideo:
             <ScoreStatus.NO_FACE: 'no_face'>
         """
         self.status, self.reason, self.crops, self.windows = ScoreStatus(status), reason, {}, []
-        self.window_times = []
+        self.window_times, self.others, self.box = [], [], None
         return self
 
 
@@ -250,12 +278,29 @@ def is_image(path: str | Path) -> bool:
 
 
 @dataclass
+class _Track:
+    """One face track of one window's shot: its crops by frame index (one person in one shot)."""
+
+    window: tuple[int, ...]  # the window it was found in (frame indices, as asked)
+    piece: tuple[int, ...]  # the frames of that window in its shot (the window itself when no cut splits it)
+    crops: dict[int, np.ndarray]  # {index: (size, size, 3) uint8}
+    faces: dict[int, Face]  # {index: its face} for each crop
+    too_small: dict[int, float]  # {index: side of a face too small to judge}
+    rank: int  # 0: the main face of its shot
+
+    def box(self, relative: bool) -> np.ndarray:
+        """Its mean face box (float64 (4,)): relative to the frame (:func:`face_crop.track.relative_box`) or in
+        full-frame pixels."""
+        boxes = [relative_box(f) if relative else np.asarray(f.box, np.float64) for f in self.faces.values()]
+        return np.mean(boxes, axis=0)
+
+
+@dataclass
 class _Sampled:
-    """The frames of one video decoded so far, and the crops cut from them (by frame index)."""
+    """The frames of one video decoded so far, and the face tracks cut from them."""
 
     frames: dict[int, np.ndarray] = field(default_factory=dict)  # {index: RGB (H, W, 3) uint8}
-    crops: dict[int, np.ndarray] = field(default_factory=dict)  # {index: (size, size, 3) uint8}
-    too_small: dict[int, float] = field(default_factory=dict)  # {index: side of a main face too small to judge}
+    tracks: list[_Track] = field(default_factory=list)
     released: set[int] = field(default_factory=set)  # decoded, cropped, and their frames dropped (only crops kept)
 
     def decoded(self, i: int) -> bool:
@@ -266,6 +311,11 @@ class _Sampled:
         """Drop the decoded frames (their crops are kept): memory stays flat over a long video's windows."""
         self.released.update(self.frames)
         self.frames.clear()
+
+    def enough(self, track: _Track, d: DataConfig) -> bool:
+        """The track has the faces one training sample needs in its shot of its window (:func:`needed_faces`)."""
+        got = sum(self.decoded(i) for i in track.piece)
+        return len(track.crops) >= needed_faces(got, d.min_faces, d.sample_frames)
 
 
 def _read(path: str | Path, scan: VideoScan, indices: list[int], seen: _Sampled,
@@ -280,53 +330,138 @@ def _read(path: str | Path, scan: VideoScan, indices: list[int], seen: _Sampled,
 
 def _crop_windows(frames: dict[int, np.ndarray], windows: list[list[int]], d: DataConfig,
                   face_detector: FaceDetector, seen: _Sampled, timings: dict[str, float] | None) -> None:
-    """THE frames-to-crops step of preprocessing (:func:`face_crop.pipeline.crop_faces`) on the windows' frames, one
-    track per window (far-apart windows are tracked like separate preprocessing samples); crops into ``seen``."""
+    """THE frames-to-crops step of preprocessing (:func:`face_crop.pipeline.crop_tracks`) on the windows' frames,
+    each window tracked on its own (far-apart windows are tracked like separate preprocessing samples) and split at
+    its scene cuts; every face track of every shot into ``seen``."""
     order = list(frames)
     position = {i: p for p, i in enumerate(order)}
-    tracks = [g for g in ([position[i] for i in w if i in position] for w in windows) if g]
-    pairs = crop_faces([frames[i] for i in order], face_detector, d.margin, d.size, tracks=tracks,
-                       min_face_size=d.min_face_size, timings=timings)
-    for i, (crop, face) in zip(order, pairs):
-        if crop is not None:
-            seen.crops.setdefault(i, crop)  # (size, size, 3) uint8
-        elif face is not None:
-            seen.too_small[i] = face_side(face)
+    asked = [w for w in windows if any(i in position for i in w)]
+    groups = [[position[i] for i in w if i in position] for w in asked]
+    for t in crop_tracks([frames[i] for i in order], face_detector, d.margin, d.size, groups=groups,
+                         min_face_size=d.min_face_size, timings=timings):
+        w, got = asked[t.group], [order[p] for p in t.positions]
+        first, last = order[groups[t.group][0]], order[groups[t.group][-1]]
+        # the shot's part of the window as asked: to the window's ends unless a cut comes first
+        lo, hi = (w[0] if got[0] == first else got[0]), (w[-1] if got[-1] == last else got[-1])
+        track = _Track(tuple(w), tuple(i for i in w if lo <= i <= hi), {}, {}, {}, t.rank)
+        for i, crop, face in zip(got, t.crops, t.faces):
+            if crop is not None:
+                track.crops[i], track.faces[i] = crop, face  # (size, size, 3) uint8
+            elif face is not None:
+                track.too_small[i] = face_side(face)
+        if track.crops or track.too_small:
+            seen.tracks.append(track)
+
+
+def _shot_windows(seen: _Sampled, windows: list[list[int]], d: DataConfig) -> list[list[int]]:
+    """Windows inside the shots of the windows a scene cut split, where no face track of the shot had enough faces:
+    a shot of a window is shorter than the window, so it is sampled like a video of its own (its frames between the
+    cuts, at :func:`frame_extraction.sampling.fitted_stride`: a 0.5 s shot gives 15 frames at stride 1, not 8)."""
+    out: list[list[int]] = []
+    for w in windows:
+        tracks = [t for t in seen.tracks if t.window == tuple(w)]
+        for piece in sorted({t.piece for t in tracks} - {tuple(w)}):
+            if any(seen.enough(t, d) for t in tracks if t.piece == piece):
+                continue
+            got = [i for i in piece if seen.decoded(i)]
+            a, b = got[0], got[-1]  # frames surely of this shot
+            if b - a + 1 < max(1, d.min_faces):
+                continue  # too short to judge however it is sampled
+            shot = [a + k for k in eval_windows(b - a + 1, 1, d.sample_frames, d.stride)[0]]
+            if shot != got and shot not in out and shot not in windows:
+                out.append(shot)
+    return out
+
+
+def _crop_pass(path: str | Path, scan: VideoScan, windows: list[list[int]], seen: _Sampled, d: DataConfig,
+               face_detector: FaceDetector, timings: dict[str, float] | None) -> list[list[int]]:
+    """Decode the windows (one pass) and crop their faces; where a scene cut left a shot too short for its faces,
+    also the windows placed inside the shots (:func:`_shot_windows`, one more pass). Returns every window tried."""
+    frames = _read(path, scan, [i for w in windows for i in w], seen, timings)
+    if not frames:
+        return list(windows)
+    _crop_windows(frames, windows, d, face_detector, seen, timings)
+    shots = _shot_windows(seen, windows, d)
+    if shots:
+        try:
+            more = _read(path, scan, [i for w in shots for i in w], seen, timings)
+        except VideoError as e:
+            log.debug("%s: decoding the frames of its shots failed: %s", path, e)
+            return list(windows)
+        _crop_windows(more, shots, d, face_detector, seen, timings)
+    return [*windows, *shots]
+
+
+def _persons(seen: _Sampled, tracks: list[_Track], d: DataConfig) -> list[list[_Track]]:
+    """The face tracks grouped into persons by place (:func:`face_crop.track.link_places`: a person has one track per
+    window), those with at least one track of enough faces, the person with the most such tracks (then faces) first."""
+    tracks = sorted(tracks, key=lambda t: (min(t.piece), t.rank))
+    relative = all(f.frame_size for t in tracks for f in t.faces.values())
+    ids = link_places([t.box(relative) if t.faces else np.zeros(4) for t in tracks], [t.window for t in tracks])
+    persons: dict[int, list[_Track]] = {}
+    for person, t in zip(ids, tracks):
+        persons.setdefault(person, []).append(t)
+    scored = [ts for ts in persons.values() if any(seen.enough(t, d) for t in ts)]
+    scored.sort(key=lambda ts: (-sum(seen.enough(t, d) for t in ts), -len({i for t in ts for i in t.crops})))
+    return scored
+
+
+def _person_prep(prep: PreparedVideo, seen: _Sampled, tracks: list[_Track], d: DataConfig,
+                 person: int) -> PreparedVideo:
+    """One person's crops and windows: every crop of its tracks, one window per track with enough faces (its shot
+    of its window), in time order."""
+    crops: dict[int, np.ndarray] = {}
+    for t in tracks:
+        for i, crop in t.crops.items():
+            crops.setdefault(i, crop)  # (size, size, 3) uint8
+    kept = sorted((t for t in tracks if seen.enough(t, d)), key=lambda t: t.piece[0])
+    boxes = [np.asarray(f.box, np.float64) for t in tracks for f in t.faces.values()]
+    box = tuple(float(v) for v in np.mean(boxes, axis=0)) if boxes else None
+    return dataclasses.replace(
+        prep, person=person, box=box, others=[], crops=crops,
+        windows=[[i for i in t.piece if seen.decoded(i) and i in crops] for t in kept],
+        # a window's span: from its first sampled frame's start to its last's end, as asked (frame index / fps)
+        window_times=[(t.piece[0] / prep.fps, (t.piece[-1] + 1) / prep.fps) for t in kept] if prep.fps > 0 else [])
 
 
 def _keep_windows(prep: PreparedVideo, seen: _Sampled, windows: list[list[int]], d: DataConfig) -> PreparedVideo:
-    """Keep the windows with enough faces, the preprocessing rule for one training sample (or say why none is kept)."""
+    """Every person whose face track has enough faces in a window's shot, the preprocessing rule for one training
+    sample, each with its windows (or say why none is kept)."""
     decoded = [[i for i in w if seen.decoded(i)] for w in windows]
-    prep.crops = {i: seen.crops[i] for w in decoded for i in w if i in seen.crops}
-    # faces kept against the frames of the windows actually decoded (not the whole-video probes)
-    prep.faces, prep.sampled = len(prep.crops), len({i for w in decoded for i in w})
+    asked_windows = {tuple(w) for w in windows}
+    tracks = [t for t in seen.tracks if t.window in asked_windows]
+    with_face = {i for t in tracks for i in t.crops}
+    # faces found against the frames of the windows actually decoded (not the whole-video probes)
+    prep.faces, prep.sampled = len(with_face), len({i for w in decoded for i in w})
     asked = sorted({i for w in windows for i in w})
     lost = [i for i in asked if not seen.decoded(i)]  # sampled frames the decoder could not give (damaged data)
     damage = (f"{len(lost)} of {len(asked)} sampled frames could not be decoded (damaged data skipped)"
               if lost else "")
-    # A window is used only with enough faces, the preprocessing rule for one training sample; others are dropped.
-    kept = [(w, asked_w) for w, asked_w in zip(decoded, windows)
-            if w and sum(i in prep.crops for i in w) >= needed_faces(len(w), d.min_faces, d.sample_frames)]
-    kept.sort(key=lambda pair: pair[1][0])  # time order (windows placed on the faces come after the spread ones)
-    prep.windows = [[i for i in w if i in prep.crops] for w, _ in kept]
-    # a window's span: from its first sampled frame's start to its last's end, as asked (frame index / fps)
-    prep.window_times = ([(asked_w[0] / prep.fps, (asked_w[-1] + 1) / prep.fps) for _, asked_w in kept]
-                         if prep.fps > 0 else [])
-    if prep.windows:
+    persons = _persons(seen, tracks, d)
+    if persons:
+        people = [_person_prep(prep, seen, ts, d, k) for k, ts in enumerate(persons)]
+        for p in people:
+            p.status, p.reason = ScoreStatus.OK, damage
+            p.faces = len(p.crops)
+        main = people[0]
+        prep.crops, prep.windows, prep.window_times = main.crops, main.windows, main.window_times
+        prep.person, prep.box, prep.others = 0, main.box, people[1:]
         prep.status, prep.reason = ScoreStatus.OK, damage
         return prep
-    small = [seen.too_small[i] for w in decoded for i in w if i in seen.too_small]
+    small = [s for t in tracks for s in t.too_small.values()]
     if prep.faces == 0 and not small and not lost:
         return prep.failed(ScoreStatus.NO_FACE, f"no face in {len(seen.frames) + len(seen.released)} sampled frames")
-    longest = max((w for w in decoded if w), key=len, default=[])
+    # each window's shots (a window no cut split is one), the faces counted per face track
+    pieces = {t.piece for t in tracks} | {tuple(w) for w in windows if not any(t.window == tuple(w) for t in tracks)}
+    longest = max(([i for i in piece if seen.decoded(i)] for piece in pieces), key=len, default=[])
     need = needed_faces(len(longest), d.min_faces, d.sample_frames)
-    best = max((sum(i in prep.crops for i in w) for w in decoded), default=0)
+    best = max((len(t.crops) for t in tracks), default=0)
     reason = (f"a face in {prep.faces} of {prep.sampled} sampled frames (at most {best} in one window), no window "
               f"of {len(longest)} frames with {need} faces (min_faces {d.min_faces})")
     if small:
         reason = f"face too small ({max(small):.0f} px < {d.min_face_size} px): {reason}"
     # The frames lost to decoding would have made a window: a decode problem, not too few faces.
-    if lost and any(sum(i in prep.crops or i in lost for i in w) >= needed_faces(len(w), d.min_faces, d.sample_frames)
+    if lost and any(sum(i in with_face or i in lost for i in w) >= needed_faces(len(w), d.min_faces, d.sample_frames)
                     for w in windows if w):
         return prep.failed(ScoreStatus.UNREADABLE, f"{damage}; {reason}")
     return prep.failed(ScoreStatus.TOO_FEW_FACES, f"{damage}; {reason}" if damage else reason)
@@ -338,7 +473,8 @@ def _placed_windows(probes: dict[int, np.ndarray], seen: _Sampled, num_frames: i
     new probed frames (one full MTCNN call: frames far apart), a frame counting when a face is big enough to judge."""
     with timed(timings, "detect"):
         found = face_detector.detect_all(list(probes.values())) if probes else []  # per frame, every candidate face
-    has_face = {i: i in seen.crops for i in (*seen.frames, *seen.released)}
+    with_face = {i for t in seen.tracks for i in t.crops}
+    has_face = {i: i in with_face for i in (*seen.frames, *seen.released)}
     has_face.update({i: any(face_side(f) >= d.min_face_size for f in faces) for i, faces in zip(probes, found)})
     return face_windows(has_face, num_frames, clips, d.sample_frames, d.stride)
 
@@ -351,9 +487,9 @@ def prepare_video(
     timings: dict[str, float] | None = None,
     coverage: Coverage | None = None,
 ) -> PreparedVideo:
-    """Decode the sampled frames (one pass, or one per :data:`WINDOW_CHUNK` windows), detect faces and crop them (see
-    the module docstring); when no window has enough faces, look for the faces over the whole video and score windows
-    placed there.
+    """Decode the sampled frames (one pass, or one per :data:`WINDOW_CHUNK` windows), split them at scene cuts, follow
+    every face and crop it (see the module docstring); when no window has enough faces, look for the faces over the
+    whole video and score windows placed there.
 
     Args:
         path: video file.
@@ -364,7 +500,8 @@ def prepare_video(
         coverage: how many windows when ``clips`` is None (default :class:`Coverage`'s).
 
     Returns:
-        The crops and windows, or a status (``unreadable``, ``no_face``, ``too_few_faces``) and its reason.
+        The crops and windows of the main person, the other persons in ``others``; or a status (``unreadable``,
+        ``no_face``, ``too_few_faces``) and its reason.
 
     Raises:
         Nothing for a bad video file (its status says why); an unexpected failure propagates (see
@@ -373,6 +510,7 @@ def prepare_video(
     d = cfg_data
     prep = PreparedVideo(name=Path(path).name, clips_per_window=1, clip_len=d.frames, path=str(path))
     seen = _Sampled()
+    tried: list[list[int]] = []  # every window decoded and cropped (with those placed inside shots)
     try:
         with timed(timings, "probe"):
             scan = scan_video(path)  # one packet pass: frame count, timestamps, keyframes
@@ -387,16 +525,14 @@ def prepare_video(
         chunks = [windows] if len(windows) <= WINDOW_CHUNK else [windows[k : k + WINDOW_CHUNK]
                                                                 for k in range(0, len(windows), WINDOW_CHUNK)]
         for chunk in chunks:
-            frames = _read(path, scan, [i for w in chunk for i in w], seen, timings)
-            if frames:
-                _crop_windows(frames, chunk, d, face_detector, seen, timings)
+            tried += _crop_pass(path, scan, chunk, seen, d, face_detector, timings)
             if len(chunks) > 1:
                 seen.release()
     except VideoError as e:
         return prep.failed(ScoreStatus.UNREADABLE, str(e))
     if not seen.frames and not seen.released:
         return prep.failed(ScoreStatus.UNREADABLE, f"no frame could be decoded ({num_frames} frames in the header)")
-    if _keep_windows(prep, seen, windows, d).status == ScoreStatus.OK:
+    if _keep_windows(prep, seen, tried, d).status == ScoreStatus.OK:
         return prep  # the usual case: today's windows, one decoding pass, one detector call
     # No window has enough faces: find where the faces are (PROBE_FRAMES frames spread over the video, one decoding
     # pass, one detector call) and try windows placed on them.
@@ -404,15 +540,12 @@ def prepare_video(
         probes = [i for i in evenly_spaced(num_frames - 1, PROBE_FRAMES).tolist() if not seen.decoded(i)]
         placed = _placed_windows(_read(path, scan, probes, seen, timings), seen, num_frames, clips, d, face_detector,
                                  timings)
-        placed = [w for w in placed if w not in windows]
-        placed_frames = _read(path, scan, [i for w in placed for i in w], seen, timings)
-        if placed_frames:
-            _crop_windows(placed_frames, placed, d, face_detector, seen, timings)
+        placed = [w for w in placed if w not in tried]
+        tried += _crop_pass(path, scan, placed, seen, d, face_detector, timings) if placed else []
     except VideoError as e:
         log.debug("%s: looking for faces over the whole video failed: %s", prep.name, e)
-        placed = []
     # Every window tried; only those with enough faces are used (or the reason none is).
-    return _keep_windows(prep, seen, windows + placed, d)
+    return _keep_windows(prep, seen, tried, d)
 
 
 def prepare_crops(name: str, crops: dict[int, np.ndarray], cfg_data: DataConfig, clips: int) -> PreparedVideo:

@@ -3,6 +3,8 @@
 The table says how much of each video was looked at (``windows`` scored, the ``seconds`` they span of the video's
 duration: by default one window every ``--window-every`` seconds, ``--clips N`` forces N); ``--windows`` also prints
 each window's start, end and P(fake), and the ``fake_segments`` (the windows at or above ``--threshold``, merged).
+A video of several people gets a line per person (its P(fake), face box and seconds; the video's score is the
+highest), and its windows and frames are those of the highest-scored person.
 
 Without ``--weights`` the default detector scores (:func:`dfdetect.core.config.default_model_path`, built by
 ``dfdetect model build``); when it has not been built, one line says how. The first form of this command,
@@ -25,7 +27,7 @@ from collections.abc import Sequence
 from dfdetect.core.cli import add_verbose, run_cli
 from dfdetect.core.config import add_score_overrides, resolve_weights, score_from_args
 from dfdetect.core.io import InputError, collect_files, format_table
-from dfdetect.core.schemas import ScoreStatus
+from dfdetect.core.schemas import ScoreStatus, format_boxes
 from dfdetect.inference.detector import Detector, VideoScore
 from dfdetect.inference.prepare import is_image
 
@@ -100,6 +102,27 @@ def format_windows(r: VideoScore, threshold: float) -> list[str]:
     return lines
 
 
+def format_persons(r: VideoScore) -> list[str]:
+    """The lines printed for a video of several people (none for one): each person's P(fake), face box and seconds;
+    the video's score is the highest.
+
+    Example:
+        >>> from dfdetect.inference import PersonScore
+        >>> print("\\n".join(format_persons(VideoScore("a.mp4", 0.74, persons=[
+        ...     PersonScore(0, 0.41, 30, 2, 0.0, 2.4, (221, 85, 371, 297)), PersonScore(1, 0.74, 28, 2, 0.0, 2.4)]))))
+        <BLANKLINE>
+        a.mp4: 2 persons, each scored on its own (the video's score is the highest)
+          person   0  0.4100  face at 221,85,371,297  0.00 -    2.40 s  30 faces, 2 windows
+          person   1  0.7400  face at -  0.00 -    2.40 s  28 faces, 2 windows
+    """
+    if len(r.persons) < 2:
+        return []
+    lines = [f"\n{r.name}: {len(r.persons)} persons, each scored on its own (the video's score is the highest)"]
+    lines += [f"  person {p.person:3d}  {p.score:.4f}  face at {format_boxes([p.box])}  {p.start_s:.2f} - "
+              f"{p.end_s:7.2f} s  {p.faces} faces, {p.windows} windows" for p in r.persons]
+    return lines
+
+
 def split_weights(weights: str | None, paths: list[str]) -> tuple[str | None, list[str]]:
     """The checkpoint and the inputs of a command line: ``--weights``, or the old first positional checkpoint.
 
@@ -130,19 +153,20 @@ def _main(args: argparse.Namespace) -> int:
     frame_lines: list[str] = []
     if not args.frames:
         results = list(det.predict(paths, progress=len(paths) > 1))
-        if args.windows:
-            for r in results:
-                if r.status == ScoreStatus.OK:
-                    frame_lines.extend(format_windows(r, det.score_config.threshold))
+        for r in results:
+            frame_lines.extend(format_persons(r))
+            if args.windows and r.status == ScoreStatus.OK:
+                frame_lines.extend(format_windows(r, det.score_config.threshold))
     else:
         results = []
         for path in paths:  # one video at a time so its prepared crops serve both scores (decoded once)
             prep = det.prepare(path)
             results.extend(det.predict([prep]))
+            frame_lines.extend(format_persons(results[-1]))
             if args.windows and results[-1].status == ScoreStatus.OK:
                 frame_lines.extend(format_windows(results[-1], det.score_config.threshold))
             if not is_image(path) and prep.status == ScoreStatus.OK:
-                scores = det.frame_scores(prep)
+                scores = det.frame_scores(prep.persons[results[-1].person])  # the person the windows are of
                 frame_lines.append(f"\n{prep.name}: per-frame P(fake) ({len(scores)} frames with a face)")
                 frame_lines.extend(f"  frame {i:6d}  {s:.4f}" for i, s in scores.items())
     out = [format_score_table(results), *frame_lines]

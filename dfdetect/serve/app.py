@@ -13,10 +13,12 @@ One request, top to bottom (:func:`create_app`'s ``score``):
 3. :func:`score_file` in a worker thread (at most ``workers`` at a time; the face detector and model are shared and
    only read): THE scoring path (:meth:`dfdetect.inference.Detector.predict` on the prepared input: windows over the
    whole video by default, each with its start, end and score, how much of the video they cover and the
-   ``fake_segments``, the windows at or above the threshold merged), per-frame
+   ``fake_segments``, the windows at or above the threshold merged; every person of the video with its score, face
+   box, seconds (and with ``explain`` a face thumbnail), the video's score the highest person's), per-frame
    scores (:meth:`~dfdetect.inference.Detector.frame_scores` on the same crops; none for an audio model, whose clips
    are windows of sound) and, when asked, the heat maps (:class:`dfdetect.inference.explain.Explainer`, on its own
-   model copy): of the face crops, and for an audio or ``av`` model of each clip's log-mel spectrogram.
+   model copy): of the face crops, and for an audio or ``av`` model of each clip's log-mel spectrogram. The windows,
+   frame scores and heat maps are those of the highest-scored person.
 4. The whole request has ``timeout_s`` (waiting for a worker included): past it the answer is 504 with the reason;
    a scoring already running cannot be interrupted (a thread), it finishes in the background and its result is
    dropped.
@@ -48,10 +50,10 @@ from pydantic import BaseModel
 
 from dfdetect.core.config import ServeConfig
 from dfdetect.core.schemas import ScoreStatus
-from dfdetect.inference import NEUTRAL_SCORE, Detector
+from dfdetect.inference import NEUTRAL_SCORE, Detector, PreparedVideo
 from dfdetect.inference.aggregate import fake_segments
 from dfdetect.inference.detector import NO_FRAME_SCORES_AUDIO
-from dfdetect.inference.explain import Explainer
+from dfdetect.inference.explain import Explainer, png_bytes
 from dfdetect.inference.export import OnnxClassifier
 from dfdetect.serve.page import PAGE
 from dfdetect.serve.uploads import UploadError, receive_upload
@@ -88,6 +90,19 @@ class SegmentOut(BaseModel):
     peak: float
 
 
+class PersonOut(BaseModel):
+    """One person of the video, scored on its own (the video's score is the highest person's)."""
+
+    person: int  # 0: the main person (the most windows, then faces)
+    score: float
+    faces: int  # sampled frames with its face
+    windows: int  # windows of it scored (one face track in one shot each)
+    start_s: float  # its first window's start ...
+    end_s: float  # ... and its last's end, seconds (0 for an image)
+    box: list[float] | None = None  # its mean face box x1, y1, x2, y2, full-frame pixels (None for an image)
+    thumbnail: str = ""  # with explain: data:image/png;base64,... one of its face crops (the middle one)
+
+
 class HeatMapOut(BaseModel):
     clip: int
     frame: int
@@ -117,6 +132,8 @@ class ScoreResponse(BaseModel):
     fps: float = 0.0  # its frame rate (frame numbers to seconds; 0 for an image)
     covered_s: float = 0.0  # seconds of it the scored windows span
     fake_segments: list[SegmentOut] = []  # the windows at or above the threshold, merged
+    person: int = 0  # the person the clips, windows, segments, frame scores and heat maps are of (the highest score)
+    persons: list[PersonOut] = []  # every person scored
     frame_scores: list[FrameScore] = []
     frame_scores_reason: str = ""
     heatmaps: list[HeatMapOut] = []
@@ -188,15 +205,21 @@ def score_file(det: Detector, explainer: Explainer | None, path: Path, name: str
     sound) and no face crops; an ``audio`` or ``av`` model's answer has the spectrogram heat maps with ``explain``.
     Never raises for a bad file (the scoring path gives it a status and reason).
     """
-    prep = det.prepare(path)
-    (result,) = det.predict([prep])
+    video = det.prepare(path)
+    (result,) = det.predict([video])
+    prep = video.persons[result.person] if result.status == ScoreStatus.OK else video  # the highest-scored person
     out: dict = {"score": result.score, "status": str(result.status), "reason": result.reason,
                  "faces": result.faces, "sampled": result.sampled,
                  "clips": [{"frames": f, "score": s} for f, s in zip(result.clip_frames, result.clip_scores)],
                  "windows": [{"window": k, "start_s": a, "end_s": b, "score": s}
                              for k, ((a, b), s) in enumerate(zip(result.window_times, result.window_scores))],
                  "duration_s": result.duration_s, "covered_s": result.covered_s, "fps": prep.fps,
-                 "fake_segments": [{"start_s": a, "end_s": b, "peak": p} for a, b, p in result.fake_segments]}
+                 "fake_segments": [{"start_s": a, "end_s": b, "peak": p} for a, b, p in result.fake_segments],
+                 "person": result.person,
+                 "persons": [{"person": p.person, "score": p.score, "faces": p.faces, "windows": p.windows,
+                              "start_s": p.start_s, "end_s": p.end_s, "box": None if p.box is None else list(p.box),
+                              "thumbnail": _thumbnail(video.persons[p.person]) if explain else ""}
+                             for p in result.persons]}
     if result.status != ScoreStatus.OK:
         return out
     if det.modalities == "audio":
@@ -218,6 +241,12 @@ def score_file(det: Detector, explainer: Explainer | None, path: Path, name: str
                 out["spectrograms_reason"] = "no sound in this input: no spectrogram heat map"
     log.info("%s: P(fake) %.4f (%s)", name, result.score, result.status)
     return out
+
+
+def _thumbnail(person: PreparedVideo) -> str:
+    """A person's middle face crop as a PNG data URL ("" without crops: an audio model's input)."""
+    frames = sorted(person.crops)
+    return _data_url(png_bytes(person.crops[frames[len(frames) // 2]])) if frames else ""
 
 
 def _data_url(png: bytes) -> str:
@@ -282,7 +311,9 @@ def create_app(det: Detector, weights: str | Path, cfg: ServeConfig | None = Non
     app = FastAPI(title="dfdetect", version=_package_version(), lifespan=lifespan,
                   description="Score a video or face image: P(fake); windows over the whole video with their start, "
                               "end (seconds) and score, how much of it they cover, and the fake segments (windows at "
-                              "or above the threshold, merged); per-clip and per-frame scores, heat maps.")
+                              "or above the threshold, merged); every person of the video with its own score and face "
+                              "box (the video's score is the highest person's); per-clip and per-frame scores, heat "
+                              "maps.")
 
     def answer(http_status: int, name: str, status: str, reason: str, start: float, **fields) -> JSONResponse:
         score = fields.pop("score", NEUTRAL_SCORE)

@@ -6,7 +6,9 @@ timeline over the WHOLE video (an inline SVG, :func:`svgTimeline` in the script:
 video's duration, each scored window a bar over its seconds as high as its P(fake), the windows at or above the
 threshold marked red (class ``window above``), the threshold line, the fake segments as a red band along the top,
 the per-frame scores as dots; for an image, or crops without times, per clip and frame by frame number), the face
-crops with their heat maps, for an audio or ``av`` model each clip's log-mel
+crops with their heat maps, for a video of several people each person (``#persons``, one ``figure.person`` each: its
+face thumbnail, P(fake), face box and seconds; the timeline, frames and heat maps are of the highest-scored one,
+marked ``top``), for an audio or ``av`` model each clip's log-mel
 spectrogram with its heat map (under "What the model heard"), and the seconds it took. ``body[data-state]`` is
 ``idle``, ``scoring``, ``done`` or ``failed`` (what the browser test waits for).
 """
@@ -30,6 +32,10 @@ header small{color:#aab}main{max-width:1000px;margin:0 auto;padding:16px 24px}
 #heatmaps{display:flex;flex-wrap:wrap;gap:8px}
 #heatmaps figure{margin:0;text-align:center;font-size:12px;color:#55606e}
 #heatmaps img{width:112px;height:112px;image-rendering:pixelated;border-radius:6px;display:block}
+#persons{display:flex;flex-wrap:wrap;gap:12px}
+#persons figure{margin:0;text-align:center;font-size:12px;color:#55606e;padding:4px;border-radius:8px}
+#persons figure.top{outline:2px solid #c0392b}
+#persons img{width:96px;height:96px;border-radius:6px;display:block;margin:0 auto}
 #spectrograms{display:flex;flex-wrap:wrap;gap:8px}
 #spectrograms figure{margin:0;text-align:center;font-size:12px;color:#55606e}
 #spectrograms img{height:160px;image-rendering:pixelated;border-radius:6px;display:block}
@@ -48,6 +54,10 @@ svg text{font-size:11px;fill:#55606e}
   <div class="meta" id="coverage"></div>
   <div class="meta" id="segments"></div>
 </div>
+<div class="card" id="persons-card" hidden><b>People</b>
+  <span class="meta">every face in the video scored on its own; the video's score is the highest (outlined: the one
+  the timeline and heat maps below are of)</span>
+  <div id="persons"></div></div>
 <div class="card" id="timeline-card" hidden><b>Timeline</b>
   <span class="meta">P(fake) per window (bars over the seconds each covers; red: at or above the threshold, the dashed
   line) and per frame (dots), over the whole video</span>
@@ -149,6 +159,25 @@ function show(r) {
   $('segments').textContent = r.duration_s > 0 && r.status === 'ok' ? (segs.length ? 'looks fake at ' + segs.map(
     g => `${g.start_s.toFixed(1)}-${g.end_s.toFixed(1)} s (peak ${g.peak.toFixed(3)})`).join(', ') :
     'no window at or above the threshold') : '';
+  const persons = r.persons || [];
+  $('persons-card').hidden = persons.length < 2;
+  $('persons').replaceChildren(...(persons.length < 2 ? [] : persons.map(p => {
+    const fig = document.createElement('figure');
+    fig.className = 'person' + (p.person === r.person ? ' top' : '');
+    fig.dataset.person = p.person; fig.dataset.score = p.score;
+    if (p.thumbnail) {
+      const img = document.createElement('img');
+      img.src = p.thumbnail; img.alt = `person ${p.person}`;
+      fig.append(img);
+    }
+    const cap = document.createElement('figcaption');
+    const box = p.box ? ` face at ${p.box.map(v => Math.round(v)).join(',')}` : '';
+    cap.textContent = `person ${p.person}: ${p.score.toFixed(3)} (${p.score >= r.threshold ? 'fake' : 'real'})${box}, ${
+      p.start_s.toFixed(1)}-${p.end_s.toFixed(1)} s, ${p.windows} window${p.windows === 1 ? '' : 's'}`;
+    cap.className = p.score >= r.threshold ? 'fake' : 'real';
+    fig.append(cap);
+    return fig;
+  })));
   const hasTimeline = (r.clips || []).length > 0;
   $('timeline-card').hidden = !hasTimeline;
   $('timeline').innerHTML = hasTimeline ? svgTimeline(r) : '';
@@ -190,6 +219,7 @@ async function score(file) {
   } catch (e) {
     show({score: 0.5, verdict: 'not scored', status: 'error', reason: String(e), seconds: 0, faces: 0, sampled: 0,
           name: file.name, clips: [], windows: [], fake_segments: [], duration_s: 0, covered_s: 0, frame_scores: [],
+          persons: [],
           heatmaps: [], spectrograms: []});
     document.body.dataset.state = 'failed';
   }
