@@ -66,12 +66,14 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     "no-heads": {"model": {"aux_heads": False}},
     "t15": {"data": {"frames": 15}},
     "two-stream": {"model": {"temporal": "two-stream"}},
+    "motion": {"model": {"motion_hidden": 32}},
 }
 """Variants, as differences from the base config (the demo's, with the model part left to the package defaults:
 ConvLSTM and localisation heads): the frame mean (the baseline), the default, the default without dense supervision,
-the default on the design's 15 frames instead of the demo's 8, and the two-stream model with the heads."""
+the default on the design's 15 frames instead of the demo's 8, the two-stream model with the heads, and the default
+with a motion stream (a ConvLSTM over the frame-to-frame differences of the encoder's 1/8 maps)."""
 DEFAULT_VARIANTS = ("mean", "default", "no-heads", "t15")
-"""What the issue asks the benchmark to compare (``--variants`` adds ``two-stream``)."""
+"""What the issue asks the benchmark to compare (``--variants`` adds ``two-stream`` and ``motion``)."""
 DEFAULT_FOLDS = ("mouthretime,sbi", "eyefreeze,resample", "facejitter,selfswap,temporal")
 """Left-out generator sets (one fold each): each leaves out one time-only generator and one or two others."""
 DEFAULT_TEST_PEOPLE = ("pexels_woman", "franck")

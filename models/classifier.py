@@ -18,10 +18,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from dfdetect.core.config import TEMPORAL_MODELS
+from dfdetect.core.config import TEMPORAL_MODELS, ModelConfig
 from dfdetect.core.io import InputError
 from models.convlstm import ConvLSTM
 from models.encoder import Encoder
+
+_MODEL = ModelConfig()  # the defaults of every classifier argument live once, in the config dataclass
 
 
 def dense_head(channels: int, fc_hidden: int, dropout: float) -> nn.Sequential:
@@ -101,17 +103,32 @@ class Classifier(nn.Module):
             frames = frames.contiguous(memory_format=torch.channels_last)  # model.to(channels_last) was asked for
         return self.encoder(frames)
 
+    def encode_taps(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, C, H, W) -> :meth:`encode`'s maps and the encoder's maps at 1/8 of the input size
+        (N, ``tap_channels``, H/8, W/8), from the same single pass (:meth:`Encoder.forward_taps`)."""
+        if self.encoder.net._conv_stem.weight.is_contiguous(memory_format=torch.channels_last):
+            frames = frames.contiguous(memory_format=torch.channels_last)
+        return self.encoder.forward_taps(frames)
+
 
 class VideoClassifier(Classifier):
     """Clip classifier: (B, T, C, H, W) normalised frames -> (B,) logits; ``sigmoid(logit)`` = P(fake).
 
-    ``temporal="mean"`` (the default: it generalised best, README "Generalisation"): each frame's map is pooled and
-    the frame vectors are averaged over time. ``temporal="convlstm"``: the encoder's (B*T, 1280, h, w) maps are reduced
-    by a 1x1 conv, run through a ConvLSTM, and the last hidden state is average-pooled. ``temporal="two-stream"``: both
-    at once, as FTCN (Zheng et al., ICCV 2021) keeps a temporal-only path beside the spatial one: the frame mean (the
-    spatial stream, 1280) concatenated with a ConvLSTM that sees only the frame-to-frame DIFFERENCES of the reduced
-    feature maps (the temporal stream, ``hidden``: blind to what a single frame looks like, so it can only learn how
-    the face changes over time). All end in the same head: dense, ReLU, dropout, dense -> 1 logit.
+    ``temporal="convlstm"`` (the default, the project's model): the encoder's (B*T, 1280, h, w) maps are reduced by a
+    1x1 conv, run through a ConvLSTM, and the last hidden state is average-pooled. ``temporal="mean"`` (the baseline):
+    each frame's map is pooled and the frame vectors are averaged over time. ``temporal="two-stream"``: both at once,
+    as FTCN (Zheng et al., ICCV 2021) keeps a temporal-only path beside the spatial one: the frame mean (the spatial
+    stream, 1280) concatenated with a ConvLSTM that sees only the frame-to-frame DIFFERENCES of the reduced feature
+    maps (the temporal stream, ``hidden``: blind to what a single frame looks like, so it can only learn how the face
+    changes over time). All end in the same head: dense, ReLU, dropout, dense -> 1 logit.
+
+    ``motion_hidden > 0`` adds a motion stream to any of them: a ConvLSTM over the frame-to-frame differences of the
+    encoder's maps at 1/8 of the input size (16 x 16 cells of a 128 px crop, where the mouth and the eyes are a few
+    cells each; at 1/32 they share one), batch-normalised, pooled and concatenated to the clip vector. The
+    manipulations that show only in time (a retimed mouth, frozen eyes, a face that jitters against the head: the
+    ``TIME_ONLY`` generators of :mod:`dfdetect.synth`) change these local differences while every frame stays real.
+
+    Args default to :class:`~dfdetect.core.config.ModelConfig`'s.
 
     Attributes:
         mean, std: the per-channel input normalisation the encoder expects (for inputs scaled to [0, 1]).
@@ -127,25 +144,26 @@ class VideoClassifier(Classifier):
     def __init__(
         self,
         encoder: Encoder,
-        temporal: str = "mean",
-        reduce_channels: int = 256,
-        hidden: int = 256,
-        kernel_size: int = 3,
-        num_layers: int = 1,
-        fc_hidden: int = 256,
-        dropout: float = 0.5,
-        logit_scale: float = 1.0,
-        logit_bias: float = 0.0,
-        aux_heads: bool = False,
+        temporal: str = _MODEL.temporal,
+        reduce_channels: int = _MODEL.reduce_channels,
+        hidden: int = _MODEL.hidden,
+        kernel_size: int = _MODEL.kernel_size,
+        num_layers: int = _MODEL.num_layers,
+        fc_hidden: int = _MODEL.fc_hidden,
+        dropout: float = _MODEL.dropout,
+        logit_scale: float = _MODEL.logit_scale,
+        logit_bias: float = _MODEL.logit_bias,
+        aux_heads: bool = _MODEL.aux_heads,
+        motion_hidden: int = _MODEL.motion_hidden,
     ) -> None:
         super().__init__(encoder, logit_scale, logit_bias)
         if temporal not in TEMPORAL_MODELS:
             raise InputError(f"unknown temporal model {temporal!r} (choose from {', '.join(TEMPORAL_MODELS)})")
-        if reduce_channels < 0 or hidden < 1 or kernel_size < 1 or num_layers < 1 or fc_hidden < 1:
+        if reduce_channels < 0 or motion_hidden < 0 or min(hidden, kernel_size, num_layers, fc_hidden) < 1:
             raise InputError(
-                "model sizes must be positive (reduce_channels may be 0): "
+                "model sizes must be positive (reduce_channels and motion_hidden may be 0): "
                 f"reduce_channels={reduce_channels}, hidden={hidden}, kernel_size={kernel_size}, "
-                f"num_layers={num_layers}, fc_hidden={fc_hidden}"
+                f"num_layers={num_layers}, fc_hidden={fc_hidden}, motion_hidden={motion_hidden}"
             )
         _check_head(fc_hidden, dropout)
         self.temporal = temporal
@@ -164,14 +182,20 @@ class VideoClassifier(Classifier):
                 channels = reduce_channels
             self.convlstm = ConvLSTM(channels, hidden, kernel_size, num_layers=num_layers, batch_first=True)
             channels = hidden
+        self.motion_norm: nn.Module | None = None
+        self.motion: ConvLSTM | None = None
+        if motion_hidden:
+            # Differences of post-activation maps are small and centred near 0: normalise before the gates.
+            self.motion_norm = nn.BatchNorm2d(encoder.tap_channels)
+            self.motion = ConvLSTM(encoder.tap_channels, motion_hidden, kernel_size, batch_first=True)
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.head = dense_head(spatial + channels, fc_hidden, dropout)
+        self.head = dense_head(spatial + channels + motion_hidden, fc_hidden, dropout)
         # Training-only localisation heads (Face X-ray, Li et al. CVPR 2020; LAA-Net, Nguyen et al. CVPR 2024): where
         # each frame's face was changed (a 1x1 conv on the encoder's maps) and which frames were (a linear layer on
         # each step's ConvLSTM state, or on each frame's pooled features for the frame mean). forward() never runs
         # them: they cost nothing at inference and are not in an export.
         self.mask_head: nn.Module | None = nn.Conv2d(encoder.out_channels, 1, 1) if aux_heads else None
-        frame_dim = channels if self.convlstm is not None else encoder.out_channels
+        frame_dim = (channels if self.convlstm is not None else encoder.out_channels) + motion_hidden
         self.frame_head: nn.Module | None = nn.Linear(frame_dim, 1) if aux_heads else None
 
     @property
@@ -215,11 +239,13 @@ class VideoClassifier(Classifier):
     def _features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(B, T, C, H, W) -> the clip vector (B, D), the encoder's maps (B*T, 1280, h, w) and one vector per step
         (B, T, D'): the ConvLSTM's hidden state pooled (the frame-to-frame difference steps padded with a zero step
-        in front for two-stream), else each frame's pooled features."""
+        in front for two-stream), else each frame's pooled features; the motion stream's steps concatenated."""
         if x.ndim != 5 or x.shape[2] != 3:
             raise ValueError(f"expected (B, T, 3, H, W) frames, got shape {tuple(x.shape)}")
         b, t = x.shape[:2]
-        feats = self.encode(x.flatten(0, 1))  # (B*T, 1280, h, w): every frame of every clip in ONE encoder call
+        # (B*T, 1280, h, w): every frame of every clip in ONE encoder call (and its 1/8 maps for the motion stream)
+        feats, taps = self.encode_taps(x.flatten(0, 1)) if self.motion is not None else (self.encode(x.flatten(0, 1)),
+                                                                                            None)
         pooled = self.pool(feats).flatten(1).unflatten(0, (b, t))  # (B, T, 1280)
         streams, steps = [], pooled
         if self.temporal in ("mean", "two-stream"):
@@ -235,10 +261,25 @@ class VideoClassifier(Classifier):
             streams.append(self.pool(last_h).flatten(1))  # (B, hidden)
             if self.frame_head is not None:
                 steps = self.pool(outputs[-1].flatten(0, 1)).flatten(1).unflatten(0, (b, -1))  # (B, T or T-1, hidden)
-                if steps.shape[1] < t:  # two-stream: frame 0 has no difference before it
-                    steps = torch.cat([steps.new_zeros(b, t - steps.shape[1], steps.shape[2]), steps], dim=1)
+                steps = _pad_front(steps, t)  # two-stream: frame 0 has no difference before it
+        if self.motion is not None:
+            motion = self.motion_norm(taps).unflatten(0, (b, t))  # (B, T, 40, H/8, W/8)
+            # (B, T-1, 40, H/8, W/8): how each cell changed since the frame before (one zero step for one frame)
+            motion = motion[:, 1:] - motion[:, :-1] if t > 1 else torch.zeros_like(motion)
+            m_out, m_states = self.motion(motion)
+            streams.append(self.pool(m_states[-1][0]).flatten(1))  # (B, motion_hidden)
+            if self.frame_head is not None:
+                m_steps = self.pool(m_out[-1].flatten(0, 1)).flatten(1).unflatten(0, (b, -1))  # (B, T-1, motion_hidden)
+                steps = torch.cat([steps, _pad_front(m_steps, t)], dim=2)  # (B, T, D' + motion_hidden)
         clip_vec = torch.cat(streams, dim=1) if len(streams) > 1 else streams[0]  # (B, 1280 + hidden) for two-stream
         return clip_vec, feats, steps
+
+
+def _pad_front(steps: torch.Tensor, t: int) -> torch.Tensor:
+    """(B, S, D) per-step vectors -> (B, t, D), zero steps in front (difference streams have none for frame 0)."""
+    if steps.shape[1] >= t:
+        return steps
+    return torch.cat([steps.new_zeros(steps.shape[0], t - steps.shape[1], steps.shape[2]), steps], dim=1)
 
 
 class FrameClassifier(Classifier):
@@ -266,8 +307,8 @@ class FrameClassifier(Classifier):
 
     kind = "frame"
 
-    def __init__(self, encoder: Encoder, fc_hidden: int = 256, dropout: float = 0.5, logit_scale: float = 1.0,
-                 logit_bias: float = 0.0) -> None:
+    def __init__(self, encoder: Encoder, fc_hidden: int = _MODEL.fc_hidden, dropout: float = _MODEL.dropout,
+                 logit_scale: float = _MODEL.logit_scale, logit_bias: float = _MODEL.logit_bias) -> None:
         super().__init__(encoder, logit_scale, logit_bias)
         _check_head(fc_hidden, dropout)
         self.pool = nn.AdaptiveAvgPool2d(1)

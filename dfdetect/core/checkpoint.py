@@ -121,6 +121,8 @@ def config_from_checkpoint(ckpt: dict[str, Any], path: str | Path = "checkpoint"
     raw = ckpt["config"]
     if isinstance(raw, dict) and isinstance(raw.get("model"), dict) and "aux_heads" not in raw["model"]:
         raw = {**raw, "model": {**raw["model"], "aux_heads": False}}  # written before the localisation heads existed
+    if isinstance(raw, dict) and isinstance(raw.get("model"), dict) and "motion_hidden" not in raw["model"]:
+        raw = {**raw, "model": {**raw["model"], "motion_hidden": 0}}  # written before the motion stream existed
     try:
         return config_from_dict(raw)
     except InputError as e:

@@ -54,12 +54,11 @@ class ModelConfig:
         backbone: ``"efficientnet-b0"`` (default, efficientnet-pytorch) or ``"efficientnet-lite0"`` (offline weights).
         pretrained: load ImageNet weights for the backbone (an error, never a silent fallback, when unavailable).
         weights: path to a backbone weights file (e.g. ``efficientnet-b0-355c32eb.pth``) used instead of a download.
-        temporal: ``"mean"`` (default: the encoder's pooled features averaged over the clip's frames),
-            ``"convlstm"`` (the encoder's maps through a ConvLSTM, the project's first model) or ``"two-stream"``
-            (both: the frame mean beside a ConvLSTM over frame-to-frame feature differences;
-            :class:`~models.classifier.VideoClassifier`). The default is the one that generalised best to manipulations
-            and a person never seen (``bench/generalise.py``: mean video AUC 0.670 vs two-stream 0.650 vs ConvLSTM
-            0.622; the demo's held-out person 0.594 vs 0.516 vs 0.500; README, "Generalisation").
+        temporal: ``"convlstm"`` (default: the encoder's maps through a ConvLSTM, the model the project was asked
+            for), ``"mean"`` (the baseline: the encoder's pooled features averaged over the clip's frames) or
+            ``"two-stream"`` (both: the frame mean beside a ConvLSTM over frame-to-frame feature differences;
+            :class:`~models.classifier.VideoClassifier`). How they compare on manipulations and people never seen:
+            ``bench/generalise.py`` (README, "Generalisation").
         reduce_channels: 1x1 conv from the encoder's 1280 channels down to this before the ConvLSTM (0 = no reduction).
         hidden: ConvLSTM hidden channels (256 as in the seed).
         kernel_size: ConvLSTM kernel size.
@@ -77,6 +76,10 @@ class ModelConfig:
             a video without audio is scored by the video head and each branch can be read alone.
         audio_encoder: ``"cnn"`` or ``"image"`` (:data:`AUDIO_ENCODERS`), the audio branch of ``audio``/``av``.
         audio_channels: width of the first block of the audio CNN (doubled per block, 4 blocks).
+        motion_hidden: width of the motion stream of a ``video`` model (0 = none): a ConvLSTM over the frame-to-frame
+            differences of the encoder's maps at 1/8 of the input size, beside ``temporal``
+            (:class:`~models.classifier.VideoClassifier`). A checkpoint written before this setting existed loads
+            with 0.
         aux_heads: a ``video`` model of ``modalities: video`` gets the training-only localisation heads (where each
             frame's face was changed, which frames were: :meth:`~models.classifier.VideoClassifier.forward_aux`),
             trained with ``train.mask_weight`` / ``train.frame_weight`` on the clips whose manipulation is known (reals
@@ -102,6 +105,7 @@ class ModelConfig:
     audio_encoder: str = "cnn"
     audio_channels: int = 16
     aux_heads: bool = True
+    motion_hidden: int = 0
 
 
 @dataclass

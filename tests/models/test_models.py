@@ -15,7 +15,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dfdetect.core.config import ModelConfig
+from dfdetect.core.checkpoint import config_from_checkpoint
+from dfdetect.core.config import Config, ModelConfig, config_to_dict
 from dfdetect.core.io import InputError, load_image, read_csv
 from dfdetect.data import to_tensor_clip
 from models import (
@@ -68,8 +69,9 @@ def imagenet_input(path: Path, mean, std) -> torch.Tensor:
 # ------------------------------------------------------------------------------------------------ detector
 @pytest.mark.parametrize("temporal", ["convlstm", "mean", "two-stream"])
 @pytest.mark.parametrize("t", [1, 10])
-def test_forward_shapes_and_finite(temporal, t):
-    model = small_model(temporal).eval()
+@pytest.mark.parametrize("motion", [0, 8])
+def test_forward_shapes_and_finite(temporal, t, motion):
+    model = small_model(temporal, motion_hidden=motion).eval()
     with torch.no_grad():
         out = model(clips(t=t))
     assert out.shape == (2,)
@@ -88,7 +90,8 @@ def test_localisation_heads_shapes_and_the_clip_logit_unchanged(temporal, t):
         assert torch.equal(logits, model(x))
     assert masks.shape == (2, t, SIZE // 32, SIZE // 32) and frames.shape == (2, t)
     assert torch.isfinite(masks).all() and torch.isfinite(frames).all()
-    plain = VideoClassifier(Encoder("efficientnet-lite0", pretrained=False), temporal=temporal, fc_hidden=8)
+    plain = VideoClassifier(Encoder("efficientnet-lite0", pretrained=False), temporal=temporal, fc_hidden=8,
+                            aux_heads=False)
     assert not any(k.startswith(("mask_head", "frame_head")) for k in plain.state_dict())
     with pytest.raises(RuntimeError, match="aux_heads"):
         plain.forward_aux(x)
@@ -111,10 +114,11 @@ def test_all_frames_in_one_encoder_call():
 
 
 @pytest.mark.parametrize("temporal", ["convlstm", "mean", "two-stream"])
-def test_backward_reaches_every_trainable_parameter(temporal):
+@pytest.mark.parametrize("motion", [0, 8])
+def test_backward_reaches_every_trainable_parameter(temporal, motion):
     """The clip loss and the localisation losses together reach every parameter (the heads of ``aux_heads`` are
-    trained only by theirs)."""
-    model = small_model(temporal).train()
+    trained only by theirs), the motion stream's included."""
+    model = small_model(temporal, motion_hidden=motion).train()
     logits, masks, frames = model(clips(t=3), aux=True)
     loss = F.binary_cross_entropy_with_logits(logits, torch.tensor([0.0, 1.0]))
     loss = loss + F.binary_cross_entropy_with_logits(masks, torch.rand_like(masks))
@@ -139,6 +143,30 @@ def test_two_stream_temporal_stream_sees_only_change():
     assert not torch.allclose(moving[:, 1280:], ea[:, 1280:], rtol=1e-3, atol=0)  # change is seen
     with torch.no_grad():
         assert not torch.allclose(plain.embed(a), plain.embed(b), rtol=1e-3, atol=0)
+
+
+def test_motion_stream_sees_only_change_at_one_eighth():
+    """The motion stream is fed differences of the encoder's 1/8 maps: two still clips of different faces get the same
+    motion vector; a clip that moves gets another; the per-frame steps of the localisation heads carry it (zero step in
+    front); the clip logit with ``aux`` equals the plain one."""
+    model = small_model("convlstm", motion_hidden=8).eval()
+    assert model.motion.input_dim == model.encoder.tap_channels == 40
+    a, b = clips(b=1, t=1, seed=1).expand(1, 4, -1, -1, -1), clips(b=1, t=1, seed=2).expand(1, 4, -1, -1, -1)
+    with torch.no_grad():
+        ea, eb, moving = model.embed(a), model.embed(b), model.embed(clips(b=1, t=4, seed=3))
+        logits, masks, frames = model(clips(t=4), aux=True)
+        assert torch.equal(logits, model(clips(t=4)))
+    assert ea.shape == (1, 32 + 8) and model.embed_dim == 40
+    assert torch.equal(ea[:, 32:], eb[:, 32:])  # no change, same motion vector
+    assert not torch.allclose(moving[:, 32:], ea[:, 32:], rtol=1e-3, atol=0)
+    assert frames.shape == (2, 4) and masks.shape == (2, 4, SIZE // 32, SIZE // 32)
+
+
+def test_checkpoint_from_before_the_motion_stream_loads():
+    """A checkpoint whose config has no ``model.motion_hidden`` (written before it existed) loads without it."""
+    raw = config_to_dict(Config())
+    del raw["model"]["motion_hidden"]
+    assert config_from_checkpoint({"model": {}, "config": raw}).model.motion_hidden == 0
 
 
 def test_freeze_whole_encoder():
