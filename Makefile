@@ -68,11 +68,11 @@ bench: data
 	$(RUN) bench/train.py
 	$(RUN) bench/score.py --samples $(DATA)
 
-# Leave-one-generator-out on the held-out person, frame mean vs ConvLSTM vs two-stream: 24 training runs of the demo's
-# 30 epochs, about 110 min on 2 cores (README, Performance). `bench/generalise.py --epochs 10` or `--temporal mean`
-# for a quicker look.
+# Leave-generators-out (three folds over the whole family) on two held-out people, three seeds, 20 epochs: the frame
+# mean, the default, the default without its localisation heads and at T = 15 (36 runs, about 2.5 h on 2 cores;
+# `--variants mean default`, the two that decide issue 22's question, about 70 min). README, Performance.
 bench-generalise: data
-	$(RUN) bench/generalise.py --samples $(DATA) --seeds 0 1
+	$(RUN) bench/generalise.py --samples $(DATA) --seeds 0 1 2 --epochs 20
 
 # The default detector (dfdetect model build): the demo's recipe on every person of the sample videos, none held out,
 # into $$DFDETECT_HOME/models/ (default ~/.cache/dfdetect/models/), with its model card; `dfdetect score FILE` uses it.

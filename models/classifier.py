@@ -99,16 +99,17 @@ class Classifier(nn.Module):
 
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) normalised frames -> (N, 1280, H/32, W/32) feature maps, in one encoder call."""
-        if self.encoder.net._conv_stem.weight.is_contiguous(memory_format=torch.channels_last):
-            frames = frames.contiguous(memory_format=torch.channels_last)  # model.to(channels_last) was asked for
-        return self.encoder(frames)
+        return self.encoder(self._layout(frames))
 
     def encode_taps(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, C, H, W) -> :meth:`encode`'s maps and the encoder's maps at 1/8 of the input size
         (N, ``tap_channels``, H/8, W/8), from the same single pass (:meth:`Encoder.forward_taps`)."""
+        return self.encoder.forward_taps(self._layout(frames))
+
+    def _layout(self, frames: torch.Tensor) -> torch.Tensor:
         if self.encoder.net._conv_stem.weight.is_contiguous(memory_format=torch.channels_last):
-            frames = frames.contiguous(memory_format=torch.channels_last)
-        return self.encoder.forward_taps(frames)
+            return frames.contiguous(memory_format=torch.channels_last)  # model.to(channels_last) was asked for
+        return frames
 
 
 class VideoClassifier(Classifier):
@@ -243,9 +244,9 @@ class VideoClassifier(Classifier):
         if x.ndim != 5 or x.shape[2] != 3:
             raise ValueError(f"expected (B, T, 3, H, W) frames, got shape {tuple(x.shape)}")
         b, t = x.shape[:2]
+        frames = x.flatten(0, 1)  # (B*T, C, H, W)
         # (B*T, 1280, h, w): every frame of every clip in ONE encoder call (and its 1/8 maps for the motion stream)
-        feats, taps = self.encode_taps(x.flatten(0, 1)) if self.motion is not None else (self.encode(x.flatten(0, 1)),
-                                                                                            None)
+        feats, taps = self.encode_taps(frames) if self.motion is not None else (self.encode(frames), None)
         pooled = self.pool(feats).flatten(1).unflatten(0, (b, t))  # (B, T, 1280)
         streams, steps = [], pooled
         if self.temporal in ("mean", "two-stream"):
