@@ -200,8 +200,10 @@ def run_one(crops: Path, test: tuple[Path, Path], out: Path, fold: tuple[str, ..
         test_crops, test_labels = test
         _step(evaluate.main, [str(run / "train" / "best.pt"), str(test_crops), "--labels", str(test_labels),
                               "--out", str(run / "eval")], f"eval {run.name}")
+        (run / "seconds.txt").write_text(f"{time.perf_counter() - t0:.1f}\n")  # a resumed run reports its own time
     m = json.loads(metrics_path.read_text())
-    seconds = round(time.perf_counter() - t0, 1)
+    timed = run / "seconds.txt"
+    seconds = float(timed.read_text()) if timed.is_file() else None  # None: trained before the time was recorded
     by = m.get("by_method") or {}
     return [{"fold": "+".join(fold), "variant": variant, "seed": seed, "left_out": g,
              "auc": (by.get(g) or {}).get("auc"), "log_loss": (by.get(g) or {}).get("log_loss"),
@@ -299,9 +301,11 @@ def main(argv: list[str] | None = None) -> int:
     table = summarise(rows, args.seeds, args.variants)
     cols = ["left_out", *args.variants, *(f"{v}_seeds" for v in args.variants)]
     write_csv(out / "generalise_table.csv", table, cols)
+    machine = machine_info()
     print(f"\nVideo AUC on the held-out people ({', '.join(args.test_people)}), each fold's generators left out of "
           f"training, mean ± spread over seeds {' '.join(map(str, args.seeds))} (data set {prep_s:.0f} s, all "
-          f"{(time.perf_counter() - t0) / 60:.0f} min; {machine_info().get('cpu', '')}):")
+          f"{(time.perf_counter() - t0) / 60:.0f} min; {machine['cpu_model']}, {machine['cpu_capability']}, "
+          f"{machine['torch_threads']} torch threads, allocator {machine['allocator']}):")
     print(format_table(table, ["left_out", *args.variants]))
     print("\nPer seed:")
     print(format_table(table, ["left_out", *(f"{v}_seeds" for v in args.variants)]))

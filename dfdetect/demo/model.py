@@ -3,9 +3,9 @@
     dfdetect model build [--samples DIR | --reals DIR] [--out PATH] [--epochs N] [--seed S] [--threads N]
     dfdetect model path
 
-The default detector is the project's current recipe (the demo's: ``configs/demo.yaml``, EfficientNet-Lite0 frame
-mean, every real clip with an on-the-fly twin from the whole generator family) trained on EVERY person the project can
-fetch, none held out. Steps, each the project's own CLI called in-process as :mod:`dfdetect.demo.run` calls them:
+The default detector is the project's current recipe (the demo's: ``configs/demo.yaml``, EfficientNet-Lite0 ->
+ConvLSTM, every real clip with an on-the-fly twin from the whole generator family) trained on EVERY person the project
+can fetch, none held out. Steps, each the project's own CLI called in-process as :mod:`dfdetect.demo.run` calls them:
 
 1. Data. Default: the sample videos (``make data``) cut into clips of every person, one self-made fake per clip
    (:func:`dfdetect.demo.data.build_demo_data` with no test and no validation person). ``--reals DIR``: a user's own

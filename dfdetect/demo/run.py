@@ -8,10 +8,10 @@ Steps, each the project's own CLI entry point called in-process (so the demo run
    out (16 videos: 8 reals, 8 fakes, each of the seven generators once or twice) (:mod:`dfdetect.demo.data`).
 2. ``python -m frame_extraction``: 15 frames at stride 2 from a random start, for the training videos.
 3. ``python -m face_crop``: MTCNN face crops; videos with too few faces are recorded in ``rejects.csv``.
-4. ``python train.py``: EfficientNet-Lite0 (offline ImageNet weights) averaged over frames (the default
-   ``model.temporal: mean``) with ``configs/demo.yaml``, on the training people (``split.csv``), each real clip with
-   an on-the-fly twin from the generator mix ``train.synth_methods``; the validation people pick ``best.pt`` and fit
-   its calibration (temperature scaling).
+4. ``python train.py``: EfficientNet-Lite0 (offline ImageNet weights) -> ConvLSTM -> two dense layers (the package
+   default, with its localisation heads for training) with ``configs/demo.yaml``, on the training people
+   (``split.csv``), each real clip with an on-the-fly twin from the whole generator family (``train.synth_methods``);
+   the validation people pick ``best.pt`` and fit its calibration (temperature scaling).
 5. ``python eval.py best.pt``: the held-out person's raw videos, through the whole chain; AUC, log loss, accuracy,
    and the AUC of each generator (its fakes against all the person's reals).
 6. Pictures: an augmented frame grid (``python -m dfdetect grid``) and real/fake example frames side by side.

@@ -1,0 +1,39 @@
+"""bench/generalise.py's summary and verdict (issue 22's rule) on runs whose answer is known by hand."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+generalise = importlib.import_module("bench.generalise")
+
+
+def _rows(aucs: dict[tuple[str, str], list[float]]) -> list[dict]:
+    """One row per (variant, generator, seed), as run_variant writes them."""
+    return [{"variant": v, "left_out": g, "seed": s, "auc": a} for (v, g), per_seed in aucs.items()
+            for s, a in enumerate(per_seed)]
+
+
+def test_the_default_earns_its_place_when_it_gains_on_time_only_and_holds_elsewhere() -> None:
+    rows = _rows({("mean", "mouthretime"): [0.50, 0.50, 0.50], ("default", "mouthretime"): [0.70, 0.60, 0.65],
+                  ("mean", "sbi"): [0.80, 0.80, 0.80], ("default", "sbi"): [0.80, 0.79, 0.81]})
+    table = generalise.summarise(rows, [0, 1, 2], ["mean", "default"])
+    by = {r["left_out"]: r for r in table}
+    assert list(by) == ["sbi", "mouthretime", "time-only (mean)", "others (mean)", "all (mean)"]  # registry order
+    assert by["mouthretime"]["default"] == "0.650 ± 0.050"
+    assert by["mouthretime"]["default_seeds"] == "0.700 / 0.600 / 0.650"
+    assert by["all (mean)"]["_mean"] == pytest.approx([0.65, 0.65, 0.65])  # per seed: the mean over generators first
+    line = generalise.verdict(table)
+    assert "+0.150" in line and line.endswith("the default earns its place.")
+
+
+@pytest.mark.parametrize(("default_mouth", "default_sbi"), [
+    ([0.55, 0.55, 0.55], [0.80, 0.80, 0.80]),  # +0.05 on time-only: not the 0.10 asked
+    ([0.70, 0.70, 0.70], [0.60, 0.62, 0.58]),  # +0.20 on time-only, but 0.2 worse elsewhere (spread 0.02)
+])
+def test_the_default_does_not_earn_its_place(default_mouth: list[float], default_sbi: list[float]) -> None:
+    rows = _rows({("mean", "mouthretime"): [0.50, 0.50, 0.50], ("default", "mouthretime"): default_mouth,
+                  ("mean", "sbi"): [0.80, 0.80, 0.80], ("default", "sbi"): default_sbi})
+    assert generalise.verdict(generalise.summarise(rows, [0, 1, 2], ["mean", "default"])).endswith(
+        "the default does NOT earn its place.")
