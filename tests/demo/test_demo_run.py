@@ -60,7 +60,7 @@ def test_demo_trains_and_detects_fakes_of_an_unseen_person(samples_dir: Path, tm
     assert sorted(preds) == test_videos
     labels = read_labels(out / "data" / "labels.csv")
     assert m["auc"] == pytest.approx(_pairwise_auc(preds, labels), abs=1e-9)
-    # Learning: the detector ranks an unseen person's fakes (all four generators) above their reals. The validation
+    # Learning: the detector ranks an unseen person's fakes (the whole family) above their reals. The validation
     # person (franck, 16 videos) is never trained on; the last epoch's AUC on him avoids the best epoch's selection
     # bias. Measured (seed 0, 2 threads, the ConvLSTM default): 0.844 (= the best epoch, 26). A detector that learnt
     # nothing gives 0.5 +- 0.15. The held-out woman's AUC is reported, not asserted: 0.781 (README, "The demo").
