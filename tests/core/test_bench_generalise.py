@@ -10,7 +10,7 @@ generalise = importlib.import_module("bench.generalise")
 
 
 def _rows(aucs: dict[tuple[str, str], list[float]]) -> list[dict]:
-    """One row per (variant, generator, seed), as run_variant writes them."""
+    """One row per (variant, generator, seed), as run_one writes them."""
     return [{"variant": v, "left_out": g, "seed": s, "auc": a} for (v, g), per_seed in aucs.items()
             for s, a in enumerate(per_seed)]
 
