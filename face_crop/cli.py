@@ -48,6 +48,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-face-size", type=int, default=d.min_face_size,
                    help=f"a face smaller than this (full-frame pixels) is too small to judge: no crop (default "
                    f"{d.min_face_size})")
+    p.add_argument("--box-smoothing", type=float, default=d.box_smoothing,
+                   help=f"Gaussian sigma (sampled frames) of the crop box along each face track; 0: each frame's "
+                   f"own box (default {d.box_smoothing})")
     p.add_argument("--margin", type=float, default=d.margin,
                    help=f"box margin per side, fraction of box size (default {d.margin})")
     p.add_argument("--size", type=int, default=d.size, help=f"crop side in pixels (default {d.size})")
@@ -128,7 +131,7 @@ def _main(args: argparse.Namespace) -> int:
         return 0
     summary = run_crops(args.frames[0], args.crops, detector, margin=args.margin, size=args.size,
                         min_faces=args.min_faces, workers=args.workers, shard=shard,
-                        min_face_size=args.min_face_size)
+                        min_face_size=args.min_face_size, box_smoothing=args.box_smoothing)
     per_frame = 1000 * summary.seconds / summary.frames_processed if summary.frames_processed else 0.0
     log.info("%d videos cropped (%d resumed), %d rejected, %d crops; %.1f ms per processed frame",
              summary.ok, summary.resumed, summary.rejected, summary.crops, per_frame)

@@ -57,6 +57,7 @@ from dfdetect.core.stage import ItemMarkers, Manifest, merge_manifests, shard_pa
 from face_crop.crop import crop_face, expand_box
 from face_crop.detect import Face, FaceDetector, detect_tracks, face_side
 from face_crop.shots import split_at_cuts
+from face_crop.track import smooth_boxes
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ def crop_tracks(
     groups: Sequence[Sequence[int]] | None = None,
     min_face_size: int = 0,
     timings: dict[str, float] | None = None,
+    box_smoothing: float = 0.0,
 ) -> list[FaceTrack]:
     """THE frames-to-crops step, used by preprocessing (:func:`process_video`) and by scoring
     (:func:`dfdetect.inference.prepare.prepare_video`) alike: split the frames into shots, follow every face through
@@ -121,8 +123,9 @@ def crop_tracks(
     :func:`face_crop.shots.split_at_cuts` (each group cut where the picture jumps to another shot, so that no track
     crosses a scene cut), :func:`face_crop.detect.detect_tracks` on the pieces (full MTCNN on the key frames in one
     batched call, O-Net following each face between them, the tracks of each piece chosen by
-    :func:`face_crop.track.face_tracks`), the min-face-size rule (:func:`~face_crop.detect.face_side` below
-    ``min_face_size``: no crop), then :func:`face_crop.crop.crop_face`.
+    :func:`face_crop.track.face_tracks`), each track's boxes steadied over time (:func:`face_crop.track.smooth_boxes`,
+    ``box_smoothing``), the min-face-size rule (:func:`~face_crop.detect.face_side` below ``min_face_size``: no crop),
+    then :func:`face_crop.crop.crop_face`.
 
     Args:
         frames: RGB uint8 frames (H, W, 3) of ONE video in time order; ``None`` for an unreadable frame.
@@ -134,6 +137,8 @@ def crop_tracks(
         min_face_size: a face whose longer box side (full-frame pixels) is below this gets no crop
             (``CropConfig.min_face_size``; 0: every face).
         timings: optional dict; seconds are added under ``detect`` (the cuts included) and ``crop``.
+        box_smoothing: Gaussian sigma, in positions, of each track's boxes over time (``CropConfig.box_smoothing``;
+            0: each frame's own box).
 
     Returns:
         Every track of every shot of every group, in group order, then shot order, then rank.
@@ -146,6 +151,7 @@ def crop_tracks(
     with timed(timings, "crop"):
         for (g, positions), tracks in zip(pieces, found):
             for rank, faces in enumerate(tracks):
+                faces = smooth_boxes(faces, box_smoothing)
                 crops = [crop_face(frames[p], f.box, margin, size) if f is not None and face_side(f) >= min_face_size
                          else None for p, f in zip(positions, faces)]
                 out.append(FaceTrack(g, positions, faces, crops, rank))
@@ -330,6 +336,7 @@ class CropSettings:
         size: crop side in pixels.
         min_faces: a video with fewer crops is rejected.
         min_face_size: a face smaller than this (full-frame pixels) is too small to judge: no crop.
+        box_smoothing: Gaussian sigma (sampled frames) of the crop box along each face track.
         detector: :meth:`FaceDetector.settings` of the detector used.
 
     With the frame sampling beside it, :meth:`as_dict` is the whole :class:`~dfdetect.core.config.CropConfig` that
@@ -340,6 +347,7 @@ class CropSettings:
     size: int = _DATA.size
     min_faces: int = _DATA.min_faces
     min_face_size: int = _DATA.min_face_size
+    box_smoothing: float = _DATA.box_smoothing
     detector: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -387,7 +395,8 @@ def process_video(
     t0 = time.perf_counter()
     frames = _map(_load_or_none, vf.paths, workers)  # (H, W, 3) uint8 or None each
     # the same crops eval makes; of a video whose frames hold a scene cut, the main face of its longest shot only
-    tracks = crop_tracks(frames, detector, settings.margin, settings.size, min_face_size=settings.min_face_size)
+    tracks = crop_tracks(frames, detector, settings.margin, settings.size, min_face_size=settings.min_face_size,
+                         box_smoothing=settings.box_smoothing)
     pairs: list[tuple[np.ndarray | None, Face | None]] = [(None, None)] * len(frames)
     if (main := main_shot(tracks)) is not None:
         for p, crop, face in zip(main.positions, main.crops, main.faces):
@@ -498,6 +507,7 @@ def run_crops(
     workers: int = 1,
     shard: Shard | None = None,
     min_face_size: int = _DATA.min_face_size,
+    box_smoothing: float = _DATA.box_smoothing,
 ) -> RunSummary:
     """Crop the main face of every video in a frame_extraction folder; resumable; manifests rebuilt at the end.
 
@@ -515,6 +525,7 @@ def run_crops(
         workers: threads for reading frames and writing crops.
         shard: crop only this shard's videos (None: all).
         min_face_size: a face smaller than this (full-frame pixels) is too small to judge: no crop.
+        box_smoothing: Gaussian sigma (sampled frames) of the crop box along each face track (0: per-frame boxes).
 
     Returns:
         The counts of the run.
@@ -525,14 +536,16 @@ def run_crops(
     frames_dir, crops_dir = Path(frames_dir), Path(crops_dir)
     if crops_dir.resolve() == frames_dir.resolve():
         raise InputError(f"CROPS must be another folder than FRAMES ({crops_dir}): crops would overwrite the frames")
-    if margin < 0 or size < 1 or min_faces < 0:
-        raise InputError(f"need margin >= 0, size >= 1, min_faces >= 0; got {margin}, {size}, {min_faces}")
+    if margin < 0 or size < 1 or min_faces < 0 or box_smoothing < 0:
+        raise InputError(f"need margin >= 0, size >= 1, min_faces >= 0, box_smoothing >= 0; got {margin}, {size}, "
+                         f"{min_faces}, {box_smoothing}")
     videos = read_frames_manifest(frames_dir)
     no_frames = _videos_without_frames(frames_dir, videos)
     videos = dict(shard_part(videos.items(), shard, lambda item: item[0], "videos"))
     no_frames = shard_part(no_frames, shard, lambda r: r["video"])
     settings = CropSettings(margin=float(margin), size=int(size), min_faces=int(min_faces),
-                            min_face_size=int(min_face_size), detector=detector.settings())
+                            min_face_size=int(min_face_size), box_smoothing=float(box_smoothing),
+                            detector=detector.settings())
     t0 = time.perf_counter()
     finished, todo = split_done(videos.items(), lambda item: load_done(crops_dir, item[1], settings), "videos")
     summary = RunSummary(resumed=len(finished))

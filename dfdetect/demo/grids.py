@@ -39,7 +39,7 @@ from dfdetect.core.config import add_override, load_config, overrides_from_args,
 from dfdetect.core.io import InputError, read_csv, setup_logging, write_bytes_atomic
 from dfdetect.data import ClipDataset, build_clip_augmentation, read_crops_manifest
 from dfdetect.data.grid import render_clips, training_clips
-from dfdetect.synth import GENERATORS, generate
+from dfdetect.synth import GENERATORS, TIME_ONLY, generate
 from face_crop.crop import crop_face
 from face_crop.detect import FaceDetector
 from face_crop.pipeline import crop_faces
@@ -173,7 +173,7 @@ def _save_png(fig: Figure, path: Path) -> Path:
 
 TIME_AMPLIFY = 4
 """The difference row of :func:`write_time_examples` shows ``|fake - real|`` times this."""
-TIME_METHODS = ("mouthretime", "eyefreeze", "facejitter")
+TIME_METHODS = TIME_ONLY
 """The generators :func:`write_time_examples` draws by default: those whose fakes exist only in time."""
 
 

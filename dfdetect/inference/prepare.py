@@ -338,7 +338,7 @@ def _crop_windows(frames: dict[int, np.ndarray], windows: list[list[int]], d: Da
     asked = [w for w in windows if any(i in position for i in w)]
     groups = [[position[i] for i in w if i in position] for w in asked]
     for t in crop_tracks([frames[i] for i in order], face_detector, d.margin, d.size, groups=groups,
-                         min_face_size=d.min_face_size, timings=timings):
+                         min_face_size=d.min_face_size, timings=timings, box_smoothing=d.box_smoothing):
         w, got = asked[t.group], [order[p] for p in t.positions]
         first, last = order[groups[t.group][0]], order[groups[t.group][-1]]
         # the shot's part of the window as asked: to the window's ends unless a cut comes first

@@ -27,7 +27,8 @@ import cv2
 import numpy as np
 
 from dfdetect.core.extras import NODEPS_HINT
-from dfdetect.synth.track import FaceLike, face_arrays, smooth_along_time
+from dfdetect.synth.track import FaceLike, face_arrays
+from face_crop.track import smooth_along_time
 
 log = logging.getLogger(__name__)
 

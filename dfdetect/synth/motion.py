@@ -16,6 +16,11 @@ records. A single frame shows a real mouth, real eyes, a real face; the sequence
 - ``facejitter`` (:func:`facejitter_plan`): the inner face re-pasted on its own frame with a small per-frame shift,
   rotation and scale the head does not have: the face shakes against the head, as frame-by-frame swaps do (FTCN,
   Zheng et al., ICCV 2021: "temporal incoherence").
+- ``facewarp`` (:func:`facewarp_plan`): no paste at all. Each frame's inner face is bent by its own smooth random
+  displacement field that fades to zero towards the face's edge (no seam, no blend, no colour change: one frame is
+  a plausible face of that person), drawn anew for every frame: the features "boil" from frame to frame, as
+  frame-by-frame generation leaves them (FTCN; STIL, Gu et al., ACM MM 2021: frame-level inconsistency in time).
+  The three above paste a region through a soft mask, whose edge a frame model can learn; this one leaves none.
 
 With probability :data:`~dfdetect.synth.temporal.PARTIAL_P` only a contiguous stretch of the clip is changed
 (:func:`~dfdetect.synth.temporal.blended_span`); a frame whose source is itself is left alone (mask None). On one
@@ -51,6 +56,13 @@ JITTER_ANGLE_DEG = 1.0
 """Standard deviation of ``facejitter``'s per-frame rotation (clipped to twice that)."""
 JITTER_SCALE = 0.01
 """Standard deviation of ``facejitter``'s per-frame relative scale change (clipped to twice that)."""
+WARP_AMPLITUDE = (0.015, 0.035)
+"""Range of the per-clip standard deviation of ``facewarp``'s displacement, fraction of the face box width."""
+WARP_MAX = 2.5
+"""``facewarp``'s displacement is clipped to this many standard deviations."""
+WARP_GRID = 4
+"""``facewarp``'s displacement field: a random ``WARP_GRID x WARP_GRID`` grid per frame and axis over the inner face,
+interpolated bicubically (smooth: features bend, edges do not tear)."""
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -352,3 +364,73 @@ def facejitter_plan(clip: Clip, rng: np.random.Generator) -> Plan:
                                   "scale": round(scale, 4)})
 
     return Plan(edit, {"span": [start, stop], "shift_std": round(std, 4)})
+
+
+def warp_face(image: np.ndarray, face: Face, grid: np.ndarray,
+              amplitude: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """The inner face of ``image`` bent by a smooth displacement field that fades to zero at the face's edge.
+
+    Args:
+        image: RGB uint8 (H, W, 3).
+        face: its face (box, landmarks).
+        grid: (2, g, g) displacement control points (x and y), in standard deviations.
+        amplitude: one standard deviation of displacement, fraction of the face box width.
+
+    Returns:
+        ``(new frame, mask)``: the mask float32 (H, W) is the fading window (1 where the field acts fully, 0 where
+        pixels keep their bytes); ``(copy, None)`` for a degenerate face.
+
+    Example:
+        >>> img = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+        >>> box = np.array([16.0, 12, 48, 52])
+        >>> out, mask = warp_face(img, (box, None), np.ones((2, 4, 4)), 0.05)
+        >>> bool((out[mask == 0] == img[mask == 0]).all()), bool((out != img).any())
+        (True, True)
+    """
+    window = _region_mask(image.shape, [face], "face")  # (H, W) soft ellipse of the inner face, peak 1
+    x, y, w, h = cv2.boundingRect((window > 0).astype(np.uint8))
+    if w == 0 or h == 0:
+        return image.copy(), None
+    scale = amplitude * float(face[0][2] - face[0][0])  # px per standard deviation
+    g = np.clip(grid, -WARP_MAX, WARP_MAX).astype(np.float32) * np.float32(scale)
+    win = window[y:y + h, x:x + w]  # (h, w)
+    dx = cv2.resize(g[0], (w, h), interpolation=cv2.INTER_CUBIC) * win  # (h, w) px, 0 wherever the window is
+    dy = cv2.resize(g[1], (w, h), interpolation=cv2.INTER_CUBIC) * win
+    xs, ys = np.meshgrid(np.arange(x, x + w, dtype=np.float32), np.arange(y, y + h, dtype=np.float32))
+    # Lanczos: at whole-pixel positions (no displacement) it returns the pixel itself; inside, it blurs least.
+    roi = cv2.remap(image, xs + dx, ys + dy, cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT_101)
+    out = image.copy()
+    keep = (win > 0)[..., None]
+    out[y:y + h, x:x + w] = np.where(keep, roi, image[y:y + h, x:x + w])
+    return out, window
+
+
+def facewarp_plan(clip: Clip, rng: np.random.Generator) -> Plan:
+    """The ``facewarp`` generator's recipe: each frame's inner face bent by its own smooth displacement field.
+
+    A face generated frame by frame (a swap or a reenactment run on each frame alone) is a plausible face in every
+    frame, but its features do not stay put between frames: they flicker and "boil" where the real face moves
+    smoothly, the temporal incoherence FTCN (Zheng et al., ICCV 2021) and STIL (Gu et al., ACM MM 2021) detect.
+    Here each frame of a stretch gets its own random displacement field (:data:`WARP_GRID` control points per axis,
+    per-clip standard deviation in :data:`WARP_AMPLITUDE` of the face width, bicubic, faded to zero at the inner
+    face's edge): no paste, no blend edge, no colour or sharpness change in any one frame; only the sequence shows it.
+
+    Args:
+        clip: images in time order and their faces; donors are not used.
+        rng: the generator (same state, same bytes).
+
+    Returns:
+        The :class:`~dfdetect.synth.base.Plan`: records ``{"peak"}`` (the frame's largest control displacement, in
+        standard deviations); extra ``{"span", "amplitude"}``.
+    """
+    with_face, start, stop = _span_frames(clip, rng)
+    amplitude = float(rng.uniform(*WARP_AMPLITUDE))
+    grids = {t: rng.normal(0.0, 1.0, size=(2, WARP_GRID, WARP_GRID)) for t in with_face[start:stop]}
+
+    def edit(t: int) -> Edit | None:
+        if t not in grids:
+            return None
+        frame, mask = warp_face(clip.images[t], clip.faces[t], grids[t], amplitude)
+        return Edit(frame, mask, {"peak": round(float(np.abs(grids[t]).max()), 3)})
+
+    return Plan(edit, {"span": [start, stop], "amplitude": round(amplitude, 4)})

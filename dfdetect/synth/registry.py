@@ -11,7 +11,7 @@ generator per self-blended twin (:func:`draw_method`, in
 
 Example:
     >>> sorted(GENERATORS)
-    ['eyefreeze', 'facejitter', 'mouthretime', 'resample', 'sbi', 'selfswap', 'temporal']
+    ['eyefreeze', 'facejitter', 'facewarp', 'mouthretime', 'resample', 'sbi', 'selfswap', 'temporal']
     >>> parse_mix("sbi:2,temporal")
     {'sbi': 0.6666666666666666, 'temporal': 0.3333333333333333}
 """
@@ -25,7 +25,7 @@ import numpy as np
 
 from dfdetect.synth.base import Clip, Donors, Face, Generated, Plan, check_images
 from dfdetect.synth.landmarks import dense_faces
-from dfdetect.synth.motion import eyefreeze_plan, facejitter_plan, mouthretime_plan
+from dfdetect.synth.motion import eyefreeze_plan, facejitter_plan, facewarp_plan, mouthretime_plan
 from dfdetect.synth.resample import resample_plan
 from dfdetect.synth.sbi import sbi_plan
 from dfdetect.synth.selfswap import selfswap_plan
@@ -81,6 +81,10 @@ GENERATORS: dict[str, Generator] = {g.name: g for g in (
               "shift, rotation and scale: the face shakes against the head",
               "FTCN (Zheng et al., ICCV 2021): temporal incoherence of frame-by-frame swaps", needs_time=True,
               time_only=True),
+    Generator("facewarp", facewarp_plan, "each frame's inner face bent by its own smooth displacement field, faded "
+              "to zero at its edge: no paste, no seam; the features boil from frame to frame",
+              "FTCN (Zheng et al., ICCV 2021), STIL (Gu et al., ACM MM 2021): frame-by-frame generation's flicker",
+              needs_time=True, time_only=True),
 )}
 """Every generator, by name."""
 TIME_ONLY: tuple[str, ...] = tuple(g.name for g in GENERATORS.values() if g.time_only)
@@ -88,13 +92,13 @@ TIME_ONLY: tuple[str, ...] = tuple(g.name for g in GENERATORS.values() if g.time
 
 Example:
     >>> TIME_ONLY
-    ('mouthretime', 'eyefreeze', 'facejitter')
+    ('mouthretime', 'eyefreeze', 'facejitter', 'facewarp')
 """
 SINGLE_IMAGE_GENERATORS = tuple(g.name for g in GENERATORS.values() if not (g.needs_time or g.needs_donors))
 """The generators that make a fake from one image alone (a frame model's twins on a folder of images): ``sbi`` and
 ``resample`` blend a re-rendered copy of the face back into the same image; ``temporal``, ``mouthretime``,
-``eyefreeze`` and ``facejitter`` need time and ``selfswap`` another moment of the same video (its donor): an image has
-neither."""
+``eyefreeze``, ``facejitter`` and ``facewarp`` need time and ``selfswap`` another moment of the same video (its
+donor): an image has neither."""
 
 
 def parse_mix(spec: str) -> dict[str, float]:

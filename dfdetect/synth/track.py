@@ -7,12 +7,13 @@ follows the track does not jitter with the detector's noise (:func:`track_faces`
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+
+from face_crop.track import smooth_along_time, true_runs
 
 MAX_GAP = 8
 """Frames without a detection between two detections are interpolated when the gap is at most this long."""
@@ -120,42 +121,6 @@ class FaceTrack:
 
         lms = None if d.get("landmarks") is None else arr(d["landmarks"], (5, 2))
         return cls(arr(d["boxes"], (4,)), lms, np.asarray(d["detected"], bool), np.asarray(d["valid"], bool))
-
-
-def true_runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """``[start, stop)`` of each run of True values.
-
-    Example:
-        >>> true_runs(np.array([0, 1, 1, 0, 1], bool))
-        [(1, 3), (4, 5)]
-    """
-    padded = np.concatenate([[False], flags.astype(bool), [False]])
-    edges = np.flatnonzero(padded[1:] != padded[:-1])
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
-
-
-def smooth_along_time(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian smoothing along axis 0 (time) with edge replication.
-
-    Args:
-        x: (n, ...) values per frame.
-        sigma: frames (0: returned as is).
-
-    Returns:
-        The smoothed array, same shape and dtype.
-
-    Example:
-        >>> smooth_along_time(np.array([0.0, 0, 3, 0, 0]), 1.0).round(2).tolist()
-        [0.16, 0.73, 1.2, 0.73, 0.16]
-    """
-    n = len(x)
-    if sigma <= 0 or n < 2:
-        return x
-    r = max(1, math.ceil(3 * sigma))
-    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    k /= k.sum()
-    padded = np.pad(x, [(r, r)] + [(0, 0)] * (x.ndim - 1), mode="edge")
-    return sum(k[j] * padded[j : j + n] for j in range(2 * r + 1)).astype(x.dtype)
 
 
 def track_faces(faces: Sequence[FaceLike | tuple | None], max_gap: int = MAX_GAP,

@@ -99,7 +99,8 @@ def adopt_preprocessing(cfg: Config, data: str | Path) -> Config:
         data: the training crops manifest.
 
     Returns:
-        A copy of ``cfg`` with ``data.margin``, ``data.min_faces``, ``data.min_face_size``, ``data.detector``,
+        A copy of ``cfg`` with ``data.margin``, ``data.min_faces``, ``data.min_face_size``, ``data.box_smoothing``
+        (0 where the settings predate it), ``data.detector``,
         ``data.sample_frames`` and ``data.stride`` (this one only for random sampling) as the crops were made.
 
     Raises:
@@ -125,6 +126,8 @@ def adopt_preprocessing(cfg: Config, data: str | Path) -> Config:
         found = {"margin": float(crops["margin"]), "min_faces": int(crops["min_faces"])}
         if "min_face_size" in crops:  # the smallest face they judged
             found["min_face_size"] = int(crops["min_face_size"])
+        # crops made before boxes were smoothed along the track were cut from each frame's own box
+        found["box_smoothing"] = float(crops.get("box_smoothing", 0.0))
         if isinstance(crops.get("detector"), dict):  # the detector that found the faces, whole
             found["detector"] = config_from_dict({"data": {"detector": crops["detector"]}}).data.detector
         frames = crops.get("frames") or {}

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")  # a shared 2-core mach
 # Every crop and detector setting away from its default.
 CROP_FLAGS = ["--max-side", "320", "--key-step", "3", "--thresholds", "0.5", "0.6", "0.65", "--factor", "0.6",
               "--detect-min-size", "16", "--retry-max-side", "640", "--batch", "4", "--margin", "0.2", "--size", "48",
-              "--min-faces", "5", "--min-face-size", "30"]
+              "--min-faces", "5", "--min-face-size", "30", "--box-smoothing", "2.5"]
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +54,13 @@ def test_the_detector_settings_chosen_at_crop_time_are_the_ones_scoring_uses(cro
     crops, weights = cropped
     written = json.loads((crops / SETTINGS_FILE).read_text())
     assert written["detector"]["max_side"] == 320 and written["min_face_size"] == 30  # written whole
+    assert written["box_smoothing"] == 2.5
     det = Detector.load(weights)
     fd = det.face_detector
     assert (fd.max_side, fd.key_step, fd.thresholds, fd.factor, fd.min_face_size, fd.retry_max_side,
             fd.batch_size) == (320, 3, (0.5, 0.6, 0.65), 0.6, 16, 640, 4)
-    assert (det.cfg.data.margin, det.cfg.data.size, det.cfg.data.min_faces, det.cfg.data.min_face_size) == (
-        0.2, 48, 5, 30)
+    assert (det.cfg.data.margin, det.cfg.data.size, det.cfg.data.min_faces, det.cfg.data.min_face_size,
+            det.cfg.data.box_smoothing) == (0.2, 48, 5, 30, 2.5)
 
 
 def test_scoring_cuts_the_crops_preprocessing_wrote_byte_for_byte(cropped: tuple[Path, Path],

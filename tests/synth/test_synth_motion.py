@@ -1,7 +1,7 @@
 """The fakes that exist only in time (dfdetect.synth.motion) on 24 real frames of single_face.mp4 with their real
 landmarks: every fake frame's face statistics stay within what the real clip shows between its own frames, the
 manipulation differs across frames, and a temporal difference statistic tells the clip from the real one where the
-design changes the amount of motion (facejitter, a shuffled or frozen mouth)."""
+design changes the amount of motion (facejitter, facewarp, a shuffled or frozen mouth); facewarp leaves no seam."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from dfdetect.synth import GENERATORS, generate
+from dfdetect.synth import GENERATORS, TIME_ONLY, generate
+from dfdetect.synth.motion import warp_face
 
-MOTION = ("mouthretime", "eyefreeze", "facejitter")
 SEEDS = range(4)
 TOLERANCE = 0.15  # share of the real clip's own range (max - min over its frames) allowed beyond it on either side
 
@@ -41,12 +41,13 @@ def _in_mask_motion(frames, masks, reference) -> tuple[float, float]:
 
 
 def test_the_motion_generators_are_registered_as_needing_time():
-    for name in MOTION:
+    assert TIME_ONLY == ("mouthretime", "eyefreeze", "facejitter", "facewarp")
+    for name in TIME_ONLY:
         g = GENERATORS[name]
         assert g.needs_time and not g.needs_donors and g.source
 
 
-@pytest.mark.parametrize("name", MOTION)
+@pytest.mark.parametrize("name", TIME_ONLY)
 def test_every_frame_looks_like_a_real_frame_and_the_manipulation_changes_over_time(name, clip):
     frames, faces = clip
     real = np.array([_face_stats(f, face.box) for f, face in zip(frames, faces)])  # (T, 3)
@@ -67,17 +68,48 @@ def test_every_frame_looks_like_a_real_frame_and_the_manipulation_changes_over_t
         records = [out.records[t] for t in changed]
         if name == "facejitter":
             assert len({(r["dx"], r["dy"]) for r in records}) == len(records)  # a new jitter per frame
+        elif name == "facewarp":
+            assert len({r["peak"] for r in records}) == len(records)  # a new field per frame
         else:
             assert all(r["source"] != t for r, t in zip(records, changed))  # each region from another frame
 
 
-def test_facejitter_shakes_the_face_across_frames(clip):
-    """The inner face moves between consecutive fake frames far more than the real face did (FTCN's cue)."""
+@pytest.mark.parametrize("name, factor", [("facejitter", 2.0), ("facewarp", 1.3)])
+def test_the_face_shakes_or_boils_across_frames(name, factor, clip):
+    """The inner face moves between consecutive fake frames more than the real face did (FTCN's cue)."""
     frames, faces = clip
     for seed in SEEDS:
-        out = generate("facejitter", frames, _faces(faces), np.random.default_rng(seed))
+        out = generate(name, frames, _faces(faces), np.random.default_rng(seed))
         fake, real = _in_mask_motion(out.frames, out.masks, frames)
-        assert fake > 2 * real, f"seed {seed}: in-mask motion {fake:.2f} vs real {real:.2f}"
+        assert fake > factor * real, f"{name} seed {seed}: in-mask motion {fake:.2f} vs real {real:.2f}"
+
+
+def _ring_sharpness(frames, masks, reference) -> float:
+    """Mean over changed frames of Laplacian variance (fake / real) in the band where the mask crosses from kept to
+    replaced (0.05 < mask < 0.95): a paste mixes two misaligned images there and blurs it (a seam a frame model can
+    learn); a warp moves pixels without mixing."""
+    ratios = []
+    for t, m in enumerate(masks):
+        if m is None:
+            continue
+        ring = (m > 0.05) & (m < 0.95)
+        fake, real = (cv2.Laplacian(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), cv2.CV_64F)[ring].var()
+                      for f in (frames[t], reference[t]))
+        ratios.append(fake / real)
+    return float(np.mean(ratios))
+
+
+def test_facewarp_leaves_no_seam_where_facejitter_pastes_one(clip):
+    """In the mask's edge band, facejitter's paste blurs the face (Laplacian variance down by a fifth); facewarp keeps
+    it as sharp as the real frame, while its inner face does move."""
+    frames, faces = clip
+    sharp = {}
+    for name in ("facejitter", "facewarp"):
+        sharp[name] = np.mean([_ring_sharpness(out.frames, out.masks, frames) for out in
+                               (generate(name, frames, _faces(faces), np.random.default_rng(s)) for s in SEEDS)])
+    assert sharp["facejitter"] < 0.9 and abs(sharp["facewarp"] - 1) < 0.07, sharp
+    out, mask = warp_face(frames[0], _faces(faces)[0], np.random.default_rng(0).normal(size=(2, 4, 4)), 0.03)
+    assert np.abs(out.astype(float) - frames[0])[mask > 0.95].mean() > 1.0  # the inner face did move
 
 
 def test_a_shuffled_mouth_moves_more_and_a_frozen_one_less_than_the_real_mouth(clip):
