@@ -37,3 +37,20 @@ def test_the_default_does_not_earn_its_place(default_mouth: list[float], default
                   ("mean", "sbi"): [0.80, 0.80, 0.80], ("default", "sbi"): default_sbi})
     assert generalise.verdict(generalise.summarise(rows, [0, 1, 2], ["mean", "default"])).endswith(
         "the default does NOT earn its place.")
+
+
+def test_the_default_folds_leave_out_the_whole_family_once_each() -> None:
+    """Leave-generators-out over the whole family: every generator in exactly one fold, every fold trains on some
+    time-only generator, and the two that shake or bend the whole inner face (facejitter, facewarp) are in different
+    folds, so each is left out while the other trains."""
+    folds = [set(f.split(",")) for f in generalise.DEFAULT_FOLDS]
+    names = [g for f in folds for g in f]
+    assert sorted(names) == sorted(generalise.GENERATORS) and len(names) == len(set(names))
+    assert all(set(generalise.TIME_ONLY) - f for f in folds)
+    assert not any({"facejitter", "facewarp"} <= f for f in folds)
+
+
+def test_the_in_distribution_control_is_an_option() -> None:
+    args = generalise.get_args_parser().parse_args(["--in-distribution", "--folds", "facewarp"])
+    assert args.in_distribution and args.folds == ["facewarp"]
+    assert not generalise.get_args_parser().parse_args([]).in_distribution

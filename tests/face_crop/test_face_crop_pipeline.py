@@ -267,12 +267,14 @@ def test_a_video_whose_crop_raises_is_listed_and_redone(frames_dir: Path, tmp_pa
 def test_settings_file_and_cli_defaults(frames_dir: Path, tmp_path: Path) -> None:
     args = get_args_parser().parse_args(["frames", "crops"])
     defaults = pipeline.CropSettings()
-    assert (args.margin, args.size, args.min_faces) == (defaults.margin, defaults.size, defaults.min_faces)
+    assert (args.margin, args.size, args.min_faces, args.box_smoothing) == (
+        defaults.margin, defaults.size, defaults.min_faces, defaults.box_smoothing)
     frames = Path(shutil.copytree(frames_dir, tmp_path / "frames"))
     (frames / SETTINGS_FILE).write_text('{"n": 15, "stride": 2}')  # frame_extraction's settings travel along
     run_crops(frames, tmp_path / "crops", FixedDetector(), margin=0.2, size=32, min_faces=3)
     assert json.loads((tmp_path / "crops" / SETTINGS_FILE).read_text()) == {
-        "margin": 0.2, "size": 32, "min_faces": 3, "min_face_size": 40, "detector": {"fixed": [10, 10, 60, 60]},
+        "margin": 0.2, "size": 32, "min_faces": 3, "min_face_size": 40, "box_smoothing": 1.0,
+        "detector": {"fixed": [10, 10, 60, 60]},
         "frames": {"n": 15, "stride": 2}}
 
 
