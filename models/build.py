@@ -184,6 +184,7 @@ def build_model(cfg: ModelConfig) -> Classifier | AudioClassifier | AVClassifier
             logit_bias=cfg.logit_bias,
             aux_heads=cfg.aux_heads and cfg.modalities == "video",
             motion_hidden=cfg.motion_hidden,
+            pixel_hidden=cfg.pixel_hidden,
         )
     if cfg.modalities == "av":
         model = AVClassifier(model, _audio_branch(cfg), fc_hidden=cfg.fc_hidden, dropout=cfg.dropout,

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from dfdetect.core.config import TEMPORAL_MODELS, ModelConfig
@@ -24,6 +25,9 @@ from models.convlstm import ConvLSTM
 from models.encoder import Encoder
 
 _MODEL = ModelConfig()  # the defaults of every classifier argument live once, in the config dataclass
+PIXEL_STRIDE = 2
+"""The pixel stream sees the frames at 1/PIXEL_STRIDE of the input size (64 x 64 for a 128 px crop): a face that
+shakes by 1-3 % of its size still moves by one to two of its pixels, and each step costs a few MFLOPs per clip."""
 
 
 def dense_head(channels: int, fc_hidden: int, dropout: float) -> nn.Sequential:
@@ -129,6 +133,13 @@ class VideoClassifier(Classifier):
     manipulations that show only in time (a retimed mouth, frozen eyes, a face that jitters against the head: the
     ``TIME_ONLY`` generators of :mod:`dfdetect.synth`) change these local differences while every frame stays real.
 
+    ``pixel_hidden > 0`` adds a pixel stream: the frame-to-frame differences of the INPUT frames at 1/``PIXEL_STRIDE``
+    size, batch-normalised, through a ConvLSTM with 1x1 kernels, so that each place of the face is followed through
+    time on its own and nothing a single frame shows (a texture, a seam) can reach it: FTCN's temporal-only branch
+    (spatial kernel 1; Zheng et al., ICCV 2021) on raw pixels, where ImageNet features are built to ignore the small
+    shifts a shaking or warped face makes. Its last state is pooled by mean and by max over the face (a frozen eye or
+    a retimed mouth is a few places of many) and concatenated to the clip vector (``2 * pixel_hidden``).
+
     Args default to :class:`~dfdetect.core.config.ModelConfig`'s.
 
     Attributes:
@@ -156,15 +167,17 @@ class VideoClassifier(Classifier):
         logit_bias: float = _MODEL.logit_bias,
         aux_heads: bool = _MODEL.aux_heads,
         motion_hidden: int = _MODEL.motion_hidden,
+        pixel_hidden: int = _MODEL.pixel_hidden,
     ) -> None:
         super().__init__(encoder, logit_scale, logit_bias)
         if temporal not in TEMPORAL_MODELS:
             raise InputError(f"unknown temporal model {temporal!r} (choose from {', '.join(TEMPORAL_MODELS)})")
-        if reduce_channels < 0 or motion_hidden < 0 or min(hidden, kernel_size, num_layers, fc_hidden) < 1:
+        if min(reduce_channels, motion_hidden, pixel_hidden) < 0 or min(hidden, kernel_size, num_layers, fc_hidden) < 1:
             raise InputError(
-                "model sizes must be positive (reduce_channels and motion_hidden may be 0): "
+                "model sizes must be positive (reduce_channels, motion_hidden and pixel_hidden may be 0): "
                 f"reduce_channels={reduce_channels}, hidden={hidden}, kernel_size={kernel_size}, "
-                f"num_layers={num_layers}, fc_hidden={fc_hidden}, motion_hidden={motion_hidden}"
+                f"num_layers={num_layers}, fc_hidden={fc_hidden}, motion_hidden={motion_hidden}, "
+                f"pixel_hidden={pixel_hidden}"
             )
         _check_head(fc_hidden, dropout)
         self.temporal = temporal
@@ -189,14 +202,20 @@ class VideoClassifier(Classifier):
             # Differences of post-activation maps are small and centred near 0: normalise before the gates.
             self.motion_norm = nn.BatchNorm2d(encoder.tap_channels)
             self.motion = ConvLSTM(encoder.tap_channels, motion_hidden, kernel_size, batch_first=True)
+        self.pixel_norm: nn.Module | None = None
+        self.pixel: ConvLSTM | None = None
+        if pixel_hidden:
+            # Pixel differences are a few hundredths of the normalised range: bring them to unit scale for the gates.
+            self.pixel_norm = nn.BatchNorm2d(3)
+            self.pixel = ConvLSTM(3, pixel_hidden, 1, batch_first=True)  # 1x1: every place through time alone
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.head = dense_head(spatial + channels + motion_hidden, fc_hidden, dropout)
+        self.head = dense_head(spatial + channels + motion_hidden + 2 * pixel_hidden, fc_hidden, dropout)
         # Training-only localisation heads (Face X-ray, Li et al. CVPR 2020; LAA-Net, Nguyen et al. CVPR 2024): where
         # each frame's face was changed (a 1x1 conv on the encoder's maps) and which frames were (a linear layer on
         # each step's ConvLSTM state, or on each frame's pooled features for the frame mean). forward() never runs
         # them: they cost nothing at inference and are not in an export.
         self.mask_head: nn.Module | None = nn.Conv2d(encoder.out_channels, 1, 1) if aux_heads else None
-        frame_dim = (channels if self.convlstm is not None else encoder.out_channels) + motion_hidden
+        frame_dim = (channels if self.convlstm is not None else encoder.out_channels) + motion_hidden + 2 * pixel_hidden
         self.frame_head: nn.Module | None = nn.Linear(frame_dim, 1) if aux_heads else None
 
     @property
@@ -272,8 +291,23 @@ class VideoClassifier(Classifier):
             if self.frame_head is not None:
                 m_steps = self.pool(m_out[-1].flatten(0, 1)).flatten(1).unflatten(0, (b, -1))  # (B, T-1, motion_hidden)
                 steps = torch.cat([steps, _pad_front(m_steps, t)], dim=2)  # (B, T, D' + motion_hidden)
+        if self.pixel is not None:
+            small = F.avg_pool2d(frames, PIXEL_STRIDE) if PIXEL_STRIDE > 1 else frames  # (B*T, 3, H/2, W/2)
+            small = small.unflatten(0, (b, t))  # (B, T, 3, H/2, W/2)
+            change = small[:, 1:] - small[:, :-1] if t > 1 else torch.zeros_like(small)  # (B, T-1, 3, H/2, W/2)
+            change = self.pixel_norm(change.flatten(0, 1)).unflatten(0, (b, -1))
+            p_out, p_states = self.pixel(change)
+            streams.append(_mean_max(p_states[-1][0]))  # (B, 2 * pixel_hidden)
+            if self.frame_head is not None:
+                p_steps = _mean_max(p_out[-1].flatten(0, 1)).unflatten(0, (b, -1))  # (B, T-1, 2 * pixel_hidden)
+                steps = torch.cat([steps, _pad_front(p_steps, t)], dim=2)
         clip_vec = torch.cat(streams, dim=1) if len(streams) > 1 else streams[0]  # (B, 1280 + hidden) for two-stream
         return clip_vec, feats, steps
+
+
+def _mean_max(maps: torch.Tensor) -> torch.Tensor:
+    """(N, D, h, w) -> (N, 2D): the mean and the max of each channel over the map."""
+    return torch.cat([maps.mean(dim=(2, 3)), maps.amax(dim=(2, 3))], dim=1)
 
 
 def _pad_front(steps: torch.Tensor, t: int) -> torch.Tensor:

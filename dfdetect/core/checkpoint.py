@@ -123,6 +123,8 @@ def config_from_checkpoint(ckpt: dict[str, Any], path: str | Path = "checkpoint"
         raw = {**raw, "model": {**raw["model"], "aux_heads": False}}  # written before the localisation heads existed
     if isinstance(raw, dict) and isinstance(raw.get("model"), dict) and "motion_hidden" not in raw["model"]:
         raw = {**raw, "model": {**raw["model"], "motion_hidden": 0}}  # written before the motion stream existed
+    if isinstance(raw, dict) and isinstance(raw.get("model"), dict) and "pixel_hidden" not in raw["model"]:
+        raw = {**raw, "model": {**raw["model"], "pixel_hidden": 0}}  # written before the pixel stream existed
     if isinstance(raw, dict) and isinstance(raw.get("data"), dict) and "box_smoothing" not in raw["data"]:
         raw = {**raw, "data": {**raw["data"], "box_smoothing": 0.0}}  # trained on crops cut from per-frame boxes
     try:

@@ -80,6 +80,12 @@ class ModelConfig:
             differences of the encoder's maps at 1/8 of the input size, beside ``temporal``
             (:class:`~models.classifier.VideoClassifier`). A checkpoint written before this setting existed loads
             with 0.
+        pixel_hidden: width of the pixel stream of a ``video`` model (0 = none): a ConvLSTM with 1x1 kernels (each
+            place of the face followed through time on its own: FTCN's spatial kernel 1, Zheng et al. ICCV 2021) over
+            the frame-to-frame differences of the input frames at half size, beside ``temporal``; its last state is
+            pooled by mean and by max over the face (``2 * pixel_hidden`` values). Blind to what any frame looks like,
+            it sees only how each pixel changes: a face that shakes against its head, frozen eyes, a retimed mouth.
+            A checkpoint written before this setting existed loads with 0.
         aux_heads: a ``video`` model of ``modalities: video`` gets the training-only localisation heads (where each
             frame's face was changed, which frames were: :meth:`~models.classifier.VideoClassifier.forward_aux`),
             trained with ``train.mask_weight`` / ``train.frame_weight`` on the clips whose manipulation is known (reals
@@ -106,6 +112,7 @@ class ModelConfig:
     audio_channels: int = 16
     aux_heads: bool = True
     motion_hidden: int = 0
+    pixel_hidden: int = 0
 
 
 @dataclass

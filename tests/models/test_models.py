@@ -70,8 +70,9 @@ def imagenet_input(path: Path, mean, std) -> torch.Tensor:
 @pytest.mark.parametrize("temporal", ["convlstm", "mean", "two-stream"])
 @pytest.mark.parametrize("t", [1, 10])
 @pytest.mark.parametrize("motion", [0, 8])
-def test_forward_shapes_and_finite(temporal, t, motion):
-    model = small_model(temporal, motion_hidden=motion).eval()
+@pytest.mark.parametrize("pixel", [0, 4])
+def test_forward_shapes_and_finite(temporal, t, motion, pixel):
+    model = small_model(temporal, motion_hidden=motion, pixel_hidden=pixel).eval()
     with torch.no_grad():
         out = model(clips(t=t))
     assert out.shape == (2,)
@@ -114,11 +115,11 @@ def test_all_frames_in_one_encoder_call():
 
 
 @pytest.mark.parametrize("temporal", ["convlstm", "mean", "two-stream"])
-@pytest.mark.parametrize("motion", [0, 8])
-def test_backward_reaches_every_trainable_parameter(temporal, motion):
+@pytest.mark.parametrize(("motion", "pixel"), [(0, 0), (8, 0), (0, 4)])
+def test_backward_reaches_every_trainable_parameter(temporal, motion, pixel):
     """The clip loss and the localisation losses together reach every parameter (the heads of ``aux_heads`` are
-    trained only by theirs), the motion stream's included."""
-    model = small_model(temporal, motion_hidden=motion).train()
+    trained only by theirs), the motion and pixel streams' included."""
+    model = small_model(temporal, motion_hidden=motion, pixel_hidden=pixel).train()
     logits, masks, frames = model(clips(t=3), aux=True)
     loss = F.binary_cross_entropy_with_logits(logits, torch.tensor([0.0, 1.0]))
     loss = loss + F.binary_cross_entropy_with_logits(masks, torch.rand_like(masks))
@@ -167,6 +168,41 @@ def test_checkpoint_from_before_the_motion_stream_loads():
     raw = config_to_dict(Config())
     del raw["model"]["motion_hidden"]
     assert config_from_checkpoint({"model": {}, "config": raw}).model.motion_hidden == 0
+
+
+def test_pixel_stream_follows_each_place_through_time_alone():
+    """The pixel stream (1x1 ConvLSTM over input-frame differences, mean and max over the face) sees only change and
+    no spatial pattern: two still clips of different faces give the same pixel vector; a moving clip mirrored, or
+    with its places shuffled the same way in every frame, gives the SAME vector as unshuffled (each place alone);
+    a face that shakes gives another than the same face still; the per-frame steps carry it (zero step in front)."""
+    model = small_model("convlstm", pixel_hidden=4).eval()
+    assert model.pixel.cells[0].kernel_size == (1, 1) and model.embed_dim == 32 + 8
+    a, b = clips(b=1, t=1, seed=1).expand(1, 4, -1, -1, -1), clips(b=1, t=1, seed=2).expand(1, 4, -1, -1, -1)
+    moving = clips(b=1, t=4, seed=3)
+    # Shuffle 2x2 blocks (the stream's half-size pixels) the same way in every frame.
+    g = torch.Generator().manual_seed(0)
+    perm = torch.randperm((SIZE // 2) ** 2, generator=g)
+    blocks = moving.unflatten(3, (SIZE // 2, 2)).unflatten(5, (SIZE // 2, 2))  # (1, T, 3, 32, 2, 32, 2)
+    blocks = blocks.permute(0, 1, 2, 3, 5, 4, 6).flatten(3, 4)[:, :, :, perm]  # (1, T, 3, 1024, 2, 2)
+    shuffled = blocks.unflatten(3, (SIZE // 2, SIZE // 2)).permute(0, 1, 2, 3, 5, 4, 6).reshape(moving.shape)
+    with torch.no_grad():
+        ea, eb, em = model.embed(a), model.embed(b), model.embed(moving)
+        mirrored, em_shuffled = model.embed(moving.flip(-1)), model.embed(shuffled)
+        logits, masks, frames = model(clips(t=4), aux=True)
+        assert torch.equal(logits, model(clips(t=4)))
+    assert torch.equal(ea[:, 32:], eb[:, 32:])  # no change, same pixel vector
+    assert not torch.allclose(em[:, 32:], ea[:, 32:], rtol=1e-3, atol=0)  # change is seen
+    torch.testing.assert_close(mirrored[:, 32:], em[:, 32:], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(em_shuffled[:, 32:], em[:, 32:], rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(em_shuffled[:, :32], em[:, :32], rtol=1e-3, atol=0)  # the ConvLSTM sees the layout
+    assert frames.shape == (2, 4) and masks.shape == (2, 4, SIZE // 32, SIZE // 32)
+
+
+def test_checkpoint_from_before_the_pixel_stream_loads():
+    """A checkpoint whose config has no ``model.pixel_hidden`` (written before it existed) loads without it."""
+    raw = config_to_dict(Config())
+    del raw["model"]["pixel_hidden"]
+    assert config_from_checkpoint({"model": {}, "config": raw}).model.pixel_hidden == 0
 
 
 def test_freeze_whole_encoder():
