@@ -13,8 +13,13 @@ Coverage (issue 26): each runtime scores each video twice, side by side: ``cover
 by default one window every ``--window-every`` seconds over the whole video) and ``one window`` (``--clips`` = the
 checkpoint's ``train.val_clips``, the cost before coverage); ``s_per_min`` is the seconds per minute of video
 (``total_s * 60 / duration_s``; goal: at most 3 s per minute of 1080p with onnxruntime on 2 cores), beside
-``windows`` and ``covered_s`` of ``duration_s``. Peak memory is not measured here (one process runs every mode);
-``tests/inference/test_inference_coverage.py`` checks that a long video's frames are dropped chunk by chunk.
+``windows`` and ``covered_s`` of ``duration_s``. The videos: the 10 s 1080p one, and ``--minutes`` (default 1) of
+1080p and of 640x360, all made from the same sample.
+
+Peak memory (``--long-minutes``, default 60; 0 = off): each runtime and mode scores the ``--minutes`` 1080p video and
+a ``--long-minutes`` 1080p video (that video repeated without re-encoding, :func:`bench.common.repeat_video`) in a
+process of its own (``python -m dfdetect score``), whose peak resident memory (``VmHWM``) and wall time, start-up
+included, are printed (goal: at most 2 GiB for an hour of 1080p with the default coverage).
 
 Torch and onnxruntime side by side (``--onnx``, on by default): the checkpoint is also exported to ONNX
 (:func:`dfdetect.inference.export.export_model`, T fixed, batch dynamic) and the same videos are scored by
@@ -30,13 +35,14 @@ with its stages, and the fastest total.
 
 Usage:
     python bench/score.py --samples data/samples [--weights runs/x/best.pt] [--repeat 3] [--tta 1] [--clips 1]
-        [--no-onnx]
+        [--no-onnx] [--minutes 1] [--long-minutes 60]
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -50,7 +56,7 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 
 import torch  # noqa: E402
 
-from bench.common import HD_NAME, format_table, make_hd_video  # noqa: E402
+from bench.common import HD_NAME, format_table, make_hd_video, peak_rss_gb, repeat_video  # noqa: E402
 from dfdetect.core.checkpoint import save_checkpoint  # noqa: E402
 from dfdetect.core.cli import add_verbose, run_cli  # noqa: E402
 from dfdetect.core.config import TEMPORAL_MODELS, Config, add_score_overrides, score_from_args  # noqa: E402
@@ -64,6 +70,7 @@ log = logging.getLogger("bench.score")
 
 SOURCE = "WolfgangLanger_Pexels.mp4"  # a face throughout most of it (a hand covers it briefly)
 TARGET_S = 2.0
+PEAK_GIB = 2.0  # issue 26: an hour of 1080p with the default coverage peaks at most at 2 GiB
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -78,6 +85,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     add_score_overrides(p, "clips", "window_every", "max_windows", "tta", "device")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, the core count)")
     p.add_argument("--no-onnx", dest="onnx", action="store_false", help="time torch only (no ONNX export)")
+    p.add_argument("--minutes", type=float, default=1.0, help="length of the 1080p and 640x360 videos timed (minutes)")
+    p.add_argument("--long-minutes", type=int, default=60,
+                   help="length of the long 1080p video whose peak memory is measured (minutes; 0: no peak memory)")
     add_verbose(p)
     return p
 
@@ -128,7 +138,11 @@ def _main(args: argparse.Namespace) -> int:
         log.error("%s not found (run `make data`)", source)
         return 2
     hd = make_hd_video(source, out / HD_NAME)
-    rows = []
+    seconds = round(60 * args.minutes)
+    hd_min = make_hd_video(source, out / f"hd_{seconds}s_1080p.mp4", seconds=seconds)
+    sd_min = make_hd_video(source, out / f"sd_{seconds}s_360p.mp4", seconds=seconds, size=(640, 360))
+    videos = (hd, hd_min, sd_min)
+    rows, peaks = [], []
     with tempfile.TemporaryDirectory() as tmp:
         weights = (Path(args.weights) if args.weights
                    else untrained_checkpoint(Path(tmp), args.backbone, args.temporal))
@@ -151,13 +165,20 @@ def _main(args: argparse.Namespace) -> int:
         for runtime, runtime_det in detectors.items():
             list(runtime_det.predict([hd]))  # warm-up, untimed
             for mode, mode_det in (("coverage", runtime_det), ("one window", one_window[runtime])):
-                for video in (hd, source):
+                for video in videos:
                     info = probe_video(video)
                     row = time_video(mode_det, video, args.repeat)
                     row["runtime"], row["mode"] = runtime, mode
                     row["resolution"] = f"{info.width}x{info.height}"
                     row["videos_per_s"] = 1.0 / row["total_s"]
                     rows.append(row)
+        if args.long_minutes > 0:
+            long = repeat_video(hd_min, out / f"hd_{args.long_minutes}min_1080p.mp4",
+                                max(1, round(args.long_minutes * 60 / seconds)))
+            for runtime, path in runtimes.items():
+                for mode, clips in (("coverage", score.clips), ("one window", det.cfg.train.val_clips)):
+                    for video in (hd_min, long):
+                        peaks.append(peak_row(path, runtime, mode, clips, video, score, args.threads))
     torch_scores = {(r["video"], r["mode"]): r["score"] for r in rows if r["runtime"] == "torch"}
     for r in rows:
         r["max_abs_diff"] = abs(r["score"] - torch_scores[(r["video"], r["mode"])])
@@ -171,9 +192,37 @@ def _main(args: argparse.Namespace) -> int:
              "target); %s", det.device, args.repeat, format_table(rows, columns), rows[0]["total_s"],
              rows[0]["videos_per_s"], verdict, TARGET_S, shares)
     for r in rows:
-        log.info("%s, %s, %s: %.2f s per minute of video (%d windows over %.1f of %.1f s)", r["runtime"], r["mode"],
-                 r["resolution"], r["s_per_min"], r["windows"], r["covered_s"], r["duration_s"])
+        log.info("%s, %s, %s %s: %.2f s per minute of video (%d windows over %.1f of %.1f s)", r["runtime"],
+                 r["mode"], r["video"], r["resolution"], r["s_per_min"], r["windows"], r["covered_s"],
+                 r["duration_s"])
+    if peaks:
+        peak_columns = ["runtime", "mode", "video", "duration_s", "status", "wall_s", "s_per_min", "peak_gb"]
+        write_csv(out / "score_peak.csv", peaks, peak_columns)
+        worst = max((r for r in peaks if r["mode"] == "coverage" and r["video"] != hd_min.name),
+                    key=lambda r: r["peak_gb"])
+        log.info("peak memory, one process per row (wall time includes start-up):\n%s\n%s: %.2f GiB at most (%s the "
+                 "%.0f GiB goal)", format_table(peaks, peak_columns), worst["video"], worst["peak_gb"] * 1e9 / 2**30,
+                 "within" if worst["peak_gb"] * 1e9 <= PEAK_GIB * 2**30 else "OVER", PEAK_GIB)
     return 0
+
+
+def peak_row(weights: Path, runtime: str, mode: str, clips: int | None, video: Path, score: Any,
+             threads: int | None) -> dict[str, Any]:
+    """Score ``video`` in a process of its own (``python -m dfdetect score``) and return its wall time and peak
+    resident memory (:func:`bench.common.peak_rss_gb`)."""
+    cmd = [sys.executable, "-m", "dfdetect", "score", "--weights", str(weights), str(video),
+           "--device", score.device if runtime == "torch" else "cpu"]
+    if clips is not None:
+        cmd += ["--clips", str(clips)]
+    env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
+    info = probe_video(video)
+    duration = info.num_frames / info.fps if info.fps else 0.0
+    start = time.perf_counter()
+    code, peak = peak_rss_gb(cmd, cwd=ROOT, env=env)
+    wall = time.perf_counter() - start
+    return {"runtime": runtime, "mode": mode, "video": video.name, "duration_s": duration,
+            "status": "ok" if code == 0 else f"exit {code}", "wall_s": wall,
+            "s_per_min": wall * 60.0 / duration if duration else float("nan"), "peak_gb": peak}
 
 
 if __name__ == "__main__":
