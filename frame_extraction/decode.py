@@ -27,7 +27,7 @@ from __future__ import annotations
 import bisect
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import av
@@ -401,9 +401,32 @@ def _read(path: str | os.PathLike, wanted: list[int], scan: VideoScan | None,
     return dict(sorted(out.items()))
 
 
+def seek_runs(wanted: list[int], keyframes: Sequence[int]) -> list[list[int]]:
+    """Split sorted frame indices into runs, each decoded from a seek of its own: a run ends where a keyframe lies
+    at least :data:`MIN_SEEK_GAIN` frames after its last frame and at or before the next wanted frame (seeking there
+    skips decoding the frames between; windows spread over a long video are decoded each from the keyframe before it).
+
+    Example:
+        >>> seek_runs([0, 10, 100, 110, 130], keyframes=[0, 60, 120])
+        [[0, 10], [100, 110], [130]]
+        >>> seek_runs([0, 10, 100], keyframes=[0, 15])  # no keyframe between 10 and 100 worth a seek
+        [[0, 10, 100]]
+    """
+    runs: list[list[int]] = []
+    for i in wanted:
+        if runs:
+            k = keyframes[bisect.bisect_right(keyframes, i) - 1] if keyframes and keyframes[0] <= i else -1
+            if k - runs[-1][-1] < MIN_SEEK_GAIN:
+                runs[-1].append(i)
+                continue
+        runs.append([i])
+    return runs
+
+
 def read_frames(path: str | os.PathLike, indices: Iterable[int], threads: int | None = None,
                 scan: VideoScan | None = None, fast: bool = True) -> dict[int, np.ndarray]:
-    """Decode exactly the frames ``indices`` in one sequential pass that stops at the last wanted frame.
+    """Decode exactly the frames ``indices``: one sequential pass that stops at the last wanted frame, or, where a
+    keyframe lies between two wanted frames far apart, one pass per run from the keyframe before it (:func:`seek_runs`).
 
     Args:
         path: video file.
@@ -412,9 +435,9 @@ def read_frames(path: str | os.PathLike, indices: Iterable[int], threads: int | 
         threads: decoder threads (None: FFmpeg's default); 1 when several videos are decoded in parallel.
         scan: this file's :func:`scan_video`, when the caller already has it (scan, choose the indices from
             ``scan.info``, read: the file is scanned once); None scans it here.
-        fast: use the packet index to start at the keyframe before the first wanted frame (when that skips at least
-            :data:`MIN_SEEK_GAIN` frames) and to skip the unwanted non-reference frames; False decodes every frame
-            from the first (same result, slower; no scan).
+        fast: use the packet index to start each run at the keyframe before its first wanted frame (when that skips
+            at least :data:`MIN_SEEK_GAIN` frames) and to skip the unwanted non-reference frames; False decodes every
+            frame from the first (same result, slower; no scan).
 
     Returns:
         ``{index: RGB uint8 (H, W, 3)}`` ordered by index.
@@ -435,9 +458,13 @@ def read_frames(path: str | os.PathLike, indices: Iterable[int], threads: int | 
         scan = None
     elif scan is None:
         scan = scan_video(path)
+    runs = seek_runs(wanted, scan.keyframes) if scan is not None and scan.pts is not None else [wanted]
     try:
         try:
-            return _read(path, wanted, scan, threads)
+            out: dict[int, np.ndarray] = {}
+            for run in runs:
+                out.update(_read(path, run, scan, threads))  # (H, W, 3) uint8 per index
+            return out
         except _IndexMismatch as e:
             log.debug("%s: %s; decoding every frame from the first instead", path, e)
             return _read(path, wanted, None, threads)

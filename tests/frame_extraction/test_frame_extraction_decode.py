@@ -21,6 +21,7 @@ from frame_extraction.decode import (
     read_frames,
     sample_video,
     scan_video,
+    seek_runs,
 )
 from frame_extraction.sampling import sample_indices, video_rng
 
@@ -71,6 +72,20 @@ def test_fast_path_matches_plain_decode_after_h264_keyframes(samples_dir: Path) 
         for threads in (None, 1, 2):
             fast = read_frames(path, wanted, threads=threads)
             assert list(fast) == wanted and all(np.array_equal(fast[i], plain[i]) for i in wanted), (wanted, threads)
+
+
+def test_frames_far_apart_are_read_each_from_the_keyframe_before_it(samples_dir: Path) -> None:
+    """Windows spread over a video (scoring's coverage): a run per keyframe interval, each from its own seek, the same
+    pixels as decoding every frame from the first."""
+    path = samples_dir / "WolfgangLanger_Pexels.mp4"  # keyframes every 72 frames
+    scan = scan_video(path)
+    wanted = [3, 5, 80, 82, 150, 300, 302, 310]
+    assert seek_runs(wanted, scan.keyframes) == [[3, 5], [80, 82], [150], [300, 302, 310]]
+    assert seek_runs([3, 70, 80], scan.keyframes) == [[3, 70, 80]]  # keyframe 72 only 2 frames past 70: no seek
+    plain = read_frames(path, wanted, fast=False)
+    fast = read_frames(path, wanted, scan=scan)
+    assert list(fast) == list(plain) == wanted
+    assert all(np.array_equal(fast[i], plain[i]) for i in wanted)
 
 
 def test_probe_counts_real_frames_not_the_header(samples_dir: Path) -> None:
