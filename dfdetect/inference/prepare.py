@@ -10,11 +10,11 @@ A video, top to bottom (:func:`prepare_video`; the ``timings`` key of each step 
    to it). ``K`` grows with the video's duration (:func:`frame_extraction.sampling.coverage_clips`: one window every
    ``score.window_every`` seconds, at least ``cfg.train.val_clips``, at most ``score.max_windows``); ``--clips K``
    forces it. A 3 s video costs 15 decoded frames, a 60 s one 15 windows of 15.
-3. ``frames = read_frames(path, indices, scan=scan)`` [decode]: every sampled frame decoded once, in one pass
-   (overlapping windows of a short video share their frames). With more than :data:`WINDOW_CHUNK` windows, steps 3
-   and 4 run on :data:`WINDOW_CHUNK` windows at a time, each pass starting at the keyframe before its first window
-   (the decoder seeks there) and its frames dropped once cropped: only crops are kept, so memory stays flat however
-   long the video.
+3. ``frames = read_frames(path, indices, scan=scan)`` [decode]: every sampled frame decoded once (overlapping
+   windows of a short video share their frames), each run of frames from the keyframe before it: windows with a
+   keyframe between them are read each from its own seek (:func:`frame_extraction.decode.seek_runs`), not decoded
+   through the gap. With more than :data:`WINDOW_CHUNK` windows, steps 3 and 4 run on :data:`WINDOW_CHUNK` windows at
+   a time, the frames dropped once cropped: only crops are kept, so memory stays flat however long the video.
 4. ``crop_tracks(frames, face_detector, margin, size, groups=windows, min_face_size)`` [detect, crop]: THE
    frames-to-crops step of preprocessing (:func:`face_crop.pipeline.crop_tracks`), with the detector the training crops
    were found with (the checkpoint's ``cfg.data.detector``): each window split at its scene cuts
@@ -520,8 +520,8 @@ def prepare_video(
         if clips is None:
             clips = (coverage or Coverage()).clips(num_frames, prep.fps)
         windows = eval_windows(num_frames, clips, n=d.sample_frames, stride=d.stride)
-        # One pass for a few windows (as before coverage); a long video's windows a chunk at a time, each pass
-        # seeking to the keyframe before its first window, the frames dropped once cropped (only crops kept).
+        # A few windows at once (as before coverage); a long video's windows a chunk at a time, the frames dropped
+        # once cropped (only crops kept).
         chunks = [windows] if len(windows) <= WINDOW_CHUNK else [windows[k : k + WINDOW_CHUNK]
                                                                 for k in range(0, len(windows), WINDOW_CHUNK)]
         for chunk in chunks:
