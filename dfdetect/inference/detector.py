@@ -90,8 +90,6 @@ log = logging.getLogger(__name__)
 
 NEUTRAL_SCORE = 0.5
 """The score of an input that cannot be scored (the DFDC convention: log loss ln 2 whatever the label)."""
-BATCH_SIZE = ScoreConfig.batch_size
-"""Clips (TTA views count) per model forward by default (:class:`~dfdetect.core.config.ScoreConfig`'s)."""
 API_SCORE = ScoreConfig(device="cpu")
 """The Python API's scoring settings: :class:`~dfdetect.core.config.ScoreConfig`'s defaults, on the CPU unless told."""
 NO_FRAME_SCORES_AUDIO = "an audio model scores windows of sound, not frames: its clip scores are per window"
@@ -218,7 +216,8 @@ class Detector:
         **settings: object,
     ) -> None:
         score = dataclasses.replace(score or API_SCORE, **settings)
-        clips, tta, aggregate, batch_size = score.clips, score.tta, score.aggregate, score.batch_size
+        device = str(resolve_device(score.device))
+        clips, tta, aggregate, batch_size = score.clips, score.tta, score.aggregate, score.batch_for(device)
         # None: coverage by duration, at least the checkpoint's val_clips windows (``self.clips``)
         self.coverage = (Coverage(float(score.window_every), int(cfg.train.val_clips), int(score.max_windows))
                          if clips is None else None)
@@ -231,7 +230,7 @@ class Detector:
         if aggregate not in AGGREGATIONS:
             raise InputError(f"aggregate must be one of {', '.join(AGGREGATIONS)}, got {aggregate!r}")
         self.score_config = score
-        self.device = str(resolve_device(score.device))
+        self.device = device
         self.model = model.to(self.device).eval()
         self.cfg = cfg
         self.clips, self.tta, self.aggregate, self.batch_size = int(clips), int(tta), aggregate, int(batch_size)
