@@ -82,7 +82,7 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="temporal model of the untrained model without --weights (default: the config's)")
     p.add_argument("--out", default="bench_out", help="where the 1080p video and score.csv go")
     p.add_argument("--repeat", type=int, default=3, help="timed runs per video (median reported)")
-    add_score_overrides(p, "clips", "window_every", "max_windows", "tta", "device")
+    add_score_overrides(p, "clips", "window_every", "max_windows", "tta", "batch_size", "device")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, the core count)")
     p.add_argument("--no-onnx", dest="onnx", action="store_false", help="time torch only (no ONNX export)")
     p.add_argument("--minutes", type=float, default=1.0, help="length of the 1080p and 640x360 videos timed (minutes)")
@@ -214,6 +214,8 @@ def peak_row(weights: Path, runtime: str, mode: str, clips: int | None, video: P
            "--device", score.device if runtime == "torch" else "cpu"]
     if clips is not None:
         cmd += ["--clips", str(clips)]
+    if score.batch_size is not None:
+        cmd += ["--batch-size", str(score.batch_size)]
     env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
     info = probe_video(video)
     duration = info.num_frames / info.fps if info.fps else 0.0
