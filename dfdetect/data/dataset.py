@@ -112,7 +112,9 @@ model's twins can be made by sbi, resample (and selfswap on videos' crops)
 def donor_window(n: int, window: Sequence[int], rng: np.random.Generator) -> tuple[int, ...]:
     """A window of the same length elsewhere in the video (another moment: another pose and expression).
 
-    Windows not overlapping ``window`` are preferred; a video too short for one gives the farthest start.
+    Windows not overlapping ``window`` are preferred; a video too short for one gives the farthest start; a video with
+    fewer crops than ``t`` (its clip window padded by repeating the last crop) gives its crops in reverse order, padded
+    the same way, so each frame's donor is another moment where one exists.
 
     Args:
         n: the video's crop count.
@@ -127,8 +129,12 @@ def donor_window(n: int, window: Sequence[int], rng: np.random.Generator) -> tup
         (15, 16, 17, 18)
         >>> donor_window(5, range(4), np.random.default_rng(0))
         (1, 2, 3, 4)
+        >>> donor_window(3, [0, 1, 2, 2, 2], np.random.default_rng(0))  # 3 crops, T = 5
+        (2, 2, 2, 1, 0)
     """
     t, first = len(window), int(window[0])
+    if n < t:
+        return tuple(min(i, n - 1) for i in range(t))[::-1]  # never an index past the video's crops
     starts = np.arange(max(n - t + 1, 1))
     apart = starts[np.abs(starts - first) >= t]
     if len(apart):

@@ -176,6 +176,19 @@ def test_epoch_plan_draws_a_generator_per_twin(videos: dict) -> None:
         epoch_plan(vids, 0, 0, 4, synth_fakes=1.0, synth_methods="sbi,deepfacelab")
 
 
+def test_a_video_with_fewer_crops_than_t_gets_a_selfswap_twin(videos: dict) -> None:
+    """T longer than a video's crops (T = 15 and a video with 11 faces): the clip is padded, and the donor window
+    stays inside the video's crops (it was range(T): an IndexError in training), other moments where it can."""
+    v = max((v for v in videos.values() if v.label == 0), key=len)
+    t = len(v) + 3
+    specs, _ = epoch_plan([v], 0, seed=0, t=t, synth_fakes=1.0, synth_methods="selfswap", balance="none")
+    (twin,) = [s for s in specs if s.synth]
+    assert twin.method == "selfswap" and len(twin.donor) == t and max(twin.donor) == len(v) - 1
+    assert sum(a != b for a, b in zip(twin.window, twin.donor)) >= len(v) - 1  # another moment for most frames
+    item = ClipDataset([v], [twin], size=64, mean=MEAN, std=STD, augment=None)[0]
+    assert item["clip"].shape == (t, 3, 64, 64) and item["label"].item() == 1
+
+
 @pytest.mark.parametrize("method", sorted(GENERATORS))
 def test_clip_dataset_executes_every_generator(videos: dict, method: str) -> None:
     v = max((v for v in videos.values() if v.label == 0), key=len)
