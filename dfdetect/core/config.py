@@ -274,7 +274,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
-SCORE_BATCH = {"cpu": 2, "gpu": 8}
+SCORE_BATCH = {"cpu": 1, "gpu": 8}
 """Clips per model forward when ``score.batch_size`` is None, by device kind (:meth:`ScoreConfig.batch_for`)."""
 
 
@@ -294,8 +294,8 @@ class ScoreConfig:
         aggregate: a video's score from its clip scores (:data:`AGGREGATIONS`).
         top_k: clip scores averaged by ``aggregate = "topk"`` (the highest ones).
         batch_size: clips per model forward (TTA views count as clips); clips of several inputs share a batch. None
-            (default): :data:`SCORE_BATCH` for the device, 2 on the CPU (``bench/score.py``: an hour of 1080p peaks at
-            2.2 GB and is scored in 37 s, against 4.3 GB and 43 s at 8; big batches buy a CPU nothing), 8 on a GPU.
+            (default): :data:`SCORE_BATCH` for the device, 1 on the CPU (``bench/score.py``: an hour of 1080p peaks at
+            1.96 GB and is scored in 39 s, against 4.3 GB and 43 s at 8; big batches buy a CPU nothing), 8 on a GPU.
         threshold: the verdict "fake" from this P(fake) on.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``. The command lines take this default; the
             Python API (:meth:`Detector.load`) scores on the CPU unless told otherwise.
@@ -319,7 +319,7 @@ class ScoreConfig:
         Example:
             >>> auto = ScoreConfig()
             >>> auto.batch_for("cpu"), auto.batch_for("cuda:0"), ScoreConfig(batch_size=5).batch_for("cpu")
-            (2, 8, 5)
+            (1, 8, 5)
         """
         if self.batch_size is not None:
             return self.batch_size
@@ -634,7 +634,7 @@ SCORE_FLAGS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "aggregate": ("--aggregate", "video score from clip scores: mean, the DFDC winner's confident strategy, or topk "
                   "(mean of the --top-k highest: a short fake stretch)", {"choices": AGGREGATIONS}),
     "top_k": ("--top-k", "clip scores averaged by --aggregate topk", {"type": int}),
-    "batch_size": ("--batch-size", "clips per model forward, TTA views count (None: 2 on the CPU, 8 on a GPU)",
+    "batch_size": ("--batch-size", "clips per model forward, TTA views count (None: 1 on the CPU, 8 on a GPU)",
                    {"type": int}),
     "threshold": ("--threshold", "verdict fake from this P(fake) on", {"type": float}),
     "device": ("--device", "auto (CUDA when available), cpu or cuda", {}),

@@ -34,7 +34,7 @@ def test_every_scoring_command_line_reads_the_one_score_config(name: str) -> Non
 
 
 def test_scoring_defaults_are_as_before() -> None:
-    """As before, but for the batch: by device since the one-hour benchmark (2 on the CPU, 8 on a GPU)."""
+    """As before, but for the batch: by device since the one-hour benchmark (1 on the CPU, 8 on a GPU)."""
     assert ScoreConfig() == ScoreConfig(clips=None, tta=1, aggregate="mean", batch_size=None, threshold=0.5,
                                         device="auto", max_clips=4)
 
@@ -44,5 +44,5 @@ def test_the_detector_takes_a_score_config(untrained_checkpoints: dict[str, Path
     assert (det.clips, det.tta, det.batch_size, det.device) == (2, 2, 3, "cpu")
     again = Detector(det.model, det.cfg, det.score_config, aggregate="confident")
     assert (again.clips, again.tta, again.aggregate) == (2, 2, "confident")
-    assert Detector(det.model, det.cfg, ScoreConfig(device="cpu")).batch_size == 2  # the CPU's default batch
+    assert Detector(det.model, det.cfg, ScoreConfig(device="cpu")).batch_size == 1  # the CPU's default batch
     assert Detector.load(untrained_checkpoints["video"]).device == "cpu"  # the Python API: the CPU unless told
