@@ -27,7 +27,8 @@ from models.encoder import Encoder
 _MODEL = ModelConfig()  # the defaults of every classifier argument live once, in the config dataclass
 PIXEL_STRIDE = 2
 """The pixel stream sees the frames at 1/PIXEL_STRIDE of the input size (64 x 64 for a 128 px crop): a face that
-shakes by 1-3 % of its size still moves by one to two of its pixels, and each step costs a few MFLOPs per clip."""
+shakes by 1-3 % of its size still moves by half a pixel to a pixel and a half there (sub-pixel shifts change the
+intensities at its edges), and each step costs a few MFLOPs per clip."""
 
 
 def dense_head(channels: int, fc_hidden: int, dropout: float) -> nn.Sequential:
