@@ -11,7 +11,7 @@ TCMALLOC := $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal
 MALLOC_ENV := $(if $(TCMALLOC),LD_PRELOAD=$(TCMALLOC))
 RUN := env $(MALLOC_ENV) NO_ALBUMENTATIONS_UPDATE=1 $(PY)
 
-.PHONY: install constraints data demo demo-image demo-av bench-av test test-fast lint bench bench-generalise model clean
+.PHONY: install constraints data demo demo-image demo-av bench-av test test-fast lint bench bench-generalise bench-lopo model clean
 
 # constraints.txt pins every distribution of the tested environment (direct and transitive: scipy, numba...), so a
 # clean clone installs what CI tested (`make constraints` rewrites it from $(VENV)). The package itself is installed as
@@ -78,6 +78,11 @@ bench-generalise: data
 # into $$DFDETECT_HOME/models/ (default ~/.cache/dfdetect/models/), with its model card; `dfdetect score FILE` uses it.
 model: data
 	$(RUN) -m dfdetect model build --samples $(DATA)
+
+# Leave one person out: the default detector's recipe trained with each person held out in turn, scored on that person
+# (AUC per person and per generator); the figures go into the default detector's model card when it is built.
+bench-lopo: data
+	$(RUN) bench/lopo.py --samples $(DATA)
 
 clean:
 	rm -rf demo_out demo_image_out bench_out .pytest_cache .ruff_cache

@@ -16,8 +16,9 @@ can fetch, none held out. Steps, each the project's own CLI called in-process as
    stratified share of the videos (``dfdetect.data.splits.split_videos``), drawn from the same people.
 4. ``best.pt`` copied to ``--out`` (default :func:`dfdetect.core.config.default_model_path`,
    ``$DFDETECT_HOME/models/dfdetect-v1/model.pt``), with ``MODEL_CARD.md`` and ``model_card.json`` beside it: data
-   and people, recipe, config, seed, threads, training time, software versions, and a section for the
-   leave-one-person-out figures (measured by a separate run that holds each person out; not yet written).
+   and people, recipe, config, seed, threads, training time, software versions, and the leave-one-person-out
+   figures once ``bench/lopo.py`` (``make bench-lopo``) has measured them (:func:`add_held_out_figures`): a separate
+   run that trains this recipe with each person held out in turn, never figures from people the model trained on.
 
 The intermediate files go to ``--work`` (default ``build/`` beside the checkpoint); every step resumes, as the demo's.
 Same data, seed and ``--threads`` give the same weights on one machine (see :mod:`dfdetect.demo.run`).
@@ -42,6 +43,7 @@ from dfdetect.core.config import (
     CARD_FILE,
     CARD_JSON,
     DEFAULT_MODEL_NAME,
+    Config,
     config_to_dict,
     default_model_path,
     load_config,
@@ -105,6 +107,43 @@ def _data_from_reals(reals: Path, data: Path, seed: int, timings: dict[str, floa
             "sources": [Path(s).name for s in sources], "fakes": f"one {REALS_METHOD} fake per real video"}
 
 
+def build_training_crops(work: Path, cfg: Config, seed: int, timings: dict[str, float],
+                         samples: str | Path = SAMPLES_DIR, reals: str | Path | None = None,
+                         data_args: list[str] | None = None) -> tuple[dict[str, Any], list[dict[str, str]], Path]:
+    """Steps 1-2 of the build: the videos (``work/data``: the sample people's clips and fakes, or ``reals`` and their
+    fakes), their sampled frames (``work/frames``) and face crops (``work/crops``), with the recipe's sampling and
+    crop settings. Resumable. Also the data of ``bench/lopo.py``, which trains the same recipe with one person out.
+
+    Args:
+        work: the build's work folder.
+        cfg: the recipe (its ``data`` section: frames, stride, min_faces, margin, size).
+        seed: seeds the fakes and the frame sampling.
+        timings: seconds per step are added under ``data``, ``frame_extraction`` and ``face_crop``.
+        samples, reals, data_args: as :func:`build_model`.
+
+    Returns:
+        ``(data description for the card, rows of work/data/labels.csv, work/crops/crops.csv)``.
+
+    Raises:
+        DemoError: a step failed.
+        InputError: ``reals`` is not a folder.
+    """
+    data, frames, crops = work / "data", work / "frames", work / "crops"
+    if reals is not None:
+        data_info = _data_from_reals(Path(reals), data, seed, timings)
+    else:
+        data_info = _data_from_samples(Path(samples), data, seed, timings, list(data_args or []))
+    labels = read_csv(data / "labels.csv")
+    videos = [str(data / r["video_name"]) for r in labels]
+    _step("frame_extraction", frames_cli.main,
+          [*videos, str(frames), "--labels", str(data / "labels.csv"), "--frames", str(cfg.data.sample_frames),
+           "--stride", str(cfg.data.stride), "--seed", str(seed), "--no-progress"], timings)
+    _step("face_crop", face_crop_cli.main,
+          [str(frames), str(crops), "--min-faces", str(cfg.data.min_faces), "--margin", str(cfg.data.margin),
+           "--size", str(cfg.data.size)], timings)
+    return data_info, labels, crops / "crops.csv"
+
+
 def build_model(out: str | Path | None = None, samples: str | Path = SAMPLES_DIR, reals: str | Path | None = None,
                 work: str | Path | None = None, config: str | Path = DEFAULT_CONFIG, seed: int = 0,
                 epochs: int | None = None, threads: int = DEMO_THREADS,
@@ -132,25 +171,15 @@ def build_model(out: str | Path | None = None, samples: str | Path = SAMPLES_DIR
     out = Path(out) if out is not None else default_model_path()
     work = Path(work) if work is not None else out.parent / "build"
     cfg = load_config(config, {"train.epochs": epochs} if epochs is not None else None)
-    data, frames, crops, run = work / "data", work / "frames", work / "crops", work / "run"
+    run = work / "run"
     timings: dict[str, float] = {}
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     with torch_threads(threads), timed(timings, "total"):
-        if reals is not None:
-            data_info = _data_from_reals(Path(reals), data, seed, timings)
-        else:
-            data_info = _data_from_samples(Path(samples), data, seed, timings, list(data_args or []))
-        labels = read_csv(data / "labels.csv")
-        videos = [str(data / r["video_name"]) for r in labels]
-        _step("frame_extraction", frames_cli.main,
-              [*videos, str(frames), "--labels", str(data / "labels.csv"), "--frames", str(cfg.data.sample_frames),
-               "--stride", str(cfg.data.stride), "--seed", str(seed), "--no-progress"], timings)
-        _step("face_crop", face_crop_cli.main,
-              [str(frames), str(crops), "--min-faces", str(cfg.data.min_faces), "--margin", str(cfg.data.margin),
-               "--size", str(cfg.data.size)], timings)
+        data_info, labels, crops = build_training_crops(work, cfg, seed, timings, samples=samples, reals=reals,
+                                                        data_args=data_args)
         resume = ["--resume"] if (run / "last.pt").exists() else []
         epochs_arg = ["--epochs", str(epochs)] if epochs is not None else []
-        _step("train", training_cli.main, ["--data", str(crops / "crops.csv"), "--config", str(config), "--out",
+        _step("train", training_cli.main, ["--data", str(crops), "--config", str(config), "--out",
                                            str(run), "--seed", str(seed), *epochs_arg, *resume], timings)
         machine = machine_info()  # inside the pinned threads: the count the build used
     summary = json.loads((run / "run.json").read_text())
@@ -184,6 +213,50 @@ def build_model(out: str | Path | None = None, samples: str | Path = SAMPLES_DIR
     return card
 
 
+def _held_out_lines(fig: dict[str, Any] | None) -> list[str]:
+    """The card's held-out section: the figures of ``bench/lopo.py`` (:func:`add_held_out_figures`), or why none."""
+    if not fig:
+        return ["Not measured yet: `python bench/lopo.py` (`make bench-lopo`) trains this recipe with each person held "
+                "out in turn and writes its figures here (AUC per person and per generator), never from people the "
+                "model trained on."]
+    m = fig.get("machine") or {}
+    lines = [f"From `{fig.get('protocol', 'bench/lopo.py')}`: the same recipe ({fig.get('epochs')} epochs, seed "
+             f"{fig.get('seed')}) trained once per person with that person held out, scored on their videos "
+             f"({fig.get('minutes')} min on {m.get('cpu_model', '?')}, {m.get('torch_threads', '?')} threads).",
+             "",
+             f"- AUC over people: {fig['auc_mean']} ± {fig['auc_spread']} (mean ± standard deviation); pooled over "
+             f"every video ({fig['pooled']['n_real']} real, {fig['pooled']['n_fake']} fake): AUC "
+             f"{fig['pooled']['auc']}, log loss {fig['pooled']['log_loss']}",
+             "",
+             "| held out | AUC | log loss | reals | fakes |", "|---|---|---|---|---|"]
+    lines += [f"| {p} | {v['auc']} | {v['log_loss']} | {v['n_real']} | {v['n_fake']} |"
+              for p, v in fig["per_person"].items()]
+    lines += ["", "| generator (its fakes against every real, pooled) | AUC | fakes |", "|---|---|---|"]
+    lines += [f"| {g} | {v['auc']} | {v['n_fake']} |" for g, v in fig["by_method"].items()]
+    return lines
+
+
+def add_held_out_figures(model_dir: str | Path, figures: dict[str, Any]) -> dict[str, Any]:
+    """Write the leave-one-person-out ``figures`` (``bench/lopo.py``) into the model card of ``model_dir``
+    (``model_card.json`` and ``MODEL_CARD.md``, atomically).
+
+    Returns:
+        The updated card.
+
+    Raises:
+        InputError: no model card in ``model_dir``.
+    """
+    path = Path(model_dir) / CARD_JSON
+    if not path.is_file():
+        raise InputError(f"no model card in {model_dir} (build the model first: dfdetect model build)")
+    card = json.loads(path.read_text())
+    card["held_out_figures"] = figures
+    write_json(path, card)
+    with atomic_write(Path(model_dir) / CARD_FILE) as f:
+        f.write(card_markdown(card))
+    return card
+
+
 def card_markdown(card: dict[str, Any]) -> str:
     """The model card as Markdown (the same content as ``model_card.json``)."""
     d, r, v, m = card["data"], card["recipe"], card.get("validation") or {}, card["machine"]
@@ -208,8 +281,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"{v.get('val_auc', 'n/a')} (people seen in training: not a measure of generalisation)",
         "",
         "## Held-out figures (leave one person out)",
-        "Not measured yet. They come from a separate run of this recipe that holds each person out in turn (AUC per "
-        "generator and overall, mean and spread), never from people the model trained on.",
+        *_held_out_lines(card.get("held_out_figures")),
         "",
         "## Software",
         *[f"- {k} {val}" for k, val in card["software"].items()],

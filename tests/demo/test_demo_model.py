@@ -6,9 +6,11 @@ score in the same process (the same kernels), so the tests hold on any CPU."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,23 @@ def test_model_build_on_the_samples_trains_on_every_person(home: Path, samples_d
     assert split and all(line.endswith(",train") for line in split)  # no test person, no validation person
     assert card["data"]["train_videos"] + card["data"]["val_videos"] == card["data"]["videos_real"] * 2
     assert not default_model_path().exists()  # --out: the default place is left alone
+
+
+@pytest.mark.slow
+def test_a_fresh_build_gives_the_same_checkpoint_file(home: Path, samples_dir: Path, tmp_path: Path) -> None:
+    """Issue 24's reproducibility: the same command, seed and threads give the same weights, byte for byte (built
+    from nothing twice: the second build must not resume from the first's work folder, which would only copy)."""
+    reals = tmp_path / "reals"
+    reals.mkdir()
+    for name in REALS:
+        os.symlink(samples_dir / name, reals / name)
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(TINY_RECIPE)
+    out = tmp_path / "m" / "model.pt"
+    digests = []
+    for _ in range(2):
+        assert dfdetect_main(["model", "build", "--reals", str(reals), "--config", str(recipe), "--threads", "1",
+                              "--out", str(out)]) == 0
+        digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
+        shutil.rmtree(out.parent)  # the checkpoint, its card and the work folder: the next build starts bare
+    assert digests[0] == digests[1]
