@@ -66,7 +66,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from dfdetect.clips.audio import clip_audio, load_source_audio
+from dfdetect.clips.audio import clip_audio
 from dfdetect.clips.transforms import to_tensor_clip, view_transform
 from dfdetect.clips.windows import clip_windows
 from dfdetect.core.config import Config, ScoreConfig
@@ -82,7 +82,7 @@ from dfdetect.inference.aggregate import (
     tta_views,
 )
 from dfdetect.inference.export import OnnxClassifier, load_onnx
-from dfdetect.inference.prepare import Coverage, PreparedVideo, prepare_audio, prepare_input
+from dfdetect.inference.prepare import Coverage, PreparedVideo, prepare_input, with_sound
 from face_crop.detect import FaceDetector
 from models.build import load_model
 
@@ -281,29 +281,10 @@ class Detector:
             timings: optional dict of seconds per stage (see :meth:`predict`).
         """
         if isinstance(item, PreparedVideo):
-            return self._with_sound(item)
-        if self.modalities == "audio":  # the sound only: no face to find
-            try:
-                return prepare_audio(item, self.cfg.data, self.clips)
-            except Exception as e:  # noqa: BLE001 - one bad input must not stop the batch
-                log.debug("preparing %s failed", item, exc_info=True)
-                return PreparedVideo(name=Path(item).name).failed(ScoreStatus.ERROR, f"{type(e).__name__}: {e}")
+            return with_sound(item, self.cfg.data) if self.modalities == "av" else item
         clips = None if self.coverage is not None else self.clips
-        return self._with_sound(prepare_input(item, self.cfg.data, clips, self.face_detector, timings, self.coverage))
-
-    def _with_sound(self, prep: PreparedVideo) -> PreparedVideo:
-        """For an ``av`` model, the input's sound (:func:`dfdetect.clips.audio.load_source_audio`); without one, the
-        reason says the video head scores it (status stays ``ok``)."""
-        if self.modalities != "av" or prep.status != ScoreStatus.OK or prep.audio is not None:
-            return prep
-        if prep.path:
-            prep.audio = load_source_audio(prep.path, self.cfg.data)
-            why = prep.audio.reason
-        else:
-            why = "crops without their source video"
-        if prep.audio is None or prep.audio.audio is None:
-            prep.reason = f"{why}: scored by the video head alone"
-        return prep
+        faces = None if self.modalities == "audio" else self.face_detector  # an audio model looks for no face
+        return prepare_input(item, self.cfg.data, clips, faces, timings, self.coverage, self.modalities)
 
     # ---------------------------------------------------------------- model
 

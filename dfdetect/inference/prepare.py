@@ -632,34 +632,67 @@ def prepare_audio(path: str | Path, cfg_data: DataConfig, clips: int) -> Prepare
     return prep
 
 
+def with_sound(prep: PreparedVideo, cfg_data: DataConfig) -> PreparedVideo:
+    """For an ``av`` model: the input's sound (:func:`dfdetect.clips.audio.load_source_audio`) into ``prep.audio``;
+    without one, the reason says the video head scores it (the status stays ``ok``). An input not ``ok``, or whose
+    sound is loaded already, is returned as it is.
+
+    Example:
+        >>> prep = with_sound(PreparedVideo("a.mp4", path="data/samples/franck.mp4"), DataConfig())
+        >>> prep.status, prep.reason
+        (<ScoreStatus.OK: 'ok'>, 'no audio track: scored by the video head alone')
+    """
+    if prep.status != ScoreStatus.OK or prep.audio is not None:
+        return prep
+    if prep.path:
+        prep.audio = load_source_audio(prep.path, cfg_data)
+        why = prep.audio.reason
+    else:
+        why = "crops without their source video"
+    if prep.audio is None or prep.audio.audio is None:
+        prep.reason = f"{why}: scored by the video head alone"
+    return prep
+
+
 def prepare_input(
     item: str | Path,
     cfg_data: DataConfig,
     clips: int | None,
-    face_detector: FaceDetector,
+    face_detector: FaceDetector | None,
     timings: dict[str, float] | None = None,
     coverage: Coverage | None = None,
+    modalities: str = "video",
 ) -> PreparedVideo:
-    """A video (:func:`prepare_video`) or image (:func:`prepare_image`, by extension) ready for the model.
+    """What a model of ``modalities`` scores: for ``video``, a video (:func:`prepare_video`) or an image
+    (:func:`prepare_image`, by extension); for ``av``, the same and its sound (:func:`with_sound`); for ``audio``,
+    the sound alone (:func:`prepare_audio`, no face looked for).
 
     Never raises for a bad input: an unexpected failure gets status ``error`` with the exception as reason (and its
     traceback logged at debug level), so one bad input never stops a batch.
 
     Args:
-        item: video or image path.
+        item: video, image or sound path.
         cfg_data: the checkpoint's data config.
-        clips: K sampling windows per video, forced; None: by the video's duration (``coverage``).
-        face_detector: the MTCNN detector.
+        clips: K sampling windows per video, forced; None: by the video's duration (``coverage``; an ``audio`` model
+            takes ``coverage.minimum`` windows).
+        face_detector: the MTCNN detector (None only for ``audio``).
         timings: optional dict of seconds per stage (videos only; see :func:`prepare_video`).
         coverage: how many windows when ``clips`` is None (see :func:`prepare_video`).
+        modalities: the model's ``model.modalities``: ``video``, ``av`` or ``audio``.
 
     Returns:
         The prepared input, or its status and reason.
     """
     try:
+        if modalities == "audio":  # the sound only: no face to find
+            return prepare_audio(item, cfg_data, clips if clips is not None else (coverage or Coverage()).minimum)
+        if face_detector is None:
+            raise ValueError(f"a {modalities} model needs a face detector")
         if is_image(item):
-            return prepare_image(item, cfg_data, face_detector)
-        return prepare_video(item, cfg_data, clips, face_detector, timings, coverage)
+            prep = prepare_image(item, cfg_data, face_detector)
+        else:
+            prep = prepare_video(item, cfg_data, clips, face_detector, timings, coverage)
+        return with_sound(prep, cfg_data) if modalities == "av" else prep
     except Exception as e:  # noqa: BLE001 - one bad input must not stop the batch
         log.debug("preparing %s failed", item, exc_info=True)
         return PreparedVideo(name=Path(item).name).failed(ScoreStatus.ERROR, f"{type(e).__name__}: {e}")
