@@ -3,11 +3,12 @@
 The timed code is THE scoring path (:meth:`dfdetect.inference.detector.Detector.predict`, the one ``eval.py`` and
 ``Detector.score`` use), with its optional ``timings`` dict giving each stage's share
 (:data:`~dfdetect.inference.detector.TIMING_STAGES`). From :func:`dfdetect.inference.prepare.prepare_video`:
-``probe`` (``scan_video``: the packet index), ``decode`` (``read_frames``: one sequential pass over the sampled
-frames), ``detect`` (``FaceDetector.detect_all``: one batched MTCNN call on downscaled copies), ``crop``
-(``main_faces`` then ``crop_face``, cut from the full-resolution frames); from the detector: ``transform`` (uint8
-crops -> normalised tensor) and ``model``.
-Target: at most 2 s per 1080p video on a 2-core CPU with the default settings (one window of 15 frames, T = 10).
+``probe`` (``scan_video``: the packet index), ``decode`` (``read_frames``: the sampled frames, each run of them from
+the keyframe before it), ``detect`` (:func:`face_crop.pipeline.crop_tracks`' scene cuts and face tracks: full MTCNN on
+the key frames, O-Net between them), ``crop`` (``crop_face`` on every tracked face, cut from the full-resolution
+frames); from the detector: ``transform`` (uint8 crops -> normalised tensor) and ``model``.
+Target of one window (15 frames, T = 10; ``--clips 1``): at most 2 s per 10 s 1080p video on a 2-core CPU. With the
+default settings (coverage, below) the goal is per minute of video.
 
 Coverage (issue 26): each runtime scores each video twice, side by side: ``coverage`` (the scoring settings given:
 by default one window every ``--window-every`` seconds over the whole video) and ``one window`` (``--clips`` = the
