@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from dfdetect.core.checkpoint import CheckpointError
+from dfdetect.core.checkpoint import CheckpointError, save_checkpoint
+from dfdetect.core.config import Config, DataConfig, ModelConfig
 from dfdetect.core.schemas import ScoreStatus
 from dfdetect.inference import Detector
 from dfdetect.inference.export import CONFIG_KEY, export_input, export_model, load_onnx, main
-from models.build import load_model
+from models.build import build_model, load_model
 from tests.fixtures import UNTRAINED_CALIBRATION
 
 TOL = 1e-4
@@ -125,3 +126,21 @@ def test_bad_files_and_formats_are_one_line_errors(tmp_path: Path, untrained_che
     assert not (tmp_path / "x.onnx").exists()
     with pytest.raises(SystemExit):  # argparse: an unknown format
         main([str(untrained_checkpoints["video"]), "--format", "tflite", "--out", str(tmp_path / "x.tflite")])
+
+
+@pytest.mark.parametrize("streams", [{"pixel_hidden": 4}, {"motion_hidden": 4}, {"temporal": "two-stream"}])
+def test_onnx_export_of_every_temporal_stream_gives_the_torch_probabilities(
+        streams: dict, tmp_path: Path, one_torch_thread: None) -> None:
+    """The optional streams (off by default) export too: the pixel stream (a 1x1 ConvLSTM over input-frame
+    differences), the motion stream and the two-stream head, within 1e-4 of torch at another batch than exported."""
+    cfg = Config(model=ModelConfig(backbone="efficientnet-lite0", pretrained=False, **streams),
+                 data=DataConfig(size=64, frames=4, sample_frames=8, min_faces=2))
+    torch.manual_seed(0)
+    model = build_model(cfg.model).eval()
+    save_checkpoint(tmp_path / "m.pt", model, cfg)
+    onnx_model, onnx_cfg = load_onnx(_export(tmp_path / "m.pt", "onnx", tmp_path / "m.onnx"))
+    assert {k: getattr(onnx_cfg.model, k) for k in streams} == streams
+    x = torch.rand(3, 4, 3, 64, 64)
+    with torch.no_grad():
+        want = model.probability(model(x))
+    np.testing.assert_allclose(onnx_model.probability(onnx_model(x)).numpy(), want.numpy(), atol=TOL)
