@@ -31,9 +31,9 @@ MODALITIES = ("video", "audio", "av")
 """``model.modalities``: ``video`` (the picture only, as before), ``audio`` (the clip's log-mel only) or ``av`` (both
 branches and a fused head; a video without an audio track is then scored by the video branch alone)."""
 AGGREGATIONS = ("mean", "confident", "topk")
-"""``score.aggregate``: a video's score from its clip scores, the mean, the DFDC winner's confident strategy or the
-mean of the ``score.top_k`` highest (a short fake stretch in a long real video;
-:func:`dfdetect.inference.aggregate.aggregate_scores`)."""
+"""``score.aggregate``: a video's score from its clip scores, the mean or the DFDC winner's confident strategy, or
+(``topk``, the default) the mean of its ``score.top_k`` highest window scores: a short fake stretch in a long real
+video is not drowned (:func:`dfdetect.inference.aggregate.video_score`; chosen by ``bench/aggregate.py``)."""
 AUDIO_ENCODERS = ("cnn", "image")
 """``model.audio_encoder``: ``cnn`` (a small CNN on the log-mel) or ``image`` (the image backbone on the log-mel drawn
 as a picture, as the FFDV baseline feeds a mel image to an ImageNet ResNet18)."""
@@ -291,8 +291,10 @@ class ScoreConfig:
         max_windows: the most windows a video gets when ``clips`` is None (a longer video: windows further apart).
         tta: views per clip, probabilities averaged (1 = none, 2 = + horizontal flip, more = + shifted windows for a
             video model; a frame model: + rotated, grayscale, centre crop).
-        aggregate: a video's score from its clip scores (:data:`AGGREGATIONS`).
-        top_k: clip scores averaged by ``aggregate = "topk"`` (the highest ones).
+        aggregate: a video's score from its clip and window scores (:data:`AGGREGATIONS`; default ``topk``: measured
+            by ``bench/aggregate.py`` to serve whole and partial fakes best; a video of at most ``top_k`` windows
+            gets the mean of its windows).
+        top_k: window scores averaged by ``aggregate = "topk"`` (the highest ones).
         batch_size: clips per model forward (TTA views count as clips); clips of several inputs share a batch. None
             (default): :data:`SCORE_BATCH` for the device, 1 on the CPU (``bench/score.py``: an hour of 1080p peaks at
             1.96 GB and is scored in 39 s, against 4.3 GB and 43 s at 8; big batches buy a CPU nothing), 8 on a GPU.
@@ -306,7 +308,7 @@ class ScoreConfig:
     window_every: float = 4.0
     max_windows: int = 64
     tta: int = 1
-    aggregate: str = "mean"
+    aggregate: str = "topk"
     top_k: int = 3
     batch_size: int | None = None
     threshold: float = 0.5
@@ -631,9 +633,10 @@ SCORE_FLAGS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "max_windows": ("--max-windows", "most windows per video when --clips is not given", {"type": int}),
     "tta": ("--tta", "views per clip, averaged: 2 adds a horizontal flip, more add shifted windows (a frame model: "
             "rotations, grayscale, centre crop; up to 6)", {"type": int}),
-    "aggregate": ("--aggregate", "video score from clip scores: mean, the DFDC winner's confident strategy, or topk "
-                  "(mean of the --top-k highest: a short fake stretch)", {"choices": AGGREGATIONS}),
-    "top_k": ("--top-k", "clip scores averaged by --aggregate topk", {"type": int}),
+    "aggregate": ("--aggregate", "video score: topk (the mean of the --top-k highest windows: a short fake stretch is "
+                  "not drowned), mean (of the clip scores) or the DFDC winner's confident strategy",
+                  {"choices": AGGREGATIONS}),
+    "top_k": ("--top-k", "window scores averaged by --aggregate topk", {"type": int}),
     "batch_size": ("--batch-size", "clips per model forward, TTA views count (None: 1 on the CPU, 8 on a GPU)",
                    {"type": int}),
     "threshold": ("--threshold", "verdict fake from this P(fake) on", {"type": float}),
@@ -653,7 +656,7 @@ def add_score_overrides(parser: Any, *fields: str) -> None:
         >>> add_score_overrides(p, "tta", "clips")
         >>> score = score_from_args(p.parse_args(["--tta", "2"]))
         >>> score.tta, score.clips, score.window_every, score.aggregate
-        (2, None, 4.0, 'mean')
+        (2, None, 4.0, 'topk')
     """
     for name in fields:
         flag, help, kwargs = SCORE_FLAGS[name]

@@ -22,8 +22,9 @@ its per-frame scores). One input, top to bottom:
 4. Model: clips of several inputs go through the model together (``batch_size`` views per forward), under
    ``torch.inference_mode`` with the model in eval mode; :func:`dfdetect.clips.transforms.to_tensor_clip` is the
    transform.
-5. Video score (:func:`dfdetect.inference.aggregate.aggregate_scores`): the mean of the clip scores, the DFDC
-   winner's confident strategy, or the mean of the top k (``topk``: a short fake stretch in a long real video). Every
+5. Video score (:func:`dfdetect.inference.aggregate.video_score`): by default the mean of the top 3 window scores
+   (``topk``: a short fake stretch in a long real video is not drowned; a video of at most 3 windows, the mean of
+   its windows), or the mean of the clip scores, or the DFDC winner's confident strategy. Every
    person of a video (:attr:`dfdetect.inference.prepare.PreparedVideo.persons`) is scored so from its own clips; the
    video's score is the highest person's (:func:`dfdetect.inference.aggregate.persons_score`), each person's in
    :attr:`VideoScore.persons`.
@@ -75,11 +76,11 @@ from dfdetect.core.runtime import resolve_device, timed
 from dfdetect.core.schemas import ScoreStatus
 from dfdetect.inference.aggregate import (
     AGGREGATIONS,
-    aggregate_scores,
     fake_segments,
     image_tta_views,
     persons_score,
     tta_views,
+    video_score,
 )
 from dfdetect.inference.export import OnnxClassifier, load_onnx
 from dfdetect.inference.prepare import Coverage, PreparedVideo, prepare_input, with_sound
@@ -423,7 +424,7 @@ class Detector:
         window_times = [person.window_times[w] for w in sorted(per_window)] if known else []
         return VideoScore(
             name=person.name,
-            score=aggregate_scores(scores, self.aggregate, self.score_config.top_k),
+            score=video_score(scores, window_scores, self.aggregate, self.score_config.top_k),
             status=ScoreStatus.OK,
             reason=person.reason,
             faces=person.faces,

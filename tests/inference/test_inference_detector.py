@@ -41,7 +41,7 @@ def test_video_score_is_the_model_on_the_documented_clips(det, prepared, p_fake)
     assert result.status == ScoreStatus.OK and result.clip_frames == expected_frames
     expected = [p_fake([prepared.crops[f] for f in frames]) for frames in expected_frames]
     assert result.clip_scores == pytest.approx(expected, abs=1e-6)
-    assert result.score == pytest.approx(np.mean(expected), abs=1e-6)  # aggregate "mean"
+    assert result.score == pytest.approx(np.mean(expected), abs=1e-6)  # at most top_k windows: topk is their mean
 
 
 def test_tta_averages_the_flipped_view(det, prepared, p_fake) -> None:

@@ -139,7 +139,7 @@ def test_eval_metrics_are_computed_on_the_written_scores(eval_run) -> None:
     s = [float(r["score"]) for r in rows]
     m = json.loads((eval_run.out / "metrics.json").read_text())
     assert m["n"] == 4 and m["n_real"] == 2 and m["n_fake"] == 2 and m["n_unscored"] == 2
-    assert (m["clips"], m["tta"], m["aggregate"]) == (2, 1, "mean")
+    assert (m["clips"], m["tta"], m["aggregate"]) == (2, 1, "topk")
     assert m["auc"] == pytest.approx(_auc_by_hand(y, s), abs=1e-6)
     log_loss = -sum(t * math.log(v) + (1 - t) * math.log(1 - v) for t, v in zip(y, s)) / len(y)
     assert m["log_loss"] == pytest.approx(log_loss, abs=1e-5)

@@ -17,7 +17,7 @@ from dfdetect.core.config import DataConfig
 from dfdetect.core.io import read_csv
 from dfdetect.core.schemas import PREDICTION_COLUMNS, ScoreStatus, parse_spans
 from dfdetect.inference import Detector, PreparedVideo
-from dfdetect.inference.aggregate import aggregate_scores
+from dfdetect.inference.aggregate import video_score
 from dfdetect.inference.evaluate import main as eval_main
 from dfdetect.inference.prepare import prepare_input
 from tests.media import alternating_shots, first_frames, shifted, side_by_side
@@ -74,7 +74,7 @@ def test_two_people_in_one_frame_are_both_scored_the_video_is_the_highest(det: D
     assert r.score == max(scores) and r.score != min(scores)
     assert r.person == scores.index(max(scores))
     # the clips, windows and segments reported are the highest person's
-    assert aggregate_scores(r.clip_scores, det.aggregate) == r.score
+    assert video_score(r.clip_scores, r.window_scores, det.aggregate) == r.score
     assert all(set(frames) <= set(prep.persons[r.person].crops) for frames in r.clip_frames)
 
 
@@ -83,7 +83,7 @@ def test_one_person_is_scored_as_before(det: Detector, prepared: PreparedVideo) 
     (r,) = det.predict([prepared])
     (p,) = r.persons
     assert (p.person, p.score, p.windows, p.faces, r.person) == (0, r.score, r.windows, prepared.faces, 0)
-    assert r.score == aggregate_scores(r.clip_scores, det.aggregate)
+    assert r.score == video_score(r.clip_scores, r.window_scores, det.aggregate)
 
 
 def test_every_person_is_in_predictions_status(weights: Path, two_people: Path, face_video: Path,
