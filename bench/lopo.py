@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         machine = machine_info()
     result = figures(rows)
     minutes = (time.perf_counter() - t0) / 60
-    result.update({"protocol": "leave one person out (bench/lopo.py)", "config": str(args.config),
+    result.update({"protocol": "bench/lopo.py", "config": str(args.config),
                    "seed": args.seed, "epochs": cfg.train.epochs, "minutes": round(minutes, 1),
                    "machine": {k: machine[k] for k in ("cpu_model", "cpu_capability", "torch_threads", "allocator")}})
     write_json(out / "lopo.json", result)

@@ -220,9 +220,9 @@ def _held_out_lines(fig: dict[str, Any] | None) -> list[str]:
                 "out in turn and writes its figures here (AUC per person and per generator), never from people the "
                 "model trained on."]
     m = fig.get("machine") or {}
-    lines = [f"From `{fig.get('protocol', 'bench/lopo.py')}`: the same recipe ({fig.get('epochs')} epochs, seed "
-             f"{fig.get('seed')}) trained once per person with that person held out, scored on their videos "
-             f"({fig.get('minutes')} min on {m.get('cpu_model', '?')}, {m.get('torch_threads', '?')} threads).",
+    lines = [f"Leave one person out (`{fig.get('protocol', 'bench/lopo.py')}`): the same recipe ({fig.get('epochs')} "
+             f"epochs, seed {fig.get('seed')}) trained once per person with that person held out, scored on their "
+             f"videos ({fig.get('minutes')} min on {m.get('cpu_model', '?')}, {m.get('torch_threads', '?')} threads).",
              "",
              f"- AUC over people: {fig['auc_mean']} ± {fig['auc_spread']} (mean ± standard deviation); pooled over "
              f"every video ({fig['pooled']['n_real']} real, {fig['pooled']['n_fake']} fake): AUC "

@@ -84,7 +84,7 @@ def test_the_figures_go_into_the_model_card(tmp_path: Path) -> None:
         add_held_out_figures(tmp_path, {})
     (tmp_path / CARD_JSON).write_text(json.dumps(_card()))
     fig = lopo.figures(_rows("a", [(0, "", 0.1), (1, "sbi", 0.9)]) + _rows("b", [(0, "", 0.2), (1, "sbi", 0.1)]))
-    fig.update({"protocol": "leave one person out (bench/lopo.py)", "epochs": 5, "seed": 0, "minutes": 3.0,
+    fig.update({"protocol": "bench/lopo.py", "epochs": 5, "seed": 0, "minutes": 3.0,
                 "machine": {"cpu_model": "x", "torch_threads": 2}})
     add_held_out_figures(tmp_path, fig)
     assert json.loads((tmp_path / CARD_JSON).read_text())["held_out_figures"]["per_person"]["b"]["auc"] == 0.0
