@@ -17,6 +17,43 @@ MIN_FACES = 2
 CROP_VIDEOS = ("single_face.mp4", "WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4", "carphone_distorted.mp4")
 # Stand-in fake class for plumbing: the same recording as carphone_pristine.mp4, heavily compressed. Not a deepfake.
 PLUMBING_FAKES = ("carphone_distorted.mp4",)
+# The demo's recipe made tiny (64 px, T = 4 of 8 frames, one epoch, SBI twins): plumbing for `dfdetect model build` and
+# bench/lopo.py, whose scores mean nothing.
+TINY_RECIPE = """model:
+  backbone: efficientnet-lite0
+data:
+  frames: 4
+  sample_frames: 8
+  size: 64
+  min_faces: 2
+train:
+  epochs: 1
+  batch_size: 2
+  synth_fakes: 1.0
+  synth_methods: sbi
+"""
+REALS = ("single_face.mp4", "carphone_pristine.mp4")
+"""Two short sample videos (72 and 120 frames, one face each): a user's "folder of real videos" (``--reals``)."""
+
+
+@pytest.fixture
+def tiny_recipe(tmp_path: Path) -> Path:
+    """:data:`TINY_RECIPE` as a YAML file."""
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_RECIPE)
+    return path
+
+
+@pytest.fixture
+def reals_dir(samples_dir: Path, tmp_path: Path) -> Path:
+    """A folder of the user's real videos: links to :data:`REALS` (the build must only read it)."""
+    import os
+
+    reals = tmp_path / "reals"
+    reals.mkdir()
+    for name in REALS:
+        os.symlink(samples_dir / name, reals / name)
+    return reals
 
 
 @pytest.fixture(scope="session")

@@ -17,21 +17,6 @@ from dfdetect.demo.model import add_held_out_figures, card_markdown
 
 lopo = importlib.import_module("bench.lopo")
 
-TINY_RECIPE = """model:
-  backbone: efficientnet-lite0
-data:
-  frames: 4
-  sample_frames: 8
-  size: 64
-  min_faces: 2
-train:
-  epochs: 1
-  batch_size: 2
-  synth_fakes: 1.0
-  synth_methods: sbi
-"""
-
-
 def _rows(person: str, scores: list[tuple[int, str, float]]) -> list[dict]:
     return [{"person": person, "target": t, "method": m, "score": s} for t, m, s in scores]
 
@@ -96,9 +81,8 @@ def test_the_figures_go_into_the_model_card(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_lopo_on_the_samples_scores_each_held_out_person_with_a_model_that_never_saw_them(
-        samples_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    recipe = tmp_path / "tiny.yaml"
-    recipe.write_text(TINY_RECIPE)
+        samples_dir: Path, tiny_recipe: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    recipe = tiny_recipe
     card = tmp_path / "model"
     card.mkdir()
     (card / CARD_JSON).write_text(json.dumps(_card()))

@@ -23,25 +23,7 @@ from dfdetect.core.io import read_csv
 from dfdetect.demo import data as demo_data
 from dfdetect.inference import Detector
 from dfdetect.serve.cli import main as serve_main
-
-REALS = ("single_face.mp4", "carphone_pristine.mp4")
-"""Two short sample videos (72 and 120 frames, one face each): the user's "folder of real videos". The whole build
-(synth, frames, crops, one epoch) takes about 15 s on one core, so the test is not marked slow."""
-
-# The demo's recipe made tiny (64 px, T = 4 of 8 frames, one epoch, SBI twins): plumbing, the scores mean nothing.
-TINY_RECIPE = """model:
-  backbone: efficientnet-lite0
-data:
-  frames: 4
-  sample_frames: 8
-  size: 64
-  min_faces: 2
-train:
-  epochs: 1
-  batch_size: 2
-  synth_fakes: 1.0
-  synth_methods: sbi
-"""
+from tests.fixtures import REALS
 
 
 @pytest.fixture
@@ -84,13 +66,9 @@ def test_a_missing_optional_part_is_one_install_line(monkeypatch: pytest.MonkeyP
 
 
 def test_model_build_on_reals_writes_checkpoint_and_card_and_score_uses_it(
-        home: Path, samples_dir: Path, face_video: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    reals = tmp_path / "reals"
-    reals.mkdir()
-    for name in REALS:
-        os.symlink(samples_dir / name, reals / name)
-    recipe = tmp_path / "tiny.yaml"
-    recipe.write_text(TINY_RECIPE)
+        home: Path, reals_dir: Path, tiny_recipe: Path, face_video: Path, capsys: pytest.CaptureFixture) -> None:
+    """The whole build (synth, frames, crops, one epoch) takes about 15 s on one core: not marked slow."""
+    reals, recipe = reals_dir, tiny_recipe
     assert dfdetect_main(["model", "build", "--reals", str(reals), "--config", str(recipe), "--threads", "1",
                           "--seed", "3"]) == 0
     ckpt = default_model_path()
@@ -120,10 +98,10 @@ def test_model_build_on_reals_writes_checkpoint_and_card_and_score_uses_it(
 
 
 @pytest.mark.slow
-def test_model_build_on_the_samples_trains_on_every_person(home: Path, samples_dir: Path, tmp_path: Path) -> None:
+def test_model_build_on_the_samples_trains_on_every_person(home: Path, samples_dir: Path, tiny_recipe: Path,
+                                                           tmp_path: Path) -> None:
     """``make model``'s path, made quick (one clip per sample video, the tiny recipe): no person is held out."""
-    recipe = tmp_path / "tiny.yaml"
-    recipe.write_text(TINY_RECIPE)
+    recipe = tiny_recipe
     out = tmp_path / "m" / "det.pt"
     assert dfdetect_main(["model", "build", "--samples", str(samples_dir), "--max-clips", "1", "--config", str(recipe),
                           "--out", str(out), "--threads", "1"]) == 0
@@ -146,15 +124,11 @@ def test_model_build_on_the_samples_trains_on_every_person(home: Path, samples_d
 
 
 @pytest.mark.slow
-def test_a_fresh_build_gives_the_same_checkpoint_file(home: Path, samples_dir: Path, tmp_path: Path) -> None:
+def test_a_fresh_build_gives_the_same_checkpoint_file(home: Path, reals_dir: Path, tiny_recipe: Path,
+                                                       tmp_path: Path) -> None:
     """Issue 24's reproducibility: the same command, seed and threads give the same weights, byte for byte (built
     from nothing twice: the second build must not resume from the first's work folder, which would only copy)."""
-    reals = tmp_path / "reals"
-    reals.mkdir()
-    for name in REALS:
-        os.symlink(samples_dir / name, reals / name)
-    recipe = tmp_path / "tiny.yaml"
-    recipe.write_text(TINY_RECIPE)
+    reals, recipe = reals_dir, tiny_recipe
     out = tmp_path / "m" / "model.pt"
     digests = []
     for _ in range(2):
