@@ -18,7 +18,8 @@ Protocol (every number from one run of this script):
    over people); and per generator the AUC of its fakes against the reals, pooled over every person, each video scored
    by the model that never saw its person. Writes ``OUT/lopo.csv`` (one row per video: its person, label, generator,
    score), ``OUT/lopo.json`` (the figures) and, with ``--card DIR`` (default: the default detector's folder when its
-   card exists), the figures into that model card. Resumable: a finished person is read back from its predictions.
+   card exists and this run is its recipe, no ``--epochs`` nor ``--max-clips``), the figures into that model card.
+   Resumable: a finished person is read back from its predictions.
 
 People with few clips give coarse AUCs (a person with two real clips has four real/fake pairs): the pooled figures and
 the spread say more than any one person's.
@@ -145,7 +146,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=DEMO_THREADS, help="torch threads (the build's)")
     p.add_argument("--max-clips", type=int, help="at most N clips per sample video (a quick run)")
     p.add_argument("--card", help="model folder whose card gets the figures (default: the default detector's, when "
-                                  "built); 'none' to write no card")
+                                  "built and the run is its recipe: no --epochs, no --max-clips); 'none' to write no "
+                                  "card")
     return p
 
 
@@ -187,10 +189,16 @@ def main(argv: list[str] | None = None) -> int:
           f"{result['pooled']['auc']} (log loss {result['pooled']['log_loss']})")
     print(format_table([{"generator": g, "auc": v["auc"], "fakes": v["n_fake"]} for g, v in
                         result["by_method"].items()], ["generator", "auc", "fakes"]))
-    card = None if args.card == "none" else Path(args.card) if args.card else default_model_path().parent
+    # The default detector's card takes only a run of its own recipe: a quick run (--epochs, --max-clips) measures
+    # another model, so its figures go into a card only when --card names one.
+    quick = args.epochs is not None or args.max_clips is not None
+    card = None if args.card == "none" or (quick and not args.card) else (
+        Path(args.card) if args.card else default_model_path().parent)
     if card is not None and (card / CARD_JSON).is_file():
         add_held_out_figures(card, result)
         print(f"\nfigures written into the model card in {card}")
+    elif quick and not args.card:
+        print("\n--epochs or --max-clips: not the default detector's recipe, so its card is left alone (--card DIR)")
     return 0
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dfdetect.core.config import CARD_FILE, CARD_JSON
+from dfdetect.core.config import CARD_FILE, CARD_JSON, HOME_ENV, default_model_path
 from dfdetect.core.io import InputError, read_csv
 from dfdetect.data.shards import read_training_crops
 from dfdetect.data.splits import split_videos
@@ -102,3 +102,26 @@ def test_lopo_on_the_samples_scores_each_held_out_person_with_a_model_that_never
     assert list(fig["per_person"]) == ["franck"] and 0.0 <= fig["pooled"]["auc"] <= 1.0
     assert json.loads((card / CARD_JSON).read_text())["held_out_figures"] == fig
     assert "| franck |" in (card / CARD_FILE).read_text() and "Leave one person out" in capsys.readouterr().out
+
+
+def test_a_quick_run_leaves_the_default_detectors_card_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    """--epochs or --max-clips measure another model than the default detector: its card is not written unless
+    --card names one (the runs are stubbed: only the card decision is under test)."""
+    home = tmp_path / "home"
+    monkeypatch.setenv(HOME_ENV, str(home))
+    card_dir = default_model_path().parent
+    card_dir.mkdir(parents=True)
+    (card_dir / CARD_JSON).write_text(json.dumps(_card()))
+    data = tmp_path / "lopo" / "build" / "data"
+    data.mkdir(parents=True)
+    (data / "meta.csv").write_text("video_name,person\na.mp4,p\nb.mp4,p\n")
+    monkeypatch.setattr(lopo, "build_training_crops", lambda *a, **k: (
+        {}, [{"video_name": "a.mp4", "target": "0"}, {"video_name": "b.mp4", "target": "1"}], Path("crops.csv")))
+    monkeypatch.setattr(lopo, "run_person", lambda person, *a: _rows(person, [(0, "", 0.2), (1, "sbi", 0.8)]))
+    base = ["--out", str(tmp_path / "lopo"), "--threads", "1"]
+    assert lopo.main([*base, "--epochs", "1"]) == 0
+    assert json.loads((card_dir / CARD_JSON).read_text())["held_out_figures"] is None
+    assert "card is left alone" in capsys.readouterr().out
+    assert lopo.main(base) == 0  # the recipe itself: its card gets the figures
+    assert json.loads((card_dir / CARD_JSON).read_text())["held_out_figures"]["per_person"]["p"]["auc"] == 1.0
