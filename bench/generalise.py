@@ -73,12 +73,16 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     "two-stream": {"model": {"temporal": "two-stream"}},
     "motion": {"model": {"motion_hidden": 32}},
     "pixel": {"model": {"pixel_hidden": 16}},
+    "frozen": {"train": {"freeze_encoder": True}},
 }
 """Variants, as differences from the base config (the demo's, with the model part left to the package defaults:
 ConvLSTM and localisation heads): the frame mean (the baseline), the default, the default without dense supervision,
 the default on the design's 15 frames instead of the demo's 8, the two-stream model with the heads, the default
-with a motion stream (a ConvLSTM over the frame-to-frame differences of the encoder's 1/8 maps) and the default with a
-pixel stream (a 1x1 ConvLSTM over the frame-to-frame differences of the input frames at half size)."""
+with a motion stream (a ConvLSTM over the frame-to-frame differences of the encoder's 1/8 maps), the default with a
+pixel stream (a 1x1 ConvLSTM over the frame-to-frame differences of the input frames at half size) and the default
+with its ImageNet encoder frozen (only the temporal part, the heads and the dense layers learn: the first phase of
+AltFreezing, Wang et al., CVPR 2023, which trains the temporal part on its own so that it cannot lean on what one
+frame shows)."""
 DEFAULT_VARIANTS = ("mean", "default", "no-heads", "t15")
 """What the issue asks the benchmark to compare (``--variants`` adds ``two-stream`` and ``motion``)."""
 DEFAULT_FOLDS = ("mouthretime,facewarp,sbi", "eyefreeze,resample", "facejitter,selfswap,temporal")
