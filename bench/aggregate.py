@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # (bench/av.py is not PyAV): the project's root takes its place.
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
-from bench.common import format_table  # noqa: E402
+from bench.common import format_table, run_step  # noqa: E402
 from dfdetect.core.config import AGGREGATIONS, ScoreConfig  # noqa: E402
 from dfdetect.core.io import read_csv, setup_logging, write_csv  # noqa: E402
 from dfdetect.core.metrics import compute_metrics  # noqa: E402
@@ -105,8 +105,8 @@ def make_videos(source: Path, out: Path, segments: int, seconds: float, stretch:
         cut = encode_video(out / "cuts" / f"segment{k}.mp4", list(read_frames(source, range(a, a + n)).values()), fps)
         method = methods[k % len(methods)]
         made = out / "synth" / f"segment{k}"
-        if synth_cli.main([str(cut), str(made), "--method", method, "--per-video", "1", "--seed", str(seed)]) != 0:
-            raise RuntimeError(f"synth --method {method} failed on {cut}")
+        run_step(synth_cli.main, [str(cut), str(made), "--method", method, "--per-video", "1", "--seed", str(seed)],
+                 f"synth --method {method}")
         meta = {r["target"]: r for r in read_csv(made / "meta.csv") if r.get("video_name")}
         real = list(read_frames(made / meta["0"]["video_name"], range(n)).values())
         fake = list(read_frames(made / meta["1"]["video_name"], range(n)).values())

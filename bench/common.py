@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -139,3 +140,14 @@ def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
         return f"{v:.3f}" if isinstance(v, float | np.floating) else str(v)
 
     return text_table([list(columns)] + [[fmt(r.get(c, "")) for c in columns] for r in rows])
+
+
+def run_step(fn: Callable[[list[str]], int], argv: list[str], what: str) -> None:
+    """Run one of the project's CLI entry points in-process (``main(argv) -> exit status``), as a user runs it.
+
+    Raises:
+        RuntimeError: a non-zero exit status (the message names the step and its arguments).
+    """
+    code = fn(argv)
+    if code != 0:
+        raise RuntimeError(f"{what} failed with exit status {code}: {' '.join(argv)}")

@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # (bench/av.py is not PyAV): the project's root takes its place.
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
-from bench.common import format_table  # noqa: E402
+from bench.common import format_table, run_step  # noqa: E402
 from dfdetect.core.config import load_config  # noqa: E402
 from dfdetect.core.io import read_csv, setup_logging, write_csv  # noqa: E402
 from dfdetect.core.runtime import machine_info  # noqa: E402
@@ -95,11 +95,6 @@ EARN_MARGIN = 0.10
 """Issue 22: on left-out time-only generators the default's mean AUC must be at least this much above the frame mean."""
 
 
-def _step(fn, argv: list[str], what: str) -> None:
-    code = fn(argv)
-    if code != 0:
-        raise RuntimeError(f"{what} failed with exit status {code}: {' '.join(argv)}")
-
 
 def base_config() -> dict[str, Any]:
     """The demo's config with its model part left to the package defaults (what ``VARIANTS['default']`` means)."""
@@ -144,10 +139,10 @@ def prepare(samples: Path, out: Path, test_people: tuple[str, ...], seed: int) -
     write_csv(out / "train_split.csv", [{"video_name": n, "split": "train"} for n in train_reals], SPLIT_COLUMNS)
     crops = out / "crops"
     if not (crops / "crops.csv").is_file():
-        _step(frames_cli.main, [*(str(data / n) for n in train_reals), str(out / "frames"), "--labels",
+        run_step(frames_cli.main, [*(str(data / n) for n in train_reals), str(out / "frames"), "--labels",
                                 str(train_labels), "--frames", str(cfg.data.sample_frames), "--stride",
                                 str(cfg.data.stride), "--seed", str(seed), "--no-progress"], "frame extraction")
-        _step(face_crop_cli.main, [str(out / "frames"), str(crops), "--min-faces", str(cfg.data.min_faces),
+        run_step(face_crop_cli.main, [str(out / "frames"), str(crops), "--min-faces", str(cfg.data.min_faces),
                                    "--margin", str(cfg.data.margin), "--size", str(cfg.data.size)], "face crops")
     log.info("%d training reals of %d people, %d test reals of %s", len(train_reals), len(people) - len(test_people),
              len(test_reals), ", ".join(test_people))
@@ -168,7 +163,7 @@ def fold_test_set(test_reals: list[Path], out: Path, fold: tuple[str, ...], seed
             made = folder / "synth" / method
             argv = [*(str(p) for p in test_reals), str(made), "--method", method, "--per-video", "1", "--seed",
                     str(seed)]
-            _step(synth_cli.main, argv + ([] if i == 0 else ["--no-reals"]), f"synth --method {method}")
+            run_step(synth_cli.main, argv + ([] if i == 0 else ["--no-reals"]), f"synth --method {method}")
             videos.mkdir(parents=True, exist_ok=True)
             for r in read_csv(made / synth_cli.LABELS_FILE):
                 # one folder for the fold: the reals once (from the first generator's run), each fake under a name
@@ -180,10 +175,10 @@ def fold_test_set(test_reals: list[Path], out: Path, fold: tuple[str, ...], seed
     if not (crops / "crops.csv").is_file():
         cfg = load_config(DEFAULT_CONFIG)
         names = [r["video_name"] for r in read_csv(labels_path)]
-        _step(frames_cli.main, [*(str(videos / n) for n in names), str(folder / "frames"), "--labels",
+        run_step(frames_cli.main, [*(str(videos / n) for n in names), str(folder / "frames"), "--labels",
                                 str(labels_path), "--frames", str(cfg.data.sample_frames), "--stride",
                                 str(cfg.data.stride), "--seed", str(seed), "--no-progress"], "frame extraction")
-        _step(face_crop_cli.main, [str(folder / "frames"), str(crops), "--min-faces", str(cfg.data.min_faces),
+        run_step(face_crop_cli.main, [str(folder / "frames"), str(crops), "--min-faces", str(cfg.data.min_faces),
                                    "--margin", str(cfg.data.margin), "--size", str(cfg.data.size)], "face crops")
     return crops / "crops.csv", labels_path
 
@@ -210,9 +205,9 @@ def run_one(crops: Path, test: tuple[Path, Path], out: Path, fold: tuple[str, ..
             argv += ["--epochs", str(epochs)]
         if (run / "train" / "last.pt").exists():
             argv.append("--resume")
-        _step(training_cli.main, argv, f"train {run.name}")
+        run_step(training_cli.main, argv, f"train {run.name}")
         test_crops, test_labels = test
-        _step(evaluate.main, [str(run / "train" / "best.pt"), str(test_crops), "--labels", str(test_labels),
+        run_step(evaluate.main, [str(run / "train" / "best.pt"), str(test_crops), "--labels", str(test_labels),
                               "--out", str(run / "eval")], f"eval {run.name}")
         (run / "seconds.txt").write_text(f"{time.perf_counter() - t0:.1f}\n")  # a resumed run reports its own time
     m = json.loads(metrics_path.read_text())

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # not PyAV): the project's root takes its place.
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
-from bench.common import format_table  # noqa: E402
+from bench.common import format_table, run_step  # noqa: E402
 from dfdetect.core.config import CARD_JSON, default_model_path, load_config  # noqa: E402
 from dfdetect.core.io import read_csv, setup_logging, write_csv, write_json  # noqa: E402
 from dfdetect.core.metrics import compute_metrics, metrics_by_method  # noqa: E402
@@ -58,11 +58,6 @@ log = logging.getLogger("bench.lopo")
 
 ROW_COLUMNS = ["person", "video_name", "target", METHOD_COLUMN, "score", "status"]
 
-
-def _step(fn, argv: list[str], what: str) -> None:
-    code = fn(argv)
-    if code != 0:
-        raise RuntimeError(f"{what} failed with exit status {code}: {' '.join(argv)}")
 
 
 def fold_split(crops: Path, held_out: set[str], seed: int) -> list[dict[str, str]]:
@@ -93,8 +88,8 @@ def run_person(person: str, work: Path, out: Path, labels: list[dict[str, str]],
                 str(run / "train"), "--seed", str(seed)]
         argv += ["--epochs", str(epochs)] if epochs is not None else []
         argv += ["--resume"] if (run / "train" / "last.pt").exists() else []
-        _step(training_cli.main, argv, f"train without {person}")
-        _step(evaluate.main, [str(run / "train" / "best.pt"), *(str(work / "data" / r["video_name"]) for r in mine),
+        run_step(training_cli.main, argv, f"train without {person}")
+        run_step(evaluate.main, [str(run / "train" / "best.pt"), *(str(work / "data" / r["video_name"]) for r in mine),
                               "--labels", str(run / "labels.csv"), "--out", str(run / "eval")], f"eval {person}")
     scored = {r["video_name"]: r for r in read_csv(predictions)}
     return [{"person": person, "video_name": r["video_name"], "target": int(r["target"]),
