@@ -55,7 +55,7 @@ from dfdetect.inference.aggregate import video_score  # noqa: E402
 from dfdetect.synth import GENERATORS  # noqa: E402
 from dfdetect.synth import cli as synth_cli  # noqa: E402
 from dfdetect.synth.encode import encode_video  # noqa: E402
-from frame_extraction.decode import probe_video, read_frames  # noqa: E402
+from frame_extraction.decode import read_frames, scan_video  # noqa: E402
 
 log = logging.getLogger("bench.aggregate")
 
@@ -91,7 +91,8 @@ def make_videos(source: Path, out: Path, segments: int, seconds: float, stretch:
     listing = out / "videos.csv"
     if listing.is_file():
         return read_csv(listing)
-    info = probe_video(source)
+    scan = scan_video(source)  # once: every segment's read seeks with it
+    info = scan.info
     fps, total = float(info.fps), int(info.num_frames)
     n, m = int(round(seconds * fps)), int(round(stretch * fps))
     if segments * n > total:
@@ -102,7 +103,8 @@ def make_videos(source: Path, out: Path, segments: int, seconds: float, stretch:
     rows: list[dict[str, Any]] = []
     for k in range(segments):
         a = k * (n + gap)
-        cut = encode_video(out / "cuts" / f"segment{k}.mp4", list(read_frames(source, range(a, a + n)).values()), fps)
+        footage = list(read_frames(source, range(a, a + n), scan=scan).values())  # RGB (H, W, 3) uint8 each
+        cut = encode_video(out / "cuts" / f"segment{k}.mp4", footage, fps)
         method = methods[k % len(methods)]
         made = out / "synth" / f"segment{k}"
         run_step(synth_cli.main, [str(cut), str(made), "--method", method, "--per-video", "1", "--seed", str(seed)],
