@@ -2,10 +2,11 @@
 
 Generators (:data:`GENERATORS`, :mod:`~dfdetect.synth.registry`): ``sbi`` (self-blended images, SBI's magnitudes,
 dense-landmark masks), ``temporal`` (blend parameters drifting per frame), ``resample`` (a lossy re-rendering of the
-face), ``selfswap`` (the same person's face from another moment), and four fakes that exist only in time
+face), ``selfswap`` (the same person's face from another moment), and five fakes that exist only in time
 (:mod:`~dfdetect.synth.motion`): ``mouthretime`` (lip-sync: the mouth from other frames), ``eyefreeze`` (no blinking),
 ``facejitter`` (the face shaking against the head), ``facewarp`` (the features boiling from frame to frame, no
-seam). Modules, lowest first: :mod:`~dfdetect.synth.track`
+seam), ``timeblend`` (the generic one: a random region retimed, moved or bent per frame). Modules, lowest first:
+:mod:`~dfdetect.synth.track`
 (per-frame detections -> a steady face track), :mod:`~dfdetect.synth.base` (the generators' inputs and outputs),
 :mod:`~dfdetect.synth.landmarks` (468 dense landmarks, five-point fallback),
 :mod:`~dfdetect.synth.sbi` (blend parameters, the mask, one blended frame), :mod:`~dfdetect.synth.temporal`,

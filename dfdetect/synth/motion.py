@@ -1,6 +1,6 @@
 """Fakes that exist only in time: every frame is a real frame of the person, the face moves as that face did not.
 
-Three generators (:data:`dfdetect.synth.registry.GENERATORS`), each after a published description of the traces that
+Five generators (:data:`dfdetect.synth.registry.GENERATORS`), each after a published description of the traces that
 lip-sync, reenactment and frame-by-frame generation leave across frames. Each pastes only the same person's own
 pixels from the same clip (another frame, or the same frame moved), aligned on the face's rigid points (eye corners,
 nose, cheeks: :data:`RIGID_DENSE`, or MTCNN's eyes and nose) with a least-squares similarity, and blends them through
@@ -21,6 +21,9 @@ records. A single frame shows a real mouth, real eyes, a real face; the sequence
   a plausible face of that person), drawn anew for every frame: the features "boil" from frame to frame, as
   frame-by-frame generation leaves them (FTCN; STIL, Gu et al., ACM MM 2021: frame-level inconsistency in time).
   The three above paste a region through a soft mask, whose edge a frame model can learn; this one leaves none.
+- ``timeblend`` (:func:`timeblend_plan`): the generic one, SBI's idea applied to time: a random region of the face
+  retimed, moved and/or bent per frame with random strength and random smoothness in time; the four above are narrow
+  cases of it. Trained on, it teaches how a face moves rather than one generator's trace.
 
 With probability :data:`~dfdetect.synth.temporal.PARTIAL_P` only a contiguous stretch of the clip is changed
 (:func:`~dfdetect.synth.temporal.blended_span`); a frame whose source is itself is left alone (mask None). On one
@@ -366,8 +369,8 @@ def facejitter_plan(clip: Clip, rng: np.random.Generator) -> Plan:
     return Plan(edit, {"span": [start, stop], "shift_std": round(std, 4)})
 
 
-def warp_face(image: np.ndarray, face: Face, grid: np.ndarray,
-              amplitude: float) -> tuple[np.ndarray, np.ndarray | None]:
+def warp_face(image: np.ndarray, face: Face, grid: np.ndarray, amplitude: float,
+              window: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """The inner face of ``image`` bent by a smooth displacement field that fades to zero at the face's edge.
 
     Args:
@@ -375,6 +378,7 @@ def warp_face(image: np.ndarray, face: Face, grid: np.ndarray,
         face: its face (box, landmarks).
         grid: (2, g, g) displacement control points (x and y), in standard deviations.
         amplitude: one standard deviation of displacement, fraction of the face box width.
+        window: float32 (H, W) in [0, 1], where the field acts (faded to 0 at its edge); None: the inner face.
 
     Returns:
         ``(new frame, mask)``: the mask float32 (H, W) is the fading window (1 where the field acts fully, 0 where
@@ -387,7 +391,8 @@ def warp_face(image: np.ndarray, face: Face, grid: np.ndarray,
         >>> bool((out[mask == 0] == img[mask == 0]).all()), bool((out != img).any())
         (True, True)
     """
-    window = _region_mask(image.shape, [face], "face")  # (H, W) soft ellipse of the inner face, peak 1
+    if window is None:
+        window = _region_mask(image.shape, [face], "face")  # (H, W) soft ellipse of the inner face, peak 1
     x, y, w, h = cv2.boundingRect((window > 0).astype(np.uint8))
     if w == 0 or h == 0:
         return image.copy(), None
@@ -434,3 +439,159 @@ def facewarp_plan(clip: Clip, rng: np.random.Generator) -> Plan:
         return Edit(frame, mask, {"peak": round(float(np.abs(grids[t]).max()), 3)})
 
     return Plan(edit, {"span": [start, stop], "amplitude": round(amplitude, 4)})
+
+
+TB_WHOLE_P = 0.3
+"""``timeblend``: probability that the region is the whole inner face (otherwise a random ellipse on the face)."""
+TB_BLOB = (0.3, 0.9)
+"""``timeblend``: range of the random region's semi-axes, fraction of the eye distance."""
+TB_PARTS = {"retime": 0.6, "jitter": 0.5, "warp": 0.4}
+"""``timeblend``: probability of each kind of change in a clip (at least one is always drawn): the region taken from
+other frames (retime), moved per frame (jitter), bent per frame (warp)."""
+TB_SPEED = (-1.0, 0.6)
+"""``timeblend``'s retiming: range of the region's playback speed relative to the clip (negative: backwards; 0: held;
+never 1, real time)."""
+TB_JUMP_P = (0.0, 0.5)
+"""``timeblend``'s retiming: range of the per-clip probability that a frame's source jumps by 1-3 frames."""
+TB_SHIFT = (0.005, 0.03)
+"""``timeblend``'s jitter: range of the per-clip standard deviation of the shift, fraction of the face box."""
+TB_ANGLE_DEG = (0.0, 1.5)
+"""``timeblend``'s jitter: range of the per-clip standard deviation of the rotation, degrees."""
+TB_SCALE = (0.0, 0.015)
+"""``timeblend``'s jitter: range of the per-clip standard deviation of the relative scale change."""
+TB_RHO = (0.0, 0.9)
+"""``timeblend``: range of the frame-to-frame correlation of the jitter and of the warp (0: a new draw per frame, as
+frame-by-frame generation; 0.9: a slow drift)."""
+TB_MAX_SIGMA = 2.5
+"""``timeblend``'s per-frame draws are clipped to this many standard deviations."""
+
+
+def _ar1(rng: np.random.Generator, n: int, shape: tuple[int, ...], rho: float) -> np.ndarray:
+    """``n`` draws (n, *shape) of a stationary AR(1) process with unit variance and correlation ``rho``, clipped to
+    :data:`TB_MAX_SIGMA`.
+
+    Example:
+        >>> x = _ar1(np.random.default_rng(0), 4000, (1,), 0.9)
+        >>> round(float(x.std()), 1), round(float(np.corrcoef(x[1:, 0], x[:-1, 0])[0, 1]), 1)
+        (1.0, 0.9)
+    """
+    out = np.empty((n, *shape))
+    state = rng.normal(size=shape)
+    for t in range(n):
+        if t:
+            state = rho * state + math.sqrt(1 - rho * rho) * rng.normal(size=shape)
+        out[t] = state
+    return np.clip(out, -TB_MAX_SIGMA, TB_MAX_SIGMA)
+
+
+def _blob_mask(shape: tuple[int, ...], face: Face, blob: tuple[float, ...] | None) -> tuple[np.ndarray, np.ndarray]:
+    """``timeblend``'s soft region in this frame and its centre: the inner face (``blob`` None) or an ellipse placed
+    by ``blob = (u, w, a, b, angle, sigma)`` in the face's own axes (centre = eye centre + u h + w v, semi-axes a|h|
+    and b|h|, angle from the eye line, edge blur sigma|h|), so the region follows the face from frame to frame."""
+    ec, h, v = _axes(face)
+    if blob is None:
+        return _region_mask(shape, [face], "face"), ec + 0.4 * v
+    u, w, a, b, angle, sigma = blob
+    nh = float(np.linalg.norm(h))
+    centre = ec + u * h + w * v
+    mask = np.zeros(shape[:2], np.float32)
+    _ellipse(mask, centre, a * nh, b * nh, math.atan2(h[1], h[0]) + angle)
+    return _soften(mask, sigma * nh), centre
+
+
+def retime_schedule(n: int, speed: float, jump_p: float, rng: np.random.Generator) -> list[int]:
+    """Source position (0..n-1) of each of ``n`` frames: the stretch played at ``speed`` about a random frame, each
+    source jumping by 1-3 frames with probability ``jump_p``.
+
+    Example:
+        >>> retime_schedule(5, 0.0, 0.0, np.random.default_rng(0))  # held
+        [4, 4, 4, 4, 4]
+        >>> retime_schedule(5, -1.0, 0.0, np.random.default_rng(1))  # backwards
+        [4, 3, 2, 1, 0]
+        >>> retime_schedule(3, 0.6, 0.0, np.random.default_rng(1))  # rounds to real time: held instead
+        [1, 1, 1]
+    """
+    c = int(rng.integers(0, n))
+    jumps = np.where(rng.random(n) < jump_p, rng.integers(1, 4, n) * rng.choice([-1, 1], n), 0)
+    order = [int(min(max(round(c + speed * (j - c) + jumps[j]), 0), n - 1)) for j in range(n)]
+    # a slow speed on a short stretch can round back to real time: then the stretch is held
+    return [c] * n if order == list(range(n)) else order
+
+
+def timeblend_plan(clip: Clip, rng: np.random.Generator) -> Plan:
+    """The ``timeblend`` generator's recipe: a self-blended video in time, the generic fake of the time-only family.
+
+    SBI (Shiohara & Yamasaki, CVPR 2022) does not imitate one face swap: it draws blend regions and mismatches at
+    random, so that a detector learns the blend itself rather than one method's trace. This is the same idea for
+    time: a random region of the face (the inner face, or an ellipse of random place, size and angle that follows the
+    face) is, over a stretch of the clip, taken from other frames of the same clip (played at a random speed,
+    backwards, held, or with random jumps: :data:`TB_SPEED`, :data:`TB_JUMP_P`), moved per frame by a random shift,
+    rotation and scale (:data:`TB_SHIFT`, :data:`TB_ANGLE_DEG`, :data:`TB_SCALE`) and/or bent per frame by a random
+    smooth field (:func:`warp_face`), the per-frame draws correlated in time by a random amount (:data:`TB_RHO`: from
+    frame-by-frame flicker to a slow drift). Each kind is drawn with :data:`TB_PARTS`' probabilities, at least one.
+    Every pixel comes from the same person in the same clip: one frame shows a real face; the sequence moves as that
+    face did not. FakeSTormer (ICCV 2025) trains a video detector on self-blended videos whose artefacts vary over
+    time; here the artefact is ONLY the variation. The four named time-only generators are narrow cases of it (one
+    region, one kind of change): train on it to learn how a face should move, not one generator's trace; a benchmark
+    that leaves a named one out while training on this one tests a recipe never seen, not a kind of motion never seen.
+
+    Args:
+        clip: images in time order and their faces; donors are not used.
+        rng: the generator (same state, same bytes).
+
+    Returns:
+        The :class:`~dfdetect.synth.base.Plan`: records ``{"source", "dx", "dy", "angle_deg", "scale", "warp"}`` (the
+        region's source frame; the jitter, fractions of the box and degrees; the warp's peak in standard deviations
+        or None); extra ``{"span", "region", "parts", "speed", "rho"}``.
+    """
+    with_face, start, stop = _span_frames(clip, rng)
+    span = with_face[start:stop]
+    parts = [k for k, p in TB_PARTS.items() if rng.random() < p] or [str(rng.choice(list(TB_PARTS)))]
+    blob = None if rng.random() < TB_WHOLE_P else (
+        float(rng.uniform(-0.45, 0.45)), float(rng.uniform(-0.1, 1.3)), float(rng.uniform(*TB_BLOB)),
+        float(rng.uniform(*TB_BLOB)), float(rng.uniform(-math.pi / 2, math.pi / 2)), float(rng.uniform(0.05, 0.12)))
+    rho = float(rng.uniform(*TB_RHO))
+    speed = float(rng.uniform(*TB_SPEED))
+    n = len(span)
+    order = (retime_schedule(n, speed, float(rng.uniform(*TB_JUMP_P)), rng) if "retime" in parts
+             else list(range(n)))
+    source = {t: span[j] for t, j in zip(span, order)}
+    jitter = None
+    if "jitter" in parts:
+        stds = np.array([rng.uniform(*TB_SHIFT), rng.uniform(*TB_SHIFT), rng.uniform(*TB_ANGLE_DEG),
+                         rng.uniform(*TB_SCALE)])
+        jitter = dict(zip(span, _ar1(rng, n, (4,), rho) * stds))  # per frame (dx, dy, angle_deg, scale - 1)
+    warp, amplitude = None, 0.0
+    if "warp" in parts:
+        amplitude = float(rng.uniform(*WARP_AMPLITUDE))
+        warp = dict(zip(span, _ar1(rng, n, (2, WARP_GRID, WARP_GRID), rho)))
+
+    def edit(t: int) -> Edit | None:
+        s = source.get(t)
+        if s is None or (s == t and jitter is None and warp is None):
+            return None
+        face = clip.faces[t]
+        mask, centre = _blob_mask(clip.images[t].shape, face, blob)
+        m = similarity(_rigid(clip.faces[s]), _rigid(face)) if s != t else np.eye(3)  # frame s px -> frame t px
+        dx = dy = angle = 0.0
+        scale = 1.0
+        if jitter is not None:
+            dx, dy, angle, ds = (float(x) for x in jitter[t])
+            scale = 1.0 + ds
+            x1, y1, x2, y2 = face[0]
+            rot = np.vstack([cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, scale),
+                             [0.0, 0.0, 1.0]])
+            rot[:2, 2] += (dx * (x2 - x1), dy * (y2 - y1))
+            m = rot @ m
+        frame = clip.images[t]
+        if s != t or jitter is not None:
+            frame, _ = paste(frame, clip.images[s], m, mask)
+        peak = None
+        if warp is not None:
+            frame, _ = warp_face(frame, face, warp[t], amplitude, window=mask)
+            peak = round(float(np.abs(warp[t]).max()), 3)
+        return Edit(frame, mask, {"source": s, "dx": round(dx, 4), "dy": round(dy, 4), "angle_deg": round(angle, 3),
+                                  "scale": round(scale, 4), "warp": peak})
+
+    return Plan(edit, {"span": [start, stop], "region": "face" if blob is None else "blob", "parts": parts,
+                       "speed": round(speed, 3) if "retime" in parts else None, "rho": round(rho, 3)})

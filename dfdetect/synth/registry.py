@@ -11,7 +11,7 @@ generator per self-blended twin (:func:`draw_method`, in
 
 Example:
     >>> sorted(GENERATORS)
-    ['eyefreeze', 'facejitter', 'facewarp', 'mouthretime', 'resample', 'sbi', 'selfswap', 'temporal']
+    ['eyefreeze', 'facejitter', 'facewarp', 'mouthretime', 'resample', 'sbi', 'selfswap', 'temporal', 'timeblend']
     >>> parse_mix("sbi:2,temporal")
     {'sbi': 0.6666666666666666, 'temporal': 0.3333333333333333}
 """
@@ -25,7 +25,7 @@ import numpy as np
 
 from dfdetect.synth.base import Clip, Donors, Face, Generated, Plan, check_images
 from dfdetect.synth.landmarks import dense_faces
-from dfdetect.synth.motion import eyefreeze_plan, facejitter_plan, facewarp_plan, mouthretime_plan
+from dfdetect.synth.motion import eyefreeze_plan, facejitter_plan, facewarp_plan, mouthretime_plan, timeblend_plan
 from dfdetect.synth.resample import resample_plan
 from dfdetect.synth.sbi import sbi_plan
 from dfdetect.synth.selfswap import selfswap_plan
@@ -85,6 +85,10 @@ GENERATORS: dict[str, Generator] = {g.name: g for g in (
               "to zero at its edge: no paste, no seam; the features boil from frame to frame",
               "FTCN (Zheng et al., ICCV 2021), STIL (Gu et al., ACM MM 2021): frame-by-frame generation's flicker",
               needs_time=True, time_only=True),
+    Generator("timeblend", timeblend_plan, "a random region of the face retimed, moved and/or bent per frame, with "
+              "random strength and smoothness in time: the generic time-only fake (SBI's idea applied to time)",
+              "SBI (Shiohara & Yamasaki, CVPR 2022) in time; FakeSTormer (ICCV 2025): self-blended videos",
+              needs_time=True, time_only=True),
 )}
 """Every generator, by name."""
 TIME_ONLY: tuple[str, ...] = tuple(g.name for g in GENERATORS.values() if g.time_only)
@@ -92,7 +96,7 @@ TIME_ONLY: tuple[str, ...] = tuple(g.name for g in GENERATORS.values() if g.time
 
 Example:
     >>> TIME_ONLY
-    ('mouthretime', 'eyefreeze', 'facejitter', 'facewarp')
+    ('mouthretime', 'eyefreeze', 'facejitter', 'facewarp', 'timeblend')
 """
 SINGLE_IMAGE_GENERATORS = tuple(g.name for g in GENERATORS.values() if not (g.needs_time or g.needs_donors))
 """The generators that make a fake from one image alone (a frame model's twins on a folder of images): ``sbi`` and

@@ -41,7 +41,7 @@ def _in_mask_motion(frames, masks, reference) -> tuple[float, float]:
 
 
 def test_the_motion_generators_are_registered_as_needing_time():
-    assert TIME_ONLY == ("mouthretime", "eyefreeze", "facejitter", "facewarp")
+    assert TIME_ONLY == ("mouthretime", "eyefreeze", "facejitter", "facewarp", "timeblend")
     for name in TIME_ONLY:
         g = GENERATORS[name]
         assert g.needs_time and not g.needs_donors and g.source
@@ -70,6 +70,8 @@ def test_every_frame_looks_like_a_real_frame_and_the_manipulation_changes_over_t
             assert len({(r["dx"], r["dy"]) for r in records}) == len(records)  # a new jitter per frame
         elif name == "facewarp":
             assert len({r["peak"] for r in records}) == len(records)  # a new field per frame
+        elif name == "timeblend":  # each changed frame: its region from another frame, moved or bent
+            assert all(r["source"] != t or r["dx"] or r["warp"] is not None for r, t in zip(records, changed))
         else:
             assert all(r["source"] != t for r, t in zip(records, changed))  # each region from another frame
 
@@ -149,3 +151,19 @@ def test_one_image_has_no_time_and_is_left_alone(clip):
     for name in ("mouthretime", "eyefreeze"):  # their regions come from another frame: one image has none
         out = generate(name, frames[:1], _faces(faces[:1]), np.random.default_rng(0))
         assert out.masks == [None] and out.frames[0] is frames[0]
+
+
+def test_timeblend_draws_every_kind_of_change_and_region_over_seeds(clip):
+    """The generic time-only fake spans the family: over seeds it retimes, jitters and warps, on the whole inner face
+    and on smaller random regions, and in every fake the region's pixels differ from the real frame's (a reversed
+    face moves as much as the real one did, so the amount of motion alone cannot say it)."""
+    frames, faces = clip
+    parts, regions = set(), set()
+    for seed in range(12):
+        out = generate("timeblend", frames, _faces(faces), np.random.default_rng(seed))
+        parts.update(out.extra["parts"])
+        regions.add(out.extra["region"])
+        gaps = [np.abs(out.frames[t].astype(float) - frames[t])[m > 0.5].mean() for t, m in enumerate(out.masks)
+                if m is not None]
+        assert np.mean(gaps) > 1.0, f"seed {seed} {out.extra}: the region barely differs from the real one"
+    assert parts == {"retime", "jitter", "warp"} and regions == {"face", "blob"}
