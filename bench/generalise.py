@@ -17,7 +17,10 @@ Protocol (every number from one run of this script, same data and seeds for ever
 3. For each fold, each variant (:data:`VARIANTS`) and each seed: ``train.py`` on the training reals with an
    on-the-fly twin for every real clip made by the generators NOT in the fold (``--synth-fakes 1
    --synth-methods``), then ``eval.py`` on the fold's crops: the video-level AUC of each left-out generator's fakes
-   against the held-out people's reals, on people and manipulations never seen.
+   against the held-out people's reals, on people and manipulations never seen. ``timeblend``, the generic time-only
+   recipe, is in no default fold, so every run trains on it: a left-out named time-only generator is then a recipe
+   never seen, of a kind (a region retimed, moved or bent) that ``timeblend`` spans. ``--never-train timeblend``
+   measures the family without it.
 
 ``--in-distribution`` is the control: every run trains on the WHOLE family and the fold's generators are only what is
 reported (people never seen, manipulations seen). A time-only generator that the frame mean catches there leaves a
@@ -88,7 +91,10 @@ DEFAULT_VARIANTS = ("mean", "default", "no-heads", "t15")
 DEFAULT_FOLDS = ("mouthretime,facewarp,sbi", "eyefreeze,resample", "facejitter,selfswap,temporal")
 """Left-out generator sets (one fold each): each leaves out one or two time-only generators and one or two others;
 ``facewarp`` and ``facejitter`` (a face that boils, a face that shakes) in different folds, so each is left out while
-the other trains."""
+the other trains. Every generator that imitates a kind of fake is in one fold; ``timeblend`` (:data:`ALWAYS_TRAINED`)
+in none."""
+ALWAYS_TRAINED = ("timeblend",)
+"""Generators in no default fold: training recipes (the generic time-only fake), not imitations of a method."""
 DEFAULT_TEST_PEOPLE = ("pexels_woman", "franck")
 RUN_COLUMNS = ["fold", "variant", "seed", "left_out", "auc", "log_loss", "n_fake", "train_methods", "seconds"]
 EARN_MARGIN = 0.10
@@ -183,16 +189,29 @@ def fold_test_set(test_reals: list[Path], out: Path, fold: tuple[str, ...], seed
     return crops / "crops.csv", labels_path
 
 
+def training_methods(fold: tuple[str, ...], in_distribution: bool = False, never: tuple[str, ...] = ()) -> list[str]:
+    """The generators a run of ``fold`` trains on: all but the fold's (all: ``in_distribution``), never ``never``.
+
+    Example:
+        >>> training_methods(("sbi", "facewarp"), never=("timeblend",))
+        ['temporal', 'resample', 'selfswap', 'mouthretime', 'eyefreeze', 'facejitter']
+        >>> "timeblend" in training_methods(("facewarp",))  # the generic recipe trains in every default fold
+        True
+    """
+    return [g for g in GENERATORS if g not in never and (in_distribution or g not in fold)]
+
+
 def run_one(crops: Path, test: tuple[Path, Path], out: Path, fold: tuple[str, ...], variant: str, seed: int,
-            epochs: int | None, in_distribution: bool = False) -> list[dict]:
-    """Train without the fold's generators (with every generator: ``in_distribution``) and evaluate on the fold's test
-    set; a finished run is read back.
+            epochs: int | None, in_distribution: bool = False, never: tuple[str, ...] = ()) -> list[dict]:
+    """Train without the fold's generators (with every generator: ``in_distribution``) and without ``never``, and
+    evaluate on the fold's test set; a finished run is read back.
 
     Returns:
         One row per generator of the fold (:data:`RUN_COLUMNS`).
     """
-    run = out / ("runs-in" if in_distribution else "runs") / f"{'+'.join(fold)}-{variant}-s{seed}"
-    others = ",".join(g for g in GENERATORS if in_distribution or g not in fold)
+    without = f"-without-{'+'.join(never)}" if never else ""  # such runs never share a folder with the others
+    run = out / ("runs-in" if in_distribution else "runs") / f"{'+'.join(fold)}-{variant}{without}-s{seed}"
+    others = ",".join(training_methods(fold, in_distribution, never))
     metrics_path = run / "eval" / "metrics.json"
     t0 = time.perf_counter()
     if not metrics_path.is_file():
@@ -283,6 +302,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-people", nargs="+", default=list(DEFAULT_TEST_PEOPLE),
                    help=f"held-out people (default {' '.join(DEFAULT_TEST_PEOPLE)})")
     p.add_argument("--threads", type=int, default=2, help="torch threads (as the demo: results depend on it)")
+    p.add_argument("--never-train", nargs="+", default=[], metavar="GENERATOR",
+                   help="generators left out of every training run (e.g. timeblend: the family before it existed)")
     p.add_argument("--in-distribution", action="store_true",
                    help="the control: train on every generator, report the folds' (seen manipulations, unseen people)")
     return p
@@ -295,8 +316,12 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted({g for f in folds for g in f} - set(GENERATORS))
     if unknown:
         raise SystemExit(f"unknown generators in --folds: {', '.join(unknown)} (known: {', '.join(GENERATORS)})")
+    never = tuple(args.never_train)
+    if set(never) - set(GENERATORS):
+        raise SystemExit(f"unknown generators in --never-train: {', '.join(sorted(set(never) - set(GENERATORS)))}")
     out = Path(args.out)
     stem = "generalise_in" if args.in_distribution else "generalise"  # the control's results beside the benchmark's
+    stem += f"_without_{'+'.join(never)}" if never else ""
     rows: list[dict] = []
     t0 = time.perf_counter()
     with torch_threads(args.threads):
@@ -305,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
             test = fold_test_set(test_reals, out, fold, seed=0)
             for variant in args.variants:
                 for seed in args.seeds:
-                    got = run_one(crops, test, out, fold, variant, seed, args.epochs, args.in_distribution)
+                    got = run_one(crops, test, out, fold, variant, seed, args.epochs, args.in_distribution, never)
                     rows += got
                     log.info("left out %s, %s, seed %d: %s", "+".join(fold), variant, seed,
                              ", ".join(f"{r['left_out']} {r['auc']:.3f}" for r in got if r["auc"] is not None))
@@ -316,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info()
     what = ("every generator trained on (the control)" if args.in_distribution
             else "each fold's generators left out of training")
+    what += f", never trained on: {', '.join(never)}" if never else ""
     print(f"\nVideo AUC on the held-out people ({', '.join(args.test_people)}), {what}, mean ± spread over seeds "
           f"{' '.join(map(str, args.seeds))} (data set {prep_s:.0f} s, all "
           f"{(time.perf_counter() - t0) / 60:.0f} min; {machine['cpu_model']}, {machine['cpu_capability']}, "

@@ -40,12 +40,18 @@ def test_the_default_does_not_earn_its_place(default_mouth: list[float], default
 
 
 def test_the_default_folds_leave_out_the_whole_family_once_each() -> None:
-    """Leave-generators-out over the whole family: every generator in exactly one fold, every fold trains on some
+    """Leave-generators-out over the whole family: every generator in exactly one fold (the generic ``timeblend`` in
+    none: it trains in every run, ``--never-train`` leaves it out of all of them), every fold trains on some
     time-only generator, and the two that shake or bend the whole inner face (facejitter, facewarp) are in different
     folds, so each is left out while the other trains."""
     folds = [set(f.split(",")) for f in generalise.DEFAULT_FOLDS]
     names = [g for f in folds for g in f]
-    assert sorted(names) == sorted(generalise.GENERATORS) and len(names) == len(set(names))
+    assert sorted(names + list(generalise.ALWAYS_TRAINED)) == sorted(generalise.GENERATORS)
+    assert len(names) == len(set(names))
+    for fold in folds:  # the generic time-only recipe trains in every run, unless left out of all of them
+        assert "timeblend" in generalise.training_methods(tuple(fold))
+        assert "timeblend" not in generalise.training_methods(tuple(fold), never=("timeblend",))
+        assert not fold & set(generalise.training_methods(tuple(fold)))
     assert all(set(generalise.TIME_ONLY) - f for f in folds)
     assert not any({"facejitter", "facewarp"} <= f for f in folds)
 
@@ -54,3 +60,4 @@ def test_the_in_distribution_control_is_an_option() -> None:
     args = generalise.get_args_parser().parse_args(["--in-distribution", "--folds", "facewarp"])
     assert args.in_distribution and args.folds == ["facewarp"]
     assert not generalise.get_args_parser().parse_args([]).in_distribution
+    assert generalise.get_args_parser().parse_args(["--never-train", "timeblend"]).never_train == ["timeblend"]
