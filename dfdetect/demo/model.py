@@ -191,8 +191,10 @@ def build_model(out: str | Path | None = None, samples: str | Path = SAMPLES_DIR
                  "videos_fake": sum(r["target"] == "1" for r in labels),
                  "train_videos": len(summary.get("train_videos", [])),
                  "val_videos": len(summary.get("val_videos", []))},
-        "recipe": {"config_file": str(config), "held_out_people": [], "synth_methods": cfg.train.synth_methods,
-                   "synth_fakes": cfg.train.synth_fakes},
+        "recipe": {"config_file": _shown_path(config), "held_out_people": [],
+                   "synth_methods": cfg.train.synth_methods, "synth_fakes": cfg.train.synth_fakes,
+                   # every real clip has a twin: balancing then never draws a labelled fake (they validate only)
+                   "labelled_fakes_trained": not (cfg.train.synth_fakes >= 1.0 and cfg.data.balance == "undersample")},
         "config": config_to_dict(load_config(run / "config.yaml")),
         "seed": seed,
         "torch_threads": threads,
@@ -257,6 +259,20 @@ def add_held_out_figures(model_dir: str | Path, figures: dict[str, Any]) -> dict
     return card
 
 
+def _shown_path(path: str | Path) -> str:
+    """``path`` as the card shows it: relative to the project's folder when inside it (``configs/demo.yaml``), so the
+    card names no folder of the machine that built it.
+
+    Example:
+        >>> _shown_path(DEFAULT_CONFIG)
+        'configs/demo.yaml'
+    """
+    try:
+        return Path(path).resolve().relative_to(DEFAULT_CONFIG.resolve().parents[1]).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def card_markdown(card: dict[str, Any]) -> str:
     """The model card as Markdown (the same content as ``model_card.json``)."""
     d, r, v, m = card["data"], card["recipe"], card.get("validation") or {}, card["machine"]
@@ -271,7 +287,9 @@ def card_markdown(card: dict[str, Any]) -> str:
         "## Data",
         f"- {d['kind']}: `{d['root']}`; people: {people} (none held out)",
         f"- {d['videos_real']} real and {d['videos_fake']} fake videos; training {d['train_videos']}, validation "
-        f"{d['val_videos']} (validation videos come from the same people: they pick the epoch and the calibration)",
+        f"{d['val_videos']} (validation videos come from the same people: they pick the epoch and the calibration)"
+        + ("" if r.get("labelled_fakes_trained", True) else "; training learns from the reals and their on-the-fly "
+           "twins only (every real clip has one, so balancing draws none of the labelled fakes: they validate)"),
         f"- sources: {', '.join(d['sources'])}",
         "",
         "## Recipe",

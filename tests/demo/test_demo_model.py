@@ -78,12 +78,16 @@ def test_model_build_on_reals_writes_checkpoint_and_card_and_score_uses_it(
     assert card["data"]["kind"] == "reals" and card["data"]["sources"] == sorted(REALS)
     assert (card["data"]["videos_real"], card["data"]["videos_fake"]) == (2, 2)  # each real + its one SBI fake
     assert card["recipe"]["held_out_people"] == [] and card["held_out_figures"] is None
+    # synth_fakes 1 with undersampling: the labelled fakes are never drawn in training, and the card says so
+    assert card["recipe"]["labelled_fakes_trained"] is False
+    assert card["recipe"]["config_file"] == str(recipe)  # outside the project: the path as given
     assert card["config"]["data"]["size"] == 64 and card["config"]["train"]["seed"] == 3
     assert card["torch_threads"] == 1 and card["training_time_s"]["total"] > 0
     assert card["machine"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()  # what the weights rest on
     assert card["software"]["torch"] == torch.__version__.split("+")[0]
     md = (ckpt.parent / CARD_FILE).read_text()
     assert "# Model card: dfdetect-v1" in md and "## Held-out figures" in md and "single_face.mp4" in md
+    assert "balancing draws none of the labelled fakes" in md
     assert f"torch kernels {card['machine']['cpu_capability']}" in md and "allocator" in md
     assert sorted(os.listdir(reals)) == sorted(REALS)  # the user's folder is only read
     capsys.readouterr()
