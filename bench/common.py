@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import subprocess
 import time
 from collections.abc import Callable
@@ -150,4 +151,4 @@ def run_step(fn: Callable[[list[str]], int], argv: list[str], what: str) -> None
     """
     code = fn(argv)
     if code != 0:
-        raise RuntimeError(f"{what} failed with exit status {code}: {' '.join(argv)}")
+        raise RuntimeError(f"{what} failed with exit status {code}: {shlex.join(argv)}")

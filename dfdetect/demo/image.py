@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ from dfdetect.core.resume import read_marker, write_marker
 from dfdetect.core.runtime import machine_info, timed
 from dfdetect.core.schemas import IMAGE_LABELS_COLUMNS, IMAGE_SPLIT_COLUMNS
 from dfdetect.demo.data import EXCLUDED
-from dfdetect.demo.run import DemoError, torch_threads
+from dfdetect.demo.run import DemoError, _step, torch_threads
 from dfdetect.demo.samples import GROUPS, GROUPS_DIR, SAMPLES, SAMPLES_DIR, STILLS, STILLS_DIR, fetch_samples
 from dfdetect.inference import evaluate
 from dfdetect.synth import generate
@@ -274,15 +273,6 @@ def build_image_data(samples: str | Path, out: str | Path, seed: int = 0,
     write_marker(marker, _fingerprint(samples, seed, frames_per_person), {"counts": counts})
     log.info("image data set: %s", counts)
     return counts
-
-
-def _step(name: str, fn: Callable[[list[str]], int], argv: list[str], timings: dict[str, float]) -> None:
-    """Run one CLI entry point in-process, timed; a non-zero exit is a :class:`DemoError` naming the step."""
-    log.info("== %s: %s", name, " ".join(argv))
-    with timed(timings, name):
-        rc = fn(argv)
-    if rc != 0:
-        raise DemoError(f"step {name!r} failed with exit status {rc}")
 
 
 def run_image_demo(samples: str | Path, out: str | Path, config: str | Path = DEFAULT_CONFIG, seed: int = 0,

@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import json
 import logging
+import shlex
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,7 @@ class DemoError(RuntimeError):
 
 def _step(name: str, fn: Callable[[list[str]], int], argv: list[str], timings: dict[str, float]) -> None:
     """Run one CLI entry point in-process; its wall time (s, rounded to 0.1) goes to ``timings[name]``."""
-    log.info("== %s: %s", name, " ".join(argv))
+    log.info("== %s: %s", name, shlex.join(argv))  # quoted as a shell would need it: an empty argument shows as ''
     with timed(timings, name):
         rc = fn(argv)
     timings[name] = round(timings[name], 1)
