@@ -616,6 +616,8 @@ def add_override(parser: Any, flag: str, key: str, help: str, **kwargs: Any) -> 
         {'train.epochs': 3, 'data.augment': False}
     """
     default_of(key)  # an unknown key fails here, when the parser is built
+    if "action" not in kwargs and "choices" not in kwargs:
+        kwargs.setdefault("metavar", key.rsplit(".", 1)[-1].upper())  # `--clips CLIPS`, not `--clips SCORE.CLIPS`
     parser.add_argument(flag, dest=key, default=None, help=f"{help} (config {key}, default {default_of(key)})",
                         **kwargs)
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from dfdetect.clips.transforms import TTA_VIEWS
 from dfdetect.core.config import AGGREGATIONS, ScoreConfig  # the ways to turn clip scores into a video score
+from dfdetect.core.schemas import ScoreStatus
 
 TOP_K = ScoreConfig.top_k
 """Clip scores ``topk`` averages by default (:class:`~dfdetect.core.config.ScoreConfig`'s)."""
@@ -163,6 +164,18 @@ def top_k_mean(scores: Sequence[float] | np.ndarray, k: int = TOP_K) -> float:
     if k < 1:
         raise ValueError(f"top_k must be >= 1, got {k}")
     return float(np.sort(s)[::-1][:k].mean())
+
+
+def verdict(score: float, status: str, threshold: float) -> str:
+    """The decision a score stands for: ``fake``/``real`` by the threshold when scored, else ``not scored``.
+
+    Example:
+        >>> verdict(0.7, "ok", 0.5), verdict(0.2, "ok", 0.5), verdict(0.5, "no_face", 0.5)
+        ('fake', 'real', 'not scored')
+    """
+    if status != str(ScoreStatus.OK):
+        return "not scored"
+    return "fake" if score >= threshold else "real"
 
 
 def fake_segments(times: Sequence[tuple[float, float]], scores: Sequence[float],

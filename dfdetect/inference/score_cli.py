@@ -25,17 +25,18 @@ import sys
 from collections.abc import Sequence
 
 from dfdetect.core.cli import add_verbose, run_cli
-from dfdetect.core.config import add_score_overrides, resolve_weights, score_from_args
+from dfdetect.core.config import ScoreConfig, add_score_overrides, resolve_weights, score_from_args
 from dfdetect.core.io import InputError, collect_files, format_table
 from dfdetect.core.schemas import ScoreStatus, format_boxes
+from dfdetect.inference.aggregate import verdict
 from dfdetect.inference.detector import Detector, VideoScore
 from dfdetect.inference.prepare import is_image
 
 log = logging.getLogger(__name__)
 
-TABLE_COLUMNS = ("name", "score", "status", "faces", "windows", "seconds", "reason")
-"""The columns of the printed table (faces = frames with a face / frames sampled; seconds = seconds the windows span /
-the video's duration)."""
+TABLE_COLUMNS = ("name", "score", "verdict", "status", "faces", "windows", "seconds", "reason")
+"""The columns of the printed table (verdict = fake / real by ``--threshold``, ``-`` when it could not be scored;
+faces = frames with a face / frames sampled; seconds = seconds the windows span / the video's duration)."""
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".onnx")
 """A first path with one of these suffixes, followed by others, is the checkpoint (``score CKPT PATH...``)."""
 
@@ -60,21 +61,25 @@ def get_args_parser() -> argparse.ArgumentParser:
     return p
 
 
-def format_score_table(results: Sequence[VideoScore]) -> str:
-    """A plain-text table of :data:`TABLE_COLUMNS` (:func:`dfdetect.core.io.format_table`).
+def format_score_table(results: Sequence[VideoScore], threshold: float = ScoreConfig().threshold) -> str:
+    """A plain-text table of :data:`TABLE_COLUMNS` (:func:`dfdetect.core.io.format_table`), the verdict by
+    ``threshold``.
 
     Example:
         >>> print(format_score_table([
         ...     VideoScore("a.mp4", 0.25, ScoreStatus.OK, "", 15, 15, window_scores=[0.25], window_times=[(0, 1.25)],
         ...                duration_s=2.5, covered_s=1.25),
         ...     VideoScore("b.mp4", 0.5, ScoreStatus.NO_FACE, "no face", 0, 15, duration_s=4.0)]))
-        name   score   status   faces  windows  seconds    reason
-        a.mp4  0.2500  ok       15/15  1        1.2/2.5 s
-        b.mp4  0.5000  no_face  0/15   0        0.0/4.0 s  no face
+        name   score   verdict  status   faces  windows  seconds    reason
+        a.mp4  0.2500  real     ok       15/15  1        1.2/2.5 s
+        b.mp4  0.5000  -        no_face  0/15   0        0.0/4.0 s  no face
     """
     rows = [list(TABLE_COLUMNS)]
-    rows += [[r.name, f"{r.score:.4f}", str(r.status), f"{r.faces}/{r.sampled}", str(r.windows),
-              f"{r.covered_s:.1f}/{r.duration_s:.1f} s", r.reason] for r in results]
+    # one word per cell, so the table splits on whitespace: "-" where the API says "not scored"
+    rows += [[r.name, f"{r.score:.4f}", verdict(r.score, str(r.status), threshold).replace("not scored", "-"),
+              str(r.status), f"{r.faces}/{r.sampled}", str(r.windows), f"{r.covered_s:.1f}/{r.duration_s:.1f} s",
+              r.reason]
+             for r in results]
     return format_table(rows)
 
 
@@ -169,7 +174,7 @@ def _main(args: argparse.Namespace) -> int:
                 scores = det.frame_scores(prep.persons[results[-1].person])  # the person the windows are of
                 frame_lines.append(f"\n{prep.name}: per-frame P(fake) ({len(scores)} frames with a face)")
                 frame_lines.extend(f"  frame {i:6d}  {s:.4f}" for i, s in scores.items())
-    out = [format_score_table(results), *frame_lines]
+    out = [format_score_table(results, det.score_config.threshold), *frame_lines]
     sys.stdout.write("\n".join(out) + "\n")  # the command's output (logging goes to stderr)
     return 0 if any(r.status == ScoreStatus.OK for r in results) else 1
 

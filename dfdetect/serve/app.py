@@ -51,7 +51,7 @@ from pydantic import BaseModel
 from dfdetect.core.config import ServeConfig
 from dfdetect.core.schemas import ScoreStatus
 from dfdetect.inference import NEUTRAL_SCORE, Detector, PreparedVideo
-from dfdetect.inference.aggregate import fake_segments
+from dfdetect.inference.aggregate import fake_segments, verdict
 from dfdetect.inference.detector import NO_FRAME_SCORES_AUDIO
 from dfdetect.inference.explain import Explainer, png_bytes
 from dfdetect.inference.export import OnnxClassifier
@@ -184,18 +184,6 @@ def _package_version() -> str:
         return version("dfdetect")
     except PackageNotFoundError:
         return "unknown"
-
-
-def verdict(score: float, status: str, threshold: float) -> str:
-    """``fake``/``real`` by the threshold when scored, else ``not scored``.
-
-    Example:
-        >>> verdict(0.7, "ok", 0.5), verdict(0.2, "ok", 0.5), verdict(0.5, "no_face", 0.5)
-        ('fake', 'real', 'not scored')
-    """
-    if status != str(ScoreStatus.OK):
-        return "not scored"
-    return "fake" if score >= threshold else "real"
 
 
 def score_file(det: Detector, explainer: Explainer | None, path: Path, name: str, explain: bool) -> dict:

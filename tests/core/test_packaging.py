@@ -160,6 +160,6 @@ def test_the_wheel_installs_into_a_fresh_venv_and_dfdetect_scores(tmp_path: Path
     r = run(venv / "bin" / "dfdetect", "score", face_video, "--weights", untrained_checkpoints["video"],
             "--device", "cpu")
     assert r.returncode == 0, r.stderr
-    name, score, status, faces = r.stdout.splitlines()[1].split()[:4]
+    name, score, _, status = r.stdout.splitlines()[1].split()[:4]
     assert (name, status) == ("single_face.mp4", "ok") and 0.0 <= float(score) <= 1.0
     assert importlib.metadata.version("dfdetect")  # this environment's own install is still there

@@ -101,7 +101,7 @@ def test_score_windows_prints_each_window(untrained_checkpoints: dict[str, Path]
     assert score_main([str(face_video), "--weights", str(untrained_checkpoints["video"]), "--windows",
                        "--window-every", "1.0", "--device", "cpu"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    windows, seconds = lines[1].split()[4:6]
+    windows, seconds = lines[1].split()[5:7]
     assert windows == "3" and seconds.endswith("/2.4")
     assert lines[3].startswith(f"{face_video.name}: 3 windows over ")
     rows = [ln.split() for ln in lines if ln.strip().startswith("window ")]

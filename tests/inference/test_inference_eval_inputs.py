@@ -78,7 +78,7 @@ def test_score_cli_lists_every_file_of_a_folder(weights: Path, face_video: Path,
     (tmp_path / "c.txt").write_text("not a video")
     assert score_main([str(weights), str(tmp_path), "--device", "cpu"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    rows = {line.split()[0]: line.split()[2] for line in lines[1:]}
+    rows = {line.split()[0]: line.split()[3] for line in lines[1:]}
     assert set(rows) == {"a.mts", "b.gif", "c.txt"}
     assert rows["a.mts"] == "ok" and rows["c.txt"] == "unreadable"
 
