@@ -1,0 +1,255 @@
+"""Landmark-trajectory probe: is there a cue in how the face's landmarks move that carries from the time-only fakes
+trained on to a kind left out?
+
+``python bench/landmark_probe.py [--generalise-out bench_out/generalise] [--seeds 0 1 2] [--seeds-per-clip 2]``
+
+Issue 22's benchmark (``bench/generalise.py``) finds the ConvLSTM at chance on every left-out time-only generator.
+This probe asks the question without a CNN: LRNet (Sun et al., CVPR 2021) classifies the trajectories of facial
+landmarks and is robust where pixels are not. Per clip, the 468 dense landmarks of every face crop (the synth
+package's face mesh, no temporal smoothing) are aligned frame by frame on the upper face oval (forehead and temples,
+outside every generator's region: the head's own motion removed), and a handful of statistics describe how each part
+of the face moves against that head: speed, jerk (second difference) and their ratio for the mouth, the eyes, the
+nose and the whole inner face; the jerk of each part's centre; the spread and jerk of the mouth's and eyes' opening.
+A logistic regression (scikit-learn) learns reals against the fakes of the time-only generators kept for training,
+made on the fly on the training people's crops (as ``train.py`` makes its twins); it is tested on the left-out
+generator's fakes of the held-out people, made as ``bench/generalise.py`` makes them (``synth``, encoded, extracted
+and cropped again): video AUC, leave-one-generator-out over :data:`dfdetect.synth.TIME_ONLY`'s named generators, with
+and without ``timeblend`` in training.
+
+It reuses ``bench/generalise.py``'s work folder (its data set, training crops and test sets; a test set it lacks is
+built). Prints, per probe (:data:`PROBES`) and with or without ``timeblend`` in training, the AUC of each left-out
+generator (mean ± spread over the seeds of the training fakes; the test sets are fixed) and their mean; writes
+``OUT/landmark_probe.csv`` and every run to ``OUT/landmark_probe_runs.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
+
+from sklearn.base import BaseEstimator, TransformerMixin  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.metrics import roc_auc_score  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+from bench import generalise  # noqa: E402
+from bench.common import format_table  # noqa: E402
+from dfdetect.core.config import load_config  # noqa: E402
+from dfdetect.core.io import read_csv, setup_logging, write_csv  # noqa: E402
+from dfdetect.data import clip_geometry, load_crop, read_crops_manifest  # noqa: E402
+from dfdetect.demo.run import DEFAULT_CONFIG  # noqa: E402
+from dfdetect.synth import TIME_ONLY, clip_faces, generate  # noqa: E402
+from dfdetect.synth.landmarks import dense_faces  # noqa: E402
+from dfdetect.synth.selfswap import similarity  # noqa: E402
+
+log = logging.getLogger("bench.landmark_probe")
+
+UPPER_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 234, 127, 162, 21, 54, 103, 67, 109)
+"""Face Mesh points of the forehead and temples: they move with the head and lie outside every generator's region."""
+REGIONS = {
+    "mouth": (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267, 269, 270, 409, 78, 95, 88,
+              178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415),
+    "eyes": (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246, 263, 249, 390, 373, 374, 380,
+             381, 382, 362, 398, 384, 385, 386, 387, 388, 466),
+    "nose": (1, 2, 4, 5, 6, 19, 94, 168, 195, 197),
+}
+OPENINGS = {"mouth": (13, 14), "left_eye": (159, 145), "right_eye": (386, 374)}
+NAMED_TIME_ONLY = tuple(g for g in TIME_ONLY if g not in generalise.ALWAYS_TRAINED)
+
+
+def trajectory_features(landmarks: np.ndarray, face_width: float) -> np.ndarray:
+    """Statistics of how the face's parts move against the head, for one clip.
+
+    Args:
+        landmarks: (T, 468, 2) dense landmarks per frame, in crop pixels (T >= 3).
+        face_width: the face's width in the same pixels (the statistics are fractions of it).
+
+    Returns:
+        float64 (F,) features: log of speed, jerk and jerk/speed per region and for the whole face, log jerk of each
+        region's centre, log spread and log jerk of each opening.
+
+    Example:
+        >>> still = np.repeat(np.random.default_rng(0).normal(size=(1, 468, 2)) * 30 + 60, 6, axis=0)
+        >>> shaken = still + np.random.default_rng(1).normal(size=(6, 468, 2))  # every point shakes by ~1 px
+        >>> bool(trajectory_features(shaken, 60)[1] > trajectory_features(still, 60)[1])
+        True
+    """
+    ref = landmarks[:, list(UPPER_OVAL)].mean(0)  # (P, 2) the head's mean pose in the clip
+    aligned = []
+    for pts in landmarks:  # remove the head's motion: every frame onto the mean pose of the upper oval
+        m = similarity(pts[list(UPPER_OVAL)], ref)
+        aligned.append(pts @ m[:2, :2].T + m[:2, 2])
+    r = np.stack(aligned) / max(face_width, 1e-6)  # (T, 468, 2) in face widths
+    eps = 1e-6
+    feats: list[float] = []
+    inner = sorted(set(range(r.shape[1])) - set(UPPER_OVAL))
+    for idx in (*REGIONS.values(), inner):
+        part = r[:, list(idx)]  # (T, P, 2)
+        speed = np.linalg.norm(np.diff(part, axis=0), axis=-1).mean()
+        jerk = np.linalg.norm(np.diff(part, n=2, axis=0), axis=-1).mean()
+        centre = part.mean(1)  # (T, 2)
+        centre_jerk = np.linalg.norm(np.diff(centre, n=2, axis=0), axis=-1).mean()
+        feats += [np.log(speed + eps), np.log(jerk + eps), np.log((jerk + eps) / (speed + eps)),
+                  np.log(centre_jerk + eps)]
+    for a, b in OPENINGS.values():
+        opening = np.linalg.norm(r[:, a] - r[:, b], axis=-1)  # (T,)
+        feats += [np.log(opening.std() + eps), np.log(np.abs(np.diff(opening, n=2)).mean() + eps)]
+    return np.asarray(feats)
+
+
+def clip_landmarks(crops: list[np.ndarray], faces: list) -> np.ndarray | None:
+    """(T, 468, 2) raw dense landmarks of a clip's crops (no temporal smoothing), or None without a mesh for all."""
+    dense = dense_faces(crops, faces, sigma=0.0)
+    if any(f is None or f[1] is None or len(f[1]) != 468 for f in dense):
+        return None
+    return np.stack([f[1] for f in dense])
+
+
+def video_clips(manifest: Path, names: set[str] | None, margin: float, size: int):
+    """Yield ``(video name, crops (T, size, size, 3), faces)`` for every video of a crop manifest (or of ``names``)."""
+    for name, video in read_crops_manifest(manifest).items():
+        if names is not None and name not in names:
+            continue
+        window = list(range(len(video.paths)))
+        boxes, landmarks = clip_geometry(video, window, margin, size)
+        yield name, [load_crop(video.paths[i], size) for i in window], clip_faces(boxes, landmarks)
+
+
+def _features(crops: list[np.ndarray], faces: list) -> np.ndarray | None:
+    lms = clip_landmarks(crops, faces)
+    if lms is None:
+        return None
+    widths = [f[0][2] - f[0][0] for f in faces if f is not None]
+    return trajectory_features(lms, float(np.mean(widths)))
+
+
+def training_set(crops_csv: Path, methods: tuple[str, ...], per_clip: int, margin: float, size: int,
+                 seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, labels and generator index (-1 real) of the training reals and ``per_clip`` fakes of each of
+    ``methods`` per real clip, made on the crops (seeded by ``seed``, clip, generator and draw)."""
+    xs, ys, gs = [], [], []
+    for k, (_, crops, faces) in enumerate(video_clips(crops_csv, None, margin, size)):
+        f = _features(crops, faces)
+        if f is not None:
+            xs.append(f)
+            ys.append(0)
+            gs.append(-1)
+        for j, method in enumerate(methods):
+            for d in range(per_clip):
+                made = generate(method, crops, faces, np.random.default_rng([seed, k, j, d]))
+                if not any(made.manipulated):
+                    continue
+                f = _features(made.frames, faces)
+                if f is not None:
+                    xs.append(f)
+                    ys.append(1)
+                    gs.append(j)
+    return np.stack(xs), np.asarray(ys), np.asarray(gs)
+
+
+class TwoSided(TransformerMixin, BaseEstimator):
+    """Standardised features and their absolute values: a linear model on both can call a clip fake for moving
+    MORE than real faces do (a shaking face) or LESS (frozen eyes), which one signed weight per feature cannot."""
+
+    def fit(self, x: np.ndarray, y: np.ndarray | None = None) -> TwoSided:
+        self.scaler_ = StandardScaler().fit(x)
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        z = self.scaler_.transform(x)
+        return np.hstack([z, np.abs(z)])
+
+
+PROBES = {
+    "linear": lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced")),
+    "two-sided": lambda: make_pipeline(TwoSided(), LogisticRegression(max_iter=2000, class_weight="balanced")),
+}
+"""The classifiers on the trajectory features: ``linear`` (the probe as first designed) and ``two-sided`` (added after
+``linear`` scored frozen eyes below chance: every training fake moves more than real faces, a frozen region less)."""
+
+
+def held_out_set(folder: Path, method: str, margin: float, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels of a ``bench/generalise.py`` test set's reals and its ``method`` fakes."""
+    labels = {r["video_name"]: r for r in read_csv(folder / "labels.csv")}
+    keep = {n for n, r in labels.items() if int(r["target"]) == 0 or r.get("method") == method}
+    xs, ys = [], []
+    for name, crops, faces in video_clips(folder / "crops" / "crops.csv", keep, margin, size):
+        f = _features(crops, faces)
+        if f is not None:
+            xs.append(f)
+            ys.append(int(labels[name]["target"]))
+    return np.stack(xs), np.asarray(ys)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python bench/landmark_probe.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--generalise-out", default="bench_out/generalise", help="bench/generalise.py's work folder")
+    p.add_argument("--samples", default="data/samples")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="draws of the training fakes")
+    p.add_argument("--seeds-per-clip", type=int, default=2, help="fakes per generator per training clip")
+    p.add_argument("--out", default="bench_out/landmark_probe")
+    args = p.parse_args(argv)
+    setup_logging()
+    t0 = time.perf_counter()
+    cfg = load_config(DEFAULT_CONFIG)
+    margin, size = cfg.data.margin, cfg.data.size
+    work = Path(args.generalise_out)
+    crops_csv, test_reals, _ = generalise.prepare(Path(args.samples), work, generalise.DEFAULT_TEST_PEOPLE, seed=0)
+    held_out = {}
+    for left in NAMED_TIME_ONLY:  # the fakes of bench/generalise.py's test sets, each in its fold's folder
+        fold = next((tuple(f.split(",")) for f in generalise.DEFAULT_FOLDS if left in f.split(",")), (left,))
+        folder = generalise.fold_test_set(test_reals, work, fold, seed=0)[1].parent
+        held_out[left] = held_out_set(folder, left, margin, size)
+    generators = (*NAMED_TIME_ONLY, *generalise.ALWAYS_TRAINED)
+    runs = []
+    for seed in args.seeds:
+        x, y, g = training_set(crops_csv, generators, args.seeds_per_clip, margin, size, seed)
+        log.info("seed %d: %d reals, %d fakes (%s)", seed, int((y == 0).sum()), int(y.sum()), ", ".join(generators))
+        for with_generic in (True, False):
+            for j, left in enumerate(NAMED_TIME_ONLY):
+                keep = (g != j) & (with_generic | (g < len(NAMED_TIME_ONLY)))  # g == -1: a real
+                xt, yt = held_out[left]
+                for probe, build in PROBES.items():
+                    clf = build().fit(x[keep], y[keep])
+                    auc = float(roc_auc_score(yt, clf.predict_proba(xt)[:, 1]))
+                    runs.append({"probe": probe, "timeblend_trained": with_generic, "seed": seed, "left_out": left,
+                                 "auc": round(auc, 4), "n_test_real": int((yt == 0).sum()),
+                                 "n_test_fake": int(yt.sum())})
+    out = Path(args.out)
+    write_csv(out / "landmark_probe_runs.csv", runs, list(runs[0]))
+    table = []
+    for probe in PROBES:
+        for with_generic in (True, False):
+            row = {"probe": probe, "timeblend trained": "yes" if with_generic else "no"}
+            per_seed_means = []
+            for left in NAMED_TIME_ONLY:
+                aucs = [r["auc"] for r in runs if r["probe"] == probe and r["timeblend_trained"] == with_generic
+                        and r["left_out"] == left]
+                row[left] = f"{statistics.mean(aucs):.3f} ± {statistics.pstdev(aucs):.3f}"
+            for seed in args.seeds:
+                per_seed_means.append(statistics.mean(
+                    r["auc"] for r in runs if r["probe"] == probe and r["timeblend_trained"] == with_generic
+                    and r["seed"] == seed))
+            row["time-only (mean)"] = (f"{statistics.mean(per_seed_means):.3f} ± "
+                                       f"{statistics.pstdev(per_seed_means):.3f}")
+            table.append(row)
+    write_csv(out / "landmark_probe.csv", table, list(table[0]))
+    print(f"\nLandmark-trajectory probe: video AUC of each left-out time-only generator on the held-out people "
+          f"({', '.join(generalise.DEFAULT_TEST_PEOPLE)}), mean ± spread over training-fake seeds "
+          f"{' '.join(map(str, args.seeds))} ({time.perf_counter() - t0:.0f} s):")
+    print(format_table(table, list(table[0])))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

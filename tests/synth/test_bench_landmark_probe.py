@@ -1,0 +1,26 @@
+"""bench/landmark_probe.py's trajectory features on a real clip (24 frames of single_face.mp4): the landmarks of a
+face that shakes or boils against its head (facejitter, facewarp) jerk more than the real face's do, once the head's
+own motion is removed (LRNet's cue, Sun et al. CVPR 2021)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.landmark_probe import REGIONS, clip_landmarks, trajectory_features
+from dfdetect.synth import generate
+
+INNER_JERK = 4 * len(REGIONS) + 1  # the whole inner face's block follows the regions' (speed, jerk, ratio, centre)
+
+
+def test_a_shaking_or_boiling_face_jerks_more_than_the_real_one(clip):
+    frames, faces = clip
+    given = [(f.box, f.landmarks) for f in faces]
+    width = float(np.mean([f.box[2] - f.box[0] for f in faces]))
+    real = trajectory_features(clip_landmarks(frames, given), width)
+    assert np.isfinite(real).all()
+    for name in ("facejitter", "facewarp"):
+        for seed in range(3):
+            out = generate(name, frames, given, np.random.default_rng(seed))
+            fake = trajectory_features(clip_landmarks(out.frames, given), width)
+            # log jerk of the inner face's landmarks: e^0.3 = 1.35x the real clip's at least
+            assert fake[INNER_JERK] > real[INNER_JERK] + 0.3, (name, seed, fake[INNER_JERK], real[INNER_JERK])
