@@ -19,7 +19,9 @@ and without ``timeblend`` in training.
 It reuses ``bench/generalise.py``'s work folder (its data set, training crops and test sets; a test set it lacks is
 built). Prints, per probe (:data:`PROBES`) and with or without ``timeblend`` in training, the AUC of each left-out
 generator (mean ± spread over the seeds of the training fakes; the test sets are fixed) and their mean; writes
-``OUT/landmark_probe.csv`` and every run to ``OUT/landmark_probe_runs.csv``.
+``OUT/landmark_probe.csv`` and every run to ``OUT/landmark_probe_runs.csv``. Then (``--fuse``) the finished runs of
+``bench/generalise.py`` (same folds, same seeds, same test videos) beside the probe and the two fused: what a detector
+with both cues would score on every left-out generator, time-only and not (``OUT/landmark_fusion.csv``).
 """
 
 from __future__ import annotations
@@ -191,6 +193,96 @@ def held_out_set(folder: Path, method: str, margin: float, size: int) -> tuple[n
     return np.stack(xs), np.asarray(ys)
 
 
+def fold_features(folder: Path, margin: float, size: int) -> dict[str, tuple[np.ndarray, int, str]]:
+    """``{video name: (features, target, method)}`` of every video of a ``bench/generalise.py`` test set that has a
+    mesh in every crop."""
+    labels = {r["video_name"]: r for r in read_csv(folder / "labels.csv")}
+    out = {}
+    for name, crops, faces in video_clips(folder / "crops" / "crops.csv", None, margin, size):
+        f = _features(crops, faces)
+        if f is not None:
+            out[name] = (f, int(labels[name]["target"]), labels[name].get("method") or "")
+    return out
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def _standard(x: np.ndarray, population: np.ndarray) -> np.ndarray:
+    """``x`` standardised by the mean and standard deviation of ``population``."""
+    return (x - population.mean()) / max(float(population.std()), 1e-9)
+
+
+def fusion(work: Path, runs_dir: Path, training: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]],
+           generators: tuple[str, ...], variants: tuple[str, ...], margin: float, size: int) -> list[dict]:
+    """The CNN's video scores of ``bench/generalise.py``'s runs beside the linear probe's and their fusion, per fold,
+    variant and seed: one row per left-out generator (its fakes against the held-out reals). Fusion: each cue's logit
+    standardised over the fold's test videos (no label used: the CNN's scores span a few hundredths around 0.5, the
+    probe's logits several units, so a plain sum would be the probe alone); the fused score is the larger of the two
+    (a video is as fake as its more suspicious cue says; ``fused_sum``, their sum, is kept in the runs' file: on the
+    first fold it gave up most of the CNN's ``sbi``, so the maximum was chosen).
+
+    The probe of a fold trains without the fold's generators, as the CNN's run did; a video with no mesh in some
+    crop keeps the CNN's score alone (probe logit 0)."""
+    rows = []
+    for spec in generalise.DEFAULT_FOLDS:
+        fold = tuple(spec.split(","))
+        folder = work / f"test_{'+'.join(fold)}"
+        feats = fold_features(folder, margin, size)
+        for seed, (x, y, g) in training.items():
+            keep = np.array([k < 0 or generators[k] not in fold for k in g])
+            clf = PROBES["linear"]().fit(x[keep], y[keep])
+            names = sorted(feats)
+            traj = dict(zip(names, _logit(clf.predict_proba(np.stack([feats[n][0] for n in names]))[:, 1])))
+            for variant in variants:
+                pred = runs_dir / f"{'+'.join(fold)}-{variant}-s{seed}" / "eval" / "predictions.csv"
+                if not pred.is_file():
+                    continue
+                cnn = {r["video_name"]: float(r["score"]) for r in read_csv(pred)}
+                labels = {r["video_name"]: r for r in read_csv(folder / "labels.csv")}
+                for left in fold:
+                    vids = [n for n in cnn if int(labels[n]["target"]) == 0 or labels[n].get("method") == left]
+                    yt = np.array([int(labels[n]["target"]) for n in vids])
+                    # each cue on one scale: its logits standardised over every video of the fold's test set
+                    # (no label used; the CNN's scores span a few hundredths, the probe's logits several units)
+                    c, t = (_standard(np.array([sc[n] for n in vids]), np.array(list(sc.values())))
+                            for sc in ({n: float(v) for n, v in zip(cnn, _logit(np.array(list(cnn.values()))))},
+                                       {n: traj.get(n, 0.0) for n in cnn}))
+                    rows.append({"variant": variant, "seed": seed, "left_out": left,
+                                 "cnn": round(float(roc_auc_score(yt, c)), 4),
+                                 "probe": round(float(roc_auc_score(yt, t)), 4),
+                                 "fused": round(float(roc_auc_score(yt, np.maximum(c, t))), 4),
+                                 "fused_sum": round(float(roc_auc_score(yt, c + t)), 4)})
+    return rows
+
+
+def fusion_table(rows: list[dict], variants: tuple[str, ...]) -> list[dict]:
+    """Per left-out generator, then the time-only and other generators' means: mean ± spread over seeds of the CNN
+    variants, the probe and each variant fused with it (a group's per-seed value is its generators' mean first)."""
+    names = list(dict.fromkeys(r["left_out"] for r in rows))
+    groups = {g: [g] for g in names}
+    groups["time-only (mean)"] = [g for g in names if g in TIME_ONLY]
+    groups["others (mean)"] = [g for g in names if g not in TIME_ONLY]
+    seeds = sorted({r["seed"] for r in rows})
+    cols = [(v, k) for v in variants for k in ("cnn", "fused")] + [(variants[0], "probe")]
+    table = []
+    for group, members in groups.items():
+        row = {"left_out": group}
+        for v, k in cols:
+            per_seed = []
+            for s in seeds:
+                vals = [r[k] for r in rows if r["variant"] == v and r["seed"] == s and r["left_out"] in members]
+                if vals and len(vals) == len(members):
+                    per_seed.append(statistics.mean(vals))
+            label = "probe alone" if k == "probe" else (v if k == "cnn" else f"{v} + probe")
+            row[label] = (f"{statistics.mean(per_seed):.3f} ± {statistics.pstdev(per_seed):.3f}" if per_seed
+                          else "-")
+        table.append(row)
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python bench/landmark_probe.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--generalise-out", default="bench_out/generalise", help="bench/generalise.py's work folder")
@@ -198,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="draws of the training fakes")
     p.add_argument("--seeds-per-clip", type=int, default=2, help="fakes per generator per training clip")
     p.add_argument("--out", default="bench_out/landmark_probe")
+    p.add_argument("--fuse", nargs="*", default=["mean", "default"], metavar="VARIANT",
+                   help="bench/generalise.py variants whose finished runs are fused with the probe (none: skip)")
     args = p.parse_args(argv)
     setup_logging()
     t0 = time.perf_counter()
@@ -212,8 +306,10 @@ def main(argv: list[str] | None = None) -> int:
         held_out[left] = held_out_set(folder, left, margin, size)
     generators = (*NAMED_TIME_ONLY, *generalise.ALWAYS_TRAINED)
     runs = []
+    training = {}
     for seed in args.seeds:
         x, y, g = training_set(crops_csv, generators, args.seeds_per_clip, margin, size, seed)
+        training[seed] = (x, y, g)
         log.info("seed %d: %d reals, %d fakes (%s)", seed, int((y == 0).sum()), int(y.sum()), ", ".join(generators))
         for with_generic in (True, False):
             for j, left in enumerate(NAMED_TIME_ONLY):
@@ -248,6 +344,15 @@ def main(argv: list[str] | None = None) -> int:
           f"({', '.join(generalise.DEFAULT_TEST_PEOPLE)}), mean ± spread over training-fake seeds "
           f"{' '.join(map(str, args.seeds))} ({time.perf_counter() - t0:.0f} s):")
     print(format_table(table, list(table[0])))
+    variants = tuple(args.fuse)
+    fused = fusion(work, work / "runs", training, generators, variants, margin, size) if variants else []
+    if fused:
+        write_csv(out / "landmark_fusion_runs.csv", fused, list(fused[0]))
+        ftable = fusion_table(fused, variants)
+        write_csv(out / "landmark_fusion.csv", ftable, list(ftable[0]))
+        print("\nThe CNN's runs of bench/generalise.py (each fold's generators left out) beside the probe trained "
+              "without them too, and both fused (the larger standardised logit): video AUC, mean ± spread over seeds:")
+        print(format_table(ftable, list(ftable[0])))
     return 0
 
 
