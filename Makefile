@@ -11,7 +11,7 @@ TCMALLOC := $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal
 MALLOC_ENV := $(if $(TCMALLOC),LD_PRELOAD=$(TCMALLOC))
 RUN := env $(MALLOC_ENV) NO_ALBUMENTATIONS_UPDATE=1 $(PY)
 
-.PHONY: install constraints data demo demo-image demo-av bench-av test test-fast lint bench bench-generalise bench-lopo model clean
+.PHONY: install constraints data demo demo-image demo-av bench-av test test-fast lint bench bench-generalise bench-landmarks bench-lopo model clean
 
 # constraints.txt pins every distribution of the tested environment (direct and transitive: scipy, numba...), so a
 # clean clone installs what CI tested (`make constraints` rewrites it from $(VENV)). The package itself is installed as
@@ -73,6 +73,12 @@ bench: data
 # `--variants mean default`, the two that decide issue 22's question: 18 runs, 65 min). README, Performance.
 bench-generalise: data
 	$(RUN) bench/generalise.py --samples $(DATA) --seeds 0 1 2 --epochs 20
+
+# The landmark-trajectory probe on bench-generalise's held-out test sets (about 3 min on 2 cores; the data set and
+# test sets are built when missing), and the probe fused with bench-generalise's finished runs of the frame mean and
+# the default. README, Performance, "Landmark trajectories".
+bench-landmarks: data
+	$(RUN) bench/landmark_probe.py --samples $(DATA) --generalise-out bench_out/generalise
 
 # The default detector (dfdetect model build): the demo's recipe on every person of the sample videos, none held out,
 # into $$DFDETECT_HOME/models/ (default ~/.cache/dfdetect/models/), with its model card; `dfdetect score FILE` uses it.

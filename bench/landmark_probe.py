@@ -205,6 +205,11 @@ def fold_features(folder: Path, margin: float, size: int) -> dict[str, tuple[np.
     return out
 
 
+def _spread(values: list[float]) -> float:
+    """The standard deviation over seeds, as ``bench/generalise.py`` gives it (sample; 0 for one seed)."""
+    return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
@@ -277,7 +282,7 @@ def fusion_table(rows: list[dict], variants: tuple[str, ...]) -> list[dict]:
                 if vals and len(vals) == len(members):
                     per_seed.append(statistics.mean(vals))
             label = "probe alone" if k == "probe" else (v if k == "cnn" else f"{v} + probe")
-            row[label] = (f"{statistics.mean(per_seed):.3f} ± {statistics.pstdev(per_seed):.3f}" if per_seed
+            row[label] = (f"{statistics.mean(per_seed):.3f} ± {_spread(per_seed):.3f}" if per_seed
                           else "-")
         table.append(row)
     return table
@@ -331,13 +336,13 @@ def main(argv: list[str] | None = None) -> int:
             for left in NAMED_TIME_ONLY:
                 aucs = [r["auc"] for r in runs if r["probe"] == probe and r["timeblend_trained"] == with_generic
                         and r["left_out"] == left]
-                row[left] = f"{statistics.mean(aucs):.3f} ± {statistics.pstdev(aucs):.3f}"
+                row[left] = f"{statistics.mean(aucs):.3f} ± {_spread(aucs):.3f}"
             for seed in args.seeds:
                 per_seed_means.append(statistics.mean(
                     r["auc"] for r in runs if r["probe"] == probe and r["timeblend_trained"] == with_generic
                     and r["seed"] == seed))
             row["time-only (mean)"] = (f"{statistics.mean(per_seed_means):.3f} ± "
-                                       f"{statistics.pstdev(per_seed_means):.3f}")
+                                       f"{_spread(per_seed_means):.3f}")
             table.append(row)
     write_csv(out / "landmark_probe.csv", table, list(table[0]))
     print(f"\nLandmark-trajectory probe: video AUC of each left-out time-only generator on the held-out people "
