@@ -180,19 +180,6 @@ PROBES = {
 ``linear`` scored frozen eyes below chance: every training fake moves more than real faces, a frozen region less)."""
 
 
-def held_out_set(folder: Path, method: str, margin: float, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Features and labels of a ``bench/generalise.py`` test set's reals and its ``method`` fakes."""
-    labels = {r["video_name"]: r for r in read_csv(folder / "labels.csv")}
-    keep = {n for n, r in labels.items() if int(r["target"]) == 0 or r.get("method") == method}
-    xs, ys = [], []
-    for name, crops, faces in video_clips(folder / "crops" / "crops.csv", keep, margin, size):
-        f = _features(crops, faces)
-        if f is not None:
-            xs.append(f)
-            ys.append(int(labels[name]["target"]))
-    return np.stack(xs), np.asarray(ys)
-
-
 def fold_features(folder: Path, margin: float, size: int) -> dict[str, tuple[np.ndarray, int, str]]:
     """``{video name: (features, target, method)}`` of every video of a ``bench/generalise.py`` test set that has a
     mesh in every crop."""
@@ -308,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     for left in NAMED_TIME_ONLY:  # the fakes of bench/generalise.py's test sets, each in its fold's folder
         fold = next((tuple(f.split(",")) for f in generalise.DEFAULT_FOLDS if left in f.split(",")), (left,))
         folder = generalise.fold_test_set(test_reals, work, fold, seed=0)[1].parent
-        held_out[left] = held_out_set(folder, left, margin, size)
+        videos = [v for v in fold_features(folder, margin, size).values() if v[1] == 0 or v[2] == left]
+        held_out[left] = (np.stack([v[0] for v in videos]), np.array([v[1] for v in videos]))
     generators = (*NAMED_TIME_ONLY, *generalise.ALWAYS_TRAINED)
     runs = []
     training = {}
