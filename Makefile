@@ -74,9 +74,9 @@ bench: data
 bench-generalise: data
 	$(RUN) bench/generalise.py --samples $(DATA) --seeds 0 1 2 --epochs 20
 
-# The landmark-trajectory probe on bench-generalise's held-out test sets (about 3 min on 2 cores; the data set and
-# test sets are built when missing), and the probe fused with bench-generalise's finished runs of the frame mean and
-# the default. README, Performance, "Landmark trajectories".
+# The landmark-trajectory probe on bench-generalise's held-out test sets (about 1 min on 2 cores; about 5 min more
+# when the data set and test sets must be built first), and the probe fused with bench-generalise's finished runs of
+# the frame mean and the default (skipped where none has run). README, Performance, "Landmark trajectories".
 bench-landmarks: data
 	$(RUN) bench/landmark_probe.py --samples $(DATA) --generalise-out bench_out/generalise
 
