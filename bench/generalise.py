@@ -101,7 +101,6 @@ EARN_MARGIN = 0.10
 """Issue 22: on left-out time-only generators the default's mean AUC must be at least this much above the frame mean."""
 
 
-
 def base_config() -> dict[str, Any]:
     """The demo's config with its model part left to the package defaults (what ``VARIANTS['default']`` means)."""
     config = yaml.safe_load(DEFAULT_CONFIG.read_text()) or {}
@@ -146,10 +145,10 @@ def prepare(samples: Path, out: Path, test_people: tuple[str, ...], seed: int) -
     crops = out / "crops"
     if not (crops / "crops.csv").is_file():
         run_step(frames_cli.main, [*(str(data / n) for n in train_reals), str(out / "frames"), "--labels",
-                                str(train_labels), "--frames", str(cfg.data.sample_frames), "--stride",
-                                str(cfg.data.stride), "--seed", str(seed), "--no-progress"], "frame extraction")
+                                   str(train_labels), "--frames", str(cfg.data.sample_frames), "--stride",
+                                   str(cfg.data.stride), "--seed", str(seed), "--no-progress"], "frame extraction")
         run_step(face_crop_cli.main, [str(out / "frames"), str(crops), "--min-faces", str(cfg.data.min_faces),
-                                   "--margin", str(cfg.data.margin), "--size", str(cfg.data.size)], "face crops")
+                                      "--margin", str(cfg.data.margin), "--size", str(cfg.data.size)], "face crops")
     log.info("%d training reals of %d people, %d test reals of %s", len(train_reals), len(people) - len(test_people),
              len(test_reals), ", ".join(test_people))
     return crops / "crops.csv", [data / n for n in test_reals], time.perf_counter() - t0
@@ -182,10 +181,10 @@ def fold_test_set(test_reals: list[Path], out: Path, fold: tuple[str, ...], seed
         cfg = load_config(DEFAULT_CONFIG)
         names = [r["video_name"] for r in read_csv(labels_path)]
         run_step(frames_cli.main, [*(str(videos / n) for n in names), str(folder / "frames"), "--labels",
-                                str(labels_path), "--frames", str(cfg.data.sample_frames), "--stride",
-                                str(cfg.data.stride), "--seed", str(seed), "--no-progress"], "frame extraction")
+                                   str(labels_path), "--frames", str(cfg.data.sample_frames), "--stride",
+                                   str(cfg.data.stride), "--seed", str(seed), "--no-progress"], "frame extraction")
         run_step(face_crop_cli.main, [str(folder / "frames"), str(crops), "--min-faces", str(cfg.data.min_faces),
-                                   "--margin", str(cfg.data.margin), "--size", str(cfg.data.size)], "face crops")
+                                      "--margin", str(cfg.data.margin), "--size", str(cfg.data.size)], "face crops")
     return crops / "crops.csv", labels_path
 
 
@@ -227,7 +226,7 @@ def run_one(crops: Path, test: tuple[Path, Path], out: Path, fold: tuple[str, ..
         run_step(training_cli.main, argv, f"train {run.name}")
         test_crops, test_labels = test
         run_step(evaluate.main, [str(run / "train" / "best.pt"), str(test_crops), "--labels", str(test_labels),
-                              "--out", str(run / "eval")], f"eval {run.name}")
+                                 "--out", str(run / "eval")], f"eval {run.name}")
         (run / "seconds.txt").write_text(f"{time.perf_counter() - t0:.1f}\n")  # a resumed run reports its own time
     m = json.loads(metrics_path.read_text())
     timed = run / "seconds.txt"

@@ -202,9 +202,9 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _standard(x: np.ndarray, population: np.ndarray) -> np.ndarray:
-    """``x`` standardised by the mean and standard deviation of ``population``."""
-    return (x - population.mean()) / max(float(population.std()), 1e-9)
+def _standard(x: np.ndarray) -> np.ndarray:
+    """``x`` minus its mean, over its standard deviation."""
+    return (x - x.mean()) / max(float(x.std()), 1e-9)
 
 
 def fusion(work: Path, runs_dir: Path, training: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]],
@@ -223,6 +223,7 @@ def fusion(work: Path, runs_dir: Path, training: dict[int, tuple[np.ndarray, np.
         fold = tuple(spec.split(","))
         folder = work / f"test_{'+'.join(fold)}"
         feats = fold_features(folder, margin, size)
+        labels = {r["video_name"]: r for r in read_csv(folder / "labels.csv")}
         for seed, (x, y, g) in training.items():
             keep = np.array([k < 0 or generators[k] not in fold for k in g])
             clf = PROBES["linear"]().fit(x[keep], y[keep])
@@ -233,15 +234,15 @@ def fusion(work: Path, runs_dir: Path, training: dict[int, tuple[np.ndarray, np.
                 if not pred.is_file():
                     continue
                 cnn = {r["video_name"]: float(r["score"]) for r in read_csv(pred)}
-                labels = {r["video_name"]: r for r in read_csv(folder / "labels.csv")}
+                # each cue on one scale: its logits standardised over every video of the fold's test set (no label
+                # used; the CNN's scores span a few hundredths, the probe's logits several units)
+                every = list(cnn)
+                cz = dict(zip(every, _standard(_logit(np.array([cnn[n] for n in every])))))
+                tz = dict(zip(every, _standard(np.array([traj.get(n, 0.0) for n in every]))))
                 for left in fold:
-                    vids = [n for n in cnn if int(labels[n]["target"]) == 0 or labels[n].get("method") == left]
+                    vids = [n for n in every if int(labels[n]["target"]) == 0 or labels[n].get("method") == left]
                     yt = np.array([int(labels[n]["target"]) for n in vids])
-                    # each cue on one scale: its logits standardised over every video of the fold's test set
-                    # (no label used; the CNN's scores span a few hundredths, the probe's logits several units)
-                    c, t = (_standard(np.array([sc[n] for n in vids]), np.array(list(sc.values())))
-                            for sc in ({n: float(v) for n, v in zip(cnn, _logit(np.array(list(cnn.values()))))},
-                                       {n: traj.get(n, 0.0) for n in cnn}))
+                    c, t = np.array([cz[n] for n in vids]), np.array([tz[n] for n in vids])
                     rows.append({"variant": variant, "seed": seed, "left_out": left,
                                  "cnn": round(float(roc_auc_score(yt, c)), 4),
                                  "probe": round(float(roc_auc_score(yt, t)), 4),

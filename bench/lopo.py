@@ -59,7 +59,6 @@ log = logging.getLogger("bench.lopo")
 ROW_COLUMNS = ["person", "video_name", "target", METHOD_COLUMN, "score", "status"]
 
 
-
 def fold_split(crops: Path, held_out: set[str], seed: int) -> list[dict[str, str]]:
     """The split file of one fold: the held-out videos ``test``; the others train, with a stratified share of them
     in validation drawn as training draws it when given no split (:func:`split_videos`, same seed)."""
@@ -90,7 +89,7 @@ def run_person(person: str, work: Path, out: Path, labels: list[dict[str, str]],
         argv += ["--resume"] if (run / "train" / "last.pt").exists() else []
         run_step(training_cli.main, argv, f"train without {person}")
         run_step(evaluate.main, [str(run / "train" / "best.pt"), *(str(work / "data" / r["video_name"]) for r in mine),
-                              "--labels", str(run / "labels.csv"), "--out", str(run / "eval")], f"eval {person}")
+                                 "--labels", str(run / "labels.csv"), "--out", str(run / "eval")], f"eval {person}")
     scored = {r["video_name"]: r for r in read_csv(predictions)}
     return [{"person": person, "video_name": r["video_name"], "target": int(r["target"]),
              METHOD_COLUMN: r.get(METHOD_COLUMN) or "", "score": float(scored[r["video_name"]]["score"]),

@@ -16,6 +16,7 @@ from dfdetect.data.dataset import (
     ClipSpec,
     check_frame_methods,
     clip_geometry,
+    draws_labelled_fakes,
     epoch_plan,
     rank_batches,
     val_plan,
@@ -30,7 +31,8 @@ from dfdetect.data.transforms import load_crop
 __all__ = [
     "SINGLE_IMAGE_GENERATORS", "TTA_VIEWS", "check_frame_methods", "crops_source", "from_images", "view_transform",
     "CELL_INCHES", "DPI", "TITLE_INCHES", "ClipDataset", "ClipSpec", "DataSplit", "VideoCrops", "augment_clip",
-    "build_clip_augmentation", "clip_geometry", "clip_title", "clip_windows", "epoch_plan", "from_tensor_clip",
+    "build_clip_augmentation", "clip_geometry", "clip_title", "draws_labelled_fakes", "clip_windows", "epoch_plan",
+    "from_tensor_clip",
     "load_crop", "prepare_data", "random_window", "read_crops_manifest", "read_split", "render_clips",
     "save_clip_grid", "seed_augmentation", "split_videos", "to_tensor_clip", "training_clips", "val_plan",
     "video_scores", "rank_batches", "SHARDS_INDEX", "TarMember", "is_shards", "read_training_crops",

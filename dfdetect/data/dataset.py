@@ -144,6 +144,17 @@ def donor_window(n: int, window: Sequence[int], rng: np.random.Generator) -> tup
     return tuple(range(start, start + t))
 
 
+def draws_labelled_fakes(balance: str, synth_fakes: float) -> bool:
+    """Whether :func:`epoch_plan` ever trains on a labelled fake video: not when every real clip has a twin
+    (``synth_fakes`` = 1) and ``"undersample"`` balances, since the twins alone then match the reals.
+
+    Example:
+        >>> draws_labelled_fakes("undersample", 1.0), draws_labelled_fakes("undersample", 0.5)
+        (False, True)
+    """
+    return not (synth_fakes >= 1.0 and balance == "undersample")
+
+
 def epoch_plan(
     videos: Sequence[VideoCrops],
     epoch: int,

@@ -34,8 +34,8 @@ face-bearing frames is cut into non-overlapping clips of about ``--clip-seconds`
 default), all equally long within a run. At most ``--max-clips`` clips per source (:data:`MAX_CLIPS`), spread over
 the video: a long source (franck.mp4 is 200 s) is only decoded and searched for faces in that many evenly spaced
 windows of 1.2x the target length, so the demo stays within its 10 minutes on 2 cores. Each real clip gets exactly
-one fake (balanced), made from the same frames by one generator of the family (``--methods``, default all of
-:data:`dfdetect.synth.GENERATORS`): each person's clips take the generators in turn, from a start chosen by the seed,
+one fake (balanced), made from the same frames by one generator of the family (``--methods``, default the eight
+named ones, :data:`METHODS`): each person's clips take the generators in turn, from a start chosen by the seed,
 so every person with enough clips (the test person: 8 clips, each of the eight generators once) has fakes
 of every kind, and ``eval.py`` reports the AUC of each generator from the ``method`` column of ``labels.csv``.
 

@@ -56,6 +56,7 @@ from dfdetect.core.io import (
     write_json,
 )
 from dfdetect.core.runtime import machine_info, timed
+from dfdetect.data import draws_labelled_fakes
 from dfdetect.demo import data as demo_data
 from dfdetect.demo.run import DEFAULT_CONFIG, DEMO_THREADS, DemoError, _step, torch_threads
 from dfdetect.demo.samples import SAMPLES_DIR
@@ -194,7 +195,7 @@ def build_model(out: str | Path | None = None, samples: str | Path = SAMPLES_DIR
         "recipe": {"config_file": _shown_path(config), "held_out_people": [],
                    "synth_methods": cfg.train.synth_methods, "synth_fakes": cfg.train.synth_fakes,
                    # every real clip has a twin: balancing then never draws a labelled fake (they validate only)
-                   "labelled_fakes_trained": not (cfg.train.synth_fakes >= 1.0 and cfg.data.balance == "undersample")},
+                   "labelled_fakes_trained": draws_labelled_fakes(cfg.data.balance, cfg.train.synth_fakes)},
         "config": config_to_dict(load_config(run / "config.yaml")),
         "seed": seed,
         "torch_threads": threads,

@@ -3,9 +3,9 @@
 Steps, each the project's own CLI entry point called in-process (so the demo runs exactly what a user runs):
 
 1. ``python -m dfdetect demo-data``: real clips cut from the sample videos and the audio-video track's talking faces
-   of nine people, one self-made fake per clip (the generators of :data:`dfdetect.synth.GENERATORS` in turn), all at
-   one resolution, a split by person: seven people train (64 videos), one validates (16 videos), the woman is held
-   out (16 videos: 8 reals, 8 fakes, each of the eight generators once) (:mod:`dfdetect.demo.data`).
+   of nine people, one self-made fake per clip (the named generators, :data:`dfdetect.demo.data.METHODS`, in turn),
+   all at one resolution, a split by person: seven people train (64 videos), one validates (16 videos), the woman is
+   held out (16 videos: 8 reals, 8 fakes, each of the eight generators once) (:mod:`dfdetect.demo.data`).
 2. ``python -m frame_extraction``: 15 frames at stride 2 from a random start, for the training videos.
 3. ``python -m face_crop``: MTCNN face crops; videos with too few faces are recorded in ``rejects.csv``.
 4. ``python train.py``: EfficientNet-Lite0 (offline ImageNet weights) -> ConvLSTM -> two dense layers (the package

@@ -42,6 +42,7 @@ from dfdetect.data import (
     VideoCrops,
     build_clip_augmentation,
     check_frame_methods,
+    draws_labelled_fakes,
     epoch_plan,
     prepare_data,
     rank_batches,
@@ -425,7 +426,7 @@ def _log_data(split: DataSplit, cfg: Config, data: str | Path) -> None:
     )
     if not split.val:
         log.warning("no validation videos: best.pt follows last.pt")
-    if cfg.train.synth_fakes >= 1.0 and cfg.data.balance == "undersample" and n_real < len(split.train):
+    if not draws_labelled_fakes(cfg.data.balance, cfg.train.synth_fakes) and n_real < len(split.train):
         log.warning("synth_fakes = 1 with balance = undersample: every real clip has a blended twin, so the %d "
                     "labelled fake video(s) are never drawn; lower synth_fakes or use balance none to train on them",
                     len(split.train) - n_real)
