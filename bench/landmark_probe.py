@@ -207,8 +207,9 @@ def _standard(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / max(float(x.std()), 1e-9)
 
 
-def fusion(work: Path, runs_dir: Path, training: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]],
-           generators: tuple[str, ...], variants: tuple[str, ...], margin: float, size: int) -> list[dict]:
+def fusion(tests: dict[tuple[str, ...], tuple[Path, dict]], runs_dir: Path,
+           training: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]], generators: tuple[str, ...],
+           variants: tuple[str, ...]) -> list[dict]:
     """The CNN's video scores of ``bench/generalise.py``'s runs beside the linear probe's and their fusion, per fold,
     variant and seed: one row per left-out generator (its fakes against the held-out reals). Fusion: each cue's logit
     standardised over the fold's test videos (no label used: the CNN's scores span a few hundredths around 0.5, the
@@ -219,10 +220,7 @@ def fusion(work: Path, runs_dir: Path, training: dict[int, tuple[np.ndarray, np.
     The probe of a fold trains without the fold's generators, as the CNN's run did; a video with no mesh in some
     crop keeps the CNN's score alone (probe logit 0)."""
     rows = []
-    for spec in generalise.DEFAULT_FOLDS:
-        fold = tuple(spec.split(","))
-        folder = work / f"test_{'+'.join(fold)}"
-        feats = fold_features(folder, margin, size)
+    for fold, (folder, feats) in tests.items():
         labels = {r["video_name"]: r for r in read_csv(folder / "labels.csv")}
         for seed, (x, y, g) in training.items():
             keep = np.array([k < 0 or generators[k] not in fold for k in g])
@@ -292,11 +290,15 @@ def main(argv: list[str] | None = None) -> int:
     margin, size = cfg.data.margin, cfg.data.size
     work = Path(args.generalise_out)
     crops_csv, test_reals, _ = generalise.prepare(Path(args.samples), work, generalise.DEFAULT_TEST_PEOPLE, seed=0)
-    held_out = {}
-    for left in NAMED_TIME_ONLY:  # the fakes of bench/generalise.py's test sets, each in its fold's folder
-        fold = next((tuple(f.split(",")) for f in generalise.DEFAULT_FOLDS if left in f.split(",")), (left,))
+    tests = {}  # bench/generalise.py's test set of each default fold, its features read once
+    for spec in generalise.DEFAULT_FOLDS:
+        fold = tuple(spec.split(","))
         folder = generalise.fold_test_set(test_reals, work, fold, seed=0)[1].parent
-        videos = [v for v in fold_features(folder, margin, size).values() if v[1] == 0 or v[2] == left]
+        tests[fold] = (folder, fold_features(folder, margin, size))
+    held_out = {}
+    for left in NAMED_TIME_ONLY:  # its fakes and the reals, from the fold that leaves it out
+        feats = next(f for fold, (_, f) in tests.items() if left in fold)
+        videos = [v for v in feats.values() if v[1] == 0 or v[2] == left]
         held_out[left] = (np.stack([v[0] for v in videos]), np.array([v[1] for v in videos]))
     generators = (*NAMED_TIME_ONLY, *generalise.ALWAYS_TRAINED)
     runs = []
@@ -339,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{' '.join(map(str, args.seeds))} ({time.perf_counter() - t0:.0f} s):")
     print(format_table(table, list(table[0])))
     variants = tuple(args.fuse)
-    fused = fusion(work, work / "runs", training, generators, variants, margin, size) if variants else []
+    fused = fusion(tests, work / "runs", training, generators, variants) if variants else []
     if fused:
         write_csv(out / "landmark_fusion_runs.csv", fused, list(fused[0]))
         ftable = fusion_table(fused, variants)
