@@ -62,6 +62,7 @@ from dfdetect.demo.run import DEFAULT_CONFIG, torch_threads  # noqa: E402
 from dfdetect.inference import evaluate  # noqa: E402
 from dfdetect.synth import GENERATORS, TIME_ONLY  # noqa: E402
 from dfdetect.synth import cli as synth_cli  # noqa: E402
+from dfdetect.training import add_landmarks  # noqa: E402
 from dfdetect.training import cli as training_cli  # noqa: E402
 from face_crop import cli as face_crop_cli  # noqa: E402
 from frame_extraction import cli as frames_cli  # noqa: E402
@@ -69,7 +70,8 @@ from frame_extraction import cli as frames_cli  # noqa: E402
 log = logging.getLogger("bench.generalise")
 
 VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
-    "mean": {"model": {"temporal": "mean", "aux_heads": False}},
+    "mean": {"model": {"temporal": "mean", "aux_heads": False, "landmarks": False}},
+    "convlstm": {"model": {"landmarks": False}},
     "default": {},
     "no-heads": {"model": {"aux_heads": False}},
     "t15": {"data": {"frames": 15}},
@@ -77,17 +79,26 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     "motion": {"model": {"motion_hidden": 32}},
     "pixel": {"model": {"pixel_hidden": 16}},
     "frozen": {"train": {"freeze_encoder": True}},
+    "mean+landmarks": {"model": {"temporal": "mean", "aux_heads": False}},
 }
 """Variants, as differences from the base config (the demo's, with the model part left to the package defaults:
-ConvLSTM and localisation heads): the frame mean (the baseline), the default, the default without dense supervision,
+ConvLSTM, localisation heads and landmark stream): the frame mean (the baseline: the network alone), the ConvLSTM
+network alone (``convlstm``: the default before the landmark stream), the default, the frame mean with the landmark
+stream (``mean+landmarks``: what the ConvLSTM adds to the detector is ``default`` against it), the default without
+dense supervision,
 the default on the design's 15 frames instead of the demo's 8, the two-stream model with the heads, the default
 with a motion stream (a ConvLSTM over the frame-to-frame differences of the encoder's 1/8 maps), the default with a
 pixel stream (a 1x1 ConvLSTM over the frame-to-frame differences of the input frames at half size) and the default
 with its ImageNet encoder frozen (only the temporal part, the heads and the dense layers learn: the first phase of
 AltFreezing, Wang et al., CVPR 2023, which trains the temporal part on its own so that it cannot lean on what one
-frame shows)."""
-DEFAULT_VARIANTS = ("mean", "default", "no-heads", "t15")
-"""What the issue asks the benchmark to compare (``--variants`` adds ``two-stream`` and ``motion``)."""
+frame shows). Every variant but ``mean`` and ``convlstm`` has the landmark stream (``model.landmarks``: how the face's
+landmarks move, fitted after training on the run's time-only fakes, fused with the network's logit)."""
+WITH_LANDMARKS = {"mean+landmarks": "mean", "default": "convlstm"}
+"""A variant whose network is another's, weight for weight, plus the landmark stream (fitted after training, it changes
+nothing of the network): where that run of the same fold and seed is finished, its model gets the stream
+(``python -m dfdetect add-landmarks``) instead of training again."""
+DEFAULT_VARIANTS = ("mean", "convlstm", "mean+landmarks", "default", "no-heads", "t15")
+"""What the issue asks the benchmark to compare, and the two networks alone (``--variants`` adds the others)."""
 DEFAULT_FOLDS = ("mouthretime,facewarp,sbi", "eyefreeze,resample", "facejitter,selfswap,temporal")
 """Left-out generator sets (one fold each): each leaves out one or two time-only generators and one or two others;
 ``facewarp`` and ``facejitter`` (a face that boils, a face that shakes) in different folds, so each is left out while
@@ -223,7 +234,11 @@ def run_one(crops: Path, test: tuple[Path, Path], out: Path, fold: tuple[str, ..
             argv += ["--epochs", str(epochs)]
         if (run / "train" / "last.pt").exists():
             argv.append("--resume")
-        run_step(training_cli.main, argv, f"train {run.name}")
+        base = run.parent / run.name.replace(f"-{variant}", f"-{WITH_LANDMARKS.get(variant)}", 1)
+        if variant in WITH_LANDMARKS and (base / "eval" / "metrics.json").is_file() and not (run / "train").exists():
+            run_step(add_landmarks.main, [str(base / "train"), str(run / "train")], f"add-landmarks {run.name}")
+        else:
+            run_step(training_cli.main, argv, f"train {run.name}")
         test_crops, test_labels = test
         run_step(evaluate.main, [str(run / "train" / "best.pt"), str(test_crops), "--labels", str(test_labels),
                                  "--out", str(run / "eval")], f"eval {run.name}")
@@ -284,7 +299,14 @@ def verdict(table: list[dict]) -> str:
         spread = max((statistics.stdev(others[k]) if len(others[k]) > 1 else 0.0) for k in ("_default", "_mean"))
         text += f"; others: frame mean - default = {loss:+.3f} (seeds' spread {spread:.3f})"
         ok = ok and loss <= spread
-    return f"Verdict: {text}: the default {'earns' if ok else 'does NOT earn'} its place."
+    line = f"Verdict: {text}: the default {'earns' if ok else 'does NOT earn'} its place."
+    pairs = (("mean+landmarks", "the ConvLSTM"), ("convlstm", "the landmark stream"))
+    for other, part in pairs:  # what each part of the default adds, where the run without it is in the table
+        if time_only.get(f"_{other}") and others and others.get(f"_{other}"):
+            t = statistics.mean(time_only["_default"]) - statistics.mean(time_only[f"_{other}"])
+            o = statistics.mean(others["_default"]) - statistics.mean(others[f"_{other}"])
+            line += f"\nWhat {part} adds (default - {other}): time-only {t:+.3f}, others {o:+.3f}."
+    return line
 
 
 def get_args_parser() -> argparse.ArgumentParser:

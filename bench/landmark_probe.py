@@ -46,67 +46,17 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from bench import generalise  # noqa: E402
 from bench.common import format_table  # noqa: E402
+from dfdetect.clips.landmarks import trajectory_features  # noqa: E402
 from dfdetect.core.config import load_config  # noqa: E402
 from dfdetect.core.io import read_csv, setup_logging, write_csv  # noqa: E402
 from dfdetect.data import clip_geometry, load_crop, read_crops_manifest  # noqa: E402
 from dfdetect.demo.run import DEFAULT_CONFIG  # noqa: E402
 from dfdetect.synth import TIME_ONLY, clip_faces, generate  # noqa: E402
 from dfdetect.synth.landmarks import dense_faces  # noqa: E402
-from dfdetect.synth.selfswap import similarity  # noqa: E402
 
 log = logging.getLogger("bench.landmark_probe")
 
-UPPER_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 234, 127, 162, 21, 54, 103, 67, 109)
-"""Face Mesh points of the forehead and temples: they move with the head and lie outside every generator's region."""
-REGIONS = {
-    "mouth": (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267, 269, 270, 409, 78, 95, 88,
-              178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415),
-    "eyes": (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246, 263, 249, 390, 373, 374, 380,
-             381, 382, 362, 398, 384, 385, 386, 387, 388, 466),
-    "nose": (1, 2, 4, 5, 6, 19, 94, 168, 195, 197),
-}
-OPENINGS = {"mouth": (13, 14), "left_eye": (159, 145), "right_eye": (386, 374)}
 NAMED_TIME_ONLY = tuple(g for g in TIME_ONLY if g not in generalise.ALWAYS_TRAINED)
-
-
-def trajectory_features(landmarks: np.ndarray, face_width: float) -> np.ndarray:
-    """Statistics of how the face's parts move against the head, for one clip.
-
-    Args:
-        landmarks: (T, 468, 2) dense landmarks per frame, in crop pixels (T >= 3).
-        face_width: the face's width in the same pixels (the statistics are fractions of it).
-
-    Returns:
-        float64 (F,) features: log of speed, jerk and jerk/speed per region and for the whole face, log jerk of each
-        region's centre, log spread and log jerk of each opening.
-
-    Example:
-        >>> still = np.repeat(np.random.default_rng(0).normal(size=(1, 468, 2)) * 30 + 60, 6, axis=0)
-        >>> shaken = still + np.random.default_rng(1).normal(size=(6, 468, 2))  # every point shakes by ~1 px
-        >>> bool(trajectory_features(shaken, 60)[1] > trajectory_features(still, 60)[1])
-        True
-    """
-    ref = landmarks[:, list(UPPER_OVAL)].mean(0)  # (P, 2) the head's mean pose in the clip
-    aligned = []
-    for pts in landmarks:  # remove the head's motion: every frame onto the mean pose of the upper oval
-        m = similarity(pts[list(UPPER_OVAL)], ref)
-        aligned.append(pts @ m[:2, :2].T + m[:2, 2])
-    r = np.stack(aligned) / max(face_width, 1e-6)  # (T, 468, 2) in face widths
-    eps = 1e-6
-    feats: list[float] = []
-    inner = sorted(set(range(r.shape[1])) - set(UPPER_OVAL))
-    for idx in (*REGIONS.values(), inner):
-        part = r[:, list(idx)]  # (T, P, 2)
-        speed = np.linalg.norm(np.diff(part, axis=0), axis=-1).mean()
-        jerk = np.linalg.norm(np.diff(part, n=2, axis=0), axis=-1).mean()
-        centre = part.mean(1)  # (T, 2)
-        centre_jerk = np.linalg.norm(np.diff(centre, n=2, axis=0), axis=-1).mean()
-        feats += [np.log(speed + eps), np.log(jerk + eps), np.log((jerk + eps) / (speed + eps)),
-                  np.log(centre_jerk + eps)]
-    for a, b in OPENINGS.values():
-        opening = np.linalg.norm(r[:, a] - r[:, b], axis=-1)  # (T,)
-        feats += [np.log(opening.std() + eps), np.log(np.abs(np.diff(opening, n=2)).mean() + eps)]
-    return np.asarray(feats)
 
 
 def clip_landmarks(crops: list[np.ndarray], faces: list) -> np.ndarray | None:
@@ -281,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="draws of the training fakes")
     p.add_argument("--seeds-per-clip", type=int, default=2, help="fakes per generator per training clip")
     p.add_argument("--out", default="bench_out/landmark_probe")
-    p.add_argument("--fuse", nargs="*", default=["mean", "default"], metavar="VARIANT",
+    p.add_argument("--fuse", nargs="*", default=["mean", "convlstm"], metavar="VARIANT",
                    help="bench/generalise.py variants whose finished runs are fused with the probe (none: skip)")
     args = p.parse_args(argv)
     setup_logging()

@@ -17,6 +17,8 @@ COMMANDS = {
     "score": ("dfdetect.inference.score_cli", "score videos or face images (default: the default detector)"),
     "eval": ("dfdetect.inference.evaluate", "score inputs into predictions.csv, metrics when labelled (= eval.py)"),
     "train": ("dfdetect.training.cli", "train a model on a crops manifest or a folder of face images (= train.py)"),
+    "add-landmarks": ("dfdetect.training.add_landmarks", "give a finished run's model the landmark stream (no "
+                      "training again)"),
     "model": ("dfdetect.demo.model", "the default detector: `model build` trains it (make model), `model path`"),
     "fetch-samples": ("dfdetect.demo.samples", "download the sample face videos (make data)"),
     "dataset": ("dfdetect.datasets.cli", "read FF++, Celeb-DF, DFDC, Inclusion or real/fake folders as they come: "

@@ -185,6 +185,7 @@ def build_model(cfg: ModelConfig) -> Classifier | AudioClassifier | AVClassifier
             aux_heads=cfg.aux_heads and cfg.modalities == "video",
             motion_hidden=cfg.motion_hidden,
             pixel_hidden=cfg.pixel_hidden,
+            landmarks=cfg.landmark_stream,
         )
     if cfg.modalities == "av":
         model = AVClassifier(model, _audio_branch(cfg), fc_hidden=cfg.fc_hidden, dropout=cfg.dropout,

@@ -23,6 +23,7 @@ from dfdetect.core.config import TEMPORAL_MODELS, ModelConfig
 from dfdetect.core.io import InputError
 from models.convlstm import ConvLSTM
 from models.encoder import Encoder
+from models.landmarks import LandmarkHead
 
 _MODEL = ModelConfig()  # the defaults of every classifier argument live once, in the config dataclass
 PIXEL_STRIDE = 2
@@ -141,6 +142,10 @@ class VideoClassifier(Classifier):
     shifts a shaking or warped face makes. Its last state is pooled by mean and by max over the face (a frozen eye or
     a retimed mouth is a few places of many) and concatenated to the clip vector (``2 * pixel_hidden``).
 
+    ``landmarks`` adds the landmark stream (``landmark_head``, :class:`~models.landmarks.LandmarkHead`): not part of
+    :meth:`forward` (it takes landmark statistics, not pixels), fitted after training and fused with forward()'s logit
+    by scoring (:meth:`~models.landmarks.LandmarkHead.fuse`).
+
     Args default to :class:`~dfdetect.core.config.ModelConfig`'s.
 
     Attributes:
@@ -169,6 +174,7 @@ class VideoClassifier(Classifier):
         aux_heads: bool = _MODEL.aux_heads,
         motion_hidden: int = _MODEL.motion_hidden,
         pixel_hidden: int = _MODEL.pixel_hidden,
+        landmarks: bool = _MODEL.landmarks,
     ) -> None:
         super().__init__(encoder, logit_scale, logit_bias)
         if temporal not in TEMPORAL_MODELS:
@@ -218,6 +224,9 @@ class VideoClassifier(Classifier):
         self.mask_head: nn.Module | None = nn.Conv2d(encoder.out_channels, 1, 1) if aux_heads else None
         frame_dim = (channels if self.convlstm is not None else encoder.out_channels) + motion_hidden + 2 * pixel_hidden
         self.frame_head: nn.Module | None = nn.Linear(frame_dim, 1) if aux_heads else None
+        # The landmark stream: fitted after training, applied by scoring to forward()'s logits (fuse), never trained
+        # by gradient; buffers only.
+        self.landmark_head: LandmarkHead | None = LandmarkHead() if landmarks else None
 
     @property
     def embed_dim(self) -> int:

@@ -114,19 +114,24 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
+_BEFORE_IT_EXISTED = {
+    ("model", "aux_heads"): False,  # the localisation heads
+    ("model", "motion_hidden"): 0,  # the motion stream
+    ("model", "pixel_hidden"): 0,  # the pixel stream
+    ("model", "landmarks"): False,  # the landmark stream
+    ("data", "box_smoothing"): 0.0,  # crops cut from per-frame boxes
+}
+"""What a checkpoint written before a setting existed was trained with: ``(section, key) -> value``."""
+
+
 def config_from_checkpoint(ckpt: dict[str, Any], path: str | Path = "checkpoint") -> Config:
     """The :class:`Config` saved in a checkpoint (unknown keys raise :class:`CheckpointError`).
 
     """
     raw = ckpt["config"]
-    if isinstance(raw, dict) and isinstance(raw.get("model"), dict) and "aux_heads" not in raw["model"]:
-        raw = {**raw, "model": {**raw["model"], "aux_heads": False}}  # written before the localisation heads existed
-    if isinstance(raw, dict) and isinstance(raw.get("model"), dict) and "motion_hidden" not in raw["model"]:
-        raw = {**raw, "model": {**raw["model"], "motion_hidden": 0}}  # written before the motion stream existed
-    if isinstance(raw, dict) and isinstance(raw.get("model"), dict) and "pixel_hidden" not in raw["model"]:
-        raw = {**raw, "model": {**raw["model"], "pixel_hidden": 0}}  # written before the pixel stream existed
-    if isinstance(raw, dict) and isinstance(raw.get("data"), dict) and "box_smoothing" not in raw["data"]:
-        raw = {**raw, "data": {**raw["data"], "box_smoothing": 0.0}}  # trained on crops cut from per-frame boxes
+    for (section, key), value in _BEFORE_IT_EXISTED.items():
+        if isinstance(raw, dict) and isinstance(raw.get(section), dict) and key not in raw[section]:
+            raw = {**raw, section: {**raw[section], key: value}}
     try:
         return config_from_dict(raw)
     except InputError as e:

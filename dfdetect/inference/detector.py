@@ -21,7 +21,10 @@ its per-frame scores). One input, top to bottom:
    :data:`dfdetect.clips.transforms.TTA_VIEWS`: as is, flipped, rotated +/-10 degrees, grayscale, centre crop.
 4. Model: clips of several inputs go through the model together (``batch_size`` views per forward), under
    ``torch.inference_mode`` with the model in eval mode; :func:`dfdetect.clips.transforms.to_tensor_clip` is the
-   transform.
+   transform. A model with a fitted landmark stream (``model.landmarks``, :class:`models.landmarks.LandmarkHead`)
+   also finds each crop's 468 landmarks (:mod:`face_crop.mesh`, once per crop) and fuses the network's logit of
+   each clip of at least 3 frames with its landmark logit (:meth:`~models.landmarks.LandmarkHead.fuse`), inside the
+   ``model`` timing.
 5. Video score (:func:`dfdetect.inference.aggregate.video_score`): by default the mean of the top 3 window scores
    (``topk``: a short fake stretch in a long real video is not drowned; a video of at most 3 windows, the mean of
    its windows), or the mean of the clip scores, or the DFDC winner's confident strategy. Every
@@ -68,6 +71,7 @@ import torch
 from tqdm.auto import tqdm
 
 from dfdetect.clips.audio import clip_audio
+from dfdetect.clips.landmarks import clip_features
 from dfdetect.clips.transforms import to_tensor_clip, view_transform
 from dfdetect.clips.windows import clip_windows
 from dfdetect.core.config import Config, ScoreConfig
@@ -85,7 +89,9 @@ from dfdetect.inference.aggregate import (
 from dfdetect.inference.export import OnnxClassifier, load_onnx
 from dfdetect.inference.prepare import Coverage, PreparedVideo, prepare_input, with_sound
 from face_crop.detect import FaceDetector
+from face_crop.mesh import LandmarkModelError, load_landmarker
 from models.build import load_model
+from models.landmarks import MIN_FRAMES
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +186,7 @@ class _Pending:
     owners: list[tuple[int, int]] = field(default_factory=list)  # per clip: (person, its window in that person's)
     probs: dict[tuple[int, int], float] = field(default_factory=dict)  # (clip, view) -> P(fake)
     result: VideoScore | None = None
+    meshes: dict[tuple[int, int], np.ndarray | None] = field(default_factory=dict)  # (person, frame) -> (468, 2)
 
     @property
     def n_views(self) -> int:
@@ -240,6 +247,14 @@ class Detector:
         self.modalities = str(getattr(model, "modalities", "video"))
         self._face_detector = face_detector
         self._warned_image = False
+        head = getattr(model, "landmark_head", None)
+        self.landmark_head = head if head is not None and bool(head.fitted) else None  # a fitted stream only
+        self._landmarker = None
+        if self.landmark_head is not None:
+            try:
+                self._landmarker = load_landmarker()
+            except LandmarkModelError as e:
+                raise InputError(f"this model's landmark stream needs the face mesh: {e}") from None
 
     @classmethod
     def load(cls, weights: str | Path, score: ScoreConfig | None = None, **settings: object) -> Detector:
@@ -372,9 +387,24 @@ class Detector:
                 with timed(timings, "transform"):
                     inputs = self._inputs(group)  # (clip,), (mel,) or (clip, mel, has_audio)
                 with timed(timings, "model"), torch.inference_mode():
-                    probs = self.model.probability(self.model(*inputs)).cpu().numpy()  # (B,) calibrated P(fake)
+                    logits = self.model(*inputs).cpu()  # (B,) raw
+                    if self.landmark_head is not None and inputs[0].ndim == 5 and inputs[0].shape[1] >= MIN_FRAMES:
+                        features = np.stack([self._landmark_features(p, c, v) for p, c, v in group])  # (B, F)
+                        logits = self.landmark_head.fuse(logits, self.landmark_head(torch.from_numpy(features)))
+                    probs = self.model.probability(logits).numpy()  # (B,) calibrated P(fake)
                 for (p, c, v), prob in zip(group, probs.tolist()):
                     p.probs[(c, v)] = prob
+
+    def _landmark_features(self, p: _Pending, c: int, v: int) -> np.ndarray:
+        """The landmark-stream input of view ``v`` of clip ``c`` (:func:`dfdetect.clips.landmarks.clip_features` of
+        its crops as they are, unflipped: a mirrored face moves alike), each crop's mesh found once per input."""
+        k = p.owners[c][0]
+        person = p.prepared.persons[k]
+        frames = p.clips[c][v][0]
+        for i in frames:
+            if (k, i) not in p.meshes:
+                p.meshes[(k, i)] = self._landmarker.on_crop(person.crops[i])  # type: ignore[union-attr]
+        return clip_features([p.meshes[(k, i)] for i in frames])
 
     def _inputs(self, group: Sequence[tuple[_Pending, int, int]]) -> tuple[torch.Tensor, ...]:
         """The model's inputs for views ``(pending, clip, view)``: clips (B, T, C, H, W) and/or log-mels (B, M, L)

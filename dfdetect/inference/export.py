@@ -6,7 +6,8 @@ What is exported is the classifier's ``forward``: normalised clips ``(B, T, 3, S
 The clip length ``T`` (``cfg.data.frames``; 1 for a frame model) and the crop side ``S`` (``cfg.data.size``) are
 **fixed at export**; the batch ``B`` is dynamic. The calibration (``model.logit_scale``/``logit_bias``) and the
 preprocessing settings are configuration, not weights: the whole resolved config travels inside the file (ONNX
-``metadata_props["dfdetect_config"]``, TorchScript ``_extra_files["dfdetect_config.json"]``), so
+``metadata_props["dfdetect_config"]``, TorchScript ``_extra_files["dfdetect_config.json"]``), and so do the landmark
+stream's numbers of a ``model.landmarks`` model (:data:`LANDMARK_KEY`: applied after ``forward``, not in the graph), so
 ``Detector.load("model.onnx")`` crops, samples and calibrates exactly as ``Detector.load("best.pt")`` does and gives the
 same scores (within 1e-4; measured ~1e-8 on CPU).
 
@@ -52,12 +53,16 @@ from dfdetect.core.io import InputError, write_bytes_atomic
 from models.build import load_model
 from models.classifier import Classifier
 from models.encoder import backbone_normalization
+from models.landmarks import LandmarkHead
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("onnx", "torchscript")
 CONFIG_KEY = "dfdetect_config"
 """ONNX metadata key (and, + ``.json``, the TorchScript extra file) holding the resolved config as JSON."""
+LANDMARK_KEY = "dfdetect_landmark_head"
+"""ONNX metadata key (and, + ``.json``, the TorchScript extra file) holding the landmark stream's buffers
+(:class:`models.landmarks.LandmarkHead`, not part of ``forward``) as JSON lists, for a ``model.landmarks`` model."""
 INPUT_NAME, OUTPUT_NAME = "clips", "logit"
 QUIET_LOGGERS = ("onnx_ir", "onnxscript", "torch.onnx", "torch.export")
 """Loggers of the exporter's internals (about 70 INFO lines per export), held at WARNING while it runs."""
@@ -114,7 +119,10 @@ def export_model(weights: str | Path, fmt: str, out: str | Path) -> Path:
         raise InputError(f"export takes video and frame models (one clip input); this is a "
                          f"{cfg.model.modalities!r} model (model.modalities), whose export is not built yet")
     x = export_input(cfg)  # (2, T, 3, S, S)
-    meta = json.dumps(config_to_dict(cfg))
+    props = {CONFIG_KEY: json.dumps(config_to_dict(cfg))}
+    head = getattr(model, "landmark_head", None)
+    if head is not None:  # the landmark stream is applied by the Detector after forward(): its buffers travel too
+        props[LANDMARK_KEY] = json.dumps({k: v.tolist() for k, v in head.state_dict().items()})
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".export-") as tmp:
         staged = Path(tmp) / out.name
@@ -126,12 +134,12 @@ def export_model(weights: str | Path, fmt: str, out: str | Path) -> Path:
                                   output_names=[OUTPUT_NAME], dynamic_shapes=({0: batch},), opset_version=OPSET,
                                   external_data=False, verbose=False)
                 proto = onnx.load(str(staged))
-                onnx.helper.set_model_props(proto, {CONFIG_KEY: meta})
+                onnx.helper.set_model_props(proto, props)
                 data = proto.SerializeToString()
             else:
                 with torch.no_grad():
                     traced = torch.jit.trace(model, (x,))
-                traced.save(str(staged), _extra_files={f"{CONFIG_KEY}.json": meta})
+                traced.save(str(staged), _extra_files={f"{k}.json": v for k, v in props.items()})
                 data = staged.read_bytes()
     write_bytes_atomic(out, data)
     log.info("wrote %s (%s, input (batch, %d, 3, %d, %d), %.1f MB)", out, fmt, x.shape[1], x.shape[3], x.shape[4],
@@ -147,13 +155,16 @@ class OnnxClassifier:
         path: an ONNX file written by :func:`export_model`.
         cfg: its config (from the file's metadata; :func:`load_onnx`).
         threads: onnxruntime intra-op threads (0 = as many as torch uses, ``torch.get_num_threads()``).
+        landmark_head: the checkpoint's landmark stream (from the file's metadata; None without one).
 
     Attributes:
         input_shape: ``(T, 3, S, S)``: what one clip must be (fixed at export).
         logit_scale, logit_bias: the Platt calibration of the checkpoint.
     """
 
-    def __init__(self, path: str | Path, cfg: Config, threads: int = 0) -> None:
+    def __init__(self, path: str | Path, cfg: Config, threads: int = 0, landmark_head: LandmarkHead | None = None
+                 ) -> None:
+        self.landmark_head = landmark_head
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(threads) or torch.get_num_threads()
         # No busy-waiting between runs: spinning onnxruntime threads slowed the torch face detector beside them ~10x
@@ -211,7 +222,15 @@ def load_onnx(path: str | Path, threads: int = 0) -> tuple[OnnxClassifier, Confi
     if CONFIG_KEY not in meta.custom_metadata_map:
         raise CheckpointError(f"{path}: no {CONFIG_KEY} metadata (export it with python -m dfdetect export)")
     cfg = config_from_dict(json.loads(meta.custom_metadata_map[CONFIG_KEY]))
-    return OnnxClassifier(path, cfg, threads=threads), cfg
+    head = None
+    if cfg.model.landmarks:
+        if LANDMARK_KEY not in meta.custom_metadata_map:
+            raise CheckpointError(f"{path}: its config has model.landmarks but the file has no {LANDMARK_KEY} metadata")
+        head = LandmarkHead()
+        state = {k: torch.tensor(v, dtype=head.state_dict()[k].dtype)
+                 for k, v in json.loads(meta.custom_metadata_map[LANDMARK_KEY]).items()}
+        head.load_state_dict(state, strict=True)
+    return OnnxClassifier(path, cfg, threads=threads, landmark_head=head), cfg
 
 
 def get_args_parser() -> argparse.ArgumentParser:

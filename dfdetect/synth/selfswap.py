@@ -22,37 +22,7 @@ from dfdetect.synth.base import Clip, Donors, Edit, Face, Plan
 from dfdetect.synth.landmarks import dense_faces, five_from_dense
 from dfdetect.synth.sbi import blend_with_mask, sample_blend_params
 from dfdetect.synth.track import face_arrays
-
-
-def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Least-squares similarity (Umeyama 1991) mapping points ``src`` onto ``dst``, as a 3x3 matrix.
-
-    Args:
-        src: (N, 2) points.
-        dst: (N, 2) points.
-
-    Returns:
-        3x3 float64: ``dst ~ M @ [src, 1]``.
-
-    Example:
-        >>> src = np.array([[0.0, 0], [1, 0], [0, 1]])
-        >>> similarity(src, 2 * src + 3).round(6).tolist()
-        [[2.0, 0.0, 3.0], [0.0, 2.0, 3.0], [0.0, 0.0, 1.0]]
-    """
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    s, d = src - mu_s, dst - mu_d
-    cov = d.T @ s / len(src)
-    u, sig, vt = np.linalg.svd(cov)
-    e = np.eye(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        e[1, 1] = -1
-    rot = u @ e @ vt
-    var = float((s**2).sum() / len(src))
-    scale = float((sig * np.diag(e)).sum() / var) if var > 0 else 1.0
-    m = np.eye(3)
-    m[:2, :2] = scale * rot
-    m[:2, 2] = mu_d - scale * rot @ mu_s
-    return m
+from face_crop.mesh import similarity  # noqa: F401 (re-exported)
 
 
 def _points(face: Face) -> np.ndarray:

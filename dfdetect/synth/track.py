@@ -9,52 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
+from face_crop.mesh import FaceLike, face_arrays  # noqa: F401 (re-exported)
 from face_crop.track import smooth_along_time, true_runs
 
 MAX_GAP = 8
 """Frames without a detection between two detections are interpolated when the gap is at most this long."""
 TRACK_SIGMA = 1.5
 """Gaussian sigma (frames) of the temporal smoothing of boxes and landmarks."""
-
-
-class FaceLike(Protocol):
-    """Anything with a face box ``(4,)`` ``x1, y1, x2, y2`` and landmarks ``(5, 2)`` (or ``None``) in image pixels."""
-
-    box: np.ndarray
-    landmarks: np.ndarray | None
-
-
-def face_arrays(face: FaceLike | tuple | np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """A face as plain arrays: box (4,) and landmarks (N, 2) or None, float64, in image pixels.
-
-    Args:
-        face: a :class:`face_crop.detect.Face` (anything :class:`FaceLike`), a ``(box, landmarks)`` tuple or a bare
-            box (4,). Landmarks: MTCNN's five points (5, 2) or dense ones (468, 2,
-            :mod:`dfdetect.synth.landmarks`); with a non-finite value they count as none.
-
-    Returns:
-        ``(box, landmarks)``.
-
-    Example:
-        >>> face_arrays((np.array([1, 2, 3, 4]), None))
-        (array([1., 2., 3., 4.]), None)
-    """
-    if isinstance(face, tuple):
-        box, lms = face if len(face) == 2 else (face, None)
-    elif isinstance(face, np.ndarray):
-        box, lms = face, None
-    else:
-        box, lms = face.box, getattr(face, "landmarks", None)
-    box = np.asarray(box, dtype=np.float64).reshape(4)
-    if lms is not None:
-        lms = np.asarray(lms, dtype=np.float64).reshape(-1, 2)
-        if not np.isfinite(lms).all():
-            lms = None
-    return box, lms
 
 
 @dataclass

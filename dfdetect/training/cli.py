@@ -101,6 +101,9 @@ def get_args_parser() -> argparse.ArgumentParser:
                  "needs --videos)", choices=MODALITIES)
     add_override(g, "--temporal", "model.temporal", "mean (the frame mean) | convlstm | two-stream (both); what "
                  "happens over a clip's frames", choices=TEMPORAL_MODELS)
+    add_override(g, "--landmarks", "model.landmarks", "add the landmark stream (how the face's landmarks move), "
+                 "fitted after training on the recipe's time-only fakes", action="store_const", const=True)
+    add_override(g, "--no-landmarks", "model.landmarks", "no landmark stream", action="store_const", const=False)
     add_override(g, "--backbone", "model.backbone", "efficientnet-b0 | efficientnet-lite0", metavar="NAME")
     add_override(g, "--no-pretrained", "model.pretrained", "random backbone initialisation", action="store_const",
                  const=False)

@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from dfdetect.clips.audio import SourceAudio, source_audios
-from dfdetect.core.checkpoint import load_checkpoint, save_checkpoint, unwrap_model
+from dfdetect.core.checkpoint import config_from_checkpoint, load_checkpoint, save_checkpoint, unwrap_model
 from dfdetect.core.config import Config, config_from_dict, save_config, validate_config
 from dfdetect.core.io import InputError, write_csv, write_json
 from dfdetect.core.metrics import compute_metrics
@@ -71,7 +71,9 @@ from dfdetect.training.distributed import (
     wrap_model,
 )
 from dfdetect.training.inputs import from_images, training_inputs
+from dfdetect.training.landmarks import clips_features, fit_head, landmark_training_set, time_only_methods
 from dfdetect.training.step import predict_clips, predict_logits, refresh_batchnorm, train_step
+from face_crop.mesh import LandmarkModelError, load_landmarker
 from models.build import load_model, model_complexity
 from models.classifier import calibrated
 
@@ -354,6 +356,7 @@ class RunFolder:
     inputs: dict[str, str | None]
 
     calibration: dict[str, Any] | None = None
+    landmarks: dict[str, Any] | None = None
     model_size: dict[str, Any] | None = None
     writes: bool = True  # False on the ranks > 0 of a torchrun job: rank 0 alone writes the run folder
 
@@ -363,6 +366,7 @@ class RunFolder:
         history = state.history
         return {
             "calibration": self.calibration,
+            "landmarks": self.landmarks,
             "status": status,
             "model_size": self.model_size,
             **self.inputs,
@@ -577,6 +581,7 @@ def train(
     done = len(state.history) >= cfg.train.epochs
     if done and ctx.main:
         run.calibration = calibrate_best(out, cfg, ds_split.val, device, audio)
+        run.landmarks = fit_landmarks_best(out, cfg, ds_split, device)
     summary = run.write_summary(state, status=RunStatus.DONE if done else RunStatus.STOPPED)
     shutdown(ctx)  # the other ranks wait for rank 0's last writes
     return summary
@@ -632,4 +637,69 @@ def calibrate_best(out: Path, cfg: Config, videos: list[VideoCrops], device: tor
     log.info("calibrated best.pt on %d validation clips: temperature %.3f (P(fake) = sigmoid(%.3f * logit)); "
              "validation log loss %.4f -> %.4f", len(specs), 1 / scale, calibrated_cfg.model.logit_scale, before,
              after)
+    return record
+
+
+def fit_landmarks_best(out: Path, cfg: Config, split: DataSplit, device: torch.device) -> dict[str, Any] | None:
+    """Fit ``best.pt``'s landmark stream (``model.landmarks``; :mod:`dfdetect.training.landmarks`) and write it in.
+
+    The fusion's scales come from the validation reals, or from the training reals when there is no real validation
+    video (``scales_from`` in the record: the network's logits of videos it trained on are tighter than of unseen
+    ones, so its cue then counts for more). Skipped (a record with the ``skipped`` reason, logged, the head left
+    unfitted: scoring then uses the network alone) when the recipe has no time-only generator, the face mesh is not
+    installed, or no clip has landmarks; ``None`` without ``model.landmarks``. A ``best.pt`` fitted already (a
+    finished run resumed) is left untouched and its record returned.
+
+    Args:
+        out: the run folder (holds ``best.pt``).
+        cfg: the run's config.
+        split: the training videos (reals and their time-only fakes fit the classifier) and the validation videos
+            (their reals fix the fusion's scales, else the training reals do).
+        device: where to run the network for the validation logits.
+
+    Returns:
+        What was fitted (:func:`~dfdetect.training.landmarks.fit_head`'s record, with the generators), also in
+        ``run.json`` and ``best.pt``, or ``{"skipped": reason}``, or None (a model without the stream:
+        :attr:`~dfdetect.core.config.ModelConfig.landmark_stream`).
+    """
+    if not cfg.model.landmark_stream:
+        return None
+    ckpt = load_checkpoint(out / BEST_CHECKPOINT)
+    if isinstance(ckpt.get("landmarks"), dict):  # a finished run resumed again: best.pt is left as it is
+        return ckpt["landmarks"]
+    methods = time_only_methods(cfg.train.synth_methods) if cfg.train.synth_fakes > 0 else ()
+    # the fusion's scales: the validation reals (unseen, as the videos to score), else the training reals
+    scale_from = "validation" if any(v.label == 0 for v in split.val) else "training"
+    scale_reals = [v for v in (split.val if scale_from == "validation" else split.train) if v.label == 0]
+    reason = "the recipe draws no time-only fake (train.synth_methods)" if not methods else ""
+    landmarker = None
+    if not reason:
+        try:
+            landmarker = load_landmarker()
+        except LandmarkModelError as e:
+            reason = str(e)
+    record: dict[str, Any] = {"skipped": reason}
+    if landmarker is not None:
+        model, _ = load_model(out / BEST_CHECKPOINT, device)  # the checkpoint's own model (calibrated), eval mode
+        x, y = landmark_training_set(split.train, cfg.data.frames, cfg.train.val_clips, cfg.data.margin,
+                                     cfg.data.size, methods, landmarker, seed=cfg.train.seed)
+        specs = val_plan(scale_reals, cfg.data.frames, cfg.train.val_clips)
+        loader = _loader(_dataset(scale_reals, specs, model, cfg, augment=None), cfg.train.batch_size,
+                         cfg.data.workers, device)
+        logits = predict_logits(model, loader, device)  # (M,) raw
+        features = clips_features(scale_reals, specs, cfg.data.size, landmarker)  # (M, F)
+        try:
+            record = {**fit_head(model.landmark_head, x, y, features, logits), "generators": list(methods),
+                      "scales_from": scale_from}
+        except ValueError as e:
+            record = {"skipped": str(e)}
+        else:
+            extra = {k: v for k, v in ckpt.items() if k not in ("model", "config")}
+            save_checkpoint(out / BEST_CHECKPOINT, model, config_from_checkpoint(ckpt),
+                            **{**extra, "landmarks": record})
+    if record.get("skipped"):
+        log.warning("landmark stream not fitted: %s; best.pt scores with the network alone", record["skipped"])
+    else:
+        log.info("landmark stream fitted into best.pt on %d real and %d fake training clips (%s; training AUC %.3f)",
+                 record["n_train_real"], record["n_train_fake"], ", ".join(methods), record["train_auc"])
     return record

@@ -32,6 +32,7 @@ from models import (
     model_complexity,
 )
 from models import encoder as encoder_mod
+from models.landmarks import N_FEATURES, LandmarkHead
 
 ROOT = Path(__file__).resolve().parents[2]
 GRACE_HOPPER = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
@@ -198,11 +199,36 @@ def test_pixel_stream_follows_each_place_through_time_alone():
     assert frames.shape == (2, 4) and masks.shape == (2, 4, SIZE // 32, SIZE // 32)
 
 
-def test_checkpoint_from_before_the_pixel_stream_loads():
-    """A checkpoint whose config has no ``model.pixel_hidden`` (written before it existed) loads without it."""
+@pytest.mark.parametrize(("key", "before"), [("pixel_hidden", 0), ("landmarks", False)])
+def test_checkpoint_from_before_a_stream_loads(key, before):
+    """A checkpoint whose config has no ``model.pixel_hidden`` / ``model.landmarks`` (written before it existed)
+    loads without that stream."""
     raw = config_to_dict(Config())
-    del raw["model"]["pixel_hidden"]
-    assert config_from_checkpoint({"model": {}, "config": raw}).model.pixel_hidden == 0
+    del raw["model"][key]
+    assert getattr(config_from_checkpoint({"model": {}, "config": raw}).model, key) == before
+
+
+def test_landmark_head_buffers_round_trip_and_checks():
+    """The landmark stream is buffers only (no parameter for the optimiser), saved in the state dict, NaN features
+    give a NaN logit (then the network's is kept), and a bad fit is refused before anything is stored."""
+    model = small_model("mean", landmarks=True)
+    head = model.landmark_head
+    assert isinstance(head, LandmarkHead) and not list(head.parameters())
+    f = N_FEATURES
+    with pytest.raises(ValueError):
+        head.set_fit(torch.zeros(f), torch.zeros(f), torch.ones(f), torch.tensor(0.0), torch.tensor([0, 1, 0, 1.0]))
+    with pytest.raises(ValueError):
+        head.set_fit(torch.zeros(f + 1), torch.ones(f + 1), torch.ones(f), torch.tensor(0.0), torch.ones(4))
+    assert not bool(head.fitted)
+    head.set_fit(torch.zeros(f), torch.full((f,), 2.0), torch.ones(f), torch.tensor(-1.0), torch.tensor([0, 1, 0, 1.0]))
+    x = torch.ones(2, f)
+    x[1, 3] = float("nan")
+    logits = head(x)
+    assert logits[0].item() == pytest.approx(f / 2 - 1) and torch.isnan(logits[1])
+    other = small_model("mean", landmarks=True)
+    other.load_state_dict(model.state_dict(), strict=True)
+    assert bool(other.landmark_head.fitted) and torch.equal(other.landmark_head.scale, head.scale)
+    assert small_model("mean", landmarks=False).landmark_head is None
 
 
 def test_freeze_whole_encoder():

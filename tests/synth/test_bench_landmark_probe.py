@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.landmark_probe import REGIONS, clip_landmarks, trajectory_features
+from bench.landmark_probe import clip_landmarks
+from dfdetect.clips.landmarks import REGIONS, clip_features, trajectory_features
 from dfdetect.synth import generate
+from face_crop import mesh
+from face_crop.crop import crop_face
 
 INNER_JERK = 4 * len(REGIONS) + 1  # the whole inner face's block follows the regions' (speed, jerk, ratio, centre)
 
@@ -24,3 +27,24 @@ def test_a_shaking_or_boiling_face_jerks_more_than_the_real_one(clip):
             fake = trajectory_features(clip_landmarks(out.frames, given), width)
             # log jerk of the inner face's landmarks: e^0.3 = 1.35x the real clip's at least
             assert fake[INNER_JERK] > real[INNER_JERK] + 0.3, (name, seed, fake[INNER_JERK], real[INNER_JERK])
+
+
+def test_the_detector_sees_the_same_on_its_face_crops(clip):
+    """The landmark stream's own path (dfdetect.clips.landmarks on face crops, the mesh's region the whole crop, as
+    training and scoring run it): real 128 px crops of the sample clip give finite features, and a shaking or boiling
+    face's inner-face jerk is above the real one's over 8-frame clips (the demo's T)."""
+    frames, faces = clip
+    model = mesh.load_landmarker()
+    given = [(f.box, f.landmarks) for f in faces]
+
+    def features(images: list[np.ndarray], start: int) -> np.ndarray:
+        crops = [crop_face(img, f.box, 0.3, 128) for img, f in zip(images[start:start + 8], faces[start:start + 8])]
+        return clip_features([model.on_crop(c) for c in crops])
+
+    for start in (0, 8, 16):
+        real = features(frames, start)
+        assert np.isfinite(real).all()
+        for name in ("facejitter", "facewarp"):
+            out = generate(name, frames, given, np.random.default_rng(start))
+            fake = features(out.frames, start)
+            assert fake[INNER_JERK] > real[INNER_JERK] + 0.3, (name, start, fake[INNER_JERK], real[INNER_JERK])

