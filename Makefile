@@ -69,8 +69,9 @@ bench: data
 	$(RUN) bench/score.py --samples $(DATA)
 
 # Leave-generators-out (three folds over the whole family) on two held-out people, three seeds, 20 epochs: the frame
-# mean, the default, the default without its localisation heads and at T = 15 (36 runs, about 2.5 h on 2 cores;
-# `--variants mean default`, the two that decide issue 22's question: 18 runs, 65 min). README, Performance.
+# mean and the ConvLSTM networks alone, each with the landmark stream (the default is the ConvLSTM's), the default
+# without its localisation heads and at T = 15 (54 runs, 36 of them trained: about 2.7 h on 2 cores; `--variants mean
+# convlstm mean+landmarks default`, what decides issue 22's question: 18 trainings, about 70 min). README, Performance.
 bench-generalise: data
 	$(RUN) bench/generalise.py --samples $(DATA) --seeds 0 1 2 --epochs 20
 

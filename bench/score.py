@@ -94,11 +94,17 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def untrained_checkpoint(folder: Path, backbone: str, temporal: str) -> Path:
-    """Save a randomly initialised model with the default config (but ``backbone``, ``temporal``) as a checkpoint."""
+    """Save a randomly initialised model with the default config (but ``backbone``, ``temporal``) as a checkpoint; its
+    landmark stream is marked fitted (zero weights), so scoring pays for the face mesh as a trained default does."""
     cfg = Config()
     cfg.model.backbone, cfg.model.temporal, cfg.model.pretrained, cfg.model.weights = backbone, temporal, False, None
     path = folder / "untrained.pt"
-    save_checkpoint(path, build_model(cfg.model), cfg)
+    model = build_model(cfg.model)
+    if model.landmark_head is not None:
+        n = model.landmark_head.mean.numel()
+        model.landmark_head.set_fit(torch.zeros(n), torch.ones(n), torch.zeros(n), torch.tensor(0.0),
+                                    torch.tensor([0.0, 1.0, 0.0, 1.0, 0.0]))
+    save_checkpoint(path, model, cfg)
     return path
 
 

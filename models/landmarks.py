@@ -9,10 +9,12 @@ This module holds what is learnt from them, as buffers of the classifier (a chec
 
 - a standardised logistic regression (``mean``, ``scale``, ``weight``, ``bias``), fitted after the network's training
   on the training reals and on-the-fly time-only fakes (:mod:`dfdetect.training.landmarks`);
-- the fusion (``reals``): the mean and spread of the network's logit and of this logit over the validation reals.
-  Each logit is expressed as standard deviations above those reals and the larger is taken, mapped back to the
-  network's scale (:meth:`LandmarkHead.fuse`): a clip whose motion is more unusual than its pixels scores by its
-  motion, any other clip keeps the network's logit. Measured as a probe (bench/landmark_probe.py), this fusion lifted
+- the fusion (``reals``): the mean and spread of the network's logit and of this logit over the validation reals,
+  and the mean of the larger of the two over them (the offset). Each logit is expressed as standard deviations above
+  those reals, the larger is taken, less the offset, and mapped back to the network's scale
+  (:meth:`LandmarkHead.fuse`): a clip whose motion is more unusual than its pixels scores by its motion; the offset
+  keeps the reals' mean fused logit at the network's own (the larger of two cues is higher on average), so the
+  network's threshold keeps its meaning. Measured as a probe (bench/landmark_probe.py), this fusion lifted
   the frame mean's left-out time-only AUC from 0.50 to 0.71 (README, "Landmark trajectories").
 
 Until it is fitted (``fitted`` False: a run stopped before its end, or a recipe without time-only generators)
@@ -24,9 +26,9 @@ Example:
     >>> head.fuse(torch.tensor([0.5]), torch.tensor([9.0])).tolist()  # not fitted: the network's logit
     [0.5]
     >>> head.set_fit(torch.zeros(N_FEATURES), torch.ones(N_FEATURES), torch.ones(N_FEATURES), torch.tensor(0.0),
-    ...              torch.tensor([0.0, 1.0, 0.0, 2.0]))
+    ...              torch.tensor([0.0, 1.0, 0.0, 2.0, 0.5]))
     >>> head.fuse(torch.tensor([0.5, 0.5, 0.5]), torch.tensor([0.0, 6.0, float("nan")])).tolist()
-    [0.5, 3.0, 0.5]
+    [0.0, 2.5, 0.5]
 """
 
 from __future__ import annotations
@@ -45,8 +47,9 @@ class LandmarkHead(nn.Module):
     """Logistic regression on a clip's landmark-trajectory statistics, and its fusion with the clip model's logit.
 
     Buffers (all float32 but ``fitted``): ``mean``, ``scale`` (F,) standardise the features; ``weight`` (F,) and
-    ``bias`` () give the logit; ``reals`` (4,) = the network's logit mean and standard deviation and this head's logit
-    mean and standard deviation over the validation reals; ``fitted`` () bool.
+    ``bias`` () give the logit; ``reals`` (5,) = the network's logit mean and standard deviation, this head's logit
+    mean and standard deviation over the validation reals, and the offset (the mean of the larger standardised logit
+    over them); ``fitted`` () bool.
 
     Args:
         n_features: F, :data:`N_FEATURES`.
@@ -58,7 +61,7 @@ class LandmarkHead(nn.Module):
         self.register_buffer("scale", torch.ones(n_features))
         self.register_buffer("weight", torch.zeros(n_features))
         self.register_buffer("bias", torch.zeros(()))
-        self.register_buffer("reals", torch.tensor([0.0, 1.0, 0.0, 1.0]))
+        self.register_buffer("reals", torch.tensor([0.0, 1.0, 0.0, 1.0, 0.0]))
         self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
@@ -67,23 +70,24 @@ class LandmarkHead(nn.Module):
         return z @ self.weight + self.bias  # (B,)
 
     def fuse(self, logits: torch.Tensor, landmark_logits: torch.Tensor) -> torch.Tensor:
-        """The fused logit: the network's, or where this head's is further above the validation reals (in their
-        standard deviations), that one mapped onto the network's scale.
+        """The fused logit: the larger of the two logits in standard deviations above the validation reals, less
+        the offset, on the network's scale.
 
         Args:
             logits: (B,) the network's raw logits (before ``logit_scale``/``logit_bias``).
-            landmark_logits: (B,) :meth:`forward`'s logits of the same clips (NaN: no landmarks, the network's kept).
+            landmark_logits: (B,) :meth:`forward`'s logits of the same clips (NaN: no landmarks, the network's logit
+                is kept as it is).
 
         Returns:
             (B,) logits on the network's scale (``logits`` unchanged while the head is not fitted).
         """
         if not bool(self.fitted):
             return logits
-        net_mean, net_sd, lm_mean, lm_sd = self.reals.to(logits).unbind()
+        net_mean, net_sd, lm_mean, lm_sd, offset = self.reals.to(logits).unbind()
         z_net = (logits - net_mean) / net_sd  # (B,)
         z_lm = (landmark_logits.to(logits) - lm_mean) / lm_sd  # (B,)
-        z = torch.where(torch.isnan(z_lm), z_net, torch.maximum(z_net, z_lm))
-        return net_mean + net_sd * z
+        fused = net_mean + net_sd * (torch.maximum(z_net, z_lm) - offset)
+        return torch.where(torch.isnan(z_lm), logits, fused)
 
     def set_fit(self, mean: torch.Tensor, scale: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
                 reals: torch.Tensor) -> None:

@@ -203,6 +203,7 @@ def build_model(out: str | Path | None = None, samples: str | Path = SAMPLES_DIR
         "training_time_s": {k: round(v, 1) for k, v in timings.items()},
         "best_epoch": summary.get("best_epoch"),
         "validation": summary.get("best"),
+        "landmarks": summary.get("landmarks"),
         "held_out_figures": None,
         "software": software_versions(),
         "machine": machine,
@@ -274,6 +275,22 @@ def _shown_path(path: str | Path) -> str:
         return str(path)
 
 
+def _landmarks_line(record: dict[str, Any] | None) -> str:
+    """The model card's line on the landmark stream (``run.json``'s ``landmarks`` record).
+
+    Example:
+        >>> _landmarks_line({"skipped": "no face mesh"})
+        'not fitted (no face mesh): scores are the network's alone'
+    """
+    if not record:
+        return "none (model.landmarks off)"
+    if record.get("skipped"):
+        return f"not fitted ({record['skipped']}): scores are the network's alone"
+    return (f"fitted on {record['n_train_real']} real and {record['n_train_fake']} fake training clips "
+            f"({', '.join(record['generators'])}), fusion scales from {record['n_val_real_clips']} "
+            f"{record.get('scales_from', 'validation')} real clips")
+
+
 def card_markdown(card: dict[str, Any]) -> str:
     """The model card as Markdown (the same content as ``model_card.json``)."""
     d, r, v, m = card["data"], card["recipe"], card.get("validation") or {}, card["machine"]
@@ -298,6 +315,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"{r['synth_methods']}",
         f"- seed {card['seed']}; best epoch {card['best_epoch']}; validation AUC "
         f"{v.get('val_auc', 'n/a')} (people seen in training: not a measure of generalisation)",
+        f"- landmark stream: {_landmarks_line(card.get('landmarks'))}",
         "",
         "## Held-out figures (leave one person out)",
         *_held_out_lines(card.get("held_out_figures")),

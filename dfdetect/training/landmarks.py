@@ -7,7 +7,9 @@ recipe (``train.synth_methods`` within :data:`dfdetect.synth.TIME_ONLY`, ``draws
 ``train.seed``): whatever else the recipe draws changes how a face looks, not how it moves. The classifier is
 scikit-learn's (standardised features, ``LogisticRegression(class_weight="balanced")``) and its numbers are copied
 into the head's buffers (:func:`fit_head`). The fusion's scales come from the validation videos' reals: the mean and
-standard deviation of the network's raw logit and of the head's logit over their clips.
+standard deviation of the network's raw logit and of the head's logit over their clips (:data:`SCALE_WINDOWS` windows
+per video), and the mean of the larger of the two standardised logits (the offset that keeps the reals' fused mean at
+the network's).
 
 bench/landmark_probe.py measured this probe before it was part of the model (README, "Landmark trajectories").
 """
@@ -34,6 +36,9 @@ log = logging.getLogger(__name__)
 
 DRAWS = 2
 """Fakes per time-only generator per real training clip."""
+SCALE_WINDOWS = 8
+"""Clip windows per real video for the fusion's scales (at least ``train.val_clips``): a spread from a handful of clips
+would be noise."""
 MIN_SPREAD = 1e-3
 """Floor of a logit's standard deviation over the validation reals (a constant logit would divide by 0)."""
 
@@ -123,13 +128,16 @@ def fit_head(head: LandmarkHead, x: np.ndarray, y: np.ndarray, val_features: np.
     f32 = {"dtype": torch.float32}
     mean, scale = torch.tensor(scaler.mean_, **f32), torch.tensor(scaler.scale_, **f32)
     weight, bias = torch.tensor(clf.coef_[0], **f32), torch.tensor(float(clf.intercept_[0]), **f32)
-    head.set_fit(mean, scale, weight, bias, torch.tensor([0.0, 1.0, 0.0, 1.0]))  # the fusion's scales next
+    head.set_fit(mean, scale, weight, bias, torch.tensor([0.0, 1.0, 0.0, 1.0, 0.0]))  # the fusion's scales next
     with torch.no_grad():
         lm_logits = head(torch.from_numpy(val_features[ok])).double().numpy()  # (M',)
     net = np.asarray(val_logits, np.float64)[ok]
-    reals = [net.mean(), max(net.std(), MIN_SPREAD), lm_logits.mean(), max(lm_logits.std(), MIN_SPREAD)]
+    net_mean, net_sd = net.mean(), max(net.std(), MIN_SPREAD)
+    lm_mean, lm_sd = lm_logits.mean(), max(lm_logits.std(), MIN_SPREAD)
+    offset = np.maximum((net - net_mean) / net_sd, (lm_logits - lm_mean) / lm_sd).mean()  # E[max] over the reals
+    reals = [net_mean, net_sd, lm_mean, lm_sd, offset]
     head.set_fit(mean, scale, weight, bias, torch.tensor(reals, **f32))
     return {"n_train_real": int((y == 0).sum()), "n_train_fake": int(y.sum()), "n_val_real_clips": int(ok.sum()),
             "train_auc": round(float(roc_auc_score(y, clf.decision_function(scaler.transform(x)))), 4),
             "net_mean": float(reals[0]), "net_sd": float(reals[1]), "landmark_mean": float(reals[2]),
-            "landmark_sd": float(reals[3])}
+            "landmark_sd": float(reals[3]), "offset": float(reals[4])}

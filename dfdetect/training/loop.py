@@ -71,7 +71,13 @@ from dfdetect.training.distributed import (
     wrap_model,
 )
 from dfdetect.training.inputs import from_images, training_inputs
-from dfdetect.training.landmarks import clips_features, fit_head, landmark_training_set, time_only_methods
+from dfdetect.training.landmarks import (
+    SCALE_WINDOWS,
+    clips_features,
+    fit_head,
+    landmark_training_set,
+    time_only_methods,
+)
 from dfdetect.training.step import predict_clips, predict_logits, refresh_batchnorm, train_step
 from face_crop.mesh import LandmarkModelError, load_landmarker
 from models.build import load_model, model_complexity
@@ -683,7 +689,7 @@ def fit_landmarks_best(out: Path, cfg: Config, split: DataSplit, device: torch.d
         model, _ = load_model(out / BEST_CHECKPOINT, device)  # the checkpoint's own model (calibrated), eval mode
         x, y = landmark_training_set(split.train, cfg.data.frames, cfg.train.val_clips, cfg.data.margin,
                                      cfg.data.size, methods, landmarker, seed=cfg.train.seed)
-        specs = val_plan(scale_reals, cfg.data.frames, cfg.train.val_clips)
+        specs = val_plan(scale_reals, cfg.data.frames, max(cfg.train.val_clips, SCALE_WINDOWS))
         loader = _loader(_dataset(scale_reals, specs, model, cfg, augment=None), cfg.train.batch_size,
                          cfg.data.workers, device)
         logits = predict_logits(model, loader, device)  # (M,) raw

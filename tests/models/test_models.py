@@ -216,11 +216,12 @@ def test_landmark_head_buffers_round_trip_and_checks():
     assert isinstance(head, LandmarkHead) and not list(head.parameters())
     f = N_FEATURES
     with pytest.raises(ValueError):
-        head.set_fit(torch.zeros(f), torch.zeros(f), torch.ones(f), torch.tensor(0.0), torch.tensor([0, 1, 0, 1.0]))
+        head.set_fit(torch.zeros(f), torch.zeros(f), torch.ones(f), torch.tensor(0.0), torch.tensor([0, 1, 0, 1, 0.0]))
     with pytest.raises(ValueError):
-        head.set_fit(torch.zeros(f + 1), torch.ones(f + 1), torch.ones(f), torch.tensor(0.0), torch.ones(4))
+        head.set_fit(torch.zeros(f + 1), torch.ones(f + 1), torch.ones(f), torch.tensor(0.0), torch.ones(5))
     assert not bool(head.fitted)
-    head.set_fit(torch.zeros(f), torch.full((f,), 2.0), torch.ones(f), torch.tensor(-1.0), torch.tensor([0, 1, 0, 1.0]))
+    fusion = torch.tensor([0, 1, 0, 1, 0.0])
+    head.set_fit(torch.zeros(f), torch.full((f,), 2.0), torch.ones(f), torch.tensor(-1.0), fusion)
     x = torch.ones(2, f)
     x[1, 3] = float("nan")
     logits = head(x)

@@ -86,16 +86,18 @@ def test_landmark_stream_leaves_training_alone(runs):
     assert bool(fitted["model"]["landmark_head.fitted"])
     record = json.loads((runs["with"] / "run.json").read_text())["landmarks"]
     assert record["generators"] == ["facejitter"] and record["scales_from"] == "validation"
-    # the two training reals' clips, and two facejitter fakes of each; the validation real's two clips
-    assert (record["n_train_real"], record["n_train_fake"], record["n_val_real_clips"]) == (4, 8, 2)
+    # the two training reals' two clips each, and two facejitter fakes of each clip; the validation real's windows
+    # for the fusion's scales: every distinct 4-frame window of its 8 crops (SCALE_WINDOWS asks for up to 8)
+    assert (record["n_train_real"], record["n_train_fake"], record["n_val_real_clips"]) == (4, 8, 5)
     assert fitted["landmarks"] == record == json.loads((runs["added"] / "run.json").read_text())["landmarks"]
     assert "landmarks" not in plain and plain["config"]["model"]["landmarks"] is False
 
 
 def test_detector_fuses_the_stream_and_onnx_agrees(runs, face_video, tmp_path):
-    """On the real video and on a facewarp fake of it (a face that boils: every frame a real frame), every clip's
-    fused score is at least the network's (the larger standardised cue); on the fake the stream raises some; the ONNX
-    export carries the stream and gives the same scores."""
+    """On the real video and on a facewarp fake of it (a face that boils: every frame a real frame), no clip's fused
+    score is below the network's by more than the offset (the larger standardised cue, less the reals' mean of it); on
+    the fake the stream raises some clip by more than a standard deviation; the ONNX export carries the stream and
+    gives the same scores."""
     assert synth_cli.main([str(face_video), str(tmp_path / "fake"), "--method", "facewarp", "--no-reals",
                            "--max-frames", "48"]) == 0
     videos = [face_video, tmp_path / "fake" / "v0000.mp4"]
@@ -105,14 +107,16 @@ def test_detector_fuses_the_stream_and_onnx_agrees(runs, face_video, tmp_path):
     net_only = Detector.load(runs["with"] / "best.pt", tta=1)
     net_only.landmark_head = None
     plain = list(net_only.predict(videos))
+    # in standard deviations of the network's logit over the validation reals (the tiny network's calibrated scores
+    # all lie within 1e-4 of 0.5: compare logits): fused - network is the larger cue's excess, less the offset
+    head = det.landmark_head
+    unit, offset = det.cfg.model.logit_scale * float(head.reals[1]), float(head.reals[4])
     for f, p in zip(fused, plain):
         assert len(f.clip_scores) == len(p.clip_scores) >= 2
-        assert all(a >= b - 1e-7 for a, b in zip(f.clip_scores, p.clip_scores))
-    # the fake's clips rise by more than one standard deviation of the network's logit over the validation reals
-    # (the tiny network's calibrated scores all lie within 1e-4 of 0.5: compare logits in those units)
-    unit = det.cfg.model.logit_scale * float(det.landmark_head.reals[1])
-    rise = [(_logit(a) - _logit(b)) / unit for a, b in zip(fused[1].clip_scores, plain[1].clip_scores)]
-    assert max(rise) > 1.0, rise
+        rise = [(_logit(a) - _logit(b)) / unit for a, b in zip(f.clip_scores, p.clip_scores)]
+        assert min(rise) >= -offset - 1e-3, (rise, offset)
+    fake_rise = [(_logit(a) - _logit(b)) / unit for a, b in zip(fused[1].clip_scores, plain[1].clip_scores)]
+    assert max(fake_rise) > 1.0 - offset, (fake_rise, offset)  # the boiling face's motion decides some clip
     onnx_file = export_model(runs["with"] / "best.pt", "onnx", tmp_path / "m.onnx")
     onnx = list(Detector.load(onnx_file, tta=1).predict(videos))
     for o, f in zip(onnx, fused):
