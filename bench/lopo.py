@@ -52,6 +52,7 @@ from dfdetect.demo.model import add_held_out_figures, build_training_crops  # no
 from dfdetect.demo.run import DEFAULT_CONFIG, DEMO_THREADS, torch_threads  # noqa: E402
 from dfdetect.demo.samples import SAMPLES_DIR  # noqa: E402
 from dfdetect.inference import evaluate  # noqa: E402
+from dfdetect.training import add_landmarks  # noqa: E402
 from dfdetect.training import cli as training_cli  # noqa: E402
 
 log = logging.getLogger("bench.lopo")
@@ -69,8 +70,12 @@ def fold_split(crops: Path, held_out: set[str], seed: int) -> list[dict[str, str
 
 
 def run_person(person: str, work: Path, out: Path, labels: list[dict[str, str]], person_of: dict[str, str],
-               config: Path, seed: int, epochs: int | None) -> list[dict[str, Any]]:
-    """Train without ``person`` and score their videos; a finished person is read back.
+               config: Path, seed: int, epochs: int | None, landmarks_from: Path | None = None
+               ) -> list[dict[str, Any]]:
+    """Train without ``person`` and score their videos; a finished person is read back. With ``landmarks_from`` (an
+    earlier work folder of this script, trained without the landmark stream), that run's finished model of the same
+    person gets the stream (``python -m dfdetect add-landmarks``: the same network, weight for weight) instead of
+    training again.
 
     Returns:
         One row per video of ``person`` (:data:`ROW_COLUMNS`).
@@ -87,7 +92,11 @@ def run_person(person: str, work: Path, out: Path, labels: list[dict[str, str]],
                 str(run / "train"), "--seed", str(seed)]
         argv += ["--epochs", str(epochs)] if epochs is not None else []
         argv += ["--resume"] if (run / "train" / "last.pt").exists() else []
-        run_step(training_cli.main, argv, f"train without {person}")
+        base = landmarks_from / "runs" / person if landmarks_from is not None else None
+        if base is not None and (base / "eval" / "predictions_status.csv").is_file() and not (run / "train").exists():
+            run_step(add_landmarks.main, [str(base / "train"), str(run / "train")], f"add-landmarks {person}")
+        else:
+            run_step(training_cli.main, argv, f"train without {person}")
         run_step(evaluate.main, [str(run / "train" / "best.pt"), *(str(work / "data" / r["video_name"]) for r in mine),
                                  "--labels", str(run / "labels.csv"), "--out", str(run / "eval")], f"eval {person}")
     scored = {r["video_name"]: r for r in read_csv(predictions)}
@@ -139,6 +148,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=DEMO_THREADS, help="torch threads (the build's)")
     p.add_argument("--max-clips", type=int, help="at most N clips per sample video (a quick run)")
+    p.add_argument("--landmarks-from", metavar="DIR",
+                   help="an earlier work folder of this script, trained without the landmark stream: its finished "
+                        "runs get the stream (add-landmarks) instead of training again")
     p.add_argument("--card", help="model folder whose card gets the figures (default: the default detector's, when "
                                   "built and the run is its recipe: no --epochs, no --max-clips); 'none' to write no "
                                   "card")
@@ -164,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         rows: list[dict[str, Any]] = []
         for person in args.people or people:
             rows += run_person(person, out / "build", out, labels, person_of, Path(args.config), args.seed,
-                               args.epochs)
+                               args.epochs, Path(args.landmarks_from) if args.landmarks_from else None)
             write_csv(out / "lopo.csv", rows, ROW_COLUMNS)
         machine = machine_info()
     result = figures(rows)

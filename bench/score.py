@@ -25,7 +25,9 @@ included, are printed (goal: at most 2 GiB for an hour of 1080p with the default
 Torch and onnxruntime side by side (``--onnx``, on by default): the checkpoint is also exported to ONNX
 (:func:`dfdetect.inference.export.export_model`, T fixed, batch dynamic) and the same videos are scored by
 ``Detector.load("model.onnx")`` on the CPU; ``runtime`` says which, ``max_abs_diff`` is the largest score difference
-from torch over the videos (the export promises 1e-4).
+from torch over the videos (the export promises 1e-4). A checkpoint with a fitted landmark stream (the default; the
+untrained one is given a zero-weight stream) is also timed as :data:`NETWORK_ALONE`: the same ONNX network with the
+stream turned off, so the stream's cost (the face mesh of every crop, in ``model``) reads off side by side.
 
 The 1080p video is made once by :func:`bench.common.make_hd_video` from a sample
 (``bench_out/hd_10s_1080p.mp4``, shared with bench/prep.py); the
@@ -91,6 +93,10 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="length of the long 1080p video whose peak memory is measured (minutes; 0: no peak memory)")
     add_verbose(p)
     return p
+
+
+NETWORK_ALONE = "onnxruntime, network alone"
+"""The ``runtime`` of the rows timed without the landmark stream."""
 
 
 def untrained_checkpoint(folder: Path, backbone: str, temporal: str) -> Path:
@@ -160,6 +166,11 @@ def _main(args: argparse.Namespace) -> int:
         score = score_from_args(args)
         detectors = {name: Detector.load(path, score, device=score.device if name == "torch" else "cpu")
                      for name, path in runtimes.items()}
+        if args.onnx and detectors["onnxruntime"].landmark_head is not None:
+            # the cost of the landmark stream, side by side: the same ONNX network without it
+            alone = Detector.load(runtimes["onnxruntime"], score, device="cpu")
+            alone.landmark_head = None
+            detectors[NETWORK_ALONE] = alone
         # the cost before coverage, measured in the same run: the checkpoint's val_clips windows per video
         one_window = {name: Detector(d.model, d.cfg, d.score_config, face_detector=d.face_detector,
                                      clips=d.cfg.train.val_clips, device=d.device)
@@ -187,8 +198,9 @@ def _main(args: argparse.Namespace) -> int:
                     for video in (hd_min, long):
                         peaks.append(peak_row(path, runtime, mode, clips, video, score, args.threads))
     torch_scores = {(r["video"], r["mode"]): r["score"] for r in rows if r["runtime"] == "torch"}
-    for r in rows:
-        r["max_abs_diff"] = abs(r["score"] - torch_scores[(r["video"], r["mode"])])
+    for r in rows:  # the network alone scores otherwise by design: no difference to report
+        r["max_abs_diff"] = (None if r["runtime"] == NETWORK_ALONE
+                             else abs(r["score"] - torch_scores[(r["video"], r["mode"])]))
     columns = ["runtime", "mode", "video", "resolution", "windows", "covered_s", "duration_s", "s_per_min",
                "videos_per_s", "total_s", "min_total_s", *(f"{s}_s" for s in TIMING_STAGES), "other_s", "faces",
                "sampled", "status", "score", "max_abs_diff"]

@@ -279,8 +279,8 @@ def _landmarks_line(record: dict[str, Any] | None) -> str:
     """The model card's line on the landmark stream (``run.json``'s ``landmarks`` record).
 
     Example:
-        >>> _landmarks_line({"skipped": "no face mesh"})
-        'not fitted (no face mesh): scores are the network's alone'
+        >>> print(_landmarks_line({"skipped": "no face mesh"}))
+        not fitted (no face mesh): scores are the network's alone
     """
     if not record:
         return "none (model.landmarks off)"

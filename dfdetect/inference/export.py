@@ -223,9 +223,10 @@ def load_onnx(path: str | Path, threads: int = 0) -> tuple[OnnxClassifier, Confi
         raise CheckpointError(f"{path}: no {CONFIG_KEY} metadata (export it with python -m dfdetect export)")
     cfg = config_from_dict(json.loads(meta.custom_metadata_map[CONFIG_KEY]))
     head = None
-    if cfg.model.landmarks:
+    if cfg.model.landmark_stream:
         if LANDMARK_KEY not in meta.custom_metadata_map:
-            raise CheckpointError(f"{path}: its config has model.landmarks but the file has no {LANDMARK_KEY} metadata")
+            raise CheckpointError(f"{path}: its model has the landmark stream but the file has no {LANDMARK_KEY} "
+                                  "metadata")
         head = LandmarkHead()
         state = {k: torch.tensor(v, dtype=head.state_dict()[k].dtype)
                  for k, v in json.loads(meta.custom_metadata_map[LANDMARK_KEY]).items()}

@@ -666,9 +666,9 @@ def fit_landmarks_best(out: Path, cfg: Config, split: DataSplit, device: torch.d
     Returns:
         What was fitted (:func:`~dfdetect.training.landmarks.fit_head`'s record, with the generators), also in
         ``run.json`` and ``best.pt``, or ``{"skipped": reason}``, or None (a model without the stream:
-        :attr:`~dfdetect.core.config.ModelConfig.landmark_stream`).
+        :attr:`~dfdetect.core.config.ModelConfig.landmark_stream`; or no ``best.pt``: ``--epochs 0``).
     """
-    if not cfg.model.landmark_stream:
+    if not cfg.model.landmark_stream or not (out / BEST_CHECKPOINT).is_file():  # no stream, or no epoch trained
         return None
     ckpt = load_checkpoint(out / BEST_CHECKPOINT)
     if isinstance(ckpt.get("landmarks"), dict):  # a finished run resumed again: best.pt is left as it is
