@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 DRAWS = 2
 """Fakes per time-only generator per real training clip."""
+MAX_CLIPS = 2000
+"""At most this many real clips (a seeded draw) train the classifier and fix the fusion's scales: 22 features need no
+more, and every clip costs a face mesh per frame (about 4 ms per crop on one CPU core)."""
 SCALE_WINDOWS = 8
 """Clip windows per real video for the fusion's scales (at least ``train.val_clips``): a spread from a handful of clips
 would be noise."""
@@ -58,6 +61,19 @@ def crop_meshes(crops: Sequence[np.ndarray], landmarker: DenseLandmarker) -> lis
     return [landmarker.on_crop(c) for c in crops]
 
 
+def at_most(specs: list[ClipSpec], n: int = MAX_CLIPS, seed: int = 0) -> list[ClipSpec]:
+    """``specs``, or a seeded draw of ``n`` of them in their order when there are more.
+
+    Example:
+        >>> len(at_most([ClipSpec(video=i, window=(0,)) for i in range(5)], n=3))
+        3
+    """
+    if len(specs) <= n:
+        return specs
+    keep = np.sort(np.random.default_rng(seed).choice(len(specs), size=n, replace=False))
+    return [specs[i] for i in keep]
+
+
 def clips_features(videos: Sequence[VideoCrops], specs: Sequence[ClipSpec], size: int,
                    landmarker: DenseLandmarker) -> np.ndarray:
     """:func:`dfdetect.clips.landmarks.clip_features` of each clip ``specs`` names (crops as stored), float64 (M, F)."""
@@ -68,7 +84,8 @@ def clips_features(videos: Sequence[VideoCrops], specs: Sequence[ClipSpec], size
 def landmark_training_set(videos: Sequence[VideoCrops], frames: int, clips: int, margin: float, size: int,
                           methods: Sequence[str], landmarker: DenseLandmarker, seed: int = 0,
                           draws: int = DRAWS) -> tuple[np.ndarray, np.ndarray]:
-    """Trajectory features of the real videos' clips and of ``draws`` fakes of each of ``methods`` per clip.
+    """Trajectory features of the real videos' clips (at most :data:`MAX_CLIPS`) and of ``draws`` fakes of each of
+    ``methods`` per clip.
 
     Args:
         videos: the training videos (only the real ones, label 0, are used).
@@ -84,7 +101,8 @@ def landmark_training_set(videos: Sequence[VideoCrops], frames: int, clips: int,
     """
     reals = [v for v in videos if v.label == 0]
     xs, ys = [], []
-    for k, spec in enumerate(tqdm(val_plan(reals, frames, clips), desc="landmark stream", unit="clip", leave=False)):
+    specs = at_most(val_plan(reals, frames, clips), seed=seed)
+    for k, spec in enumerate(tqdm(specs, desc="landmark stream", unit="clip", leave=False)):
         video = reals[spec.video]
         crops = [load_crop(video.paths[i], size) for i in spec.window]  # (T) x (S, S, 3)
         boxes, marks = clip_geometry(video, spec.window, margin, size)

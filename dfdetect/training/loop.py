@@ -73,6 +73,7 @@ from dfdetect.training.distributed import (
 from dfdetect.training.inputs import from_images, training_inputs
 from dfdetect.training.landmarks import (
     SCALE_WINDOWS,
+    at_most,
     clips_features,
     fit_head,
     landmark_training_set,
@@ -689,7 +690,8 @@ def fit_landmarks_best(out: Path, cfg: Config, split: DataSplit, device: torch.d
         model, _ = load_model(out / BEST_CHECKPOINT, device)  # the checkpoint's own model (calibrated), eval mode
         x, y = landmark_training_set(split.train, cfg.data.frames, cfg.train.val_clips, cfg.data.margin,
                                      cfg.data.size, methods, landmarker, seed=cfg.train.seed)
-        specs = val_plan(scale_reals, cfg.data.frames, max(cfg.train.val_clips, SCALE_WINDOWS))
+        specs = at_most(val_plan(scale_reals, cfg.data.frames, max(cfg.train.val_clips, SCALE_WINDOWS)),
+                        seed=cfg.train.seed)
         loader = _loader(_dataset(scale_reals, specs, model, cfg, augment=None), cfg.train.batch_size,
                          cfg.data.workers, device)
         logits = predict_logits(model, loader, device)  # (M,) raw
