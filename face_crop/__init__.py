@@ -4,7 +4,8 @@
 detector settings (one place); ``shots``: where a video cuts to another shot; ``track``: every face track, the main
 face of each frame (:func:`main_faces`), which tracks are one person; ``pipeline``: :func:`crop_tracks` (THE
 frames-to-crops step: every person of every shot) and :func:`crop_faces` (its main face) for one video, and the batch
-work over a frames folder (:func:`run_crops`); ``cli``: ``python -m face_crop FRAMES CROPS``.
+work over a frames folder (:func:`run_crops`); ``cli``: ``python -m face_crop FRAMES CROPS``; ``mesh``: the 468-point
+face mesh (the SBI masks' landmarks and the landmark stream's input) and the similarity that aligns point sets.
 """
 
 from face_crop.crop import crop_face, expand_box, points_to_crop

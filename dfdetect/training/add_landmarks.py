@@ -89,7 +89,10 @@ def add_landmark_stream(run: str | Path, out: str | Path, device: str = "auto") 
 
 def get_args_parser() -> argparse.ArgumentParser:
     """The ``python -m dfdetect add-landmarks`` command line."""
-    p = argparse.ArgumentParser(prog="python -m dfdetect add-landmarks", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m dfdetect add-landmarks", description=(
+        "Give a finished training run's model the landmark stream, fitted on the run's own data, without training "
+        "it again: OUT/best.pt and OUT/run.json (RUN is never written). Exit 1 when it cannot be fitted (the reason "
+        "is logged)."))
     p.add_argument("run", help="a finished training run folder (best.pt, run.json)")
     p.add_argument("out", help="the folder to write best.pt (with the landmark stream) and run.json into")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
