@@ -1,5 +1,6 @@
-"""Generalisation benchmark: leave-generators-out on held-out people, the default (ConvLSTM with localisation heads)
-against the frame mean, the default without its heads and the default at T = 15.
+"""Generalisation benchmark: leave-generators-out on held-out people, the default (ConvLSTM with localisation heads
+and the landmark stream) against the frame mean, each network alone and with the stream, the default without its
+heads and the default at T = 15.
 
 ``python bench/generalise.py --samples data/samples [--out bench_out/generalise] [--seeds 0 1 2] [--epochs N]``
 (``make bench-generalise``)
