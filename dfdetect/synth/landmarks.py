@@ -15,18 +15,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from face_crop.mesh import (  # noqa: F401 (re-exported: the synth package's face mesh is face_crop's)
-    LEFT_EYE,
-    MOUTH_LEFT,
-    MOUTH_RIGHT,
-    N_DENSE,
-    RIGHT_EYE,
     DenseLandmarker,
     FaceLike,
     LandmarkModelError,
     face_arrays,
     five_from_dense,
     load_landmarker,
-    model_path,
 )
 from face_crop.track import smooth_along_time
 

@@ -39,8 +39,8 @@ import numpy as np
 
 from dfdetect.synth.base import Clip, Edit, Face, Plan
 from dfdetect.synth.landmarks import five_from_dense
-from dfdetect.synth.selfswap import similarity
 from dfdetect.synth.temporal import blended_span
+from face_crop.mesh import similarity
 
 RIGID_DENSE = (33, 133, 362, 263, 6, 168, 197, 1, 4, 234, 454, 10, 151)
 """Face Mesh points that move with the head, not with the mouth or the eyes: eye corners, nose bridge and tip, cheeks,

@@ -22,7 +22,7 @@ from dfdetect.synth.base import Clip, Donors, Edit, Face, Plan
 from dfdetect.synth.landmarks import dense_faces, five_from_dense
 from dfdetect.synth.sbi import blend_with_mask, sample_blend_params
 from dfdetect.synth.track import face_arrays
-from face_crop.mesh import similarity  # noqa: F401 (re-exported)
+from face_crop.mesh import similarity
 
 
 def _points(face: Face) -> np.ndarray:

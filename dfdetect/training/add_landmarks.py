@@ -25,7 +25,7 @@ from typing import Any
 
 from dfdetect.core.checkpoint import CheckpointError, config_from_checkpoint, load_checkpoint, save_checkpoint
 from dfdetect.core.cli import add_verbose, run_cli
-from dfdetect.core.config import validate_config
+from dfdetect.core.config import default_of, validate_config
 from dfdetect.core.io import InputError, write_json
 from dfdetect.core.runtime import resolve_device
 from dfdetect.data import prepare_data
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 RUN_FILE = "run.json"
 
 
-def add_landmark_stream(run: str | Path, out: str | Path, device: str = "auto") -> dict[str, Any]:
+def add_landmark_stream(run: str | Path, out: str | Path, device: str = default_of("train.device")) -> dict[str, Any]:
     """Write ``out/best.pt``: ``run/best.pt`` with its landmark stream added and fitted (module docstring).
 
     Args:
@@ -95,7 +95,7 @@ def get_args_parser() -> argparse.ArgumentParser:
         "is logged)."))
     p.add_argument("run", help="a finished training run folder (best.pt, run.json)")
     p.add_argument("out", help="the folder to write best.pt (with the landmark stream) and run.json into")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
+    p.add_argument("--device", default=default_of("train.device"), help="auto | cpu | cuda[:N] (default %(default)s)")
     add_verbose(p)
     return p
 

@@ -56,11 +56,6 @@ def time_only_methods(synth_methods: str) -> tuple[str, ...]:
     return tuple(m for m in parse_mix(synth_methods) if m in TIME_ONLY)
 
 
-def crop_meshes(crops: Sequence[np.ndarray], landmarker: DenseLandmarker) -> list[np.ndarray | None]:
-    """Each crop's 468 points (:meth:`~face_crop.mesh.DenseLandmarker.on_crop`), None where no face is found."""
-    return [landmarker.on_crop(c) for c in crops]
-
-
 def at_most(specs: list[ClipSpec], n: int = MAX_CLIPS, seed: int = 0) -> list[ClipSpec]:
     """``specs``, or a seeded draw of ``n`` of them in their order when there are more.
 
@@ -74,15 +69,47 @@ def at_most(specs: list[ClipSpec], n: int = MAX_CLIPS, seed: int = 0) -> list[Cl
     return [specs[i] for i in keep]
 
 
-def clips_features(videos: Sequence[VideoCrops], specs: Sequence[ClipSpec], size: int,
-                   landmarker: DenseLandmarker) -> np.ndarray:
+class StoredClips:
+    """Stored crops and their meshes, each crop read once per run of clips of a video and meshed once: the windows of
+    a video overlap, and the training reals may also be the reals that fix the fusion's scales.
+
+    Crops are kept for the current video only (the plans go video by video); meshes (7.5 KB each) for every crop.
+
+    Args:
+        landmarker: the face mesh.
+        size: the crop side the model takes (:func:`dfdetect.data.load_crop`).
+    """
+
+    def __init__(self, landmarker: DenseLandmarker, size: int) -> None:
+        self.landmarker, self.size = landmarker, size
+        self._video: str | None = None
+        self._crops: dict[int, np.ndarray] = {}
+        self._meshes: dict[tuple[str, int], np.ndarray | None] = {}
+
+    def crops(self, video: VideoCrops, window: Sequence[int]) -> list[np.ndarray]:
+        """The window's crops, RGB uint8 (S, S, 3) each."""
+        if video.video != self._video:
+            self._video, self._crops = video.video, {}
+        for i in window:
+            if i not in self._crops:
+                self._crops[i] = load_crop(video.paths[i], self.size)
+        return [self._crops[i] for i in window]
+
+    def features(self, video: VideoCrops, window: Sequence[int]) -> np.ndarray:
+        """:func:`dfdetect.clips.landmarks.clip_features` of the window's crops as stored, float64 (F,)."""
+        for i in window:
+            if (video.video, i) not in self._meshes:
+                self._meshes[(video.video, i)] = self.landmarker.on_crop(self.crops(video, [i])[0])
+        return clip_features([self._meshes[(video.video, i)] for i in window])
+
+
+def clips_features(videos: Sequence[VideoCrops], specs: Sequence[ClipSpec], stored: StoredClips) -> np.ndarray:
     """:func:`dfdetect.clips.landmarks.clip_features` of each clip ``specs`` names (crops as stored), float64 (M, F)."""
-    return np.stack([clip_features(crop_meshes([load_crop(videos[s.video].paths[i], size) for i in s.window],
-                                               landmarker)) for s in specs])
+    return np.stack([stored.features(videos[s.video], s.window) for s in specs])
 
 
-def landmark_training_set(videos: Sequence[VideoCrops], frames: int, clips: int, margin: float, size: int,
-                          methods: Sequence[str], landmarker: DenseLandmarker, seed: int = 0,
+def landmark_training_set(videos: Sequence[VideoCrops], frames: int, clips: int, margin: float,
+                          methods: Sequence[str], stored: StoredClips, seed: int = 0,
                           draws: int = DRAWS) -> tuple[np.ndarray, np.ndarray]:
     """Trajectory features of the real videos' clips (at most :data:`MAX_CLIPS`) and of ``draws`` fakes of each of
     ``methods`` per clip.
@@ -90,9 +117,9 @@ def landmark_training_set(videos: Sequence[VideoCrops], frames: int, clips: int,
     Args:
         videos: the training videos (only the real ones, label 0, are used).
         frames, clips: T and windows per video (:func:`dfdetect.data.val_plan`).
-        margin, size: the crops' margin and side (:func:`dfdetect.data.clip_geometry`).
+        margin: the crops' margin (:func:`dfdetect.data.clip_geometry`).
         methods: time-only generators (:func:`time_only_methods`).
-        landmarker: the face mesh.
+        stored: the crops and their meshes (the face mesh, the crop side).
         seed: seeds the fakes (with the clip, the generator and the draw).
         draws: fakes per generator per clip.
 
@@ -104,16 +131,16 @@ def landmark_training_set(videos: Sequence[VideoCrops], frames: int, clips: int,
     specs = at_most(val_plan(reals, frames, clips), seed=seed)
     for k, spec in enumerate(tqdm(specs, desc="landmark stream", unit="clip", leave=False)):
         video = reals[spec.video]
-        crops = [load_crop(video.paths[i], size) for i in spec.window]  # (T) x (S, S, 3)
-        boxes, marks = clip_geometry(video, spec.window, margin, size)
+        crops = stored.crops(video, spec.window)  # (T) x (S, S, 3)
+        boxes, marks = clip_geometry(video, spec.window, margin, stored.size)
         faces = clip_faces(boxes, marks)
-        xs.append(clip_features(crop_meshes(crops, landmarker)))
+        xs.append(stored.features(video, spec.window))
         ys.append(0)
         for j, method in enumerate(methods):
             for d in range(draws):
                 made = generate(method, crops, faces, np.random.default_rng([seed, k, j, d]))
                 if any(made.manipulated):
-                    xs.append(clip_features(crop_meshes(made.frames, landmarker)))
+                    xs.append(clip_features([stored.landmarker.on_crop(c) for c in made.frames]))
                     ys.append(1)
     x, y = np.stack(xs) if xs else np.zeros((0, 0)), np.asarray(ys)
     ok = np.isfinite(x).all(axis=1) if len(x) else np.zeros(0, bool)

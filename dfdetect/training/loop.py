@@ -73,6 +73,7 @@ from dfdetect.training.distributed import (
 from dfdetect.training.inputs import from_images, training_inputs
 from dfdetect.training.landmarks import (
     SCALE_WINDOWS,
+    StoredClips,
     at_most,
     clips_features,
     fit_head,
@@ -586,7 +587,7 @@ def train(
         run.record(state, epoch + 1, metrics, scores, improved)
 
     done = len(state.history) >= cfg.train.epochs
-    if done and ctx.main:
+    if done and state.history and ctx.main:  # --epochs 0 (the augmentation picture only) wrote no best.pt
         run.calibration = calibrate_best(out, cfg, ds_split.val, device, audio)
         run.landmarks = fit_landmarks_best(out, cfg, ds_split, device)
     summary = run.write_summary(state, status=RunStatus.DONE if done else RunStatus.STOPPED)
@@ -667,9 +668,9 @@ def fit_landmarks_best(out: Path, cfg: Config, split: DataSplit, device: torch.d
     Returns:
         What was fitted (:func:`~dfdetect.training.landmarks.fit_head`'s record, with the generators), also in
         ``run.json`` and ``best.pt``, or ``{"skipped": reason}``, or None (a model without the stream:
-        :attr:`~dfdetect.core.config.ModelConfig.landmark_stream`; or no ``best.pt``: ``--epochs 0``).
+        :attr:`~dfdetect.core.config.ModelConfig.landmark_stream`).
     """
-    if not cfg.model.landmark_stream or not (out / BEST_CHECKPOINT).is_file():  # no stream, or no epoch trained
+    if not cfg.model.landmark_stream:
         return None
     ckpt = load_checkpoint(out / BEST_CHECKPOINT)
     if isinstance(ckpt.get("landmarks"), dict):  # a finished run resumed again: best.pt is left as it is
@@ -688,14 +689,15 @@ def fit_landmarks_best(out: Path, cfg: Config, split: DataSplit, device: torch.d
     record: dict[str, Any] = {"skipped": reason}
     if landmarker is not None:
         model, _ = load_model(out / BEST_CHECKPOINT, device)  # the checkpoint's own model (calibrated), eval mode
-        x, y = landmark_training_set(split.train, cfg.data.frames, cfg.train.val_clips, cfg.data.margin,
-                                     cfg.data.size, methods, landmarker, seed=cfg.train.seed)
+        stored = StoredClips(landmarker, cfg.data.size)  # each crop read and meshed once for both uses
+        x, y = landmark_training_set(split.train, cfg.data.frames, cfg.train.val_clips, cfg.data.margin, methods,
+                                     stored, seed=cfg.train.seed)
         specs = at_most(val_plan(scale_reals, cfg.data.frames, max(cfg.train.val_clips, SCALE_WINDOWS)),
                         seed=cfg.train.seed)
         loader = _loader(_dataset(scale_reals, specs, model, cfg, augment=None), cfg.train.batch_size,
                          cfg.data.workers, device)
         logits = predict_logits(model, loader, device)  # (M,) raw
-        features = clips_features(scale_reals, specs, cfg.data.size, landmarker)  # (M, F)
+        features = clips_features(scale_reals, specs, stored)  # (M, F)
         try:
             record = {**fit_head(model.landmark_head, x, y, features, logits), "generators": list(methods),
                       "scales_from": scale_from}

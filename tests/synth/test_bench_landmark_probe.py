@@ -31,20 +31,22 @@ def test_a_shaking_or_boiling_face_jerks_more_than_the_real_one(clip):
 
 def test_the_detector_sees_the_same_on_its_face_crops(clip):
     """The landmark stream's own path (dfdetect.clips.landmarks on face crops, the mesh's region the whole crop, as
-    training and scoring run it): real 128 px crops of the sample clip give finite features, and a shaking or boiling
-    face's inner-face jerk is above the real one's over 8-frame clips (the demo's T)."""
+    training and scoring run it): real 128 px crops of 8-frame clips of the sample (the demo's T) give finite
+    features, and a shaking or boiling face made on the clip has its inner-face jerk above the real one's. Each fake
+    draws its strength and span at random, so the margin is on the median of 10 draws: e^0.3 = 1.35x (measured: the
+    smallest median 0.46, over three windows and both generators; a single weak draw can come out at 0)."""
     frames, faces = clip
     model = mesh.load_landmarker()
-    given = [(f.box, f.landmarks) for f in faces]
 
-    def features(images: list[np.ndarray], start: int) -> np.ndarray:
-        crops = [crop_face(img, f.box, 0.3, 128) for img, f in zip(images[start:start + 8], faces[start:start + 8])]
-        return clip_features([model.on_crop(c) for c in crops])
+    def features(images: list[np.ndarray], window: slice) -> np.ndarray:
+        return clip_features([model.on_crop(crop_face(img, f.box, 0.3, 128)) for img, f in zip(images, faces[window])])
 
     for start in (0, 8, 16):
-        real = features(frames, start)
+        window = slice(start, start + 8)
+        real = features(frames[window], window)
         assert np.isfinite(real).all()
         for name in ("facejitter", "facewarp"):
-            out = generate(name, frames, given, np.random.default_rng(start))
-            fake = features(out.frames, start)
-            assert fake[INNER_JERK] > real[INNER_JERK] + 0.3, (name, start, fake[INNER_JERK], real[INNER_JERK])
+            given = [(f.box, f.landmarks) for f in faces[window]]
+            fakes = [generate(name, frames[window], given, np.random.default_rng(seed)).frames for seed in range(10)]
+            gaps = [features(fake, window)[INNER_JERK] - real[INNER_JERK] for fake in fakes]
+            assert np.median(gaps) > 0.3, (name, start, gaps)
