@@ -64,3 +64,33 @@ def random_window(n_available: int, t: int, rng: np.random.Generator) -> list[in
         return clip_windows(n_available, t, 1)[0]
     start = int(rng.integers(0, n_available - t + 1))
     return list(range(start, start + t))
+
+
+def stream_window(clip: list[int], n_available: int, frames: int) -> list[int]:
+    """The crops the landmark stream reads for a clip: ``frames`` consecutive crop indices of its window, centred on
+    the clip and shifted inside ``[0, n_available)`` (``model.landmark_frames``: a T = 8 clip is judged on the motion
+    of the window's 15 sampled frames); the clip itself when that is no longer (``frames`` at most its span, or a
+    window no longer than the clip).
+
+    Args:
+        clip: the clip's crop indices in its window (consecutive, as :func:`clip_windows` gives them).
+        n_available: number of crops of the window.
+        frames: ``model.landmark_frames`` (0: the clip itself).
+
+    Returns:
+        Crop indices in ``[0, n_available)``, in order.
+
+    Example:
+        >>> stream_window([0, 1, 2, 3, 4, 5, 6, 7], 15, 15)
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
+        >>> stream_window([10, 11, 12], 20, 7), stream_window([10, 11, 12], 12 + 1, 7)
+        ([8, 9, 10, 11, 12, 13, 14], [6, 7, 8, 9, 10, 11, 12])
+        >>> stream_window([3, 4, 5], 15, 0)
+        [3, 4, 5]
+    """
+    lo, hi = min(clip), max(clip)
+    n = min(frames, n_available)
+    if n <= hi - lo + 1:
+        return list(clip)
+    start = min(max(lo - (n - (hi - lo + 1)) // 2, 0), n_available - n)
+    return list(range(start, start + n))

@@ -281,14 +281,19 @@ def _landmarks_line(record: dict[str, Any] | None) -> str:
     Example:
         >>> print(_landmarks_line({"skipped": "no face mesh"}))
         not fitted (no face mesh): scores are the network's alone
+        >>> print(_landmarks_line({"n_train_real": 4, "n_train_fake": 8, "generators": ["facejitter"],
+        ...                        "n_val_real_clips": 5, "landmark_frames": 15}).split("; ")[-1])
+        reads 15 crops around each clip
     """
     if not record:
         return "none (model.landmarks off)"
     if record.get("skipped"):
         return f"not fitted ({record['skipped']}): scores are the network's alone"
+    frames = record.get("landmark_frames") or 0  # absent: fitted before the setting existed (the clip's own)
+    read = f"; reads {frames} crops around each clip" if frames else "; reads each clip's own crops"
     return (f"fitted on {record['n_train_real']} real and {record['n_train_fake']} fake training clips "
             f"({', '.join(record['generators'])}), fusion scales from {record['n_val_real_clips']} "
-            f"{record.get('scales_from', 'validation')} real clips")
+            f"{record.get('scales_from', 'validation')} real clips{read}")
 
 
 def card_markdown(card: dict[str, Any]) -> str:

@@ -23,8 +23,9 @@ its per-frame scores). One input, top to bottom:
    ``torch.inference_mode`` with the model in eval mode; :func:`dfdetect.clips.transforms.to_tensor_clip` is the
    transform. A model with a fitted landmark stream (``model.landmarks``, :class:`models.landmarks.LandmarkHead`)
    also finds each crop's 468 landmarks (:mod:`face_crop.mesh`, once per crop) and fuses the network's logit of
-   each clip of at least 3 frames with its landmark logit (:meth:`~models.landmarks.LandmarkHead.fuse`), inside the
-   ``model`` timing.
+   each clip of at least 3 frames with the landmark logit of the crops of its window around it (``model.
+   landmark_frames``, :func:`dfdetect.clips.windows.stream_window`; :meth:`~models.landmarks.LandmarkHead.fuse`),
+   inside the ``model`` timing.
 5. Video score (:func:`dfdetect.inference.aggregate.video_score`): by default the mean of the top 3 window scores
    (``topk``: a short fake stretch in a long real video is not drowned; a video of at most 3 windows, the mean of
    its windows), or the mean of the clip scores, or the DFDC winner's confident strategy. Every
@@ -73,7 +74,7 @@ from tqdm.auto import tqdm
 from dfdetect.clips.audio import clip_audio
 from dfdetect.clips.landmarks import clip_features
 from dfdetect.clips.transforms import to_tensor_clip, view_transform
-from dfdetect.clips.windows import clip_windows
+from dfdetect.clips.windows import clip_windows, stream_window
 from dfdetect.core.config import Config, ScoreConfig
 from dfdetect.core.io import InputError
 from dfdetect.core.runtime import resolve_device, timed
@@ -396,11 +397,17 @@ class Detector:
                     p.probs[(c, v)] = prob
 
     def _landmark_features(self, p: _Pending, c: int, v: int) -> np.ndarray:
-        """The landmark-stream input of view ``v`` of clip ``c`` (:func:`dfdetect.clips.landmarks.clip_features` of
-        its crops as they are, unflipped: a mirrored face moves alike), each crop's mesh found once per input."""
-        k = p.owners[c][0]
+        """The landmark-stream input of view ``v`` of clip ``c``: :func:`dfdetect.clips.landmarks.clip_features` of
+        the crops of its window around it (:func:`dfdetect.clips.windows.stream_window`, ``model.landmark_frames``)
+        as they are, unflipped (a mirrored face moves alike); each crop's mesh found once per input."""
+        k, w = p.owners[c]
         person = p.prepared.persons[k]
+        window = person.windows[w]
         frames = p.clips[c][v][0]
+        at = {f: j for j, f in enumerate(window)}  # frame -> its place in the window
+        if all(f in at for f in frames):
+            frames = [window[j] for j in stream_window([at[f] for f in frames], len(window),
+                                                       self.cfg.model.landmark_frames)]
         for i in frames:
             if (k, i) not in p.meshes:
                 p.meshes[(k, i)] = self._landmarker.on_crop(person.crops[i])  # type: ignore[union-attr]

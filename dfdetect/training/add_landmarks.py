@@ -38,13 +38,16 @@ log = logging.getLogger(__name__)
 RUN_FILE = "run.json"
 
 
-def add_landmark_stream(run: str | Path, out: str | Path, device: str = default_of("train.device")) -> dict[str, Any]:
+def add_landmark_stream(run: str | Path, out: str | Path, device: str = default_of("train.device"),
+                        landmark_frames: int | None = None) -> dict[str, Any]:
     """Write ``out/best.pt``: ``run/best.pt`` with its landmark stream added and fitted (module docstring).
 
     Args:
         run: a finished training run folder (``best.pt``, ``run.json``).
         out: the folder to write (created; must not be ``run``).
         device: where the network runs for the validation logits.
+        landmark_frames: ``model.landmark_frames`` of the stream (None: the run's own, or today's default for a run
+            saved before the setting existed).
 
     Returns:
         The fit's record (:func:`~dfdetect.training.loop.fit_landmarks_best`), also in ``out/run.json``.
@@ -66,7 +69,11 @@ def add_landmark_stream(run: str | Path, out: str | Path, device: str = default_
     cfg = config_from_checkpoint(ckpt, run / BEST_CHECKPOINT)
     if isinstance(ckpt.get("landmarks"), dict) and not ckpt["landmarks"].get("skipped"):
         raise InputError(f"{run / BEST_CHECKPOINT} has a fitted landmark stream already")
-    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, landmarks=True))
+    # a run saved before model.landmark_frames existed gets today's default, as train.py would fit it now
+    saved = ckpt.get("config", {}).get("model", {}) if isinstance(ckpt.get("config"), dict) else {}
+    frames = saved.get("landmark_frames", default_of("model.landmark_frames")) if landmark_frames is None \
+        else landmark_frames
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, landmarks=True, landmark_frames=frames))
     validate_config(cfg)
     if not cfg.model.landmark_stream:
         raise InputError(f"{run / BEST_CHECKPOINT}: a {cfg.model.kind} model of modalities {cfg.model.modalities} "
@@ -96,6 +103,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="a finished training run folder (best.pt, run.json)")
     p.add_argument("out", help="the folder to write best.pt (with the landmark stream) and run.json into")
     p.add_argument("--device", default=default_of("train.device"), help="auto | cpu | cuda[:N] (default %(default)s)")
+    p.add_argument("--landmark-frames", type=int, default=None, metavar="N",
+                   help="crops of a clip's window the stream reads (config model.landmark_frames; default: the run's "
+                        f"own, or {default_of('model.landmark_frames')} for a run saved before the setting existed)")
     add_verbose(p)
     return p
 
@@ -106,5 +116,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    record = add_landmark_stream(args.run, args.out, args.device)
+    record = add_landmark_stream(args.run, args.out, args.device, args.landmark_frames)
     return 1 if record.get("skipped") else 0

@@ -104,6 +104,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     add_override(g, "--landmarks", "model.landmarks", "add the landmark stream (how the face's landmarks move), "
                  "fitted after training on the recipe's time-only fakes", action="store_const", const=True)
     add_override(g, "--no-landmarks", "model.landmarks", "no landmark stream", action="store_const", const=False)
+    add_override(g, "--landmark-frames", "model.landmark_frames", "consecutive crops of a clip's window the landmark "
+                 "stream reads, centred on the clip (0: the clip's own)", type=int, metavar="N")
     add_override(g, "--backbone", "model.backbone", "efficientnet-b0 | efficientnet-lite0", metavar="NAME")
     add_override(g, "--no-pretrained", "model.pretrained", "random backbone initialisation", action="store_const",
                  const=False)

@@ -4,18 +4,20 @@ trajectories and its fusion with the network, stored in the model's :class:`~mod
 What it learns from (:func:`landmark_training_set`): the training videos' real clips (the validation windows of each
 video, :func:`dfdetect.data.val_plan`) against fakes made from each of them by every time-only generator of the
 recipe (``train.synth_methods`` within :data:`dfdetect.synth.TIME_ONLY`, ``draws`` fakes each, seeded by
-``train.seed``): whatever else the recipe draws changes how a face looks, not how it moves. The classifier is
-scikit-learn's (standardised features, ``LogisticRegression(class_weight="balanced")``) and its numbers are copied
-into the head's buffers (:func:`fit_head`). The fusion's scales come from the validation videos' reals: the mean and
-standard deviation of the network's raw logit and of the head's logit over their clips (:data:`SCALE_WINDOWS` windows
-per video), and the mean of the larger of the two standardised logits (the offset that keeps the reals' fused mean at
-the network's).
+``train.seed``): whatever else the recipe draws changes how a face looks, not how it moves. Each clip is read as the
+stream reads it at scoring: the ``model.landmark_frames`` crops of its video around it (:func:`stream_specs`). The
+classifier is scikit-learn's (standardised features, ``LogisticRegression(class_weight="balanced")``) and its numbers
+are copied into the head's buffers (:func:`fit_head`). The fusion's scales come from the validation videos' reals:
+the mean and standard deviation of the network's raw logit and of the head's logit over their clips
+(:data:`SCALE_WINDOWS` windows per video), and the mean of the larger of the two standardised logits (the offset that
+keeps the reals' fused mean at the network's).
 
 bench/landmark_probe.py measured this probe before it was part of the model (README, "Landmark trajectories").
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 
@@ -27,6 +29,7 @@ from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
 from dfdetect.clips.landmarks import clip_features
+from dfdetect.clips.windows import stream_window
 from dfdetect.data import ClipSpec, VideoCrops, clip_geometry, load_crop, val_plan
 from dfdetect.synth import TIME_ONLY, clip_faces, generate, parse_mix
 from face_crop.mesh import DenseLandmarker
@@ -103,6 +106,20 @@ class StoredClips:
         return clip_features([self._meshes[(video.video, i)] for i in window])
 
 
+def stream_specs(videos: Sequence[VideoCrops], specs: Sequence[ClipSpec], frames: int) -> list[ClipSpec]:
+    """Each clip as the landmark stream reads it: the ``frames`` crops of its video around it
+    (:func:`dfdetect.clips.windows.stream_window`, ``model.landmark_frames``; 0: the clip itself), as at scoring.
+
+    Example:
+        >>> from pathlib import Path
+        >>> one = VideoCrops("r.mp4", 0, list(range(15)), [Path("x.png")] * 15, np.zeros((15, 4)), None)
+        >>> [s.window for s in stream_specs([one], val_plan([one], 8, 2), 15)]
+        [(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14), (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)]
+    """
+    return [dataclasses.replace(s, window=tuple(stream_window(list(s.window), len(videos[s.video]), frames)))
+            for s in specs]
+
+
 def clips_features(videos: Sequence[VideoCrops], specs: Sequence[ClipSpec], stored: StoredClips) -> np.ndarray:
     """:func:`dfdetect.clips.landmarks.clip_features` of each clip ``specs`` names (crops as stored), float64 (M, F)."""
     return np.stack([stored.features(videos[s.video], s.window) for s in specs])
@@ -110,9 +127,9 @@ def clips_features(videos: Sequence[VideoCrops], specs: Sequence[ClipSpec], stor
 
 def landmark_training_set(videos: Sequence[VideoCrops], frames: int, clips: int, margin: float,
                           methods: Sequence[str], stored: StoredClips, seed: int = 0,
-                          draws: int = DRAWS) -> tuple[np.ndarray, np.ndarray]:
+                          draws: int = DRAWS, stream_frames: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Trajectory features of the real videos' clips (at most :data:`MAX_CLIPS`) and of ``draws`` fakes of each of
-    ``methods`` per clip.
+    ``methods`` per clip, each clip read as the stream reads it (:func:`stream_specs`).
 
     Args:
         videos: the training videos (only the real ones, label 0, are used).
@@ -122,16 +139,17 @@ def landmark_training_set(videos: Sequence[VideoCrops], frames: int, clips: int,
         stored: the crops and their meshes (the face mesh, the crop side).
         seed: seeds the fakes (with the clip, the generator and the draw).
         draws: fakes per generator per clip.
+        stream_frames: ``model.landmark_frames`` (0: the clip's own T frames).
 
     Returns:
         ``(x, y)``: float64 (N, F) features and int (N,) labels (1 fake), clips without a mesh in every crop left out.
     """
     reals = [v for v in videos if v.label == 0]
     xs, ys = [], []
-    specs = at_most(val_plan(reals, frames, clips), seed=seed)
+    specs = stream_specs(reals, at_most(val_plan(reals, frames, clips), seed=seed), stream_frames)
     for k, spec in enumerate(tqdm(specs, desc="landmark stream", unit="clip", leave=False)):
         video = reals[spec.video]
-        crops = stored.crops(video, spec.window)  # (T) x (S, S, 3)
+        crops = stored.crops(video, spec.window)  # (L) x (S, S, 3): the crops the stream reads
         boxes, marks = clip_geometry(video, spec.window, margin, stored.size)
         faces = clip_faces(boxes, marks)
         xs.append(stored.features(video, spec.window))

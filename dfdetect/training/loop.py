@@ -78,6 +78,7 @@ from dfdetect.training.landmarks import (
     clips_features,
     fit_head,
     landmark_training_set,
+    stream_specs,
     time_only_methods,
 )
 from dfdetect.training.step import predict_clips, predict_logits, refresh_batchnorm, train_step
@@ -691,16 +692,18 @@ def fit_landmarks_best(out: Path, cfg: Config, split: DataSplit, device: torch.d
         model, _ = load_model(out / BEST_CHECKPOINT, device)  # the checkpoint's own model (calibrated), eval mode
         stored = StoredClips(landmarker, cfg.data.size)  # each crop read and meshed once for both uses
         x, y = landmark_training_set(split.train, cfg.data.frames, cfg.train.val_clips, cfg.data.margin, methods,
-                                     stored, seed=cfg.train.seed)
+                                     stored, seed=cfg.train.seed, stream_frames=cfg.model.landmark_frames)
         specs = at_most(val_plan(scale_reals, cfg.data.frames, max(cfg.train.val_clips, SCALE_WINDOWS)),
                         seed=cfg.train.seed)
         loader = _loader(_dataset(scale_reals, specs, model, cfg, augment=None), cfg.train.batch_size,
                          cfg.data.workers, device)
         logits = predict_logits(model, loader, device)  # (M,) raw
-        features = clips_features(scale_reals, specs, stored)  # (M, F)
+        # the network's logits of the T-frame clips, the stream's features of the crops around each (as at scoring)
+        features = clips_features(scale_reals, stream_specs(scale_reals, specs, cfg.model.landmark_frames),
+                                  stored)  # (M, F)
         try:
             record = {**fit_head(model.landmark_head, x, y, features, logits), "generators": list(methods),
-                      "scales_from": scale_from}
+                      "scales_from": scale_from, "landmark_frames": cfg.model.landmark_frames}
         except ValueError as e:
             record = {"skipped": str(e)}
         else:

@@ -199,7 +199,7 @@ def test_pixel_stream_follows_each_place_through_time_alone():
     assert frames.shape == (2, 4) and masks.shape == (2, 4, SIZE // 32, SIZE // 32)
 
 
-@pytest.mark.parametrize(("key", "before"), [("pixel_hidden", 0), ("landmarks", False)])
+@pytest.mark.parametrize(("key", "before"), [("pixel_hidden", 0), ("landmarks", False), ("landmark_frames", 0)])
 def test_checkpoint_from_before_a_stream_loads(key, before):
     """A checkpoint whose config has no ``model.pixel_hidden`` / ``model.landmarks`` (written before it existed)
     loads without that stream."""

@@ -155,3 +155,21 @@ def test_add_landmarks_refuses_an_unfinished_run(runs, tmp_path):
     (run / "run.json").write_text(json.dumps({**info, "status": "stopped"}))
     assert add_main([str(run), str(tmp_path / "out")]) == 2
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("frames", [15, 0])
+def test_stream_reads_the_window_around_each_clip(runs, face_video, monkeypatch, frames):
+    """``model.landmark_frames`` (default 15): each T = 4 clip of the real sample video is judged on the meshes of
+    every crop of its window (the 8 sampled frames here, fewer than 15), the same crops training fitted the stream on
+    (``run.json``: the training reals' clips read whole); 0: on the clip's own 4 crops."""
+    det = Detector.load(runs["with"] / "best.pt", tta=1)
+    assert det.cfg.model.landmark_frames == 15  # the default, saved with the run
+    det.cfg.model.landmark_frames = frames
+    read: list[int] = []
+    features = detector_module.clip_features
+    monkeypatch.setattr(detector_module, "clip_features", lambda meshes: read.append(len(meshes)) or features(meshes))
+    (result,) = det.predict([face_video])
+    windows = det.prepare(face_video).windows
+    assert result.status == "ok" and len(result.clip_scores) >= 2 and read
+    assert read == ([len(windows[0])] if frames else [TINY_FRAMES]) * len(read)
+    assert len(windows[0]) == SAMPLE_FRAMES > TINY_FRAMES
