@@ -83,6 +83,7 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     "mean+landmarks": {"model": {"temporal": "mean", "aux_heads": False}},
     "default-clip": {"model": {"landmark_frames": 0}},
     "mean+landmarks-clip": {"model": {"temporal": "mean", "aux_heads": False, "landmark_frames": 0}},
+    "default-linear": {"model": {"landmark_unusual": False}},
 }
 """Variants, as differences from the base config (the demo's, with the model part left to the package defaults:
 ConvLSTM, localisation heads and landmark stream): the frame mean (the baseline: the network alone), the ConvLSTM
@@ -97,9 +98,10 @@ AltFreezing, Wang et al., CVPR 2023, which trains the temporal part on its own s
 frame shows). Every variant but ``mean`` and ``convlstm`` has the landmark stream (``model.landmarks``: how the face's
 landmarks move, fitted after training on the run's time-only fakes, fused with the network's logit); it reads the
 15 crops of each clip's window (``model.landmark_frames``), but in ``default-clip`` and ``mean+landmarks-clip`` (the
-stream as first built) only the clip's own T."""
+stream as first built) only the clip's own T; ``default-linear`` is the default without the stream's one-class cue
+(``model.landmark_unusual``: the distance from the training reals), as the default was before 2026-12-07's evening."""
 WITH_LANDMARKS = {"mean+landmarks": "mean", "default": "convlstm", "default-clip": "convlstm",
-                  "mean+landmarks-clip": "mean"}
+                  "default-linear": "convlstm", "mean+landmarks-clip": "mean"}
 """A variant whose network is another's, weight for weight, plus the landmark stream (fitted after training, it changes
 nothing of the network): where that run of the same fold and seed is finished, its model gets the stream
 (``python -m dfdetect add-landmarks``) instead of training again."""
@@ -242,9 +244,11 @@ def run_one(crops: Path, test: tuple[Path, Path], out: Path, fold: tuple[str, ..
             argv.append("--resume")
         base = run.parent / run.name.replace(f"-{variant}", f"-{WITH_LANDMARKS.get(variant)}", 1)
         if variant in WITH_LANDMARKS and (base / "eval" / "metrics.json").is_file() and not (run / "train").exists():
-            frames = VARIANTS[variant].get("model", {}).get("landmark_frames")
+            model = VARIANTS[variant].get("model", {})
+            frames, unusual = model.get("landmark_frames"), model.get("landmark_unusual")
             run_step(add_landmarks.main, [str(base / "train"), str(run / "train"),
-                                          *([] if frames is None else ["--landmark-frames", str(frames)])],
+                                          *([] if frames is None else ["--landmark-frames", str(frames)]),
+                                          *([] if unusual is None else ["--unusual" if unusual else "--no-unusual"])],
                      f"add-landmarks {run.name}")
         else:
             run_step(training_cli.main, argv, f"train {run.name}")

@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 from sklearn.base import BaseEstimator, TransformerMixin  # noqa: E402
+from sklearn.covariance import LedoitWolf  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
@@ -122,12 +123,46 @@ class TwoSided(TransformerMixin, BaseEstimator):
         return np.hstack([z, np.abs(z)])
 
 
+class Unusual(BaseEstimator):
+    """How unusual a clip's motion is for a REAL face, in either direction: the Mahalanobis distance of its features
+    from the training reals (Ledoit-Wolf covariance), learnt from the reals alone; with ``fused`` the larger of it and
+    the linear probe's logit, each standardised over the training reals (as the detector fuses its cues)."""
+
+    def __init__(self, fused: bool = False) -> None:
+        self.fused = fused
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> Unusual:
+        reals = x[y == 0]
+        self.cov_ = LedoitWolf().fit(reals)
+        d = self._distance(reals)
+        self.d_ = (d.mean(), d.std() + 1e-9)
+        if self.fused:
+            self.linear_ = PROBES["linear"]().fit(x, y)
+            lr = self.linear_.decision_function(reals)
+            self.lr_ = (lr.mean(), lr.std() + 1e-9)
+        return self
+
+    def _distance(self, x: np.ndarray) -> np.ndarray:
+        return np.sqrt(self.cov_.mahalanobis(x))
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        z = (self._distance(x) - self.d_[0]) / self.d_[1]
+        if self.fused:
+            z = np.maximum(z, (self.linear_.decision_function(x) - self.lr_[0]) / self.lr_[1])
+        p = 1 / (1 + np.exp(-z))
+        return np.stack([1 - p, p], axis=1)
+
+
 PROBES = {
     "linear": lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced")),
     "two-sided": lambda: make_pipeline(TwoSided(), LogisticRegression(max_iter=2000, class_weight="balanced")),
+    "unusual": lambda: Unusual(),
+    "linear+unusual": lambda: Unusual(fused=True),
 }
-"""The classifiers on the trajectory features: ``linear`` (the probe as first designed) and ``two-sided`` (added after
-``linear`` scored frozen eyes below chance: every training fake moves more than real faces, a frozen region less)."""
+"""The classifiers on the trajectory features: ``linear`` (the probe as first designed), ``two-sided`` (added after
+``linear`` scored frozen eyes below chance: every training fake moves more than real faces, a frozen region less),
+``unusual`` (the distance from the training reals alone) and ``linear+unusual`` (the larger of the two, as the
+detector's landmark stream fuses them since ``model.landmark_unusual``)."""
 
 
 def fold_features(folder: Path, margin: float, size: int) -> dict[str, tuple[np.ndarray, int, str]]:

@@ -186,6 +186,7 @@ def build_model(cfg: ModelConfig) -> Classifier | AudioClassifier | AVClassifier
             motion_hidden=cfg.motion_hidden,
             pixel_hidden=cfg.pixel_hidden,
             landmarks=cfg.landmark_stream,
+            landmark_unusual=cfg.landmark_unusual,
         )
     if cfg.modalities == "av":
         model = AVClassifier(model, _audio_branch(cfg), fc_hidden=cfg.fc_hidden, dropout=cfg.dropout,

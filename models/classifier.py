@@ -175,6 +175,7 @@ class VideoClassifier(Classifier):
         motion_hidden: int = _MODEL.motion_hidden,
         pixel_hidden: int = _MODEL.pixel_hidden,
         landmarks: bool = _MODEL.landmarks,
+        landmark_unusual: bool = _MODEL.landmark_unusual,
     ) -> None:
         super().__init__(encoder, logit_scale, logit_bias)
         if temporal not in TEMPORAL_MODELS:
@@ -226,7 +227,7 @@ class VideoClassifier(Classifier):
         self.frame_head: nn.Module | None = nn.Linear(frame_dim, 1) if aux_heads else None
         # The landmark stream: fitted after training, applied by scoring to forward()'s logits (fuse), never trained
         # by gradient; buffers only.
-        self.landmark_head: LandmarkHead | None = LandmarkHead() if landmarks else None
+        self.landmark_head: LandmarkHead | None = LandmarkHead(unusual=landmark_unusual) if landmarks else None
 
     @property
     def embed_dim(self) -> int:

@@ -120,6 +120,7 @@ _BEFORE_IT_EXISTED = {
     ("model", "pixel_hidden"): 0,  # the pixel stream
     ("model", "landmarks"): False,  # the landmark stream
     ("model", "landmark_frames"): 0,  # the landmark stream read the clip's own frames
+    ("model", "landmark_unusual"): False,  # the landmark stream had no one-class cue
     ("data", "box_smoothing"): 0.0,  # crops cut from per-frame boxes
 }
 """What a checkpoint written before a setting existed was trained with: ``(section, key) -> value``."""

@@ -104,6 +104,11 @@ class ModelConfig:
             left-out time-only generators 0.732 against 0.700 read over the 8-frame clip, the others 0.633 against
             0.602; variants ``default`` and ``default-clip``). 0, or at most T: the clip's own frames. A checkpoint
             written before this setting existed loads with 0.
+        landmark_unusual: the landmark stream also scores how far a clip's motion statistics lie from the training
+            reals', in either direction (Mahalanobis distance; :class:`~models.landmarks.LandmarkHead`), as a third
+            cue of the fusion: the logistic regression learns only the direction the training fakes take (more
+            motion), so a face that moves too LITTLE (frozen eyes) scored below the reals. A checkpoint written
+            before this setting existed loads with ``false``.
     """
 
     kind: str = "video"
@@ -128,6 +133,7 @@ class ModelConfig:
     pixel_hidden: int = 0
     landmarks: bool = True
     landmark_frames: int = 15
+    landmark_unusual: bool = True
 
     @property
     def landmark_stream(self) -> bool:

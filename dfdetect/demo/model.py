@@ -291,6 +291,8 @@ def _landmarks_line(record: dict[str, Any] | None) -> str:
         return f"not fitted ({record['skipped']}): scores are the network's alone"
     frames = record.get("landmark_frames") or 0  # absent: fitted before the setting existed (the clip's own)
     read = f"; reads {frames} crops around each clip" if frames else "; reads each clip's own crops"
+    if record.get("landmark_unusual"):
+        read += "; also scores the distance from the training reals"
     return (f"fitted on {record['n_train_real']} real and {record['n_train_fake']} fake training clips "
             f"({', '.join(record['generators'])}), fusion scales from {record['n_val_real_clips']} "
             f"{record.get('scales_from', 'validation')} real clips{read}")

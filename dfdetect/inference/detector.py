@@ -391,7 +391,7 @@ class Detector:
                     logits = self.model(*inputs).cpu()  # (B,) raw
                     if self.landmark_head is not None and inputs[0].ndim == 5 and inputs[0].shape[1] >= MIN_FRAMES:
                         features = np.stack([self._landmark_features(p, c, v) for p, c, v in group])  # (B, F)
-                        logits = self.landmark_head.fuse(logits, self.landmark_head(torch.from_numpy(features)))
+                        logits = self.landmark_head.fuse(logits, torch.from_numpy(features))
                     probs = self.model.probability(logits).numpy()  # (B,) calibrated P(fake)
                 for (p, c, v), prob in zip(group, probs.tolist()):
                     p.probs[(c, v)] = prob

@@ -227,7 +227,7 @@ def load_onnx(path: str | Path, threads: int = 0) -> tuple[OnnxClassifier, Confi
         if LANDMARK_KEY not in meta.custom_metadata_map:
             raise CheckpointError(f"{path}: its model has the landmark stream but the file has no {LANDMARK_KEY} "
                                   "metadata")
-        head = LandmarkHead()
+        head = LandmarkHead(unusual=cfg.model.landmark_unusual)
         state = {k: torch.tensor(v, dtype=head.state_dict()[k].dtype)
                  for k, v in json.loads(meta.custom_metadata_map[LANDMARK_KEY]).items()}
         head.load_state_dict(state, strict=True)

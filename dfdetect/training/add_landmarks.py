@@ -7,6 +7,8 @@ everything it needs: ``OUT/best.pt`` is ``RUN/best.pt`` with the head added and 
 validation videos (``RUN/run.json``'s crops manifest and split), exactly as ``train.py --landmarks`` would have fitted
 it (the network's weights are the same either way: the head changes nothing of the training; test
 ``test_landmark_stream_leaves_training_alone``). ``RUN`` is never written. ``OUT/run.json`` records what was fitted.
+A run whose stream is fitted already is refused unless ``--refit`` (fit it again, for example with other
+``--landmark-frames`` or ``--no-unusual``: its old head is dropped, the network kept).
 
 Exit codes: 0 written, 1 not fitted (no time-only generator in the run's recipe, no face mesh...), 2 bad input.
 
@@ -39,7 +41,8 @@ RUN_FILE = "run.json"
 
 
 def add_landmark_stream(run: str | Path, out: str | Path, device: str = default_of("train.device"),
-                        landmark_frames: int | None = None) -> dict[str, Any]:
+                        landmark_frames: int | None = None, unusual: bool | None = None,
+                        refit: bool = False) -> dict[str, Any]:
     """Write ``out/best.pt``: ``run/best.pt`` with its landmark stream added and fitted (module docstring).
 
     Args:
@@ -48,13 +51,15 @@ def add_landmark_stream(run: str | Path, out: str | Path, device: str = default_
         device: where the network runs for the validation logits.
         landmark_frames: ``model.landmark_frames`` of the stream (None: the run's own, or today's default for a run
             saved before the setting existed).
+        unusual: ``model.landmark_unusual`` (the one-class cue; None: as ``landmark_frames``).
+        refit: fit a stream that is fitted already again (its buffers dropped, the network's weights kept).
 
     Returns:
         The fit's record (:func:`~dfdetect.training.loop.fit_landmarks_best`), also in ``out/run.json``.
 
     Raises:
         InputError: ``out`` is ``run``, a run without ``run.json`` or not finished, a model that cannot take the
-            stream (an image, audio or av model).
+            stream (an image, audio or av model), a fitted stream without ``refit``.
         CheckpointError: an unreadable ``best.pt``.
     """
     run, out = Path(run), Path(out)
@@ -67,19 +72,20 @@ def add_landmark_stream(run: str | Path, out: str | Path, device: str = default_
         raise InputError(f"{run}: the run is not finished (status {info.get('status')!r}); finish it first")
     ckpt = load_checkpoint(run / BEST_CHECKPOINT)
     cfg = config_from_checkpoint(ckpt, run / BEST_CHECKPOINT)
-    if isinstance(ckpt.get("landmarks"), dict) and not ckpt["landmarks"].get("skipped"):
-        raise InputError(f"{run / BEST_CHECKPOINT} has a fitted landmark stream already")
-    # a run saved before model.landmark_frames existed gets today's default, as train.py would fit it now
+    if isinstance(ckpt.get("landmarks"), dict) and not ckpt["landmarks"].get("skipped") and not refit:
+        raise InputError(f"{run / BEST_CHECKPOINT} has a fitted landmark stream already (--refit fits it again)")
+    # a run saved before a setting of the stream existed gets today's default, as train.py would fit it now
     saved = ckpt.get("config", {}).get("model", {}) if isinstance(ckpt.get("config"), dict) else {}
-    frames = saved.get("landmark_frames", default_of("model.landmark_frames")) if landmark_frames is None \
-        else landmark_frames
-    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, landmarks=True, landmark_frames=frames))
+    chosen = {"landmark_frames": landmark_frames, "landmark_unusual": unusual}
+    stream = {k: saved.get(k, default_of(f"model.{k}")) if v is None else v for k, v in chosen.items()}
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, landmarks=True, **stream))
     validate_config(cfg)
     if not cfg.model.landmark_stream:
         raise InputError(f"{run / BEST_CHECKPOINT}: a {cfg.model.kind} model of modalities {cfg.model.modalities} "
                          "takes no landmark stream (a video model of modalities video does)")
     model = build_model(dataclasses.replace(cfg.model, pretrained=False, weights=None))
-    state = {**model.state_dict(), **ckpt["model"]}  # the run's weights, the fresh head's buffers
+    weights = {k: v for k, v in ckpt["model"].items() if not k.startswith("landmark_head.")}
+    state = {**model.state_dict(), **weights}  # the run's weights, the fresh head's buffers
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as e:
@@ -106,6 +112,12 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--landmark-frames", type=int, default=None, metavar="N",
                    help="crops of a clip's window the stream reads (config model.landmark_frames; default: the run's "
                         f"own, or {default_of('model.landmark_frames')} for a run saved before the setting existed)")
+    p.add_argument("--unusual", action=argparse.BooleanOptionalAction, default=None,
+                   help="the stream's one-class cue, the distance from the training reals (config "
+                        "model.landmark_unusual; default: the run's own, or "
+                        f"{str(default_of('model.landmark_unusual')).lower()} for a run saved before the setting "
+                        "existed)")
+    p.add_argument("--refit", action="store_true", help="fit a stream that is fitted already again")
     add_verbose(p)
     return p
 
@@ -116,5 +128,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    record = add_landmark_stream(args.run, args.out, args.device, args.landmark_frames)
+    record = add_landmark_stream(args.run, args.out, args.device, args.landmark_frames, args.unusual, args.refit)
     return 1 if record.get("skipped") else 0

@@ -106,6 +106,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     add_override(g, "--no-landmarks", "model.landmarks", "no landmark stream", action="store_const", const=False)
     add_override(g, "--landmark-frames", "model.landmark_frames", "consecutive crops of a clip's window the landmark "
                  "stream reads, centred on the clip (0: the clip's own)", type=int, metavar="N")
+    add_override(g, "--no-landmark-unusual", "model.landmark_unusual", "the landmark stream without its one-class "
+                 "cue (how far a clip's motion lies from the training reals')", action="store_const", const=False)
     add_override(g, "--backbone", "model.backbone", "efficientnet-b0 | efficientnet-lite0", metavar="NAME")
     add_override(g, "--no-pretrained", "model.pretrained", "random backbone initialisation", action="store_const",
                  const=False)

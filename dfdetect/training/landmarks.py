@@ -7,10 +7,11 @@ recipe (``train.synth_methods`` within :data:`dfdetect.synth.TIME_ONLY`, ``draws
 ``train.seed``): whatever else the recipe draws changes how a face looks, not how it moves. Each clip is read as the
 stream reads it at scoring: the ``model.landmark_frames`` crops of its video around it (:func:`stream_specs`). The
 classifier is scikit-learn's (standardised features, ``LogisticRegression(class_weight="balanced")``) and its numbers
-are copied into the head's buffers (:func:`fit_head`). The fusion's scales come from the validation videos' reals:
-the mean and standard deviation of the network's raw logit and of the head's logit over their clips
-(:data:`SCALE_WINDOWS` windows per video), and the mean of the larger of the two standardised logits (the offset that
-keeps the reals' fused mean at the network's).
+are copied into the head's buffers (:func:`fit_head`), and with ``model.landmark_unusual`` the training reals' mean
+and shrunk inverse covariance (scikit-learn's ``LedoitWolf``) for the one-class cue. The fusion's scales come from the
+validation videos' reals: the mean and standard deviation of each cue (the network's raw logit, the head's logit, the
+distance from the training reals) over their clips (:data:`SCALE_WINDOWS` windows per video), and the mean of the
+largest standardised cue (the offset that keeps the reals' fused mean at the network's).
 
 bench/landmark_probe.py measured this probe before it was part of the model (README, "Landmark trajectories").
 """
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from sklearn.covariance import LedoitWolf
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
@@ -167,7 +169,8 @@ def landmark_training_set(videos: Sequence[VideoCrops], frames: int, clips: int,
 
 def fit_head(head: LandmarkHead, x: np.ndarray, y: np.ndarray, val_features: np.ndarray,
              val_logits: np.ndarray) -> dict[str, float | int]:
-    """Fit the logistic regression on ``(x, y)`` and the fusion on the validation reals, into ``head``.
+    """Fit the logistic regression on ``(x, y)``, the one-class cue on its reals (a head built with ``unusual``) and
+    the fusion on the validation reals, into ``head``.
 
     Args:
         head: the model's landmark head (changed in place, marked fitted).
@@ -176,7 +179,7 @@ def fit_head(head: LandmarkHead, x: np.ndarray, y: np.ndarray, val_features: np.
         val_logits: (M,) the network's raw logits of the same clips.
 
     Returns:
-        What was fitted: counts, the training AUC of the classifier, and the four fusion numbers.
+        What was fitted: counts, the training AUC of the classifier, the fusion numbers (and the distance's two).
 
     Raises:
         ValueError: a class missing from ``y``, or no validation real clip with landmarks.
@@ -187,20 +190,31 @@ def fit_head(head: LandmarkHead, x: np.ndarray, y: np.ndarray, val_features: np.
     if not ok.any():
         raise ValueError("the landmark stream needs real clips with landmarks for the fusion's scales")
     scaler = StandardScaler().fit(x)
-    clf = LogisticRegression(max_iter=2000, class_weight="balanced").fit(scaler.transform(x), y)
+    z = scaler.transform(x)  # (N, F)
+    clf = LogisticRegression(max_iter=2000, class_weight="balanced").fit(z, y)
     f32 = {"dtype": torch.float32}
-    mean, scale = torch.tensor(scaler.mean_, **f32), torch.tensor(scaler.scale_, **f32)
-    weight, bias = torch.tensor(clf.coef_[0], **f32), torch.tensor(float(clf.intercept_[0]), **f32)
-    head.set_fit(mean, scale, weight, bias, torch.tensor([0.0, 1.0, 0.0, 1.0, 0.0]))  # the fusion's scales next
+    linear = {"mean": torch.tensor(scaler.mean_, **f32), "scale": torch.tensor(scaler.scale_, **f32),
+              "weight": torch.tensor(clf.coef_[0], **f32), "bias": torch.tensor(float(clf.intercept_[0]), **f32)}
+    unusual = {}
+    if head.unusual:  # the training reals' Gaussian, shrunk (Ledoit-Wolf: 22 statistics, a few hundred clips)
+        reals = LedoitWolf().fit(z[y == 0])
+        unusual = {"centre": torch.tensor(reals.location_, **f32), "precision": torch.tensor(reals.precision_, **f32),
+                   "distance": torch.tensor([0.0, 1.0], **f32)}
+    head.set_fit(**linear, reals=torch.tensor([0.0, 1.0, 0.0, 1.0, 0.0]), **unusual)  # the fusion's scales next
+    net = torch.as_tensor(np.asarray(val_logits, np.float64)[ok])  # (M',)
     with torch.no_grad():
-        lm_logits = head(torch.from_numpy(val_features[ok])).double().numpy()  # (M',)
-    net = np.asarray(val_logits, np.float64)[ok]
-    net_mean, net_sd = net.mean(), max(net.std(), MIN_SPREAD)
-    lm_mean, lm_sd = lm_logits.mean(), max(lm_logits.std(), MIN_SPREAD)
-    offset = np.maximum((net - net_mean) / net_sd, (lm_logits - lm_mean) / lm_sd).mean()  # E[max] over the reals
-    reals = [net_mean, net_sd, lm_mean, lm_sd, offset]
-    head.set_fit(mean, scale, weight, bias, torch.tensor(reals, **f32))
-    return {"n_train_real": int((y == 0).sum()), "n_train_fake": int(y.sum()), "n_val_real_clips": int(ok.sum()),
-            "train_auc": round(float(roc_auc_score(y, clf.decision_function(scaler.transform(x)))), 4),
-            "net_mean": float(reals[0]), "net_sd": float(reals[1]), "landmark_mean": float(reals[2]),
-            "landmark_sd": float(reals[3]), "offset": float(reals[4])}
+        cues = head.cues(net, torch.from_numpy(val_features[ok]))  # (M', K) float64: raw, the scales being 0 and 1
+    spreads = cues.std(dim=0, unbiased=False).clamp_min(MIN_SPREAD)  # (K,)
+    means = cues.mean(dim=0)
+    offset = ((cues - means) / spreads).max(dim=1).values.mean()  # E[max] over the reals
+    reals = [means[0], spreads[0], means[1], spreads[1], offset]
+    if head.unusual:
+        unusual["distance"] = torch.tensor([means[2], spreads[2]], **f32)
+    head.set_fit(**linear, reals=torch.tensor(reals, **f32), **unusual)
+    record = {"n_train_real": int((y == 0).sum()), "n_train_fake": int(y.sum()), "n_val_real_clips": int(ok.sum()),
+              "train_auc": round(float(roc_auc_score(y, clf.decision_function(z))), 4),
+              "net_mean": float(reals[0]), "net_sd": float(reals[1]), "landmark_mean": float(reals[2]),
+              "landmark_sd": float(reals[3]), "offset": float(reals[4])}
+    if head.unusual:
+        record |= {"distance_mean": float(means[2]), "distance_sd": float(spreads[2])}
+    return record

@@ -703,7 +703,8 @@ def fit_landmarks_best(out: Path, cfg: Config, split: DataSplit, device: torch.d
                                   stored)  # (M, F)
         try:
             record = {**fit_head(model.landmark_head, x, y, features, logits), "generators": list(methods),
-                      "scales_from": scale_from, "landmark_frames": cfg.model.landmark_frames}
+                      "scales_from": scale_from, "landmark_frames": cfg.model.landmark_frames,
+                      "landmark_unusual": cfg.model.landmark_unusual}
         except ValueError as e:
             record = {"skipped": str(e)}
         else:

@@ -199,7 +199,8 @@ def test_pixel_stream_follows_each_place_through_time_alone():
     assert frames.shape == (2, 4) and masks.shape == (2, 4, SIZE // 32, SIZE // 32)
 
 
-@pytest.mark.parametrize(("key", "before"), [("pixel_hidden", 0), ("landmarks", False), ("landmark_frames", 0)])
+@pytest.mark.parametrize(("key", "before"), [("pixel_hidden", 0), ("landmarks", False), ("landmark_frames", 0),
+                                             ("landmark_unusual", False)])
 def test_checkpoint_from_before_a_stream_loads(key, before):
     """A checkpoint whose config has no ``model.pixel_hidden`` / ``model.landmarks`` (written before it existed)
     loads without that stream."""
@@ -211,9 +212,10 @@ def test_checkpoint_from_before_a_stream_loads(key, before):
 def test_landmark_head_buffers_round_trip_and_checks():
     """The landmark stream is buffers only (no parameter for the optimiser), saved in the state dict, NaN features
     give a NaN logit (then the network's is kept), and a bad fit is refused before anything is stored."""
-    model = small_model("mean", landmarks=True)
+    model = small_model("mean", landmarks=True, landmark_unusual=False)
     head = model.landmark_head
     assert isinstance(head, LandmarkHead) and not list(head.parameters())
+    assert set(head.state_dict()) == {"mean", "scale", "weight", "bias", "reals", "fitted"}  # as saved before
     f = N_FEATURES
     with pytest.raises(ValueError):
         head.set_fit(torch.zeros(f), torch.zeros(f), torch.ones(f), torch.tensor(0.0), torch.tensor([0, 1, 0, 1, 0.0]))
@@ -226,10 +228,39 @@ def test_landmark_head_buffers_round_trip_and_checks():
     x[1, 3] = float("nan")
     logits = head(x)
     assert logits[0].item() == pytest.approx(f / 2 - 1) and torch.isnan(logits[1])
-    other = small_model("mean", landmarks=True)
+    other = small_model("mean", landmarks=True, landmark_unusual=False)
     other.load_state_dict(model.state_dict(), strict=True)
     assert bool(other.landmark_head.fitted) and torch.equal(other.landmark_head.scale, head.scale)
     assert small_model("mean", landmarks=False).landmark_head is None
+
+
+def test_one_class_cue_flags_motion_unusual_either_way():
+    """The default head's third cue: the distance from the training reals. A clip whose statistics sit far BELOW the
+    reals on a feature the logistic regression reads as 'real' (a frozen part: less motion) is fused above every
+    real clip; without the cue it scores lowest. The one-class buffers round-trip and are checked like the others."""
+    f = N_FEATURES
+    head = small_model("mean", landmarks=True).landmark_head
+    assert head.unusual and {"centre", "precision", "distance"} <= set(head.state_dict())
+    fusion = torch.tensor([0, 1, 0, 1, 0.0])
+    with pytest.raises(ValueError, match="one-class"):  # the default head needs its one-class buffers
+        head.set_fit(torch.zeros(f), torch.ones(f), torch.ones(f), torch.tensor(0.0), fusion)
+    with pytest.raises(ValueError, match="spreads must be positive"):  # the distance's spread
+        head.set_fit(torch.zeros(f), torch.ones(f), torch.ones(f), torch.tensor(0.0), fusion, centre=torch.zeros(f),
+                     precision=torch.eye(f), distance=torch.tensor([0.0, 0.0]))
+    reals = torch.randn(200, f, generator=torch.Generator().manual_seed(0))  # (N, F) standardised statistics
+    weight = torch.zeros(f)
+    weight[0] = 1.0  # the fakes trained on move more on feature 0
+    head.set_fit(torch.zeros(f), torch.ones(f), weight, torch.tensor(0.0), fusion, centre=torch.zeros(f),
+                 precision=torch.eye(f), distance=torch.tensor([float(np.sqrt(f)), 0.7]))
+    frozen = torch.zeros(1, f)
+    frozen[0, 0] = -8.0  # moves far LESS than any real
+    net = torch.zeros(201)
+    fused = head.fuse(net, torch.cat([reals, frozen]))  # (201,)
+    assert head(frozen).item() < head(reals).min().item()  # the logistic regression alone: the least fake clip
+    assert fused[-1] > fused[:-1].max()  # with the distance from the reals: the most
+    other = small_model("mean", landmarks=True).landmark_head
+    other.load_state_dict(head.state_dict(), strict=True)
+    torch.testing.assert_close(other.fuse(net, torch.cat([reals, frozen])), fused)
 
 
 def test_freeze_whole_encoder():

@@ -78,7 +78,8 @@ def test_landmark_stream_leaves_training_alone(runs):
     added = load_checkpoint(runs["added"] / "best.pt")
     plain = load_checkpoint(runs["plain"] / "best.pt")
     assert set(fitted["model"]) == set(added["model"]) == set(plain["model"]) | {
-        f"landmark_head.{k}" for k in ("mean", "scale", "weight", "bias", "reals", "fitted")}
+        f"landmark_head.{k}" for k in ("mean", "scale", "weight", "bias", "reals", "fitted",
+                                       "centre", "precision", "distance")}  # the last three: the one-class cue
     for k, v in fitted["model"].items():
         assert torch.equal(v, added["model"][k]), k
         if k in plain["model"]:
@@ -173,3 +174,24 @@ def test_stream_reads_the_window_around_each_clip(runs, face_video, monkeypatch,
     assert result.status == "ok" and len(result.clip_scores) >= 2 and read
     assert read == ([len(windows[0])] if frames else [TINY_FRAMES]) * len(read)
     assert len(windows[0]) == SAMPLE_FRAMES > TINY_FRAMES
+
+
+def test_add_landmarks_refits_without_the_one_class_cue(runs, tmp_path):
+    """A fitted stream is refused unless --refit; refitted with --no-unusual, the network and the logistic regression
+    are the run's, the one-class buffers are gone, and the offset (the reals' mean of the largest cue) is no larger
+    with two cues than with three."""
+    assert add_main([str(runs["with"]), str(tmp_path / "again")]) == 2
+    assert not (tmp_path / "again").exists()
+    assert _one_thread(add_main, [str(runs["with"]), str(tmp_path / "linear"), "--refit", "--no-unusual"]) == 0
+    fitted = load_checkpoint(runs["with"] / "best.pt")
+    linear = load_checkpoint(tmp_path / "linear" / "best.pt")
+    one_class = {f"landmark_head.{k}" for k in ("centre", "precision", "distance")}
+    assert set(fitted["model"]) - set(linear["model"]) == one_class and set(linear["model"]) < set(fitted["model"])
+    for k, v in linear["model"].items():
+        if k != "landmark_head.reals":
+            assert torch.equal(v, fitted["model"][k]), k
+    reals, reals3 = linear["model"]["landmark_head.reals"], fitted["model"]["landmark_head.reals"]
+    torch.testing.assert_close(reals[:4], reals3[:4])
+    assert reals[4] <= reals3[4] + 1e-6
+    assert linear["config"]["model"]["landmark_unusual"] is False and linear["landmarks"]["landmark_unusual"] is False
+    assert fitted["landmarks"]["landmark_unusual"] is True and fitted["landmarks"]["distance_sd"] > 0
