@@ -197,8 +197,8 @@ def fit_head(head: LandmarkHead, x: np.ndarray, y: np.ndarray, val_features: np.
               "weight": torch.tensor(clf.coef_[0], **f32), "bias": torch.tensor(float(clf.intercept_[0]), **f32)}
     unusual = {}
     if head.unusual:  # the training reals' Gaussian, shrunk (Ledoit-Wolf: 22 statistics, a few hundred clips)
-        reals = LedoitWolf().fit(z[y == 0])
-        unusual = {"centre": torch.tensor(reals.location_, **f32), "precision": torch.tensor(reals.precision_, **f32),
+        gauss = LedoitWolf().fit(z[y == 0])
+        unusual = {"centre": torch.tensor(gauss.location_, **f32), "precision": torch.tensor(gauss.precision_, **f32),
                    "distance": torch.tensor([0.0, 1.0], **f32)}
     head.set_fit(**linear, reals=torch.tensor([0.0, 1.0, 0.0, 1.0, 0.0]), **unusual)  # the fusion's scales next
     net = torch.as_tensor(np.asarray(val_logits, np.float64)[ok])  # (M',)
