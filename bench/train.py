@@ -2,7 +2,8 @@
 
 Cases, side by side at the training defaults (``train.batch_size``, ``data.frames``, ``data.size``):
 
-* CPU: fp32 vs bf16 autocast (peak memory = the process's peak RSS, ``resource.getrusage``).
+* CPU: fp32 in the plain memory layout vs fp32 channels-last (what ``train.py`` and scoring use on the CPU,
+  :func:`models.build.to_device`) vs bf16 autocast (peak memory = the process's peak RSS, ``resource.getrusage``).
 * CUDA: fp32 vs AMP (bf16 where supported, else fp16 with a GradScaler) + channels_last, with DataLoader workers on;
   the time spent in ``next(loader)`` against the step time tells whether the GPU waits for data (peak memory =
   ``torch.cuda.max_memory_allocated``).
@@ -51,7 +52,7 @@ from dfdetect.core.runtime import resolve_device  # noqa: E402
 from dfdetect.data import ClipDataset, ClipSpec, VideoCrops, build_clip_augmentation  # noqa: E402
 from dfdetect.training.step import predict_batch, train_step  # noqa: E402
 from frame_extraction.decode import sample_video  # noqa: E402
-from models import BACKBONES, build_model  # noqa: E402
+from models import BACKBONES, build_model, to_device  # noqa: E402
 
 log = logging.getLogger("bench.train")
 
@@ -172,7 +173,8 @@ def _peak_mem_gb(device: str) -> float:
 def run_case(case: dict[str, Any]) -> dict[str, Any]:
     """Run one (phase, precision) case and return its table row.
 
-    ``case`` holds plain values: phase ``train|infer``, precision ``fp32|bf16-autocast|amp+channels_last``, device,
+    ``case`` holds plain values: phase ``train|infer``, precision ``fp32|fp32-plain|bf16-autocast|amp+channels_last``
+    (``fp32-plain``: the plain memory layout; the others as :func:`models.build.to_device` places the model), device,
     backbone, temporal, batch, frames, size, steps, warmup, workers, threads, samples.
     """
     row = {k: case[k] for k in ("phase", "precision", "device", "batch", "frames", "size", "workers")}
@@ -181,13 +183,15 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
     row["threads"] = torch.get_num_threads()
     torch.manual_seed(0)
     model = build_model(ModelConfig(backbone=case["backbone"], temporal=case["temporal"], pretrained=False))
-    model.to(device)
     amp_dtype = None
     if case["precision"] == "bf16-autocast":
         amp_dtype = torch.bfloat16
     elif case["precision"] == "amp+channels_last":
         amp_dtype = torch.bfloat16 if device.type != "cuda" or torch.cuda.is_bf16_supported() else torch.float16
-        model.to(memory_format=torch.channels_last)  # the forward turns its (B*T, C, H, W) frames channels-last too
+    # THE placement of train.py: channels-last on the CPU and with AMP (the forward turns its frames to match)
+    to_device(model, device, amp=amp_dtype is not None)
+    if case["precision"] == "fp32-plain":
+        model.to(memory_format=torch.contiguous_format)  # the layout train.py used on the CPU before to_device
     # Disabled unless fp16: train_step's scale/step/update then pass the loss and the step through unchanged.
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     train = case["phase"] == "train"
@@ -252,7 +256,7 @@ def plan_cases(args: argparse.Namespace, device: str) -> list[dict[str, Any]]:
     bad = [p for p in phases if p not in ("train", "infer")]
     if bad:
         raise InputError(f"unknown phase(s) {bad}: use train and/or infer")
-    precisions = ["fp32", "amp+channels_last"] if device == "cuda" else ["fp32", "bf16-autocast"]
+    precisions = ["fp32", "amp+channels_last"] if device == "cuda" else ["fp32-plain", "fp32", "bf16-autocast"]
     workers = args.workers if args.workers is not None else (min(4, max(1, (os.cpu_count() or 2) - 1))
                                                              if device == "cuda" else 0)
     threads = args.threads or max(1, (os.cpu_count() or 1) - (workers if device == "cpu" else 0))

@@ -6,7 +6,15 @@ classifiers; ``build``: build one from a :class:`~dfdetect.core.config.ModelConf
 load a checkpoint.
 """
 
-from models.build import Complexity, build_model, check_size, count_parameters, load_model, model_complexity
+from models.build import (
+    Complexity,
+    build_model,
+    check_size,
+    count_parameters,
+    load_model,
+    model_complexity,
+    to_device,
+)
 from models.classifier import Classifier, FrameClassifier, VideoClassifier
 from models.convlstm import ConvLSTM, ConvLSTMCell
 from models.encoder import BACKBONES, Encoder, WeightsUnavailableError, backbone_normalization, create_efficientnet
@@ -28,4 +36,5 @@ __all__ = [
     "count_parameters",
     "create_efficientnet",
     "load_model",
+    "to_device",
 ]

@@ -16,6 +16,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import thop
 import torch
@@ -29,6 +30,7 @@ from models.classifier import Classifier, FrameClassifier, VideoClassifier
 from models.encoder import Encoder
 
 log = logging.getLogger(__name__)
+M = TypeVar("M")  # a torch module, or anything with to(device) (an ONNX classifier)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -201,6 +203,36 @@ def build_model(cfg: ModelConfig) -> Classifier | AudioClassifier | AVClassifier
     return model
 
 
+def to_device(model: M, device: str | torch.device, amp: bool = False) -> M:
+    """Move ``model`` to ``device`` in the memory layout its convolutions run fastest in there: channels-last on the
+    CPU (oneDNN) and on CUDA with AMP (tensor cores); the plain layout on CUDA in fp32.
+
+    A classifier turns its frames channels-last to match (:meth:`models.classifier.Classifier._layout`); the outputs
+    equal the plain layout's within float rounding. Measured on a 2-core AMD EPYC (AVX2, 2 torch threads), a training
+    step of 8 clips (T = 8, 128 px) is 1.27x faster (ConvLSTM and two-stream), a frame model's 1.38x, an audio or
+    audio-video model's 1.26x, and inference 1.24x (README, Performance, "CPU memory layout").
+
+    Args:
+        model: any module (its 4-D weights change layout; nothing else does); anything else with ``to(device)`` (an
+            ONNX classifier) is only moved.
+        device: where it goes.
+        amp: mixed precision is on (only CUDA's layout depends on it).
+
+    Returns:
+        ``model`` itself, moved.
+
+    Example:
+        >>> m = to_device(nn.Conv2d(3, 8, 3), "cpu")
+        >>> m.weight.is_contiguous(memory_format=torch.channels_last)
+        True
+    """
+    device = torch.device(device)
+    model.to(device)
+    if isinstance(model, nn.Module) and (device.type == "cpu" or (device.type == "cuda" and amp)):
+        model.to(memory_format=torch.channels_last)
+    return model
+
+
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Classifier, Config]:
     """Rebuild the model from a checkpoint's config alone and load its weights strictly, in eval mode.
 
@@ -208,7 +240,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Cl
 
     Args:
         path: a checkpoint written by :func:`dfdetect.core.checkpoint.save_checkpoint`.
-        device: where to put the model.
+        device: where to put the model (in the layout :func:`to_device` picks).
 
     Returns:
         ``(model, cfg)``: the classifier of the checkpoint's ``model.kind`` in eval mode and the run's config.
@@ -225,6 +257,6 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Cl
     if problem:
         raise CheckpointError(f"{path}: weights do not match the model of its config: {problem}")
     model.load_state_dict(ckpt["model"], strict=True)
-    model.to(device).eval()
+    to_device(model, device).eval()
     log.debug("loaded %s (%s, epoch %s)", path, cfg.model.backbone, ckpt.get("epoch"))
     return model, cfg

@@ -91,7 +91,7 @@ from dfdetect.inference.export import OnnxClassifier, load_onnx
 from dfdetect.inference.prepare import Coverage, PreparedVideo, prepare_input, with_sound
 from face_crop.detect import FaceDetector
 from face_crop.mesh import LandmarkModelError, load_landmarker
-from models.build import load_model
+from models.build import load_model, to_device
 from models.landmarks import MIN_FRAMES
 
 log = logging.getLogger(__name__)
@@ -240,7 +240,7 @@ class Detector:
             raise InputError(f"aggregate must be one of {', '.join(AGGREGATIONS)}, got {aggregate!r}")
         self.score_config = score
         self.device = device
-        self.model = model.to(self.device).eval()
+        self.model = to_device(model, self.device).eval()  # the layout training used on the CPU (fp32 on CUDA)
         self.cfg = cfg
         self.clips, self.tta, self.aggregate, self.batch_size = int(clips), int(tta), aggregate, int(batch_size)
         self.mean, self.std = tuple(model.mean), tuple(model.std)

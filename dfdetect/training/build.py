@@ -32,7 +32,7 @@ from dfdetect.core.checkpoint import config_from_checkpoint, load_checkpoint
 from dfdetect.core.config import Config, config_to_dict
 from dfdetect.core.io import InputError
 from dfdetect.core.runtime import amp_dtype as resolve_amp_dtype
-from models.build import build_model
+from models.build import build_model, to_device
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +147,7 @@ def build_training(cfg: Config, device: torch.device, resume_ckpt: dict[str, Any
     elif cfg.train.freeze_blocks > 0:
         model.freeze_encoder(cfg.train.freeze_blocks)
     amp_dtype = resolve_amp_dtype(device, cfg.train.amp)
-    model.to(device)
-    if device.type == "cuda" and cfg.train.amp:
-        model.to(memory_format=torch.channels_last)  # faster convolutions with tensor cores
+    to_device(model, device, amp=cfg.train.amp)  # channels-last on the CPU and with AMP: faster convolutions
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     scheduler = (

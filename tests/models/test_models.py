@@ -30,6 +30,7 @@ from models import (
     count_parameters,
     create_efficientnet,
     model_complexity,
+    to_device,
 )
 from models import encoder as encoder_mod
 from models.landmarks import N_FEATURES, LandmarkHead
@@ -305,6 +306,30 @@ def test_channels_last_and_bf16_autocast_match_fp32():
     assert (bf.float() - ref).abs().max() < 0.05  # bf16 keeps ~3 significant digits
 
 
+@pytest.mark.parametrize(("temporal", "kind"), [("convlstm", "video"), ("two-stream", "video"), ("mean", "frame")])
+def test_to_device_puts_the_cpu_model_channels_last_with_the_same_outputs_and_gradients(temporal, kind):
+    plain = small_model(temporal, kind=kind)
+    placed = to_device(small_model(temporal, kind=kind), "cpu")  # the same weights (seed 0)
+    convs = [m.weight for m in placed.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(w.is_contiguous(memory_format=torch.channels_last) for w in convs)
+    x = clips(t=3) if kind == "video" else clips(b=4, t=1)[:, 0]  # (B, T, C, H, W) or (B, C, H, W)
+    with torch.no_grad():  # training mode: batch statistics, the same dropout draws
+        torch.manual_seed(1)
+        train_plain = plain.train()(x)
+        torch.manual_seed(1)
+        torch.testing.assert_close(placed.train()(x), train_plain, atol=1e-4, rtol=1e-4)
+    # Gradients in eval mode: in training mode a bias before a BatchNorm has a gradient of zero up to rounding, so
+    # any two runs (even of one layout on other thread counts) differ there in every digit.
+    grads = []
+    for model in (plain.eval(), placed.eval()):
+        model(x).sum().backward()
+        grads.append({n: p.grad for n, p in model.named_parameters() if p.grad is not None})
+    assert grads[1].keys() == grads[0].keys() and len(grads[0]) > 100  # every parameter the clip logit uses
+    ref = torch.cat([g.flatten() for g in grads[0].values()])
+    got = torch.cat([grads[1][n].flatten() for n in grads[0]])
+    assert (got - ref).norm() <= 1e-5 * ref.norm()  # the whole gradient (its encoder part vanishes at random init)
+
+
 def test_state_dict_round_trip(tmp_path):
     a, b = small_model(seed=0).eval(), small_model(seed=1).eval()
     x = clips(t=3)
@@ -505,15 +530,17 @@ def test_bench_train_runs_tiny(capsys, tmp_path, samples_dir):
             "--warmup", "0", "--threads", "1", "--no-isolate", "--samples", str(samples_dir), "--csv", str(csv_path)]
     assert bench.main(argv) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split()[:3] == ["phase", "precision", "device"] and len(table) == 5
+    assert table[0].split()[:3] == ["phase", "precision", "device"] and len(table) == 7
     rows = read_csv(csv_path)
     cases = {(r["phase"], r["precision"]) for r in rows}
-    assert cases == {(p, q) for p in ("train", "infer") for q in ("fp32", "bf16-autocast")}
+    assert cases == {(p, q) for p in ("train", "infer") for q in ("fp32-plain", "fp32", "bf16-autocast")}
     assert not any(r["error"] for r in rows)
     for r in rows:  # the derived figures follow from the measured ones (batch 2)
         step_s, data_s = float(r["step_s"]), float(r["data_s"])
         assert float(r["clips_per_s"]) == pytest.approx(2 / step_s, rel=1e-3)
         assert float(r["data_wait_pct"]) == pytest.approx(100 * data_s / (step_s + data_s), abs=0.05)
-    losses = {r["phase"]: float(r["loss"]) for r in rows if r["precision"] == "fp32"}
-    assert np.isfinite(losses["train"]) and 0.0 < losses["train"] < 5.0  # BCE of an untrained model is about ln 2
+    losses = {(r["phase"], r["precision"]): float(r["loss"]) for r in rows}
+    assert np.isfinite(losses["train", "fp32"]) and 0.0 < losses["train", "fp32"] < 5.0  # untrained BCE: about ln 2
+    # the same step in either memory layout: the same loss but for float rounding
+    assert losses["train", "fp32-plain"] == pytest.approx(losses["train", "fp32"], abs=1e-4)
     assert bench.main(["--backbone", "resnet", "--no-isolate"]) == 2
