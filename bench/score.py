@@ -106,10 +106,14 @@ def untrained_checkpoint(folder: Path, backbone: str, temporal: str) -> Path:
     cfg.model.backbone, cfg.model.temporal, cfg.model.pretrained, cfg.model.weights = backbone, temporal, False, None
     path = folder / "untrained.pt"
     model = build_model(cfg.model)
-    if model.landmark_head is not None:
-        n = model.landmark_head.mean.numel()
-        model.landmark_head.set_fit(torch.zeros(n), torch.ones(n), torch.zeros(n), torch.tensor(0.0),
-                                    torch.tensor([0.0, 1.0, 0.0, 1.0, 0.0]))
+    head = model.landmark_head
+    if head is not None:
+        n = head.mean.numel()
+        # the one-class cue (the default) at the origin with unit spread: its Mahalanobis distance is computed too
+        unusual = ({"centre": torch.zeros(n), "precision": torch.eye(n), "distance": torch.tensor([0.0, 1.0])}
+                   if head.unusual else {})
+        head.set_fit(torch.zeros(n), torch.ones(n), torch.zeros(n), torch.tensor(0.0),
+                     torch.tensor([0.0, 1.0, 0.0, 1.0, 0.0]), **unusual)
     save_checkpoint(path, model, cfg)
     return path
 

@@ -208,9 +208,10 @@ def to_device(model: M, device: str | torch.device, amp: bool = False) -> M:
     CPU (oneDNN) and on CUDA with AMP (tensor cores); the plain layout on CUDA in fp32.
 
     A classifier turns its frames channels-last to match (:meth:`models.classifier.Classifier._layout`); the outputs
-    equal the plain layout's within float rounding. Measured on a 2-core AMD EPYC (AVX2, 2 torch threads), a training
-    step of 8 clips (T = 8, 128 px) is 1.27x faster (ConvLSTM and two-stream), a frame model's 1.38x, an audio or
-    audio-video model's 1.26x, and inference 1.24x (README, Performance, "CPU memory layout").
+    equal the plain layout's within float rounding. Measured on a 2-core AMD EPYC (AVX2, 2 torch threads): a training
+    step of the demo's model (Lite0 + ConvLSTM, 8 clips, T = 8, 128 px) 1.30x faster and its inference 1.23x
+    (``bench/train.py``, README, Performance, "CPU memory layout"); the other kinds' training steps 1.26x (audio,
+    audio-video) to 1.38x (frame model), the two-stream model's 1.28x.
 
     Args:
         model: any module (its 4-D weights change layout; nothing else does); anything else with ``to(device)`` (an

@@ -52,7 +52,7 @@ from face_crop.detect import FaceDetector
 from frame_extraction.audio import AudioError, clip_window, decode_audio
 from frame_extraction.decode import scan_video
 from frame_extraction.melspec import data_log_mel
-from models.build import build_model
+from models.build import build_model, to_device
 
 log = logging.getLogger(__name__)
 
@@ -150,9 +150,10 @@ def train_and_score(modalities: str, train: list[AVClip], test: list[AVClip], cf
     torch.manual_seed(seed)
     model = build_model(dataclasses.replace(cfg.model, modalities=modalities,
                                             audio_encoder=audio_encoder or cfg.model.audio_encoder))
+    loss_fn, device = nn.BCEWithLogitsLoss(), torch.device("cpu")
+    to_device(model, device)  # channels-last, as train.py places a model on the CPU
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.train.lr)
     scaler = torch.amp.GradScaler("cuda", enabled=False)
-    loss_fn, device = nn.BCEWithLogitsLoss(), torch.device("cpu")
     for epoch in range(epochs):
         ds = AVClipDataset(train, cfg.data, model.mean, model.std, seed=seed, train=True, epoch=epoch)
         gen = torch.Generator().manual_seed(seed * 1000 + epoch)
