@@ -114,7 +114,7 @@ class Classifier(nn.Module):
 
     def _layout(self, frames: torch.Tensor) -> torch.Tensor:
         if self.encoder.net._conv_stem.weight.is_contiguous(memory_format=torch.channels_last):
-            return frames.contiguous(memory_format=torch.channels_last)  # model.to(channels_last) was asked for
+            return frames.contiguous(memory_format=torch.channels_last)  # weights channels-last (to_device)
         return frames
 
 
