@@ -28,6 +28,7 @@ from typing import Protocol
 
 import cv2
 import numpy as np
+import torch
 
 from dfdetect.core.extras import NODEPS_HINT
 
@@ -132,23 +133,26 @@ def model_path() -> Path:
 
 
 class DenseLandmarker:
-    """468 face landmarks of one face, in image pixels (MediaPipe Face Mesh through ai-edge-litert, one thread).
+    """468 face landmarks of one face, in image pixels (MediaPipe Face Mesh through ai-edge-litert).
 
     Args:
         path: the ``.tflite`` file (default :func:`model_path`).
+        threads: the interpreter's threads. The points do not depend on it: XNNPACK splits the work between threads,
+            not the sums (bit-equal, ``tests/face_crop``); 2 threads take 2.6 ms per face against 3.9 ms for 1 on a
+            2-core AMD EPYC (AVX2).
 
     Raises:
         LandmarkModelError: the runtime ``ai-edge-litert`` or the model is missing or unreadable.
     """
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, threads: int = 1) -> None:
         try:
             from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415 (an optional third-party runtime)
         except ImportError as e:
             raise LandmarkModelError(f"dense landmarks need ai-edge-litert==2.3.0 ({e})") from None
         path = Path(path) if path is not None else model_path()
         try:
-            self._interp = Interpreter(model_path=str(path), num_threads=1)
+            self._interp = Interpreter(model_path=str(path), num_threads=max(1, threads))
             self._interp.allocate_tensors()
         except (ValueError, RuntimeError, OSError) as e:
             raise LandmarkModelError(f"cannot load the dense landmark model {path}: {e}") from None
@@ -205,17 +209,19 @@ class DenseLandmarker:
 
 
 @functools.lru_cache(maxsize=4)
-def _cached(pid: int) -> DenseLandmarker:  # one interpreter per process (loader workers fork)
-    return DenseLandmarker()
+def _cached(pid: int, threads: int) -> DenseLandmarker:  # one interpreter per process (loader workers fork)
+    return DenseLandmarker(threads=threads)
 
 
 def load_landmarker() -> DenseLandmarker:
-    """The process's :class:`DenseLandmarker` (built once).
+    """The process's :class:`DenseLandmarker` (built once per thread count), on as many threads as torch's intra-op
+    pool: 1 in a DataLoader worker (torch's own rule there), so a loader's processes never run more threads than the
+    training's budget.
 
     Raises:
         LandmarkModelError: the model or its runtime is unavailable (one line: what to install).
     """
-    return _cached(os.getpid())
+    return _cached(os.getpid(), torch.get_num_threads())
 
 
 def five_from_dense(dense: np.ndarray) -> np.ndarray:

@@ -252,8 +252,8 @@ def run_speech(speech: Path, epochs: int, seed: int, config: str | None = None,
             g = str(row["fakes"])
             kept = [c for c in train if c.method != g]
             held = [c for c in test if c.label == 0 or c.method == g]
-            unseen = train_and_score("audio", kept, held, cfg, epochs, seed, enc)
-            row[f"{enc} unseen"] = float(roc_auc_score([c.label for c in held], unseen))
+            held_scores = train_and_score("audio", kept, held, cfg, epochs, seed, enc)
+            row[f"{enc} unseen"] = float(roc_auc_score([c.label for c in held], held_scores))
         log.info("speech, %s audio branch: AUC %.3f on all fakes of held-out speakers", enc,
                  roc_auc_score(y, scores))
     return {"rows": rows, "train": len(train), "test": len(test),

@@ -18,7 +18,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -158,7 +158,8 @@ def draw_method(mix: dict[str, float], rng: np.random.Generator) -> str:
 
 
 def generate(method: str, images: list[np.ndarray], faces: list[Face | None], rng: np.random.Generator,
-             donors: Donors | None = None) -> Generated:
+             donors: Donors | None = None, dense: Sequence[tuple[np.ndarray, np.ndarray | None] | None] | None = None,
+             ) -> Generated:
     """Run the generator ``method`` (see :data:`GENERATORS`) on a clip.
 
     Args:
@@ -167,6 +168,8 @@ def generate(method: str, images: list[np.ndarray], faces: list[Face | None], rn
         faces: per image, (box, five landmarks or None) or None, in its pixels.
         rng: the generator's random state (same state, same bytes).
         donors: other moments of the same video, one per image (``selfswap``), or None.
+        dense: ``dense_faces(images, faces)`` when the caller has it (several generators on one clip mesh its faces
+            once); None: computed here when the generator needs it.
 
     Returns:
         :class:`~dfdetect.synth.base.Generated`: per image the frame (the input array itself where it was left
@@ -186,8 +189,14 @@ def generate(method: str, images: list[np.ndarray], faces: list[Face | None], rn
     gen = GENERATORS[method]
     images = check_images(images, faces)
     given = list(faces)
-    targets = dense_faces(images, given) if gen.dense_landmarks else [None if f is None else face_arrays(f)
-                                                                       for f in given]
+    if not gen.dense_landmarks:
+        targets = [None if f is None else face_arrays(f) for f in given]
+    elif dense is not None:
+        if len(dense) != len(images):
+            raise ValueError(f"{len(dense)} dense faces for {len(images)} images")
+        targets = list(dense)
+    else:
+        targets = dense_faces(images, given)
     plan = gen.fn(Clip(images, targets, donors, given), rng)
     frames: list[np.ndarray] = []
     masks: list[np.ndarray | None] = []

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from dfdetect.clips.landmarks import clip_features
 from dfdetect.clips.windows import stream_window
 from dfdetect.data import ClipSpec, VideoCrops, clip_geometry, load_crop, val_plan
-from dfdetect.synth import TIME_ONLY, clip_faces, generate, parse_mix
+from dfdetect.synth import GENERATORS, TIME_ONLY, clip_faces, dense_faces, generate, parse_mix
 from face_crop.mesh import DenseLandmarker
 from models.landmarks import LandmarkHead
 
@@ -156,9 +156,11 @@ def landmark_training_set(videos: Sequence[VideoCrops], frames: int, clips: int,
         faces = clip_faces(boxes, marks)
         xs.append(stored.features(video, spec.window))
         ys.append(0)
+        # The clip's faces meshed once for every generator and draw on it (each generate call would mesh them again).
+        dense = dense_faces(crops, faces) if any(GENERATORS[m].dense_landmarks for m in methods) else None
         for j, method in enumerate(methods):
             for d in range(draws):
-                made = generate(method, crops, faces, np.random.default_rng([seed, k, j, d]))
+                made = generate(method, crops, faces, np.random.default_rng([seed, k, j, d]), dense=dense)
                 if any(made.manipulated):
                     xs.append(clip_features([stored.landmarker.on_crop(c) for c in made.frames]))
                     ys.append(1)

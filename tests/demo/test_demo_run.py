@@ -40,8 +40,9 @@ def _pairwise_auc(scores: dict[str, float], labels: dict[str, int]) -> float:
 
 
 @pytest.mark.slow
-def test_demo_trains_and_detects_fakes_of_an_unseen_person(samples_dir: Path, tmp_path: Path) -> None:
-    out = tmp_path / "demo"
+def test_demo_trains_and_detects_fakes_of_an_unseen_person(samples_dir: Path,
+                                                           demo_data_set: tuple[Path, float]) -> None:
+    out = demo_data_set[0].parent  # its data step finds the session's demo data set built (the same command and seed)
     threads_before = torch.get_num_threads()
     summary = run_demo(samples_dir, out)  # the defaults of `make demo` (python -m dfdetect demo)
     assert torch.get_num_threads() == threads_before  # the pin is undone for the caller

