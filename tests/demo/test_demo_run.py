@@ -1,7 +1,9 @@
 """The whole demo, end to end, on the real sample videos: data set -> frames -> crops -> training -> evaluation.
 
-Slow (about 8 minutes on 2 idle cores: 64 training videos of seven people, 30 epochs), still run in CI: it is the
-project's main job.
+Slow (about 7 minutes on 2 idle AVX-512 cores, 12 on AVX2 ones: 64 training videos of seven people, 30 epochs),
+still run in CI: it is the project's main job. Its first step finds the demo's data set built (the session's
+``demo_data_set``, tests/fixtures.py: the same command and seed as ``make demo``'s first step, shared with the data
+set's tests).
 
 Reproducibility: the demo runner pins torch to :data:`~dfdetect.demo.run.DEMO_THREADS` threads, so this test runs
 exactly what ``make demo`` runs (same seed, same thread count: the same weights and figures on a given machine). The
