@@ -3,6 +3,8 @@
 ``sample_crops``: real face crops (64 px) of four sample videos, made by the pipeline's own CLIs.
 ``tiny_checkpoint``: a tiny training run on them (a plumbing fixture, see its docstring).
 ``demo_data_set``: the demo's data set, built once for the data set's tests and the whole demo's test.
+``quick_samples_build``: the samples' quick build folder (one clip per video, the tiny recipe), for ``model build``
+and ``bench/lopo.py``.
 """
 
 from __future__ import annotations
@@ -137,6 +139,33 @@ def demo_data_set(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
     with torch_threads(DEMO_THREADS):  # as run_demo: detection's boxes, and so the clips, depend on the thread count
         assert demo_data.main(["--samples", str(samples_dir), "--out", str(out), "--seed", "0"]) == 0
     return out, time.perf_counter() - t0
+
+
+@pytest.fixture(scope="session")
+def quick_samples_build(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A build work folder (``data``, ``frames``, ``crops``) of :func:`dfdetect.demo.model.build_training_crops` on
+    the samples made quick: ``--max-clips 1``, :data:`TINY_RECIPE`, seed 0, one torch thread, as ``dfdetect model
+    build --samples DIR --max-clips 1 --config tiny.yaml --threads 1`` and ``bench/lopo.py`` with the same arguments
+    make it. Built once per session (about 40 s on 2 cores); a test copies it to its own build folder with
+    :func:`copy_build`, where the command finds every step done (resumed: the same data)."""
+    from dfdetect.core.config import load_config
+    from dfdetect.demo.model import build_training_crops
+    from dfdetect.demo.run import torch_threads
+
+    root = tmp_path_factory.mktemp("quick_build")
+    recipe = root / "tiny.yaml"
+    recipe.write_text(TINY_RECIPE)
+    with torch_threads(1):
+        build_training_crops(root / "build", load_config(recipe), 0, {}, samples=samples_dir,
+                             data_args=["--max-clips", "1"])
+    return root / "build"
+
+
+def copy_build(build: Path, to: Path) -> None:
+    """Copy a build work folder (:func:`quick_samples_build`) to ``to``, which must not exist yet."""
+    import shutil
+
+    shutil.copytree(build, to, symlinks=True)
 
 
 IMAGE_STILLS = ("0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "45-m7-di-ph.jpg", "single_face.jpg", "Image_with_alpha.png")

@@ -472,8 +472,9 @@ def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> Non
         >>> path.read_text()
         '{"auc": null, "n": [1, 2]}'
     """
+    text = json.dumps(_json_safe(obj), indent=indent)  # dumps, not dump: only it uses the C encoder (indent None)
     with atomic_write(path) as f:
-        json.dump(_json_safe(obj), f, indent=indent)
+        f.write(text)
 
 
 def format_table(rows: Sequence[Sequence[Any]]) -> str:

@@ -14,6 +14,7 @@ from dfdetect.core.io import InputError, read_csv
 from dfdetect.data.shards import read_training_crops
 from dfdetect.data.splits import split_videos
 from dfdetect.demo.model import add_held_out_figures, card_markdown
+from tests.fixtures import copy_build
 
 lopo = importlib.import_module("bench.lopo")
 
@@ -81,12 +82,15 @@ def test_the_figures_go_into_the_model_card(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_lopo_on_the_samples_scores_each_held_out_person_with_a_model_that_never_saw_them(
-        samples_dir: Path, tiny_recipe: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+        samples_dir: Path, tiny_recipe: Path, quick_samples_build: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture) -> None:
+    """Its data steps resume from the session's build of the same data (``quick_samples_build``)."""
     recipe = tiny_recipe
     card = tmp_path / "model"
     card.mkdir()
     (card / CARD_JSON).write_text(json.dumps(_card()))
     out = tmp_path / "lopo"
+    copy_build(quick_samples_build, out / "build")
     assert lopo.main(["--samples", str(samples_dir), "--out", str(out), "--config", str(recipe), "--people",
                       "franck", "--max-clips", "1", "--threads", "1", "--card", str(card)]) == 0
     person_of = {r["video_name"]: r["person"] for r in read_csv(out / "build" / "data" / "meta.csv")}

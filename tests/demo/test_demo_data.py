@@ -40,6 +40,13 @@ def _partner(meta: dict[str, dict[str, str]], name: str) -> str:
     return other
 
 
+def _channel_mean_absdiff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """|a - b| of two (H, W, 3) uint8 frames averaged over the channels: (H, W) float64, equal to
+    ``np.abs(a.astype(int) - b).mean(axis=2)``, about 9x faster (the channel sum in uint16, no int64 copy)."""
+    d = cv2.absdiff(a, b).astype(np.uint16)
+    return (d[..., 0] + d[..., 1] + d[..., 2]) / 3
+
+
 def _frame_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Mean absolute difference between every frame of a and every frame of b: (len(a), len(b))."""
     return np.abs(a[:, None] - b[None]).mean(axis=(2, 3))
@@ -482,14 +489,15 @@ def test_full_demo_fakes_differ_from_reals_on_the_face_only(full_demo, samples_d
             far = np.ones(fake[i].shape[:2], bool)
             far[max(0, int(y1 - 0.3 * h)) : int(y2 + 0.3 * h) + 1,
                 max(0, int(x1 - 0.3 * w)) : int(x2 + 0.3 * w) + 1] = False
-            diff = lambda a, b: np.abs(a.astype(int) - b).mean(axis=2)  # noqa: E731
-            fake_real.append(diff(fake[i], real[i])[far].mean())
-            real_src.append(diff(real[i], source[i])[far].mean())
+            diff = _channel_mean_absdiff
+            d_fake_real, d_real_src = diff(fake[i], real[i]), diff(real[i], source[i])
+            fake_real.append(d_fake_real[far].mean())
+            real_src.append(d_real_src[far].mean())
             fake_src.append(diff(fake[i], source[i])[far].mean())
-            face.append(diff(fake[i], real[i])[max(0, int(y1)) : int(y2), max(0, int(x1)) : int(x2)].mean())
+            face.append(d_fake_real[max(0, int(y1)) : int(y2), max(0, int(x1)) : int(x2)].mean())
             if masks[i] is not None:
                 inside = masks[i] > 0.5
-                region.append(diff(fake[i], real[i])[inside].mean() / max(diff(real[i], source[i])[inside].mean(), 0.1))
+                region.append(d_fake_real[inside].mean() / max(d_real_src[inside].mean(), 0.1))
         noise = np.mean(real_src)  # what re-encoding alone does to the background
         assert np.mean(fake_real) < noise, f"{r['video_name']}: more than codec noise away from the face"
         assert np.mean(fake_src) < noise * 1.1 + 0.1, f"{r['video_name']}: background encoded worse than the real's"

@@ -23,7 +23,7 @@ from dfdetect.core.io import read_csv
 from dfdetect.demo import data as demo_data
 from dfdetect.inference import Detector
 from dfdetect.serve.cli import main as serve_main
-from tests.fixtures import REALS
+from tests.fixtures import REALS, copy_build
 
 
 @pytest.fixture
@@ -103,10 +103,12 @@ def test_model_build_on_reals_writes_checkpoint_and_card_and_score_uses_it(
 
 @pytest.mark.slow
 def test_model_build_on_the_samples_trains_on_every_person(home: Path, samples_dir: Path, tiny_recipe: Path,
-                                                           tmp_path: Path) -> None:
-    """``make model``'s path, made quick (one clip per sample video, the tiny recipe): no person is held out."""
+                                                           quick_samples_build: Path, tmp_path: Path) -> None:
+    """``make model``'s path, made quick (one clip per sample video, the tiny recipe): no person is held out. Its
+    data steps resume from the session's build of the same command (``quick_samples_build``)."""
     recipe = tiny_recipe
     out = tmp_path / "m" / "det.pt"
+    copy_build(quick_samples_build, out.parent / "build")
     assert dfdetect_main(["model", "build", "--samples", str(samples_dir), "--max-clips", "1", "--config", str(recipe),
                           "--out", str(out), "--threads", "1"]) == 0
     card = json.loads((out.parent / CARD_JSON).read_text())
