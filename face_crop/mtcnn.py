@@ -1,12 +1,13 @@
-"""MTCNN's three stages on a batch of uint8 frames, with the candidate crops of the second and third stages cut and
-area-resampled in one vectorised step: facenet-pytorch's ``detect_face`` with its two per-candidate loops replaced,
-the same boxes, probabilities and landmarks bit for bit.
+"""MTCNN's three stages on a batch of uint8 frames with every area resampling (P-Net's image pyramid, the candidate
+crops of R-Net and O-Net) done by one vectorised step from integral images: facenet-pytorch's ``detect_face`` with
+its resampling replaced, the same boxes, probabilities and landmarks bit for bit, MTCNN about 35 % faster on 2 cores.
 
-Why: facenet-pytorch resamples each candidate box on its own (``interpolate(mode="area")``, one call per box, 0.05
-to 1 ms each): on the demo's data set build that is 102,000 calls and 20 of the 56 s of face detection. Area
-resampling is a mean over bins of whole pixels; on uint8 pixels every bin's sum is an integer, which an integral
-image gives exactly, so :func:`area_resample_boxes` divides the same integers by the same bin sizes, in the same
-order (``sum / kh / kw``, float32) as ATen's adaptive average pooling, and returns the same floats.
+Why: facenet-pytorch resamples with ``interpolate(mode="area")``, ATen's adaptive average pooling: each pyramid level
+of the batch in one slow call and each candidate box on its own (0.05 to 1 ms a call; 102,000 calls and 20 of the 56 s
+of face detection in the demo's data set build). Area resampling is a mean over bins of whole pixels; on uint8 pixels
+each bin's sum is an integer, which an integral image (``cv2.integral``) gives exactly, so
+:func:`area_resample_boxes` divides the same integers by the same bin sizes, in the same order (``sum / kh / kw``,
+float32), as ATen does, and returns the same floats.
 
 Source: Zhang et al., "Joint Face Detection and Alignment using Multi-task Cascaded Convolutional Networks" (IEEE
 SPL 2016); the code follows facenet-pytorch 2.6 (``models/utils/detect_face.py``, MIT License, Copyright (c) 2019
@@ -36,19 +37,21 @@ def _corner(sums: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
 
 def area_resample_boxes(frames: np.ndarray, image_inds: np.ndarray, y: np.ndarray, ey: np.ndarray, x: np.ndarray,
-                        ex: np.ndarray, size: int, sums: dict[int, np.ndarray] | None = None) -> torch.Tensor:
+                        ex: np.ndarray, size: int | tuple[int, int],
+                        sums: dict[int, np.ndarray] | None = None) -> torch.Tensor:
     """The region rows ``y - 1 .. ey - 1``, columns ``x - 1 .. ex - 1`` (facenet's 1-based box ends) of frame
-    ``image_inds[k]`` for each k, area-resampled to ``size`` x ``size``: equal, bit for bit, to
-    ``torch.cat([interpolate(frame_k[None, :, y-1:ey, x-1:ex].float(), (size, size), mode="area") ...])``.
+    ``image_inds[k]`` for each k, area-resampled to ``size``: equal, bit for bit, to
+    ``torch.cat([interpolate(frame_k[None, :, y-1:ey, x-1:ex].float(), size, mode="area") ...])``.
 
     Args:
         frames: (B, H, W, 3) uint8 frames.
         image_inds, y, ey, x, ex: (K,) integer arrays (``pad``'s output; every region non-empty).
-        size: the output side (24 for R-Net, 48 for O-Net).
+        size: the output side (24 for R-Net, 48 for O-Net), or ``(height, width)`` (a level of P-Net's pyramid).
         sums: integral images per frame index, filled and reused between calls on the same frames.
 
     Returns:
-        (K, 3, size, size) float32, channels-last strides (as facenet's concatenation of channels-last slices).
+        (K, 3, height, width) float32, channels-last strides (as facenet's area interpolation of its channels-last
+        frames gives them).
 
     Example:
         >>> from torch.nn.functional import interpolate
@@ -63,9 +66,10 @@ def area_resample_boxes(frames: np.ndarray, image_inds: np.ndarray, y: np.ndarra
     _, h, w, _ = frames.shape
     # int32 holds every sum of a frame up to 2^31 / 255 pixels (8.4 megapixels); int64 beyond
     dtype = np.int32 if 255 * h * w < 2**31 else np.int64
-    out = np.empty((len(y), size, size, 3), np.float32)
-    r0, r1 = _bins(ey - y + 1, size)  # (K, size) rows relative to the region
-    c0, c1 = _bins(ex - x + 1, size)
+    oh, ow = (size, size) if isinstance(size, int) else size
+    out = np.empty((len(y), oh, ow, 3), np.float32)
+    r0, r1 = _bins(ey - y + 1, oh)  # (K, oh) rows relative to the region
+    c0, c1 = _bins(ex - x + 1, ow)  # (K, ow)
     kh, kw = (r1 - r0).astype(np.float32), (c1 - c0).astype(np.float32)
     r0, r1, c0, c1 = r0 + (y - 1)[:, None], r1 + (y - 1)[:, None], c0 + (x - 1)[:, None], c1 + (x - 1)[:, None]
     for b in np.unique(image_inds):
@@ -73,24 +77,25 @@ def area_resample_boxes(frames: np.ndarray, image_inds: np.ndarray, y: np.ndarra
             sums[int(b)] = cv2.integral(np.ascontiguousarray(frames[b]), sdepth=cv2.CV_32S if dtype == np.int32
                                         else cv2.CV_64F)  # (H + 1, W + 1, 3): [r, c] = sum of rows < r, columns < c
         s, k = sums[int(b)].reshape(-1, 3), np.flatnonzero(image_inds == b)  # ((H + 1) * (W + 1), 3)
-        a0, a1 = r0[k][:, :, None] * (w + 1), r1[k][:, :, None] * (w + 1)  # (k, size, 1) flat row offsets
-        b0, b1 = c0[k][:, None, :], c1[k][:, None, :]  # (k, 1, size)
+        a0, a1 = r0[k][:, :, None] * (w + 1), r1[k][:, :, None] * (w + 1)  # (k, oh, 1) flat row offsets
+        b0, b1 = c0[k][:, None, :], c1[k][:, None, :]  # (k, 1, ow)
         total = (_corner(s, a1, b1) - _corner(s, a0, b1) - _corner(s, a1, b0) + _corner(s, a0, b0)).reshape(
-            len(k), size, size, 3)  # exact integer bin sums
+            len(k), oh, ow, 3)  # exact integer bin sums
         # ATen's order: the float sum divided by the bin's height, then by its width
         out[k] = total.astype(np.float32) / kh[k][:, :, None, None] / kw[k][:, None, :, None]
-    return torch.from_numpy(out).permute(0, 3, 1, 2)  # (K, 3, size, size), channels-last strides
+    return torch.from_numpy(out).permute(0, 3, 1, 2)  # (K, 3, oh, ow), channels-last strides
 
 
 def detect_face(frames: np.ndarray, minsize: int, pnet: Any, rnet: Any, onet: Any, threshold: list[float],
                 factor: float, device: Any) -> tuple[np.ndarray, np.ndarray]:
-    """facenet-pytorch's ``detect_face`` for a batch of uint8 frames, the candidate crops cut by
-    :func:`area_resample_boxes`: the same ``(batch_boxes, batch_points)`` (per frame, (N, 5) boxes with probability
+    """facenet-pytorch's ``detect_face`` for a batch of uint8 frames, the pyramid and the candidate crops resampled
+    by :func:`area_resample_boxes`: the same ``(batch_boxes, batch_points)`` (per frame, (N, 5) boxes with probability
     and (N, 5, 2) landmarks, as object arrays).
 
     Args:
         frames: (B, H, W, 3) uint8 RGB frames of one size.
-        minsize, pnet, rnet, onet, threshold, factor, device: as ``facenet_pytorch.MTCNN`` holds them.
+        minsize, pnet, rnet, onet, threshold, factor, device: as ``facenet_pytorch.MTCNN`` holds them (float32
+            networks: the resampling is float32, as facenet-pytorch's is for them).
     """
     # facenet-pytorch installs only with --no-deps: imported where a detector runs (face_crop.detect says what to do)
     from facenet_pytorch.models.utils.detect_face import (
@@ -99,17 +104,12 @@ def detect_face(frames: np.ndarray, minsize: int, pnet: Any, rnet: Any, onet: An
         bbreg,
         fixed_batch_process,
         generateBoundingBox,
-        imresample,
         pad,
         rerec,
     )
 
-    imgs = torch.as_tensor(frames.copy(), device=device)
     model_dtype = next(pnet.parameters()).dtype
-    imgs = imgs.permute(0, 3, 1, 2).type(model_dtype)
-
-    batch_size = len(imgs)
-    h, w = imgs.shape[2:4]
+    batch_size, h, w = frames.shape[:3]
     m = 12.0 / minsize
     minl = min(h, w)
     minl = minl * m
@@ -127,8 +127,12 @@ def detect_face(frames: np.ndarray, minsize: int, pnet: Any, rnet: Any, onet: An
     image_inds = []
     scale_picks = []
     offset = 0
+    sums: dict[int, np.ndarray] = {}  # integral images, shared by the pyramid and the second and third stages
+    one = np.ones(batch_size, np.int64)
+    whole = [np.arange(batch_size), one, one * int(h), one, one * int(w)]  # every frame whole: image, y, ey, x, ex
     for scale in scales:
-        im_data = imresample(imgs, (int(h * scale + 1), int(w * scale + 1)))
+        im_data = area_resample_boxes(frames, *whole, (int(h * scale + 1), int(w * scale + 1)), sums)
+        im_data = im_data.to(device=device, dtype=model_dtype)
         im_data = (im_data - 127.5) * 0.0078125
         reg, probs = pnet(im_data)
         boxes_scale, image_inds_scale = generateBoundingBox(reg, probs[:, 1], scale, threshold[0])
@@ -153,14 +157,14 @@ def detect_face(frames: np.ndarray, minsize: int, pnet: Any, rnet: Any, onet: An
     qq4 = boxes[:, 3] + boxes[:, 8] * regh
     boxes = torch.stack([qq1, qq2, qq3, qq4, boxes[:, 4]]).permute(1, 0)
     boxes = rerec(boxes)
-    sums: dict[int, np.ndarray] = {}  # integral images, shared by the second and third stages
 
     # second stage: R-Net on 24x24 crops
     if len(boxes) > 0:
         y, ey, x, ex = pad(boxes, w, h)
         ok = (ey > y - 1) & (ex > x - 1)  # facenet keeps only non-empty regions
         inds = image_inds.cpu().numpy()
-        im_data = area_resample_boxes(frames, inds[ok], y[ok], ey[ok], x[ok], ex[ok], 24, sums).to(device)
+        im_data = area_resample_boxes(frames, inds[ok], y[ok], ey[ok], x[ok], ex[ok], 24, sums)
+        im_data = im_data.to(device=device, dtype=model_dtype)
         im_data = (im_data - 127.5) * 0.0078125
         out = fixed_batch_process(im_data, rnet)  # rnet(im_data) in batches of 512
 
@@ -182,7 +186,8 @@ def detect_face(frames: np.ndarray, minsize: int, pnet: Any, rnet: Any, onet: An
         y, ey, x, ex = pad(boxes, w, h)
         ok = (ey > y - 1) & (ex > x - 1)
         inds = image_inds.cpu().numpy()
-        im_data = area_resample_boxes(frames, inds[ok], y[ok], ey[ok], x[ok], ex[ok], 48, sums).to(device)
+        im_data = area_resample_boxes(frames, inds[ok], y[ok], ey[ok], x[ok], ex[ok], 48, sums)
+        im_data = im_data.to(device=device, dtype=model_dtype)
         im_data = (im_data - 127.5) * 0.0078125
         out = fixed_batch_process(im_data, onet)
 

@@ -40,6 +40,17 @@ def test_area_resample_boxes_is_torchs_area_interpolation_bit_for_bit(size: int)
     assert got.is_contiguous(memory_format=torch.channels_last)  # R-Net and O-Net see the layout facenet gives them
 
 
+@pytest.mark.parametrize("scale", [0.6, 0.6 * 0.709, 0.6 * 0.709**5, 0.05])
+def test_a_pyramid_level_is_torchs_area_interpolation_bit_for_bit(scale: float) -> None:
+    """P-Net's pyramid: whole frames resampled to ``int(side * scale + 1)``, as facenet-pytorch sizes each level."""
+    frames = np.random.default_rng(1).integers(0, 256, (4, 270, 480, 3), dtype=np.uint8)
+    size = (int(270 * scale + 1), int(480 * scale + 1))
+    one = np.ones(4, np.int64)
+    got = area_resample_boxes(frames, np.arange(4), one, one * 270, one, one * 480, size)
+    want = interpolate(torch.from_numpy(frames).permute(0, 3, 1, 2).float(), size=size, mode="area")
+    assert torch.equal(got, want) and got.is_contiguous(memory_format=torch.channels_last)
+
+
 def _same(ref: tuple, got: tuple) -> None:
     """Two ``MTCNN.detect(..., landmarks=True)`` results are equal bit for bit (no face: ``None`` / ``[None]``)."""
     for ref_part, got_part in zip(ref, got):
