@@ -38,7 +38,7 @@ def _plain(obj: Any) -> Any:
 def write_marker(path: str | os.PathLike, settings: Any, payload: dict[str, Any]) -> None:
     """Write ``{"version", "settings", "payload"}`` atomically (call it LAST, after the item's outputs), as compact
     JSON: a marker is read by the program, and json's C encoder writes only unindented JSON (the demo's plan, 2.8 MB
-    indented and rewritten after each source video, is written 4x faster)."""
+    indented and rewritten after each source video, is written about twice as fast)."""
     write_json(path, {"version": MARKER_VERSION, "settings": _plain(settings), "payload": payload}, indent=None)
 
 

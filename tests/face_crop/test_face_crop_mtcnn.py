@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch.nn.functional import interpolate
 
+import face_crop.detect as detect_module
 from face_crop.detect import FaceDetector
 from face_crop.mtcnn import area_resample_boxes, mtcnn_detect
 from frame_extraction.decode import read_frames
@@ -81,8 +82,15 @@ def test_the_detector_finds_what_facenets_detect_finds(samples_dir: Path, detect
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     frames = list(read_frames(samples_dir / "single_face.mp4", range(0, 72, 8)).values())
     ours = detector.detect_all(frames)
-    monkeypatch.setattr(detector, "_mtcnn_detect", lambda mtcnn, small: mtcnn.detect(small, landmarks=True))
+    calls = []
+
+    def facenets(mtcnn, small):  # facenet-pytorch's own MTCNN.detect, where the detector calls face_crop.mtcnn's
+        calls.append(len(small))
+        return mtcnn.detect(small, landmarks=True)
+
+    monkeypatch.setattr(detect_module, "mtcnn_detect", facenets)
     ref = detector.detect_all(frames)
+    assert sum(calls) == len(frames)  # every frame went through facenet-pytorch's path this time
     assert [len(f) for f in ours] == [len(f) for f in ref] and all(len(f) for f in ours)
     for a, b in zip(ours, ref):
         for fa, fb in zip(a, b):
