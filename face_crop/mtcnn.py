@@ -64,8 +64,8 @@ def area_resample_boxes(frames: np.ndarray, image_inds: np.ndarray, y: np.ndarra
     """
     sums = {} if sums is None else sums
     _, h, w, _ = frames.shape
-    # int32 holds every sum of a frame up to 2^31 / 255 pixels (8.4 megapixels); int64 beyond
-    dtype = np.int32 if 255 * h * w < 2**31 else np.int64
+    # int32 holds every sum of a frame up to 2^31 / 255 pixels (8.4 megapixels); beyond, float64 (exact to 2^53)
+    exact_int32 = 255 * h * w < 2**31
     oh, ow = (size, size) if isinstance(size, int) else size
     out = np.empty((len(y), oh, ow, 3), np.float32)
     r0, r1 = _bins(ey - y + 1, oh)  # (K, oh) rows relative to the region
@@ -74,7 +74,7 @@ def area_resample_boxes(frames: np.ndarray, image_inds: np.ndarray, y: np.ndarra
     r0, r1, c0, c1 = r0 + (y - 1)[:, None], r1 + (y - 1)[:, None], c0 + (x - 1)[:, None], c1 + (x - 1)[:, None]
     for b in np.unique(image_inds):
         if int(b) not in sums:
-            sums[int(b)] = cv2.integral(np.ascontiguousarray(frames[b]), sdepth=cv2.CV_32S if dtype == np.int32
+            sums[int(b)] = cv2.integral(np.ascontiguousarray(frames[b]), sdepth=cv2.CV_32S if exact_int32
                                         else cv2.CV_64F)  # (H + 1, W + 1, 3): [r, c] = sum of rows < r, columns < c
         s, k = sums[int(b)].reshape(-1, 3), np.flatnonzero(image_inds == b)  # ((H + 1) * (W + 1), 3)
         a0, a1 = r0[k][:, :, None] * (w + 1), r1[k][:, :, None] * (w + 1)  # (k, oh, 1) flat row offsets
