@@ -4,9 +4,11 @@ Steps, each the project's own CLI entry point called in-process (so the demo run
 
 1. ``python -m dfdetect demo-data``: real clips cut from the sample videos and the audio-video track's talking faces
    of nine people, one self-made fake per clip (the named generators, :data:`dfdetect.demo.data.METHODS`, in turn),
-   all at one resolution, a split by person: seven people train (64 videos), one validates (16 videos), the woman is
+   all at one resolution, a split by person: seven people train (32 clips), one validates (16 videos), the woman is
    held out (16 videos: 8 reals, 8 fakes, each of the eight generators once) (:mod:`dfdetect.demo.data`).
-2. ``python -m frame_extraction``: 15 frames at stride 2 from a random start, for the training videos.
+2. ``python -m frame_extraction``: 15 frames at stride 2 from a random start, for the training and validation videos
+   (the training people's reals only when the recipe never draws a labelled fake: every real clip twinned on the fly,
+   undersampled: 32 videos).
 3. ``python -m face_crop``: MTCNN face crops; videos with too few faces are recorded in ``rejects.csv``.
 4. ``python train.py``: EfficientNet-Lite0 (offline ImageNet weights) -> ConvLSTM -> two dense layers (the package
    default, with its localisation heads for training) with ``configs/demo.yaml``, on the training people
@@ -43,6 +45,7 @@ from dfdetect.core.config import load_config
 from dfdetect.core.io import InputError, read_csv, write_csv, write_json
 from dfdetect.core.runtime import machine_info, timed
 from dfdetect.core.schemas import LABELS_COLUMNS, METHOD_COLUMN
+from dfdetect.data import draws_labelled_fakes
 from dfdetect.demo import data as demo_data
 from dfdetect.demo import grids
 from dfdetect.demo.samples import SAMPLES_DIR
@@ -128,13 +131,19 @@ def run_demo(samples: str | Path, out: str | Path, config: str | Path = DEFAULT_
         _step("demo-data", demo_data.main, ["--samples", str(samples), "--out", str(data), "--seed", str(seed)],
               timings)
         split = {r["video_name"]: r["split"] for r in read_csv(data / "split.csv")}
-        train_videos = [str(data / v) for v, s in split.items() if s in ("train", "val")]  # split.csv tells train.py
+        all_labels = read_csv(data / "labels.csv")
+        # The training people's labelled fakes are left out when the recipe would never draw one (every real clip
+        # twinned on the fly, undersampling: dfdetect.data.draws_labelled_fakes): no frames or crops are made for
+        # them. The data set keeps them (any person can be held out: --test-person, bench/lopo.py).
+        drawn = draws_labelled_fakes(cfg.data.balance, cfg.train.synth_fakes)
+        trained = {r["video_name"] for r in all_labels if split[r["video_name"]] == "val"
+                   or (split[r["video_name"]] == "train" and (drawn or r["target"] == "0"))}
+        train_videos = [str(data / v) for v in split if v in trained]  # split.csv tells train.py which validate
         test_videos = [str(data / v) for v, s in split.items() if s == "test"]
         # Each step gets the labels of the videos it sees (others would be reported as labels matching no input).
-        all_labels = read_csv(data / "labels.csv")
         train_labels, test_labels = out / "train_labels.csv", out / "test_labels.csv"
         columns = (*LABELS_COLUMNS, METHOD_COLUMN)
-        write_csv(train_labels, [r for r in all_labels if split[r["video_name"]] in ("train", "val")], columns)
+        write_csv(train_labels, [r for r in all_labels if r["video_name"] in trained], columns)
         write_csv(test_labels, [r for r in all_labels if split[r["video_name"]] == "test"], columns)
         _step("frame_extraction", frames_cli.main,
               [*train_videos, str(frames), "--labels", str(train_labels), "--frames", str(cfg.data.sample_frames),
@@ -160,8 +169,8 @@ def run_demo(samples: str | Path, out: str | Path, config: str | Path = DEFAULT_
     timings = {k: round(v, 1) for k, v in timings.items()}
     summary = {
         "metrics": json.loads((ev / "metrics.json").read_text()),
-        "n_train_videos": sum(s == "train" for s in split.values()),
-        "n_val_videos": sum(s == "val" for s in split.values()),
+        "n_train_videos": sum(split[v] == "train" for v in trained),
+        "n_val_videos": sum(split[v] == "val" for v in trained),
         "n_test_videos": len(test_videos),
         "torch_threads": threads,
         "machine": machine,
