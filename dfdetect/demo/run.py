@@ -70,9 +70,31 @@ class DemoError(RuntimeError):
     """A demo step failed; the message names the step and the command to run it alone."""
 
 
+def shown_argv(argv: list[str], keep: int = 2) -> str:
+    """``argv`` quoted as a shell would need it, with a run of more than ``2 * keep + 1`` positional arguments (the
+    videos) shortened to its first ``keep``, how many are left out, and its last ``keep``.
+
+    Example:
+        >>> shown_argv(["a.mp4", "b.mp4", "c.mp4", "d.mp4", "e.mp4", "f.mp4", "out", "--labels", ""])
+        "a.mp4 b.mp4 ... (3 more) f.mp4 out --labels ''"
+    """
+    parts: list[str] = []
+    run: list[str] = []
+    for arg in [*argv, "--"]:  # the sentinel ends the last run
+        if not arg.startswith("-"):
+            run.append(shlex.quote(arg))
+            continue
+        if len(run) > 2 * keep + 1:
+            run = [*run[:keep], f"... ({len(run) - 2 * keep} more)", *run[-keep:]]
+        parts += [*run, shlex.quote(arg)]
+        run = []
+    return " ".join(parts[:-1])
+
+
 def _step(name: str, fn: Callable[[list[str]], int], argv: list[str], timings: dict[str, float]) -> None:
     """Run one CLI entry point in-process; its wall time (s, rounded to 0.1) goes to ``timings[name]``."""
-    log.info("== %s: %s", name, shlex.join(argv))  # quoted as a shell would need it: an empty argument shows as ''
+    log.info("== %s: %s", name, shown_argv(argv))  # the whole command at -v (debug)
+    log.debug("== %s: %s", name, shlex.join(argv))  # quoted as a shell would need it: an empty argument shows as ''
     with timed(timings, name):
         rc = fn(argv)
     timings[name] = round(timings[name], 1)
@@ -114,9 +136,11 @@ def run_demo(samples: str | Path, out: str | Path, config: str | Path = DEFAULT_
         threads: torch threads for the whole run (restored afterwards); the figures depend on it.
 
     Returns:
-        ``{"metrics", "n_train_videos", "n_val_videos", "n_test_videos", "torch_threads", "machine", "timings_s",
-        "outputs"}``; ``metrics`` is evaluation's ``metrics.json``, ``machine`` what the figures depend on
-        (:func:`dfdetect.core.runtime.machine_info`: CPU model and instruction set, allocator, threads, versions),
+        ``{"metrics", "score_range", "n_train_videos", "n_val_videos", "n_test_videos", "torch_threads", "machine",
+        "timings_s", "outputs"}``; ``metrics`` is evaluation's ``metrics.json``, ``score_range`` the lowest and highest
+        P(fake) of the held-out reals and of its fakes (``{"real": [lo, hi], "fake": [lo, hi]}``), ``machine`` what
+        the figures depend on (:func:`dfdetect.core.runtime.machine_info`: CPU model and instruction set, allocator,
+        threads, versions),
         ``timings_s`` the wall time of each step in seconds.
 
     Raises:
@@ -167,8 +191,15 @@ def run_demo(samples: str | Path, out: str | Path, config: str | Path = DEFAULT_
                 raise DemoError(f"step 'examples' failed: {e}") from None
         machine = machine_info()  # inside the pinned threads: the count the run used
     timings = {k: round(v, 1) for k, v in timings.items()}
+    # The score range of the reals and of the fakes: what the accuracy at 0.5 rests on (the AUC only ranks them).
+    target = {r["video_name"]: r["target"] for r in read_csv(test_labels)}
+    scores: dict[str, list[float]] = {"real": [], "fake": []}
+    for r in read_csv(ev / "predictions.csv"):
+        if r["video_name"] in target and r["score"] != "":
+            scores["fake" if target[r["video_name"]] == "1" else "real"].append(float(r["score"]))
     summary = {
         "metrics": json.loads((ev / "metrics.json").read_text()),
+        "score_range": {k: [min(v), max(v)] if v else None for k, v in scores.items()},
         "n_train_videos": sum(split[v] == "train" for v in trained),
         "n_val_videos": sum(split[v] == "val" for v in trained),
         "n_test_videos": len(test_videos),
@@ -220,6 +251,10 @@ def _main(args: argparse.Namespace) -> int:
         "held-out person (%d videos): video-level ROC AUC %.3f | log loss %.3f | accuracy %.3f | total %.0f s",
         s["n_test_videos"], m["auc"], m["log_loss"], m["accuracy"], s["timings_s"]["total"],
     )
+    ranges = s["score_range"]
+    if ranges["real"] and ranges["fake"]:
+        log.info("  scores P(fake): reals %.3f-%.3f, fakes %.3f-%.3f (the accuracy is at 0.5; the AUC ranks them)",
+                 *ranges["real"], *ranges["fake"])
     for method, mm in m.get("by_method", {}).items():
         log.info("  generator %-9s AUC %.3f (%d fakes against the %d reals)", method, mm["auc"], mm["n_fake"],
                  mm["n_real"])

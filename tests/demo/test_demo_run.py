@@ -66,6 +66,9 @@ def test_demo_trains_and_detects_fakes_of_an_unseen_person(samples_dir: Path,
     assert sorted(preds) == test_videos
     labels = read_labels(out / "data" / "labels.csv")
     assert m["auc"] == pytest.approx(_pairwise_auc(preds, labels), abs=1e-9)
+    # What the accuracy at 0.5 rests on, in the summary (and printed): each class's lowest and highest score.
+    reals, fakes = ([p for v, p in preds.items() if labels[v] == k] for k in (0, 1))
+    assert summary["score_range"] == {"real": [min(reals), max(reals)], "fake": [min(fakes), max(fakes)]}
     # Learning: the detector ranks an unseen person's fakes (the whole family) above their reals. The validation
     # person (franck, 16 videos) is never trained on; the last epoch's AUC on him avoids the best epoch's selection
     # bias. Measured (seed 0, 2 threads, AVX2): 0.734 (= the best epoch, 20). A detector that learnt nothing gives
