@@ -42,7 +42,7 @@ import torch
 
 from dfdetect.core.cli import add_verbose, run_cli
 from dfdetect.core.config import load_config
-from dfdetect.core.io import InputError, read_csv, write_csv, write_json
+from dfdetect.core.io import InputError, read_csv, read_labels, write_csv, write_json
 from dfdetect.core.runtime import machine_info, timed
 from dfdetect.core.schemas import LABELS_COLUMNS, METHOD_COLUMN
 from dfdetect.data import draws_labelled_fakes
@@ -192,11 +192,11 @@ def run_demo(samples: str | Path, out: str | Path, config: str | Path = DEFAULT_
         machine = machine_info()  # inside the pinned threads: the count the run used
     timings = {k: round(v, 1) for k, v in timings.items()}
     # The score range of the reals and of the fakes: what the accuracy at 0.5 rests on (the AUC only ranks them).
-    target = {r["video_name"]: r["target"] for r in read_csv(test_labels)}
+    target = read_labels(test_labels)
     scores: dict[str, list[float]] = {"real": [], "fake": []}
     for r in read_csv(ev / "predictions.csv"):
         if r["video_name"] in target and r["score"] != "":
-            scores["fake" if target[r["video_name"]] == "1" else "real"].append(float(r["score"]))
+            scores[("real", "fake")[target[r["video_name"]]]].append(float(r["score"]))
     summary = {
         "metrics": json.loads((ev / "metrics.json").read_text()),
         "score_range": {k: [min(v), max(v)] if v else None for k, v in scores.items()},
